@@ -1,0 +1,61 @@
+using FluxWeb.Application.Accounts;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Accounts;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Application;
+
+public static class ApplicationServiceCollectionExtensions
+{
+    /// <summary>
+    /// Identity core (users, roles, stores, password/lockout rules) and the account services.
+    /// Cookie authentication is added by the web host; the CLI uses this alone.
+    /// </summary>
+    public static IServiceCollection AddAccounts(this IServiceCollection services)
+    {
+        services.AddOptions<AccountOptions>()
+            .BindConfiguration(AccountOptions.SectionName)
+            .Validate(o => o.PasswordMinimumLength >= 6, "Accounts:PasswordMinimumLength must be at least 6.")
+            .ValidateOnStart();
+
+        // Identity's EF stores want a scoped context; hand them one from the factory.
+        services.AddScoped(sp => sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<FluxWebDbContext>>().CreateDbContext());
+
+        services.AddIdentityCore<FluxUser>()
+            .AddRoles<IdentityRole>()
+            .AddEntityFrameworkStores<FluxWebDbContext>()
+            .AddSignInManager()
+            .AddDefaultTokenProviders();
+
+        services.AddOptions<IdentityOptions>()
+            .Configure<IOptions<AccountOptions>>((identity, accounts) =>
+            {
+                identity.SignIn.RequireConfirmedAccount = false;
+                identity.User.RequireUniqueEmail = true;
+                identity.Password.RequiredLength = accounts.Value.PasswordMinimumLength;
+                identity.Lockout.AllowedForNewUsers = true;
+                identity.Lockout.MaxFailedAccessAttempts = accounts.Value.MaxFailedSignInAttempts;
+                identity.Lockout.DefaultLockoutTimeSpan = accounts.Value.LockoutDuration;
+            });
+
+        // Identity's tokens and the sign-in cookie are protected with keys kept in the data folder,
+        // so sessions survive restarts and container rebuilds. Resolved through options (not read
+        // here) so every configuration source, tests' included, is seen.
+        services.AddDataProtection().SetApplicationName("FluxWeb");
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<IOptions<PersistenceOptions>, ILoggerFactory>((keys, persistence, loggers) =>
+            {
+                var folder = new DirectoryInfo(Path.Combine(Path.GetFullPath(persistence.Value.DataDirectory), "keys", "data-protection"));
+                keys.XmlRepository = new FileSystemXmlRepository(folder, loggers);
+            });
+
+        services.AddScoped<AccountService>();
+        return services;
+    }
+}
