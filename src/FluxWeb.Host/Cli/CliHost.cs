@@ -1,0 +1,35 @@
+using FluxWeb.Application;
+using FluxWeb.Host.Hosting;
+using FluxWeb.Inference;
+using FluxWeb.Persistence;
+
+namespace FluxWeb.Host.Cli;
+
+/// <summary>
+/// The same modules as the web app, without the web server: commands see the same database,
+/// models and configuration as a running server given the same --data/--models.
+/// </summary>
+internal static class CliHost
+{
+    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.Configuration.AddCommandLineOverrides(overrides);
+        // Commands print their own results; framework chatter stays out of stdout.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+
+        builder.Services.AddPersistence();
+        builder.Services.AddAccounts();
+        builder.Services.AddInference();
+
+        var host = builder.Build();
+        await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        return host;
+    }
+}

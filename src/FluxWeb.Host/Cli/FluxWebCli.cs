@@ -1,0 +1,82 @@
+using System.CommandLine;
+using FluxWeb.Host.Hosting;
+
+namespace FluxWeb.Host.Cli;
+
+internal static class FluxWebCli
+{
+    public static readonly Option<string?> DataOption = new("--data")
+    {
+        Description = "Data folder: database, images, keys (configuration key FluxWeb:DataDirectory).",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> ModelsOption = new("--models")
+    {
+        Description = "Models folder, one sub-folder per model package (configuration key FluxWeb:ModelsDirectory).",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args, CliOutput? output = null)
+    {
+        output ??= CliOutput.Console;
+        var root = BuildRootCommand(output);
+        var parse = root.Parse(args);
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                Output = output.Out,
+                Error = output.Error,
+            });
+        }
+        catch (Microsoft.Extensions.Hosting.HostAbortedException)
+        {
+            // Tools such as `dotnet ef` and the test host stop the app on purpose once it is built.
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            return output.Fail("cancelled.");
+        }
+        catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return output.Fail(ex.Message);
+        }
+    }
+
+    internal static RootCommand BuildRootCommand(CliOutput output)
+    {
+        var serve = ServeCommand.Create();
+        var root = new RootCommand("FluxWeb: a self-hosted studio for the FLUX.2 [klein] image models. Without a command it runs the web app.")
+        {
+            DataOption,
+            ModelsOption,
+            serve,
+            UsersCommands.Create(output),
+        };
+        // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
+        root.TreatUnmatchedTokensAsErrors = false;
+        root.Options.Add(ServeCommand.UrlsOption);
+        root.SetAction(ServeCommand.RunAsync);
+        return root;
+    }
+
+    /// <summary>CLI options become ordinary configuration keys, so appsettings and environment variables can set the same things.</summary>
+    public static Dictionary<string, string?> ConfigurationOverrides(ParseResult parse)
+    {
+        var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (parse.GetValue(DataOption) is { Length: > 0 } data)
+        {
+            overrides[FluxWebConfiguration.DataDirectoryKey] = Path.GetFullPath(data);
+        }
+
+        if (parse.GetValue(ModelsOption) is { Length: > 0 } models)
+        {
+            overrides[FluxWebConfiguration.ModelsDirectoryKey] = Path.GetFullPath(models);
+        }
+
+        return overrides;
+    }
+}

@@ -1,0 +1,23 @@
+using FluxWeb.Persistence.Accounts;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FluxWeb.Host.Components.Account;
+
+internal static class AccountEndpoints
+{
+    public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var account = endpoints.MapGroup("/Account");
+
+        // A POST with the antiforgery token (the layout's sign-out button), never a GET a link could trigger.
+        account.MapPost("/Logout", async ([FromServices] SignInManager<FluxUser> signInManager, [FromServices] ILoggerFactory loggers) =>
+        {
+            await signInManager.SignOutAsync();
+            loggers.CreateLogger("FluxWeb.Account").LogInformation("User signed out");
+            return TypedResults.LocalRedirect("~/Account/Login");
+        }).RequireAuthorization();
+
+        return endpoints;
+    }
+}
