@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Testing;
+
+/// <summary>
+/// The real app on its own SQLite file and models folder. Tests configure it through ordinary
+/// configuration keys, exactly as an operator would.
+/// </summary>
+public class FluxWebFactory : WebApplicationFactory<Program>
+{
+    private readonly TempFolder folder = new("fluxweb-web");
+    private readonly Dictionary<string, string?> settings = new(StringComparer.OrdinalIgnoreCase);
+
+    public FluxWebFactory()
+    {
+        settings["FluxWeb:DataDirectory"] = DataDirectory;
+        settings["FluxWeb:ModelsDirectory"] = ModelsDirectory;
+        // The CPU is the device under test; skipping the CUDA probe keeps start-up fast and deterministic.
+        settings["Inference:Device"] = "Cpu";
+        Directory.CreateDirectory(ModelsDirectory);
+    }
+
+    public string DataDirectory => folder.Combine("data");
+
+    public string ModelsDirectory => folder.Combine("models");
+
+    public CapturingLoggerProvider Logs { get; } = new();
+
+    public FluxWebFactory With(string key, string? value)
+    {
+        settings[key] = value;
+        return this;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration(configuration => configuration.AddInMemoryCollection(settings));
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Debug));
+    }
+
+    public HttpClient CreateBrowserClient() =>
+        CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    public T Service<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            folder.Dispose();
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Net;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Testing;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FluxWeb.Web.Tests.Accounts;
+
+public sealed class AccountFlowTests
+{
+    [Fact]
+    public async Task Anonymous_visitor_is_sent_to_the_login_page_with_a_return_url()
+    {
+        using var factory = new FluxWebFactory();
+        var client = factory.CreateBrowserClient();
+
+        var response = await client.GetAsync("/studio");
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/Account/Login", response.Headers.Location!.AbsolutePath);
+        Assert.Contains("ReturnUrl=%2Fstudio", response.Headers.Location.Query, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Login_and_register_pages_are_reachable_anonymously()
+    {
+        using var factory = new FluxWebFactory();
+        var client = factory.CreateBrowserClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/Account/Login")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/Account/Register")).StatusCode);
+    }
+
+    [Fact]
+    public async Task First_registered_account_becomes_admin_and_the_second_does_not()
+    {
+        using var factory = new FluxWebFactory().With("Accounts:Registration", "Open");
+        var first = new SiteClient(factory.CreateBrowserClient());
+        var second = new SiteClient(factory.CreateBrowserClient());
+
+        var firstResponse = await first.RegisterAsync("ada@example.com");
+        var secondResponse = await second.RegisterAsync("bob@example.com");
+
+        Assert.Equal(HttpStatusCode.Redirect, firstResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, secondResponse.StatusCode);
+        await using var scope = factory.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
+        var ada = await users.FindByEmailAsync("ada@example.com");
+        var bob = await users.FindByEmailAsync("bob@example.com");
+        Assert.Equal([Roles.Admin], await users.GetRolesAsync(ada!));
+        Assert.Equal([Roles.User], await users.GetRolesAsync(bob!));
+        Assert.Equal(AccountType.Commercial, ada!.AccountType);
+        Assert.Equal(AccountType.Commercial, bob!.AccountType);
+        Assert.Contains(factory.Logs.Lines, l => l.Contains("first registered account", StringComparison.Ordinal) && l.Contains(ada.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task By_default_registration_closes_once_an_admin_exists()
+    {
+        using var factory = new FluxWebFactory();
+        var first = new SiteClient(factory.CreateBrowserClient());
+        Assert.Equal(HttpStatusCode.Redirect, (await first.RegisterAsync("ada@example.com")).StatusCode);
+
+        var anonymous = factory.CreateBrowserClient();
+        var page = await anonymous.GetStringAsync("/Account/Register");
+
+        Assert.Contains("data-testid=\"registration-closed\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("value=\"register\"", page, StringComparison.Ordinal);
+        await using var scope = factory.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
+        Assert.Single(users.Users);
+    }
+
+    [Fact]
+    public async Task Closed_registration_refuses_even_the_first_account()
+    {
+        using var factory = new FluxWebFactory().With("Accounts:Registration", "Closed");
+        var page = await factory.CreateBrowserClient().GetStringAsync("/Account/Register");
+
+        Assert.Contains("Registration is closed", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Registered_user_signs_out_and_back_in()
+    {
+        using var factory = new FluxWebFactory();
+        var site = new SiteClient(factory.CreateBrowserClient());
+        await site.RegisterAsync("ada@example.com");
+        Assert.Equal(HttpStatusCode.OK, (await site.Http.GetAsync("/studio")).StatusCode);
+
+        var logout = await site.LogoutAsync();
+        Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await site.Http.GetAsync("/studio")).StatusCode);
+
+        var login = await site.LoginAsync("ada@example.com");
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await site.Http.GetAsync("/studio")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Wrong_password_is_refused_and_repeated_failures_lock_the_account()
+    {
+        using var factory = new FluxWebFactory().With("Accounts:MaxFailedSignInAttempts", "3");
+        var owner = new SiteClient(factory.CreateBrowserClient());
+        await owner.RegisterAsync("ada@example.com");
+
+        var attacker = new SiteClient(factory.CreateBrowserClient());
+        var first = await attacker.LoginAsync("ada@example.com", "Wrong-password-1");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Contains("Wrong e-mail or password", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await attacker.LoginAsync("ada@example.com", "Wrong-password-2");
+        var third = await attacker.LoginAsync("ada@example.com", "Wrong-password-3");
+        Assert.Equal("/Account/Lockout", third.Headers.Location?.AbsolutePath);
+
+        // Locked out: even the right password is refused until the lockout ends.
+        var correct = await attacker.LoginAsync("ada@example.com");
+        Assert.Equal("/Account/Lockout", correct.Headers.Location?.AbsolutePath);
+    }
+
+    [Fact]
+    public async Task Weak_password_gets_a_clear_message_and_no_account()
+    {
+        using var factory = new FluxWebFactory();
+        var site = new SiteClient(factory.CreateBrowserClient());
+
+        var response = await site.RegisterAsync("ada@example.com", "short");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains("Passwords must be at least 8 characters", html, StringComparison.Ordinal);
+        await using var scope = factory.Services.CreateAsyncScope();
+        Assert.Empty(scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().Users);
+    }
+
+    [Fact]
+    public async Task Form_posts_without_the_antiforgery_token_are_rejected()
+    {
+        using var factory = new FluxWebFactory();
+        var client = factory.CreateBrowserClient();
+
+        var response = await client.PostAsync("/Account/Register", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "register",
+            ["Input.Email"] = "mallory@example.com",
+            ["Input.Password"] = SiteClient.StrongPassword,
+            ["Input.ConfirmPassword"] = SiteClient.StrongPassword,
+        }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await using var scope = factory.Services.CreateAsyncScope();
+        Assert.Empty(scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().Users);
+    }
+
+    [Fact]
+    public async Task Passwords_never_reach_the_logs()
+    {
+        using var factory = new FluxWebFactory();
+        var site = new SiteClient(factory.CreateBrowserClient());
+        const string password = "Unmistakable-Secret-9!";
+
+        await site.RegisterAsync("ada@example.com", password);
+        await site.LogoutAsync();
+        await site.LoginAsync("ada@example.com", "Another-Wrong-Secret-8!");
+        await site.LoginAsync("ada@example.com", password);
+
+        Assert.NotEmpty(factory.Logs.Lines);
+        Assert.DoesNotContain(factory.Logs.Lines, l => l.Contains(password, StringComparison.Ordinal));
+        Assert.DoesNotContain(factory.Logs.Lines, l => l.Contains("Another-Wrong-Secret-8!", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Responses_carry_the_request_id_used_in_the_logs()
+    {
+        using var factory = new FluxWebFactory();
+        var response = await factory.CreateBrowserClient().GetAsync("/healthz");
+
+        var requestId = Assert.Single(response.Headers.GetValues("X-Request-Id"));
+        Assert.False(string.IsNullOrWhiteSpace(requestId));
+        // The first health check probes the device and logs the result inside the request's scope.
+        Assert.Contains(factory.Logs.Lines, l => l.Contains("Inference device", StringComparison.Ordinal) && l.Contains(requestId, StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Text.Json;
+using FluxWeb.Testing;
+
+namespace FluxWeb.Web.Tests.Health;
+
+public sealed class HealthEndpointTests
+{
+    [Fact]
+    public async Task Healthz_is_anonymous_json_with_database_device_and_models()
+    {
+        using var factory = new FluxWebFactory();
+        WriteManifest(factory.ModelsDirectory, "good", """{"schemaVersion":1,"id":"good","displayName":"Good","family":"tiny","licence":{"id":"Apache-2.0","commercialUse":true}}""");
+        WriteManifest(factory.ModelsDirectory, "unlicensed", """{"schemaVersion":1,"id":"unlicensed","displayName":"No licence","family":"tiny"}""");
+
+        var response = await factory.CreateBrowserClient().GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
+        Assert.Equal("Healthy", root.GetProperty("status").GetString());
+        Assert.True(root.GetProperty("database").GetProperty("reachable").GetBoolean());
+        var device = root.GetProperty("device");
+        Assert.Equal("CPU", device.GetProperty("kind").GetString());
+        Assert.False(device.GetProperty("cuda").GetBoolean());
+        Assert.Contains("Inference:Device", device.GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+        var models = root.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("id").GetString()!);
+        Assert.True(models["good"].GetProperty("usable").GetBoolean());
+        Assert.Equal("Apache-2.0", models["good"].GetProperty("licence").GetString());
+        Assert.False(models["unlicensed"].GetProperty("usable").GetBoolean());
+        var error = models["unlicensed"].GetProperty("error").GetString()!;
+        Assert.Contains("unlicensed/manifest.json", error, StringComparison.Ordinal);
+        Assert.Contains("licence.id", error, StringComparison.Ordinal);
+        // Nothing about the server's file system leaks to anonymous callers.
+        Assert.DoesNotContain(factory.ModelsDirectory, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Healthz_contains_nothing_secret()
+    {
+        using var factory = new FluxWebFactory();
+        var body = await factory.CreateBrowserClient().GetStringAsync("/healthz");
+
+        Assert.DoesNotContain(factory.DataDirectory, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Data Source", body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("password", body, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static void WriteManifest(string modelsDirectory, string id, string json)
+    {
+        var folder = Path.Combine(modelsDirectory, id);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "manifest.json"), json);
+    }
+}
