@@ -1,0 +1,32 @@
+# FluxWeb: build with the .NET 10 SDK, run self-contained on CUDA 13 + cuDNN 9 (ONNX Runtime 1.31's GPU build).
+#   docker build -t fluxweb .
+#   docker run --gpus all -p 5000:5000 -v fluxweb-data:/data -v fluxweb-models:/models fluxweb
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props FluxWeb.sln appsettings.json ./
+COPY wwwroot/ wwwroot/
+COPY migrations/ migrations/
+COPY src/ src/
+RUN dotnet publish src/FluxWeb.Host/FluxWeb.Host.csproj -c Release -r linux-x64 --self-contained true -o /app
+
+FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04 AS runtime
+# ICU for culture-aware text, curl for the health check.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libicu74 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/fluxweb fluxweb \
+    && mkdir -p /data /models \
+    && chown fluxweb:fluxweb /data /models
+COPY --from=build /app /app
+ENV FluxWeb__DataDirectory=/data \
+    FluxWeb__ModelsDirectory=/models \
+    Urls=http://+:5000 \
+    Logging__Console__FormatterName=json \
+    DOTNET_gcServer=0
+EXPOSE 5000
+VOLUME ["/data", "/models"]
+USER fluxweb
+WORKDIR /home/fluxweb
+HEALTHCHECK --interval=30s --timeout=5s --retries=5 CMD curl -fsS http://localhost:5000/healthz || exit 1
+ENTRYPOINT ["/app/fluxweb"]
+CMD ["serve"]

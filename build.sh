@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# FluxWeb's two entry points on a fresh Debian machine with the .NET 10 SDK:
+#   ./build.sh run  [fluxweb serve options]   run the web app on http://localhost:5000
+#   ./build.sh test [dotnet test options]     install what the tests need, then run every test
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_test_prerequisites() {
+  # Real-browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "==> Installing Chromium for the browser tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  # Node tools the tests call (Dockerfile linter, independent verifiers), pinned by tools/package-lock.json.
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "==> Installing Node.js and npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  echo "==> Installing test tools (npm ci in tools/)"
+  npm ci --prefix tools --no-audit --no-fund --loglevel=error
+}
+
+case "${1:-}" in
+  run)
+    shift
+    exec dotnet run --project src/FluxWeb.Host/FluxWeb.Host.csproj -c Release -- serve "$@"
+    ;;
+  test)
+    shift
+    install_test_prerequisites
+    echo "==> dotnet test"
+    exec dotnet test FluxWeb.sln -c Release "$@"
+    ;;
+  *)
+    echo "usage: ./build.sh run [options] | ./build.sh test [options]" >&2
+    exit 2
+    ;;
+esac
