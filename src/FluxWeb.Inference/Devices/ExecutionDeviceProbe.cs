@@ -29,12 +29,21 @@ public sealed partial class ExecutionDeviceProbe(IOptions<InferenceOptions> opti
 
         try
         {
+            // Name the missing library up front: ORT's own message only says "Failed to load shared library".
+            if (FirstMissingCudaLibrary() is { } missing)
+            {
+                throw new DllNotFoundException(missing == "libcuda.so.1"
+                    ? "no NVIDIA driver (libcuda.so.1 not found)"
+                    : $"{missing} could not be loaded (install CUDA 13 and cuDNN 9, or use the Docker image)");
+            }
+
             RunConvProbe(options.CudaDeviceId);
             return Report(logger, new ExecutionDevice(ExecutionDeviceKind.Cuda, options.CudaDeviceId, $"CUDA device {options.CudaDeviceId} passed the Conv probe."));
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
         {
-            var reason = $"CUDA unavailable: {Summarise(ex.Message).TrimEnd('.')}.";
+            var detail = ex is DllNotFoundException ? ex.Message : Summarise(ex.Message);
+            var reason = $"CUDA unavailable: {detail.TrimEnd('.')}.";
             if (options.Device == DevicePreference.Cuda)
             {
                 throw new InvalidOperationException($"Inference:Device is Cuda but {reason}", ex);
@@ -42,6 +51,24 @@ public sealed partial class ExecutionDeviceProbe(IOptions<InferenceOptions> opti
 
             return Report(logger, new ExecutionDevice(ExecutionDeviceKind.Cpu, 0, reason + " Running on CPU."));
         }
+    }
+
+    /// <summary>The CUDA 13 libraries ONNX Runtime 1.31's CUDA provider links against (cuDNN loads at the first Conv).</summary>
+    internal static readonly string[] CudaLibraries = ["libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudnn.so.9"];
+
+    internal static string? FirstMissingCudaLibrary()
+    {
+        foreach (var library in CudaLibraries)
+        {
+            if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle))
+            {
+                return library;
+            }
+
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+        }
+
+        return null;
     }
 
     private static void RunConvProbe(int deviceId)
