@@ -55,6 +55,9 @@ public sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Exposes an intermediate value as an extra float32 output (debugging and oracle tests).</summary>
+    public void Tap(string value, string name) => Output(Precision == ComputePrecision.Float32 ? value : Cast(value, DataType.Float), name, DataType.Float);
+
     /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/>, casting to <paramref name="type"/> when the body computes in another type.</summary>
     public void Output(string value, string name, DataType type, params object[] dims)
     {
@@ -119,6 +122,24 @@ public sealed class OnnxGraphBuilder
 
         var name = UniqueName("const");
         graph.Initializer.Add(OnnxProtoFactory.FloatTensor(name, dims, values));
+        constants[key] = name;
+        return name;
+    }
+
+    /// <summary>A float64 constant, for position maths that must not lose precision (RoPE angles of large positions).</summary>
+    public string DoubleConstant(double[] values, params long[] dims)
+    {
+        var key = $"d:{string.Join(",", dims)}:{Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()))}";
+        if (constants.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+
+        var name = UniqueName("const");
+        var tensor = new TensorProto { Name = name, DataType = (int)DataType.Double };
+        tensor.Dims.AddRange(dims);
+        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        graph.Initializer.Add(tensor);
         constants[key] = name;
         return name;
     }

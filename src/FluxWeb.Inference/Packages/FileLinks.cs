@@ -1,0 +1,40 @@
+using System.Runtime.InteropServices;
+
+namespace FluxWeb.Inference.Packages;
+
+/// <summary>
+/// Puts a checkpoint file inside a model package without copying gigabytes when it can. ONNX
+/// Runtime resolves external-data paths and refuses any that leave the model's folder — symbolic
+/// links included — so a package holds the weights by hard link (same file system) or by copy.
+/// </summary>
+public static partial class FileLinks
+{
+    public enum Method
+    {
+        HardLink,
+        Copy,
+    }
+
+    public static Method HardLinkOrCopy(string source, string destination)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination))!);
+        if (File.Exists(destination))
+        {
+            File.Delete(destination);
+        }
+
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            if (Link(Path.GetFullPath(source), Path.GetFullPath(destination)) == 0)
+            {
+                return Method.HardLink;
+            }
+        }
+
+        File.Copy(source, destination);
+        return Method.Copy;
+    }
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string existing, string created);
+}
