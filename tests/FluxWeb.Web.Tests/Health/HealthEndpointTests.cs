@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using FluxWeb.Inference.Packages;
 using FluxWeb.Testing;
 
 namespace FluxWeb.Web.Tests.Health;
@@ -10,7 +11,7 @@ public sealed class HealthEndpointTests
     public async Task Healthz_is_anonymous_json_with_database_device_and_models()
     {
         using var factory = new FluxWebFactory();
-        WriteManifest(factory.ModelsDirectory, "good", """{"schemaVersion":1,"id":"good","displayName":"Good","family":"tiny","licence":{"id":"Apache-2.0","commercialUse":true}}""");
+        TestModelPackages.WriteCatalogOnly(factory.ModelsDirectory, "good", ModelLicence.Apache2());
         WriteManifest(factory.ModelsDirectory, "unlicensed", """{"schemaVersion":1,"id":"unlicensed","displayName":"No licence","family":"tiny"}""");
 
         var response = await factory.CreateBrowserClient().GetAsync("/healthz");

@@ -1,0 +1,37 @@
+using FluxWeb.Inference.Packages;
+
+namespace FluxWeb.Testing;
+
+/// <summary>
+/// Model packages for tests that only need the catalog and the licence side (no inference):
+/// valid manifests over placeholder files. Tests that generate use the real demo package.
+/// </summary>
+public static class TestModelPackages
+{
+    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny")
+    {
+        var folder = Path.Combine(modelsDirectory, id);
+        Directory.CreateDirectory(folder);
+        foreach (var relative in new[] { ManifestTemplates.TokenizerFile, ManifestTemplates.TextEncoderFile, ManifestTemplates.TransformerFile, ManifestTemplates.VaeEncoderFile, ManifestTemplates.VaeDecoderFile })
+        {
+            File.WriteAllText(Path.Combine(folder, relative), $"placeholder for {relative}");
+        }
+
+        ModelPackageWriter.Seal(folder, new ModelPackageManifest
+        {
+            SchemaVersion = ModelPackageManifest.CurrentSchemaVersion,
+            Id = id,
+            DisplayName = $"Test model {id}",
+            Family = family,
+            Variant = ModelVariant.Distilled,
+            Licence = licence,
+            Precision = new PrecisionInfo { Weights = "fp32", Compute = "fp32" },
+            Sampling = ManifestTemplates.SamplingFor(ModelVariant.Distilled),
+            TextEncoder = new TextEncoderInfo { Id = "qwen3-test", HiddenSize = 16, ContextDim = 48 },
+            Tokenizer = new TokenizerInfo { File = ManifestTemplates.TokenizerFile },
+            Components = ManifestTemplates.StandardComponents(),
+            Transformer = new TransformerInfo { Hidden = 64, Heads = 2, DoubleBlocks = 2, SingleBlocks = 2 },
+        });
+        return folder;
+    }
+}
