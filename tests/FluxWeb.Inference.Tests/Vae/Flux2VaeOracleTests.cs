@@ -85,6 +85,39 @@ public sealed class Flux2VaeOracleTests(ITestOutputHelper output)
         Assert.True(error <= Tolerance, $"decoded image differs by {error:E2} (> {Tolerance:E0}); intermediates: {intermediateErrors}");
     }
 
+    [Fact]
+    public void A_configuration_that_does_not_fit_the_checkpoint_is_refused_naming_the_tensor()
+    {
+        using var model = new VaeTestModel(WeightsFile(Flux2VaeNaming.Diffusers));
+
+        var error = Assert.Throws<SafeTensorsException>(() => Flux2VaeGraphs.BuildEncoder(model.OpenWeights(), Flux2VaeConfig.Official, ComputePrecision.Float32, model.Folder));
+
+        Assert.Contains("encoder.conv_in.weight", error.Message, StringComparison.Ordinal);
+        Assert.Contains("expected [128,3,3,3]", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The klein repositories may ship the VAE in bf16: stored bf16 weights are widened inside the
+    /// graph, which must give exactly what float32 weights holding the same bf16 values give.
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_stored_in_bf16_decodes_like_float32_weights_with_the_same_values()
+    {
+        using var bf16Model = new VaeTestModel(WeightsFile(Flux2VaeNaming.Diffusers), (writer, name, shape, values) => writer.AddBFloat16(name, shape, values));
+        using var widenedModel = new VaeTestModel(WeightsFile(Flux2VaeNaming.Diffusers), (writer, name, shape, values) =>
+            writer.AddFloat32(name, shape, values.Select(v => TensorConversion.BFloat16ToFloat(TensorConversion.FloatToBFloat16(v))).ToArray()));
+        Assert.Equal(SafeTensorDType.BF16, bf16Model.OpenWeights().Get("decoder.conv_in.weight").Info.DType);
+        var reference = TestFixtures.Open("flux2-tiny", "vae_decode.safetensors");
+        var latents = VaeTestModel.Read(reference, "latents");
+
+        var fromBf16 = VaeTestModel.Run(bf16Model.SaveDecoder(ComputePrecision.Float32), Flux2VaeGraphs.DecoderInput, latents)[Flux2VaeGraphs.DecoderOutput];
+        var fromWidened = VaeTestModel.Run(widenedModel.SaveDecoder(ComputePrecision.Float32), Flux2VaeGraphs.DecoderInput, latents)[Flux2VaeGraphs.DecoderOutput];
+
+        var difference = OnnxTestRunner.MaxAbsDiff(fromWidened.Values, fromBf16.Values);
+        output.WriteLine($"bf16-stored vs widened float32 weights: max |Δ| {difference:E2}; both vs the float32 oracle: {OnnxTestRunner.MaxAbsDiff(reference.ReadFloat32("image"), fromBf16.Values):E2} (bf16 weight rounding)");
+        Assert.True(difference <= 1e-5f, $"stored bf16 and widened float32 weights disagree by {difference:E2}");
+    }
+
     /// <summary>Every intermediate the oracle stored must have a probe: a missing one means a block was renamed or skipped.</summary>
     private static void AddProbeOutputs(OnnxGraphBuilder graph, Dictionary<string, string> probes, SafeTensorsFile intermediates)
     {

@@ -27,6 +27,20 @@ internal sealed class VaeTestModel : IDisposable
         File.Copy(sourceWeights, WeightsPath);
     }
 
+    /// <summary>A copy of <paramref name="sourceWeights"/> with every tensor rewritten by <paramref name="add"/> (another dtype, rounded values).</summary>
+    public VaeTestModel(string sourceWeights, Action<SafeTensorsWriter, string, long[], float[]> add)
+        : this()
+    {
+        var source = SafeTensorsFile.Open(sourceWeights);
+        var writer = new SafeTensorsWriter();
+        foreach (var tensor in source.Tensors.Values.OrderBy(t => t.Offset))
+        {
+            add(writer, tensor.Name, tensor.Shape, source.ReadFloat32(tensor.Name));
+        }
+
+        writer.Write(WeightsPath);
+    }
+
     private VaeTestModel()
     {
         WeightsPath = folder.Combine("vae.safetensors");
