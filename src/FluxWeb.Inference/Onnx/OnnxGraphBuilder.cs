@@ -58,7 +58,7 @@ public sealed class OnnxGraphBuilder
     /// <summary>Exposes an intermediate value as an extra float32 output (debugging and oracle tests).</summary>
     public void Tap(string value, string name) => Output(Precision == ComputePrecision.Float32 ? value : Cast(value, DataType.Float), name, DataType.Float);
 
-    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/>, casting to <paramref name="type"/> when the body computes in another type.</summary>
+    /// <summary>Declares <paramref name="value"/> as the graph output <paramref name="name"/> of element type <paramref name="type"/>; the caller casts first when the body computes in another type.</summary>
     public void Output(string value, string name, DataType type, params object[] dims)
     {
         var produced = Op("Identity", [value], outputName: name);
