@@ -11,6 +11,11 @@ internal static class TextEncoderRunner
 {
     public const string ModelFileName = "text_encoder.onnx";
 
+    private static readonly Lazy<KleinPromptTokenizer> BundledTokenizer = new(KleinPromptTokenizer.LoadBundled);
+
+    /// <summary>One tokenizer for all tests, as the engine shares one; it lives as long as the test process.</summary>
+    public static KleinPromptTokenizer SharedTokenizer => BundledTokenizer.Value;
+
     public const string FixtureWeightsFileName = "model.safetensors";
 
     /// <summary>
