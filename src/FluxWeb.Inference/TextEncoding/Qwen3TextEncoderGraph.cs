@@ -53,9 +53,16 @@ public static class Qwen3TextEncoderGraph
     public static OnnxGraphBuilder Build(WeightSet weights, Qwen3Config config, ComputePrecision precision, string modelDirectory, Qwen3TextEncoderGraphOptions options)
     {
         config.Validate();
-        if (config.LayerCount < LayersBuilt)
+        // With exactly 27 layers transformers' hidden_states[27] would be the final-normed output, not
+        // the raw layer output this graph returns; no klein encoder is that small, so refuse it.
+        if (config.LayerCount <= LayersBuilt)
         {
-            throw new ArgumentException($"klein needs hidden_states[{LayersBuilt}], but the model has only {config.LayerCount} layers.", nameof(config));
+            throw new ArgumentException($"klein takes hidden_states[{LayersBuilt}] from a model with more than {LayersBuilt} layers; this one has {config.LayerCount}.", nameof(config));
+        }
+
+        if (options.MaxSequenceLength <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MaxSequenceLength must be positive.");
         }
 
         foreach (var k in options.HiddenStateOutputs)

@@ -1,3 +1,5 @@
+using FluxWeb.Inference.Onnx;
+using FluxWeb.Inference.SafeTensors;
 using FluxWeb.Inference.TextEncoding;
 
 namespace FluxWeb.Inference.Tests.TextEncoding;
@@ -61,5 +63,15 @@ public sealed class Qwen3ConfigTests
         Assert.Equal(27, Qwen3WeightNames.LayerIndexOf("model.layers.27.mlp.up_proj.weight"));
         Assert.Null(Qwen3WeightNames.LayerIndexOf(Qwen3WeightNames.FinalNorm));
         Assert.Null(Qwen3WeightNames.LayerIndexOf("model.layers.x.mlp.up_proj.weight"));
+    }
+
+    [Fact]
+    public void A_model_of_27_layers_or_fewer_is_refused_because_its_last_hidden_state_is_normed()
+    {
+        var weights = WeightSet.Open(TestFixtures.Path("qwen3-tiny", "weights", "model.safetensors"));
+
+        var error = Assert.Throws<ArgumentException>(() => Qwen3TextEncoderGraph.Build(weights, Qwen3Config.FixtureTiny with { LayerCount = 27 }, ComputePrecision.Float32, TestFixtures.Path("qwen3-tiny", "weights")));
+
+        Assert.Contains("more than 27 layers", error.Message, StringComparison.Ordinal);
     }
 }
