@@ -123,6 +123,21 @@ public sealed class Qwen3OracleTests(ITestOutputHelper output)
         Assert.True(stats.MaxAbs <= 1e-5, stats.ToString());
     }
 
+    [Fact]
+    public void A_row_with_no_real_token_stays_finite()
+    {
+        // Every score of such a row gets float32.MinValue, so softmax is uniform, as in the reference;
+        // with −inf it would be NaN. Klein never sends one (the template always has real tokens), a caller might.
+        using var folder = new TempDirectory();
+        var weights = TextEncoderRunner.CopyFixtureWeights(folder.Path);
+        var model = TextEncoderRunner.BuildAndSave(weights, Qwen3Config.FixtureTiny, ComputePrecision.Float32, folder.Path);
+        var ids = Enumerable.Range(0, 64).Select(i => (long)(i * 13 % 1024)).ToArray();
+
+        var embeds = TextEncoderRunner.Run(model, ids, new long[64], batch: 1)[Qwen3TextEncoderGraph.OutputName];
+
+        Assert.All(embeds, v => Assert.True(float.IsFinite(v)));
+    }
+
     private static (float[] RealExpected, float[] RealActual, float[] PadExpected, float[] PadActual) SplitByMask(float[] expected, float[] actual, long[] mask, int width)
     {
         var real = new List<int>();
