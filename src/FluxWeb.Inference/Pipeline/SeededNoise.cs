@@ -1,3 +1,5 @@
+using FluxWeb.Inference.Randomness;
+
 namespace FluxWeb.Inference.Pipeline;
 
 /// <summary>
@@ -13,11 +15,11 @@ public static class SeededNoise
     public static float[] Normal(ulong seed, int count)
     {
         var values = new float[count];
-        var state = seed;
+        var random = new SplitMix64(seed);
         for (var i = 0; i < count; i += 2)
         {
-            var u1 = ToUnitInterval(Next(ref state));
-            var u2 = ToUnitInterval(Next(ref state));
+            var u1 = random.NextUnitExcludingZero();
+            var u2 = random.NextUnitExcludingZero();
             var radius = Math.Sqrt(-2.0 * Math.Log(u1));
             var angle = 2.0 * Math.PI * u2;
             values[i] = (float)(radius * Math.Cos(angle));
@@ -29,15 +31,4 @@ public static class SeededNoise
 
         return values;
     }
-
-    private static ulong Next(ref ulong state)
-    {
-        var z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    /// <summary>The top 53 bits as a double in (0, 1]: never 0, so the logarithm is finite.</summary>
-    private static double ToUnitInterval(ulong bits) => ((bits >> 11) + 1) * (1.0 / (1UL << 53));
 }

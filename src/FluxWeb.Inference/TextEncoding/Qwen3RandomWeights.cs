@@ -1,3 +1,4 @@
+using FluxWeb.Inference.Randomness;
 using FluxWeb.Inference.SafeTensors;
 
 namespace FluxWeb.Inference.TextEncoding;
@@ -43,7 +44,7 @@ public static class Qwen3RandomWeights
             {
                 for (var i = 0; i < values.Length; i++)
                 {
-                    values[i] = (float)(0.9 + 0.2 * random.NextDouble());
+                    values[i] = (float)(0.9 + 0.2 * random.NextUnit());
                 }
             }
             else
@@ -51,7 +52,7 @@ public static class Qwen3RandomWeights
                 var sigma = 0.5 / Math.Sqrt(shape[1]);
                 for (var i = 0; i < values.Length; i++)
                 {
-                    values[i] = (float)(sigma * random.NextStandardNormal());
+                    values[i] = (float)(sigma * random.NextIrwinHall12());
                 }
             }
 
@@ -70,33 +71,5 @@ public static class Qwen3RandomWeights
             ["format"] = "pt",
             ["generator"] = $"FluxWeb Qwen3RandomWeights seed {seed}",
         });
-    }
-
-    private sealed class SplitMix64(ulong seed)
-    {
-        private ulong state = seed;
-
-        public ulong Next()
-        {
-            var z = state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-        public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
-
-        /// <summary>Approximately N(0, 1) (Irwin–Hall, |x| ≤ 6), exact in its arithmetic on every platform.</summary>
-        public double NextStandardNormal()
-        {
-            var sum = 0.0;
-            for (var i = 0; i < 12; i++)
-            {
-                sum += NextDouble();
-            }
-
-            return sum - 6.0;
-        }
     }
 }
