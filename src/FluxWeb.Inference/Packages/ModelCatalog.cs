@@ -7,6 +7,8 @@ public sealed class ModelCatalog(IOptions<ModelStoreOptions> options)
 {
     public string ModelsDirectory => options.Value.ResolveModelsDirectory();
 
+    public InstalledModel? Find(string id) => List().FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.Ordinal));
+
     public IReadOnlyList<InstalledModel> List()
     {
         var root = ModelsDirectory;
@@ -18,6 +20,12 @@ public sealed class ModelCatalog(IOptions<ModelStoreOptions> options)
         var models = new List<InstalledModel>();
         foreach (var folder in Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal))
         {
+            // Packages being built or removed live in hidden folders until they are complete.
+            if (Path.GetFileName(folder).StartsWith('.'))
+            {
+                continue;
+            }
+
             var manifestPath = Path.Combine(folder, ModelPackageManifest.FileName);
             if (!File.Exists(manifestPath))
             {
@@ -28,7 +36,9 @@ public sealed class ModelCatalog(IOptions<ModelStoreOptions> options)
             try
             {
                 var manifest = ModelPackageManifest.Read(manifestPath, $"{id}/{ModelPackageManifest.FileName}");
-                models.Add(new InstalledModel(manifest.Id, folder, manifest, null));
+                models.Add(manifest.Id == id
+                    ? new InstalledModel(manifest.Id, folder, manifest, null)
+                    : new InstalledModel(id, folder, null, $"{id}/{ModelPackageManifest.FileName}: 'id' is '{manifest.Id}' but the folder is '{id}': rename one of them."));
             }
             catch (ModelPackageException ex)
             {

@@ -52,6 +52,9 @@ public sealed class ModelPackageManifest
 
     public TransformerInfo Transformer { get; set; } = new();
 
+    /// <summary>Latent → RGB projection for step previews, fitted against the package's own VAE when it was built.</summary>
+    public LatentPreviewInfo? Preview { get; set; }
+
     public List<PackageFile> Files { get; set; } = [];
 
     public BuildInfo? Build { get; set; }
@@ -230,6 +233,15 @@ public sealed class TransformerInfo
     public int InChannels { get; set; } = 128;
 
     public long Parameters { get; set; }
+}
+
+/// <summary>rgb = Factors · z + Bias per latent pixel, z the 32 VAE channels (in the normalised latent space), rgb in [−1, 1].</summary>
+public sealed class LatentPreviewInfo
+{
+    /// <summary>3 rows of 32 factors (red, green, blue).</summary>
+    public float[] Factors { get; set; } = [];
+
+    public float[] Bias { get; set; } = [];
 }
 
 public sealed class PackageFile

@@ -1,0 +1,61 @@
+using FluxWeb.Inference.Onnx;
+using FluxWeb.Inference.SafeTensors;
+using FluxWeb.Inference.TextEncoding;
+using FluxWeb.Inference.Transformer;
+using FluxWeb.Inference.Vae;
+
+namespace FluxWeb.Inference.Packages;
+
+/// <summary>Where a package's checkpoint files are (inside its folder) and what architecture they hold.</summary>
+public sealed record PackageWeights(
+    string TextEncoder,
+    Qwen3Config TextEncoderConfig,
+    string Transformer,
+    Flux2TransformerConfig TransformerConfig,
+    string Vae,
+    Flux2VaeConfig VaeConfig);
+
+/// <summary>Builds the four ONNX graphs of a package next to its weights and reports what they bound.</summary>
+public static class PackageComponents
+{
+    public sealed record BuiltComponents(ComponentSet Components, long TransformerParameters, IReadOnlyList<string> Unused);
+
+    public static BuiltComponents Build(string folder, PackageWeights weights, ComputePrecision precision, IProgress<string>? progress = null)
+    {
+        var components = ManifestTemplates.StandardComponents();
+        var unused = new List<string>();
+
+        progress?.Report("building the text encoder graph");
+        var textWeights = WeightSet.Open(weights.TextEncoder);
+        Qwen3TextEncoderGraph.Build(textWeights, weights.TextEncoderConfig, precision, folder).Save(Path.Combine(folder, ManifestTemplates.TextEncoderFile));
+        unused.AddRange(Qwen3TextEncoderGraph.UnusedCheckpointTensors(textWeights, weights.TextEncoderConfig));
+        components.TextEncoder!.WeightBytes = BoundBytes(textWeights);
+
+        progress?.Report("building the transformer graph");
+        var transformerWeights = WeightSet.Open(weights.Transformer);
+        var transformer = Flux2TransformerGraph.Build(transformerWeights, weights.TransformerConfig, precision, folder);
+        transformer.Save(Path.Combine(folder, ManifestTemplates.TransformerFile));
+        unused.AddRange(Flux2TransformerGraph.UnusedByDesign(transformerWeights));
+        components.Transformer!.WeightBytes = BoundBytes(transformerWeights);
+
+        progress?.Report("building the VAE graphs");
+        var vaeWeights = WeightSet.Open(weights.Vae);
+        Flux2VaeGraphs.Save(Flux2VaeGraphs.BuildEncoder(vaeWeights, weights.VaeConfig, precision, folder), Path.Combine(folder, ManifestTemplates.VaeEncoderFile));
+        var vaeDecoderWeights = WeightSet.Open(weights.Vae);
+        Flux2VaeGraphs.Save(Flux2VaeGraphs.BuildDecoder(vaeDecoderWeights, weights.VaeConfig, precision, folder), Path.Combine(folder, ManifestTemplates.VaeDecoderFile));
+        components.VaeEncoder!.WeightBytes = BoundBytes(vaeWeights);
+        components.VaeDecoder!.WeightBytes = BoundBytes(vaeDecoderWeights);
+        unused.AddRange(vaeWeights.Unbound.Intersect(vaeDecoderWeights.Unbound));
+
+        var unbound = textWeights.Unbound.Concat(transformerWeights.Unbound).Concat(vaeWeights.Unbound.Intersect(vaeDecoderWeights.Unbound)).Except(unused).ToList();
+        if (unbound.Count > 0)
+        {
+            throw new InvalidOperationException($"The checkpoint holds tensors no graph uses, so it is not the architecture it claims: {string.Join(", ", unbound.Take(5))}{(unbound.Count > 5 ? ", …" : "")}.");
+        }
+
+        return new BuiltComponents(components, transformer.BoundParameterCount, unused);
+
+        // In-memory size of what a graph binds, in the stored type (what a session keeps resident, roughly).
+        static long BoundBytes(WeightSet set) => set.Bindings.Keys.Sum(name => set.Get(name).Info.Length);
+    }
+}
