@@ -24,6 +24,9 @@ public static class TinyCheckpoint
 
     public static Flux2VaeConfig VaeConfig => Flux2VaeConfig.DemoTiny;
 
+    /// <summary>The real Qwen3 tokenizer.json these checkpoints use (the one shipped with FluxWeb).</summary>
+    public static string TokenizerPath => KleinPromptTokenizer.BundledTokenizerPath;
+
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The Hugging Face repo layout of FLUX.2-klein-4B, at the tiny size.</summary>
