@@ -11,7 +11,8 @@ namespace FluxWeb.Host.Cli;
 /// </summary>
 internal static class CliHost
 {
-    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
+    /// <param name="withDatabase">False for commands that never touch the database (model packages): nothing is created or migrated in --data.</param>
+    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool withDatabase = true)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -24,12 +25,20 @@ internal static class CliHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        builder.Services.AddPersistence();
-        builder.Services.AddAccounts();
+        if (withDatabase)
+        {
+            builder.Services.AddPersistence();
+            builder.Services.AddAccounts();
+        }
+
         builder.Services.AddInference();
 
         var host = builder.Build();
-        await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        if (withDatabase)
+        {
+            await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        }
+
         return host;
     }
 }

@@ -55,6 +55,7 @@ internal static class FluxWebCli
             ModelsOption,
             serve,
             UsersCommands.Create(output),
+            ModelsCommands.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
         root.TreatUnmatchedTokensAsErrors = false;
