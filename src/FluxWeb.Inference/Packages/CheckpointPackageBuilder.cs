@@ -389,11 +389,16 @@ public static class CheckpointPackageBuilder
         }
     }
 
+    /// <summary>
+    /// Same model size. Layers count only as far as klein reads them (hidden_states[27]): an encoder
+    /// trimmed after layer 27 is still the right one, and the graph builder refuses anything shorter.
+    /// </summary>
     private static bool SameShape(Qwen3Config a, Qwen3Config b) =>
-        a.HiddenSize == b.HiddenSize && a.IntermediateSize == b.IntermediateSize && a.LayerCount == b.LayerCount && a.HeadCount == b.HeadCount
-        && a.KeyValueHeadCount == b.KeyValueHeadCount && a.HeadDim == b.HeadDim && a.VocabularySize == b.VocabularySize;
+        a.HiddenSize == b.HiddenSize && a.IntermediateSize == b.IntermediateSize && a.HeadCount == b.HeadCount
+        && a.KeyValueHeadCount == b.KeyValueHeadCount && a.HeadDim == b.HeadDim && a.VocabularySize == b.VocabularySize
+        && a.LayerCount > Qwen3TextEncoderGraph.LayersBuilt && b.LayerCount > Qwen3TextEncoderGraph.LayersBuilt;
 
-    /// <summary>A Qwen3 configuration from tensor shapes, for text encoders shipped as a bare file (Comfy's qwen_3_4b.safetensors).</summary>
+    /// <summary>A Qwen3 configuration from tensor shapes, for text encoders shipped as a bare file without config.json (Comfy's qwen_3_4b.safetensors).</summary>
     public static Qwen3Config Qwen3ConfigFromWeights(WeightSet weights)
     {
         var embedding = weights.Get(Qwen3WeightNames.Embedding).Info.Shape;
@@ -419,9 +424,8 @@ public static class CheckpointPackageBuilder
             HeadDim: headDim,
             VocabularySize: (int)embedding[0],
             TieWordEmbeddings: !weights.Contains(Qwen3WeightNames.LanguageModelHead)).Validate();
-        return SameShape(config, Qwen3Config.Qwen3_4B) ? Qwen3Config.Qwen3_4B with { TieWordEmbeddings = config.TieWordEmbeddings }
-            : SameShape(config, Qwen3Config.Qwen3_8B) ? Qwen3Config.Qwen3_8B with { TieWordEmbeddings = config.TieWordEmbeddings }
-            : config;
+        // RMSNorm epsilon and RoPE theta are not in the tensors; these are Qwen3's (1e-6, 1e6), as the defaults say.
+        return config;
     }
 
     private static string LocateTokenizer(string path, string shown)
