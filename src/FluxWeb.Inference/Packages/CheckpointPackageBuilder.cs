@@ -66,8 +66,6 @@ public sealed record CheckpointPlan(
     IReadOnlyList<string> Notes)
 {
     public bool IsOfficialFamily => ModelLicence.ForFamily(Family) is not null;
-
-    public long SourceBytes => new[] { Transformer, TextEncoder, Vae }.SelectMany(c => c.WeightFiles).Sum(f => new FileInfo(f).Length);
 }
 
 public sealed record PlacedFile(string PackagePath, FileLinks.Method Method, long Bytes);

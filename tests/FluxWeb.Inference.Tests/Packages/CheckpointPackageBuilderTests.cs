@@ -46,6 +46,7 @@ public sealed class CheckpointPackageBuilderTests(ITestOutputHelper output)
         output.WriteLine($"built in {result.Elapsed.TotalSeconds:0.00} s; {string.Join(", ", result.Plan.Notes)}");
         Assert.Equal(CheckpointLayout.Diffusers, result.Plan.Layout);
         Assert.Equal("test-h64-d2-s2", manifest.Family);
+        Assert.False(result.Plan.IsOfficialFamily);
         Assert.Equal(ModelVariant.Distilled, manifest.Variant);
         Assert.Contains(result.Plan.Notes, n => n.Contains("model_index.json is_distilled: true", StringComparison.Ordinal));
         Assert.Equal("bf16", manifest.Precision.Weights);
@@ -210,6 +211,7 @@ public sealed class CheckpointPackageBuilderTests(ITestOutputHelper output)
         var plan = CheckpointPackageBuilder.Inspect(new CheckpointBuildRequest { From = folder });
 
         Assert.Equal("klein-4b", plan.Family);
+        Assert.True(plan.IsOfficialFamily);
         Assert.Equal("klein-4b", plan.Id);
         Assert.Equal("FLUX.2 [klein] 4B", plan.DisplayName);
         Assert.Equal(ModelLicence.ApacheId, plan.Licence.Id);
