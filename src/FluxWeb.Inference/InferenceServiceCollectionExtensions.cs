@@ -1,4 +1,7 @@
 using FluxWeb.Inference.Devices;
+using FluxWeb.Inference.Engine;
+using FluxWeb.Inference.Pipeline;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using FluxWeb.Inference.Packages;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,8 +16,14 @@ public static class InferenceServiceCollectionExtensions
             .BindConfiguration(ModelStoreOptions.SectionName)
             .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsDirectory), "FluxWeb:ModelsDirectory must not be empty.")
             .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ExecutionDeviceProbe>();
         services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<SessionFactory>();
+        services.AddSingleton<ResidentSessions>();
+        // The inference singleton: one per process, the only owner of ONNX Runtime sessions.
+        services.AddSingleton<InferenceEngine>();
+        services.AddSingleton<IImageGenerator>(sp => sp.GetRequiredService<InferenceEngine>());
         return services;
     }
 }
