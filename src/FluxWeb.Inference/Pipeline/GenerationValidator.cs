@@ -56,7 +56,7 @@ public static class GenerationValidator
         var (width, height) = ResolveSize(request, limits);
         if (request.Source is not null)
         {
-            ValidateMaskedEdit(request, width, height, steps);
+            ValidateMaskedEdit(request);
         }
         else if (request.Mask is not null)
         {
@@ -108,7 +108,7 @@ public static class GenerationValidator
         return (width, height);
     }
 
-    private static void ValidateMaskedEdit(GenerationRequest request, int width, int height, int steps)
+    private static void ValidateMaskedEdit(GenerationRequest request)
     {
         if (request.Mask is null)
         {
@@ -124,14 +124,12 @@ public static class GenerationValidator
         {
             throw new GenerationRequestException($"Strength must be above 0 and at most 1; {request.Strength} was asked.");
         }
-
-        if (StartStep(steps, request.Strength) >= steps)
-        {
-            throw new GenerationRequestException($"Strength {request.Strength} leaves none of the {steps} steps to run; raise it to at least {1.0 / steps:0.##}.");
-        }
     }
 
-    /// <summary>The first step of a masked edit: strength trims the start of the schedule as diffusers' img2img does.</summary>
+    /// <summary>
+    /// The first step of a masked edit: strength trims the start of the schedule as diffusers' Flux
+    /// img2img/inpaint pipelines do (in floating point, so any strength above 0 keeps at least one step).
+    /// </summary>
     public static int StartStep(int steps, float strength)
     {
         var initial = Math.Min(steps * (double)strength, steps);
