@@ -11,7 +11,8 @@ namespace FluxWeb.Host.Cli;
 /// </summary>
 internal static class CliHost
 {
-    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
+    /// <param name="migrate">Commands that touch accounts or jobs bring the database up to date; pure inference commands leave it alone.</param>
+    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool migrate = true)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -29,7 +30,11 @@ internal static class CliHost
         builder.Services.AddInference();
 
         var host = builder.Build();
-        await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        if (migrate)
+        {
+            await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        }
+
         return host;
     }
 }

@@ -55,6 +55,8 @@ internal static class FluxWebCli
             ModelsOption,
             serve,
             UsersCommands.Create(output),
+            GenerateCommand.Create(output),
+            InspectCommands.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
         root.TreatUnmatchedTokensAsErrors = false;
