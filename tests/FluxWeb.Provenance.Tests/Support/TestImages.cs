@@ -46,6 +46,17 @@ public static class TestImages
         return image;
     }
 
+    public static void FillRectangle(Image<Rgba32> image, Rectangle area, Rgba32 colour)
+    {
+        for (var y = area.Top; y < area.Bottom; y++)
+        {
+            for (var x = area.Left; x < area.Right; x++)
+            {
+                image[x, y] = colour;
+            }
+        }
+    }
+
     public static byte[] Png(Image image)
     {
         using var stream = new MemoryStream();
