@@ -66,7 +66,7 @@ public sealed partial class SigningCredentialStore(
             credentials.Dispose();
             throw new InvalidOperationException(
                 $"The C2PA signing certificate does not fit the C2PA certificate profile: {string.Join("; ", problems)}. " +
-                "Validators would report every output as Invalid. See README, \"Content Credentials\".");
+                "Validators would report every output as Invalid. See src/FluxWeb.Provenance/README.md, \"Content Credentials\".");
         }
 
         LogUsing(logger, credentials.Source, credentials.Signer.Subject, credentials.Signer.NotAfter);
@@ -117,7 +117,7 @@ public sealed partial class SigningCredentialStore(
         writer.Write(content + "\n");
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No C2PA signing certificate configured: created a local certificate authority and signing certificate in {Folder}. Outputs are signed but validate as untrusted outside this installation until an organisation certificate is configured (README, \"Content Credentials\")")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No C2PA signing certificate configured: created a local certificate authority and signing certificate in {Folder}. Outputs are signed but validate as untrusted outside this installation until an organisation certificate is configured (src/FluxWeb.Provenance/README.md, \"Content Credentials\")")]
     private static partial void LogCreatedLocalAuthority(ILogger logger, string folder);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "C2PA manifests are signed with {Source}: {Subject}, valid until {NotAfter:u}")]
