@@ -45,8 +45,9 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
         {
             return VerifyStore(asset, located);
         }
-        catch (Exception exception) when (exception is FormatException or System.Formats.Cbor.CborContentException or InvalidOperationException or CryptographicException or ArgumentException or InvalidCastException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            // Files sent to "verify" are hostile: any way the manifest fails to parse is an answer, not a crash.
             return Invalid("claim.malformed", $"The manifest is malformed: {exception.Message}");
         }
     }
@@ -56,7 +57,7 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
     private C2paVerification VerifyStore(byte[] asset, ManifestContainer.Located located)
     {
         var store = JumbfNode.Parse(located.Store);
-        if (store.ContentType != JumbfTypes.ManifestStore)
+        if (store.ContentType != JumbfTypes.ManifestStore || store.Label != "c2pa")
         {
             return Invalid("claim.malformed", "The embedded JUMBF is not a C2PA manifest store.");
         }
@@ -64,29 +65,32 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
         var manifest = store.Children.LastOrDefault(child => child.ContentType is JumbfTypes.Manifest or "c2um")
             ?? throw new FormatException("The manifest store holds no manifest.");
         var failures = new List<C2paStatus>();
-        var claimBox = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.Claim)
+        var claimBox = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.Claim && child.Label is "c2pa.claim" or "c2pa.claim.v2")
             ?? throw new FormatException("The manifest has no claim.");
-        var claimBytes = Payload(located.Store, claimBox.Content ?? throw new FormatException("The claim box is empty."));
+        var claimBytes = Payload(located.Store, CborContent(claimBox));
         var claim = Map(CborValue.Decode(claimBytes));
-        var signatureBox = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.Signature)
+        var signatureBox = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.Signature && child.Label == "c2pa.signature")
             ?? throw new FormatException("The manifest has no signature.");
+        if (Resolve(manifest, claim.GetValueOrDefault("signature") as string) != "c2pa.signature")
+        {
+            failures.Add(new C2paStatus("claimSignature.missing", "The claim does not point at this manifest's signature."));
+        }
 
-        var (signer, chain) = CheckSignature(Payload(located.Store, signatureBox.Content ?? throw new FormatException("The signature box is empty.")), claimBytes, failures);
+        var (signer, chain) = CheckSignature(Payload(located.Store, CborContent(signatureBox)), claimBytes, failures);
         using var signerDisposal = signer;
 
-        var assertionStore = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.AssertionStore)
+        var assertionStore = manifest.Children.FirstOrDefault(child => child.ContentType == JumbfTypes.AssertionStore && child.Label == "c2pa.assertions")
             ?? throw new FormatException("The manifest has no assertion store.");
         var references = List(claim.GetValueOrDefault("created_assertions") ?? claim.GetValueOrDefault("assertions"))
             .Concat(List(claim.GetValueOrDefault("gathered_assertions"))).Select(Map).ToList();
         var assertions = new Dictionary<string, object?>();
         foreach (var reference in references)
         {
-            var url = (string)reference["url"]!;
-            var label = url[(url.LastIndexOf('/') + 1)..];
-            var box = assertionStore.Child(label);
-            if (box is null)
+            var path = Resolve(manifest, reference["url"] as string);
+            var label = path?.StartsWith("c2pa.assertions/", StringComparison.Ordinal) == true ? path["c2pa.assertions/".Length..] : null;
+            if (label is null || assertionStore.Child(label) is not { } box)
             {
-                failures.Add(new C2paStatus("assertion.missing", $"{label} is referenced by the claim but not in the manifest."));
+                failures.Add(new C2paStatus("assertion.missing", $"{reference["url"]} is referenced by the claim but not in the manifest."));
                 continue;
             }
 
@@ -212,6 +216,23 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
             SignerIssuer = signer?.GetNameInfo(X509NameType.SimpleName, true),
         };
     }
+
+    /// <summary>A JUMBF URI relative to the manifest ("c2pa.assertions/x"), or null when it points elsewhere.</summary>
+    private static string? Resolve(JumbfNode manifest, string? uri)
+    {
+        const string prefix = "self#jumbf=";
+        if (uri is null || !uri.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var path = uri[prefix.Length..];
+        var absolute = $"/c2pa/{manifest.Label}/";
+        return path.StartsWith(absolute, StringComparison.Ordinal) ? path[absolute.Length..] : path.StartsWith('/') ? null : path;
+    }
+
+    private static JumbfNode CborContent(JumbfNode superBox) =>
+        superBox.Children is [_, ..] && superBox.Content is { Type: "cbor" } content ? content : throw new FormatException($"{superBox.Label} holds no CBOR box.");
 
     private static byte[] Payload(byte[] store, JumbfNode box) => store.AsSpan(box.PayloadStart, box.PayloadLength).ToArray();
 

@@ -157,11 +157,26 @@ internal sealed class JumbfNode
         }
 
         var body = data.Slice(description.PayloadStart, description.PayloadLength);
-        string? label = null;
-        if ((body[16] & 0x02) != 0)
+        var toggles = body[16];
+        if ((toggles & 0x03) != 0x03 || (toggles & 0xE0) != 0)
         {
-            var terminator = body[17..].IndexOf((byte)0);
-            label = Encoding.UTF8.GetString(terminator < 0 ? body[17..] : body.Slice(17, terminator));
+            throw new FormatException("C2PA superboxes must be requestable and labelled (JUMBF toggles).");
+        }
+
+        var terminator = body[17..].IndexOf((byte)0);
+        if (terminator < 0)
+        {
+            throw new FormatException("JUMBF label is not terminated.");
+        }
+
+        var label = Encoding.UTF8.GetString(body.Slice(17, terminator));
+        var optional = 17 + terminator + 1;
+        optional += (toggles & 0x04) != 0 ? 4 : 0;
+        optional += (toggles & 0x08) != 0 ? 32 : 0;
+        var remaining = body.Length - optional;
+        if (remaining < 0 || ((toggles & 0x10) != 0) != (remaining > 0))
+        {
+            throw new FormatException($"JUMBF description of '{label}' does not match its toggles.");
         }
 
         var node = new JumbfNode

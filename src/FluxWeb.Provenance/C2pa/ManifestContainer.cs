@@ -109,6 +109,11 @@ internal static class ManifestContainer
             var type = asset.AsSpan(position + 4, 4);
             if (type.SequenceEqual("caBX"u8))
             {
+                if (PngCrc.Compute(asset.AsSpan(position + 4, 4 + (int)length)) != BinaryPrimitives.ReadUInt32BigEndian(asset.AsSpan(position + 8 + (int)length)))
+                {
+                    throw new FormatException("The caBX chunk's CRC does not match its content.");
+                }
+
                 return new Located(asset.AsSpan(position + 8, (int)length).ToArray(), position, 12 + (int)length);
             }
 
@@ -129,12 +134,19 @@ internal static class ManifestContainer
         var start = -1;
         var end = -1;
         byte[]? instance = null;
+        var sequence = 0u;
         foreach (var (marker, segmentStart, length) in JpegSegments(asset))
         {
             var content = asset.AsSpan(segmentStart + 4, length - 4);
             var isJumbf = marker == 0xEB && content.Length > 16 && content.StartsWith("JP"u8);
             if (isJumbf && instance is null && content.Length > 28 && content.Slice(24, 4).SequenceEqual("c2pa"u8))
             {
+                sequence = BinaryPrimitives.ReadUInt32BigEndian(content[4..]);
+                if (sequence != 1)
+                {
+                    throw new FormatException("The first C2PA APP11 segment does not carry sequence number 1.");
+                }
+
                 instance = content.Slice(2, 2).ToArray();
                 start = segmentStart;
                 end = segmentStart + length;
@@ -142,6 +154,11 @@ internal static class ManifestContainer
             }
             else if (isJumbf && instance is not null && end == segmentStart && content.Slice(2, 2).SequenceEqual(instance))
             {
+                if (BinaryPrimitives.ReadUInt32BigEndian(content[4..]) != ++sequence || !content.Slice(8, 8).SequenceEqual(store.GetBuffer().AsSpan(0, 8)))
+                {
+                    throw new FormatException("C2PA APP11 segments are out of order or do not repeat the box header.");
+                }
+
                 end = segmentStart + length;
                 store.Write(content[16..]);
             }

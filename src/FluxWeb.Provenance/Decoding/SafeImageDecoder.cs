@@ -127,7 +127,8 @@ public sealed class SafeImageDecoder : IDisposable
 
     public void Dispose() => _concurrency.Dispose();
 
-    private async Task<byte[]> ReadBoundedAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>Reads the whole stream, refusing it (TooLarge) as soon as it passes <see cref="ImageDecodingOptions.MaxBytes"/>.</summary>
+    public async Task<byte[]> ReadBoundedAsync(Stream stream, CancellationToken cancellationToken = default)
     {
         var limit = _options.MaxBytes;
         using var buffer = new MemoryStream();

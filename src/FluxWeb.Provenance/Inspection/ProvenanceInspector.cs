@@ -7,24 +7,8 @@ namespace FluxWeb.Provenance.Inspection;
 /// <summary>Checks a file sent to "verify": C2PA on the exact bytes, the watermark on the safely decoded pixels.</summary>
 public sealed class ProvenanceInspector(SafeImageDecoder decoder, InvisibleWatermarker watermarker, C2paVerifier verifier)
 {
-    public async Task<ProvenanceReport> InspectAsync(Stream file, string? fileName = null, CancellationToken cancellationToken = default)
-    {
-        using var buffer = new MemoryStream();
-        var limit = decoder.Options.MaxBytes;
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await file.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                throw new UnsafeImageException(UnsafeImageReason.TooLarge, $"The file is larger than the {limit / (1024.0 * 1024.0):0.#} MiB limit for checking.");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return Inspect(buffer.ToArray(), fileName);
-    }
+    public async Task<ProvenanceReport> InspectAsync(Stream file, string? fileName = null, CancellationToken cancellationToken = default) =>
+        Inspect(await decoder.ReadBoundedAsync(file, cancellationToken), fileName);
 
     public ProvenanceReport Inspect(byte[] bytes, string? fileName = null)
     {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using FluxWeb.Provenance.C2pa;
 using FluxWeb.Provenance.Certificates;
+using FluxWeb.Provenance.Decoding;
 using FluxWeb.Provenance.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
@@ -75,6 +76,7 @@ public sealed class C2paVerifierTests(SigningFixture fixture) : IClassFixture<Si
     {
         var signed = fixture.Signer.Sign(fixture.Png, SigningFixture.Description);
         signed[IndependentVerifierTests.IndexOf(signed, "reference.png"u8.ToArray())] ^= 0x20;
+        RecomputeManifestCrc(signed);
 
         var result = Anchored.Verify(signed);
 
@@ -87,11 +89,24 @@ public sealed class C2paVerifierTests(SigningFixture fixture) : IClassFixture<Si
     {
         var signed = fixture.Signer.Sign(fixture.Png, SigningFixture.Description);
         signed[IndependentVerifierTests.IndexOf(signed, "xmp:iid:"u8.ToArray()) + 9] ^= 0x01;
+        RecomputeManifestCrc(signed);
 
         var result = Anchored.Verify(signed);
 
         Assert.Equal(C2paValidationState.Invalid, result.State);
         Assert.Contains(result.Failures, f => f.Code == "claimSignature.mismatch");
+    }
+
+    [Fact]
+    public void A_damaged_manifest_chunk_is_invalid()
+    {
+        var signed = fixture.Signer.Sign(fixture.Png, SigningFixture.Description);
+        signed[IndependentVerifierTests.IndexOf(signed, "reference.png"u8.ToArray())] ^= 0x20;
+
+        var result = Anchored.Verify(signed);
+
+        Assert.Equal(C2paValidationState.Invalid, result.State);
+        Assert.Contains("CRC", Assert.Single(result.Failures).Explanation, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -104,6 +119,37 @@ public sealed class C2paVerifierTests(SigningFixture fixture) : IClassFixture<Si
         var result = Anchored.Verify(signed);
 
         Assert.Equal(C2paValidationState.Invalid, result.State);
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void No_single_bit_change_inside_the_manifest_is_accepted_or_crashes_the_verifier(string mimeType)
+    {
+        var signed = fixture.Signer.Sign(fixture.Output(mimeType), SigningFixture.Description);
+        var format = mimeType == "image/png" ? ImageContainerFormat.Png : ImageContainerFormat.Jpeg;
+        var manifest = ManifestContainer.Locate(format, signed)!;
+        // In a PNG the CRC would catch every flip; re-sealing the chunk makes the manifest checks themselves do the work.
+        var (start, length) = format == ImageContainerFormat.Png ? (manifest.Start + 8, manifest.Length - 12) : (manifest.Start, manifest.Length);
+        var random = new Random(17);
+
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var damaged = signed.ToArray();
+            var at = start + random.Next(length);
+            if (format == ImageContainerFormat.Jpeg && at - manifest.Start is 6 or 7)
+            {
+                continue; // The APP11 box instance number (En) is the writer's free choice.
+            }
+
+            damaged[at] ^= (byte)(1 << random.Next(8));
+            if (format == ImageContainerFormat.Png)
+            {
+                RecomputeManifestCrc(damaged);
+            }
+
+            var result = Anchored.Verify(damaged);
+            Assert.True(result.State is C2paValidationState.Invalid or C2paValidationState.Absent, $"{mimeType}: flipping a bit at manifest offset {at - start} gave {result.State} near \"{System.Text.Encoding.ASCII.GetString(signed, at - 16, 32).Replace((char)0, (char)46)}\" (byte {signed[at]:X2})");
+        }
     }
 
     [Fact]
@@ -151,6 +197,14 @@ public sealed class C2paVerifierTests(SigningFixture fixture) : IClassFixture<Si
 
         Assert.Equal(C2paValidationState.Trusted, result.State);
         Assert.Equal(C2paSigner.TrainedAlgorithmicMedia, result.DigitalSourceType);
+    }
+
+    /// <summary>Keeps the caBX chunk well-formed so that the check under test, not the CRC, catches the change.</summary>
+    private static void RecomputeManifestCrc(byte[] png)
+    {
+        var type = IndependentVerifierTests.IndexOf(png, "caBX"u8.ToArray());
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(type - 4));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(type + 4 + length), FluxWeb.Provenance.Imaging.PngCrc.Compute(png.AsSpan(type, 4 + length)));
     }
 
     private static byte[] HostileWebp()

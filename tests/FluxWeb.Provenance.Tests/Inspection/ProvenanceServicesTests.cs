@@ -28,7 +28,7 @@ public sealed class ProvenanceServicesTests : IDisposable
         using var output = TestImages.Photo(512, 384, seed: 21);
 
         var bytes = host.Services.GetRequiredService<OutputMarker>().Mark(output, encoding, 9001, SigningFixture.Description);
-        var report = host.Services.GetRequiredService<ProvenanceInspector>().Inspect(bytes) with { Job = "job-9001" };
+        var report = await host.Services.GetRequiredService<ProvenanceInspector>().InspectAsync(new MemoryStream(bytes), "download.png") with { Job = "job-9001" };
         var json = JsonDocument.Parse(report.ToJson()).RootElement;
 
         Assert.True(json.GetProperty("watermark").GetProperty("present").GetBoolean());
