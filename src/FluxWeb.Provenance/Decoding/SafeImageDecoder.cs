@@ -56,7 +56,7 @@ public sealed class SafeImageDecoder : IDisposable
         await _concurrency.WaitAsync(cancellationToken);
         try
         {
-            return Decode(data, declaredFileName);
+            return DecodeCore(data, declaredFileName);
         }
         finally
         {
@@ -65,6 +65,19 @@ public sealed class SafeImageDecoder : IDisposable
     }
 
     public Image<Rgba32> Decode(byte[] data, string? declaredFileName = null)
+    {
+        _concurrency.Wait();
+        try
+        {
+            return DecodeCore(data, declaredFileName);
+        }
+        finally
+        {
+            _concurrency.Release();
+        }
+    }
+
+    private Image<Rgba32> DecodeCore(byte[] data, string? declaredFileName)
     {
         var (format, orientation) = Inspect(data, declaredFileName);
         var image = Guard(format, () =>
@@ -168,8 +181,9 @@ public sealed class SafeImageDecoder : IDisposable
         {
             throw new UnsafeImageException(UnsafeImageReason.UnsupportedFormat, "This file is not an image FluxWeb recognises. Upload a PNG, JPEG or WebP image.", exception);
         }
-        catch (Exception exception) when (exception is ImageFormatException or InvalidDataException or NotSupportedException or ArgumentException or IndexOutOfRangeException or EndOfStreamException or OverflowException)
+        catch (Exception exception) when (exception is not (OutOfMemoryException or OperationCanceledException))
         {
+            // Decoders fail on crafted input in many ways (format, index, overflow, argument errors): all mean "damaged".
             throw new UnsafeImageException(UnsafeImageReason.Corrupt, $"The {format.ToString().ToUpperInvariant()} image is damaged or uses a feature FluxWeb cannot read. Re-save it in an image editor and upload it again.", exception);
         }
     }

@@ -73,6 +73,45 @@ public sealed class SafeImageDecoderTests : IDisposable
         Assert.InRange(Math.Abs(decoded[40, 30].R - photo[40, 30].R), 0, 12);
     }
 
+    [Theory]
+    [InlineData("png")]
+    [InlineData("jpeg")]
+    [InlineData("webp")]
+    public void Randomly_damaged_files_decode_or_are_refused_never_anything_else(string format)
+    {
+        using var photo = TestImages.Photo(64, 48);
+        var valid = format switch
+        {
+            "png" => TestImages.Png(photo),
+            "jpeg" => TestImages.Jpeg(photo),
+            _ => HostileImages.Encode(photo, new WebpEncoder()),
+        };
+        var random = new Random(format.Length);
+        var outcomes = new Dictionary<string, int>();
+
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            var damaged = valid.ToArray();
+            for (var flips = random.Next(1, 6); flips > 0; flips--)
+            {
+                damaged[random.Next(12, damaged.Length)] = (byte)random.Next(256);
+            }
+
+            try
+            {
+                using var image = _decoder.Decode(damaged);
+                outcomes["decoded"] = outcomes.GetValueOrDefault("decoded") + 1;
+            }
+            catch (UnsafeImageException refusal)
+            {
+                outcomes[refusal.Reason.ToString()] = outcomes.GetValueOrDefault(refusal.Reason.ToString()) + 1;
+            }
+        }
+
+        Assert.Equal(150, outcomes.Values.Sum());
+        Assert.True(outcomes.Count >= 2, string.Join(", ", outcomes));
+    }
+
     [Fact]
     public async Task A_png_named_jpg_is_accepted_because_the_content_decides()
     {
