@@ -60,14 +60,28 @@ public sealed class C2paSigner(SigningCredentials credentials)
         for (var i = 0; i < description.Ingredients.Count; i++)
         {
             var ingredient = description.Ingredients[i];
-            var label = i == 0 ? "c2pa.ingredient.v3" : $"c2pa.ingredient.v3__{i}";
-            var box = Assertion(label, new Dictionary<string, object?>
+            var suffix = i == 0 ? string.Empty : $"__{i}";
+            var label = $"c2pa.ingredient.v3{suffix}";
+            var content = new Dictionary<string, object?>
             {
                 ["dc:title"] = ingredient.Title,
                 ["dc:format"] = ingredient.Format,
                 ["instanceID"] = ingredient.InstanceId,
                 ["relationship"] = ingredient.Relationship,
-            });
+            };
+            if (ingredient.ThumbnailJpeg is { } thumbnail)
+            {
+                var thumbnailLabel = $"c2pa.thumbnail.ingredient{suffix}.jpeg";
+                var thumbnailBox = new JumbfSuperBox(JumbfTypes.EmbeddedFile, thumbnailLabel,
+                [
+                    new JumbfContentBox("bfdb", [0, .. "image/jpeg\0"u8]),
+                    new JumbfContentBox("bidb", thumbnail),
+                ]);
+                assertions.Add((thumbnailLabel, thumbnailBox));
+                content["thumbnail"] = HashedUri(manifestLabel, thumbnailLabel, thumbnailBox);
+            }
+
+            var box = Assertion(label, content);
             assertions.Add((label, box));
             ingredientUris.Add(HashedUri(manifestLabel, label, box));
         }

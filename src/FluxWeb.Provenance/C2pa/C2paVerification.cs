@@ -26,4 +26,4 @@ public sealed record C2paVerification(C2paValidationState State, IReadOnlyList<C
 
 public sealed record C2paStatus(string Code, string Explanation);
 
-public sealed record C2paIngredient(string? Title, string? Format, string? InstanceId, string? Relationship);
+public sealed record C2paIngredient(string? Title, string? Format, string? InstanceId, string? Relationship, bool HasThumbnail);

@@ -201,7 +201,7 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
             .FirstOrDefault(action => action.GetValueOrDefault("action") as string == "c2pa.created");
         var model = created?.GetValueOrDefault("softwareAgent") is IReadOnlyDictionary<string, object?> agent && agent.GetValueOrDefault("org.fluxweb.model") is IReadOnlyDictionary<string, object?> m ? m : null;
         var ingredients = assertions.Where(a => a.Key.StartsWith("c2pa.ingredient", StringComparison.Ordinal)).Select(a => Map(a.Value))
-            .Select(i => new C2paIngredient(i.GetValueOrDefault("dc:title") as string, i.GetValueOrDefault("dc:format") as string, i.GetValueOrDefault("instanceID") as string, i.GetValueOrDefault("relationship") as string))
+            .Select(i => new C2paIngredient(i.GetValueOrDefault("dc:title") as string, i.GetValueOrDefault("dc:format") as string, i.GetValueOrDefault("instanceID") as string, i.GetValueOrDefault("relationship") as string, i.ContainsKey("thumbnail")))
             .ToList();
         return new C2paVerification(C2paValidationState.Valid, [])
         {

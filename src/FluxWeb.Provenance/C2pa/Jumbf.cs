@@ -75,10 +75,18 @@ internal static class JumbfTypes
     public const string Signature = "c2cs";
     public const string Cbor = "cbor";
 
+    /// <summary>Embedded file (thumbnails): a full UUID rather than a 4-character code.</summary>
+    public const string EmbeddedFile = "40CB0C32BB8A489DA70B2AD6F47F4369";
+
     private static ReadOnlySpan<byte> Suffix => [0x00, 0x11, 0x00, 0x10, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
     public static byte[] Uuid(string fourCc)
     {
+        if (fourCc.Length == 32)
+        {
+            return Convert.FromHexString(fourCc);
+        }
+
         var uuid = new byte[16];
         Encoding.ASCII.GetBytes(fourCc, uuid);
         Suffix.CopyTo(uuid.AsSpan(4));
@@ -185,7 +193,7 @@ internal sealed class JumbfNode
             Start = start,
             Length = (int)length,
             HeaderLength = headerLength,
-            ContentType = JumbfTypes.FourCc(body[..16]),
+            ContentType = JumbfTypes.FourCc(body[..16]) ?? Convert.ToHexString(body[..16]),
             Label = label,
         };
         for (var position = description.Start + description.Length; position < end;)

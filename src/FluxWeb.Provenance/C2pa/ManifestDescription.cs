@@ -1,6 +1,10 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using FluxWeb.Provenance.Decoding;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
 
 namespace FluxWeb.Provenance.C2pa;
 
@@ -26,6 +30,19 @@ public sealed record ManifestDescription
 public sealed record IngredientDescription(string Title, string Format, string InstanceId)
 {
     public string Relationship { get; init; } = "inputTo";
+
+    /// <summary>Optional JPEG thumbnail (see <see cref="CreateThumbnail"/>), embedded as c2pa.thumbnail.ingredient.jpeg.</summary>
+    public byte[]? ThumbnailJpeg { get; init; }
+
+    /// <summary>A JPEG of at most <paramref name="maxSide"/> pixels on the long side, for <see cref="ThumbnailJpeg"/>.</summary>
+    public static byte[] CreateThumbnail(Image<Rgba32> image, int maxSide = 256)
+    {
+        using var thumbnail = image.Clone(x => x.Resize(new ResizeOptions { Size = new Size(maxSide, maxSide), Mode = ResizeMode.Max }));
+        thumbnail.Metadata.ExifProfile = null;
+        using var stream = new MemoryStream();
+        thumbnail.Save(stream, new JpegEncoder { Quality = 80 });
+        return stream.ToArray();
+    }
 
     /// <summary>Describes an uploaded file by its content: MIME type from the bytes, instance id from SHA-256.</summary>
     public static IngredientDescription FromBytes(string title, byte[] content)

@@ -31,6 +31,7 @@ public sealed class C2paVerifierTests(SigningFixture fixture) : IClassFixture<Si
         Assert.Equal(C2paSigner.TrainedAlgorithmicMedia, trusted.DigitalSourceType);
         Assert.Equal("FluxWeb 1.2.3", trusted.ClaimGenerator);
         Assert.Equal(["reference.png", "mask.png"], trusted.Ingredients.Select(i => i.Title));
+        Assert.Equal([true, false], trusted.Ingredients.Select(i => i.HasThumbnail));
         Assert.Equal("FluxWeb C2PA Signer (tests)", trusted.Signer);
     }
 

@@ -48,6 +48,8 @@ public sealed class IndependentVerifierTests(SigningFixture fixture) : IClassFix
         Assert.Equal(["reference.png", "mask.png"], ingredients.Select(i => i.GetProperty("title").GetString()));
         Assert.All(ingredients, i => Assert.Equal("inputTo", i.GetProperty("relationship").GetString()));
         Assert.StartsWith("sha256:", ingredients[0].GetProperty("instance_id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("image/jpeg", ingredients[0].GetProperty("thumbnail").GetProperty("format").GetString());
+        Assert.False(ingredients[1].TryGetProperty("thumbnail", out _));
     }
 
     [Theory]

@@ -39,7 +39,10 @@ public sealed class SigningFixture : IDisposable
         Title = "a lighthouse at dusk",
         Ingredients =
         [
-            IngredientDescription.FromBytes("reference.png", TestImages.Png(TestImages.Flat(8, 8, new SixLabors.ImageSharp.PixelFormats.Rgba32(1, 2, 3)))),
+            IngredientDescription.FromBytes("reference.png", TestImages.Png(TestImages.Flat(8, 8, new SixLabors.ImageSharp.PixelFormats.Rgba32(1, 2, 3)))) with
+            {
+                ThumbnailJpeg = IngredientDescription.CreateThumbnail(TestImages.Photo(400, 300, seed: 2), maxSide: 64),
+            },
             new IngredientDescription("mask.png", "image/png", "sha256:00ff"),
         ],
     };
