@@ -62,26 +62,18 @@ public sealed class ImageContentFilterTests : IDisposable
         Assert.True(after < before / 10, $"blurring must remove fine detail ({before} -> {after})");
     }
 
-    [Fact]
-    public void With_the_block_policy_a_flagged_output_is_blocked()
+    [Theory]
+    [InlineData(ContentAction.Block, ImageRole.Output, "not kept")]
+    [InlineData(ContentAction.BlurAndFlag, ImageRole.Input, "cannot be used")]
+    [InlineData(ContentAction.Block, ImageRole.Input, "cannot be used")]
+    public void Flagged_inputs_are_always_refused_and_outputs_are_blocked_under_the_block_policy(ContentAction action, ImageRole role, string message)
     {
-        using var output = TestImages.Flat(300, 200, Red);
+        using var image = TestImages.Flat(300, 200, Red);
 
-        var decision = Filter(ContentAction.Block).Screen(output, ImageRole.Output);
+        var decision = Filter(action).Screen(image, role);
 
         Assert.Equal(ContentVerdict.Blocked, decision.Verdict);
-        Assert.Contains("not kept", decision.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_flagged_input_is_refused_whatever_the_output_policy()
-    {
-        using var reference = TestImages.Flat(300, 200, Red);
-
-        var decision = Filter(ContentAction.BlurAndFlag).Screen(reference, ImageRole.Input);
-
-        Assert.Equal(ContentVerdict.Blocked, decision.Verdict);
-        Assert.Contains("cannot be used", decision.Message, StringComparison.Ordinal);
+        Assert.Contains(message, decision.Message, StringComparison.Ordinal);
     }
 
     [Theory]
