@@ -2,6 +2,7 @@ using FluxWeb.Application;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
+using FluxWeb.Provenance;
 
 namespace FluxWeb.Host.Cli;
 
@@ -28,6 +29,8 @@ internal static class CliHost
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
         builder.Services.AddInference();
+        builder.Services.AddProvenance();
+        builder.Services.AddOutputs();
 
         var host = builder.Build();
         if (migrate)

@@ -57,6 +57,7 @@ internal static class FluxWebCli
             UsersCommands.Create(output),
             GenerateCommand.Create(output),
             InspectCommands.Create(output),
+            VerifyCommand.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
         root.TreatUnmatchedTokensAsErrors = false;

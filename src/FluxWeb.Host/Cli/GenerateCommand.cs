@@ -1,10 +1,13 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using FluxWeb.Application.Outputs;
 using FluxWeb.Inference.Engine;
+using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
+using FluxWeb.Provenance.Decoding;
+using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Cli;
 
@@ -33,16 +36,51 @@ internal static class GenerateCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, migrate: false);
+            var services = host.Services;
             var loaded = new List<IDisposable>();
             try
             {
-                var referenceImages = (parse.GetValue(references) ?? []).Select(path => Track(loaded, LoadRgb(path))).ToList();
-                var source = parse.GetValue(image) is { } sourcePath ? Track(loaded, LoadRgb(sourcePath)) : null;
-                var maskImage = parse.GetValue(mask) is { } maskPath ? Track(loaded, LoadMask(maskPath)) : null;
+                var decoder = services.GetRequiredService<SafeImageDecoder>();
+                var filter = services.GetRequiredService<ImageContentFilter>();
+                var inputs = new List<InputImage>();
+                async Task<Image<TPixel>> LoadAsync<TPixel>(string path, string title, bool screen)
+                    where TPixel : unmanaged, IPixel<TPixel>
+                {
+                    if (!File.Exists(path))
+                    {
+                        throw new GenerationRequestException($"Image file '{path}' does not exist.");
+                    }
+
+                    var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+                    using var decoded = decoder.Decode(bytes, Path.GetFileName(path));
+                    if (screen && filter.Screen(decoded, ImageRole.Input) is { Verdict: not ContentVerdict.Allowed and not ContentVerdict.Unchecked } decision)
+                    {
+                        throw new GenerationRequestException(decision.Message ?? $"{title} was refused by the content filter.");
+                    }
+
+                    inputs.Add(new InputImage(title, bytes));
+                    return Track(loaded, decoded.CloneAs<TPixel>());
+                }
+
+                var promptText = parse.GetValue(prompt)!;
+                if (services.GetRequiredService<PromptFilter>().Check(promptText) is { Blocked: true } blocked)
+                {
+                    return output.Fail(blocked.Message ?? "The prompt was refused by the content filter.");
+                }
+
+                var referenceImages = new List<Image<Rgb24>>();
+                foreach (var (referencePath, index) in (parse.GetValue(references) ?? []).Select((p, i) => (p, i)))
+                {
+                    referenceImages.Add(await LoadAsync<Rgb24>(referencePath, $"reference {index + 1}", screen: true));
+                }
+
+                var source = parse.GetValue(image) is { } sourcePath ? await LoadAsync<Rgb24>(sourcePath, "source", screen: true) : null;
+                var maskImage = parse.GetValue(mask) is { } maskPath ? await LoadAsync<L8>(maskPath, "mask", screen: false) : null;
                 var request = new GenerationRequest
                 {
                     ModelId = parse.GetValue(model)!,
-                    Prompt = parse.GetValue(prompt)!,
+                    Prompt = promptText,
                     Width = parse.GetValue(width),
                     Height = parse.GetValue(height),
                     Seed = parse.GetValue(seed) ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11,
@@ -55,14 +93,16 @@ internal static class GenerateCommand
                     FeatherComposite = parse.GetValue(feather),
                 };
 
-                using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, migrate: false);
-                var generator = host.Services.GetRequiredService<IImageGenerator>();
+                var generator = services.GetRequiredService<IImageGenerator>();
                 generator.Validate(request);
                 var result = await generator.GenerateAsync(request, null, cancellationToken);
                 using var generated = result.Image;
+                var manifest = services.GetRequiredService<ModelCatalog>().Find(result.ModelId)!.Manifest!;
+                // Serial 0: made outside the job queue, so the watermark traces to no job.
+                var finished = services.GetRequiredService<OutputFinisher>().Finish(result, manifest, serial: 0, inputs);
                 var path = Path.GetFullPath(parse.GetValue(outFile)!);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                await generated.SaveAsPngAsync(path, new PngEncoder(), cancellationToken);
+                await File.WriteAllBytesAsync(path, finished.Png, cancellationToken);
                 CliJson.WriteLine(output, new
                 {
                     File = path,
@@ -71,10 +111,12 @@ internal static class GenerateCommand
                     Width = result.Width,
                     Height = result.Height,
                     ElapsedMs = (long)result.Elapsed.TotalMilliseconds,
+                    Licence = manifest.Licence!.Id,
+                    Safety = finished.Safety.Verdict.ToString(),
                 });
                 return 0;
             }
-            catch (Exception ex) when (ex is GenerationRequestException or InferenceFailedException or UnknownImageFormatException or InvalidImageContentException)
+            catch (Exception ex) when (ex is GenerationRequestException or InferenceFailedException or UnsafeImageException or OutputBlockedException)
             {
                 return output.Fail(ex.Message);
             }
@@ -95,12 +137,4 @@ internal static class GenerateCommand
         loaded.Add(value);
         return value;
     }
-
-    private static Image<Rgb24> LoadRgb(string path) => File.Exists(path)
-        ? Image.Load<Rgb24>(path)
-        : throw new GenerationRequestException($"Image file '{path}' does not exist.");
-
-    private static Image<L8> LoadMask(string path) => File.Exists(path)
-        ? Image.Load<L8>(path)
-        : throw new GenerationRequestException($"Mask file '{path}' does not exist.");
 }

@@ -49,13 +49,14 @@ public sealed class GenerateCliTests(DemoModelsFixture models) : IClassFixture<D
     }
 
     [Fact]
-    public async Task The_same_seed_gives_the_same_file_and_a_masked_edit_runs_from_files()
+    public async Task The_same_seed_gives_the_same_image_and_a_masked_edit_runs_from_files()
     {
         using var output = new TempFolder();
         string[] Args(string name, params string[] extra) => ["generate", "--models", models.Folder.Path, "--model", "demo", "--prompt", "a boat", "--seed", "11", "--out", output.Combine(name), .. extra];
         await RunAsync(Args("a.png", "--width", "256", "--height", "256"));
         await RunAsync(Args("b.png", "--width", "256", "--height", "256"));
-        Assert.Equal(File.ReadAllBytes(output.Combine("a.png")), File.ReadAllBytes(output.Combine("b.png")));
+        // The same pixels; the files differ only in their signed manifests (each has its own instance id).
+        Assert.Equal(Pixels(output.Combine("a.png")), Pixels(output.Combine("b.png")));
 
         using (var mask = new Image<L8>(256, 256))
         {
@@ -67,6 +68,14 @@ public sealed class GenerateCliTests(DemoModelsFixture models) : IClassFixture<D
 
         Assert.True(code == 0, stderr);
         Assert.True(File.Exists(output.Combine("edit.png")));
+    }
+
+    private static byte[] Pixels(string path)
+    {
+        using var image = Image.Load<Rgb24>(path);
+        var bytes = new byte[image.Width * image.Height * 3];
+        image.CopyPixelDataTo(bytes);
+        return bytes;
     }
 
     [Theory]
@@ -122,5 +131,62 @@ public sealed class GenerateCliTests(DemoModelsFixture models) : IClassFixture<D
         Assert.Equal(512, ids.Length);
         Assert.Equal([151644L, 872, 198, 64, 6548, 315, 264, 8251, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271, 151643], ids[..18]);
         Assert.Equal(17, mask.Sum());
+    }
+}
+
+public sealed class VerifyCliTests(DemoModelsFixture models) : IClassFixture<DemoModelsFixture>
+{
+    [Fact]
+    public async Task Generated_files_carry_a_watermark_and_valid_credentials_that_verify_reports()
+    {
+        using var work = new TempFolder();
+        var data = work.Combine("data");
+        var file = work.Combine("out.png");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await FluxWebCli.RunAsync(["generate", "--data", data, "--models", models.Folder.Path, "--model", "demo", "--prompt", "a cat", "--width", "256", "--height", "256", "--seed", "1", "--out", file], new CliOutput(stdout, stderr));
+        Assert.True(code == 0, stderr.ToString());
+
+        var verifyOut = new StringWriter();
+        var verifyErr = new StringWriter();
+        code = await FluxWebCli.RunAsync(["verify", "--data", data, file], new CliOutput(verifyOut, verifyErr));
+
+        Assert.True(code == 0, verifyErr.ToString());
+        using var json = JsonDocument.Parse(verifyOut.ToString());
+        var watermark = json.RootElement.GetProperty("watermark");
+        Assert.True(watermark.GetProperty("present").GetBoolean());
+        Assert.Matches("^[01]{64}$", watermark.GetProperty("bits").GetString()!);
+        Assert.True(watermark.GetProperty("thisInstallation").GetBoolean());
+        var c2pa = json.RootElement.GetProperty("c2pa");
+        Assert.Equal("Trusted", c2pa.GetProperty("state").GetString());
+        Assert.Equal("demo", c2pa.GetProperty("model").GetString());
+        Assert.Equal("Apache-2.0", c2pa.GetProperty("licence").GetString());
+
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[bytes.Length / 2] ^= 0x40;
+        await File.WriteAllBytesAsync(file, bytes);
+        var tamperedOut = new StringWriter();
+        await FluxWebCli.RunAsync(["verify", "--data", data, file], new CliOutput(tamperedOut, new StringWriter()));
+        using var tampered = JsonDocument.Parse(tamperedOut.ToString());
+        Assert.Equal("Invalid", tampered.RootElement.GetProperty("c2pa").GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task An_unmarked_image_is_reported_as_unmarked()
+    {
+        using var work = new TempFolder();
+        var file = work.Combine("plain.png");
+        using (var plain = new Image<Rgb24>(300, 300))
+        {
+            await plain.SaveAsPngAsync(file);
+        }
+
+        var stdout = new StringWriter();
+        var code = await FluxWebCli.RunAsync(["verify", "--data", work.Combine("data"), file], new CliOutput(stdout, new StringWriter()));
+
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(stdout.ToString());
+        Assert.False(json.RootElement.GetProperty("watermark").GetProperty("present").GetBoolean());
+        Assert.Equal("Absent", json.RootElement.GetProperty("c2pa").GetProperty("state").GetString());
     }
 }
