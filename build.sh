@@ -24,7 +24,8 @@ install_test_prerequisites() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
   echo "==> Installing test tools (npm ci in tools/)"
-  npm ci --prefix tools --no-audit --no-fund --loglevel=error
+  # --ignore-scripts: c2pa-node ships its prebuilt binary; its install script would try to fetch one.
+  npm ci --prefix tools --ignore-scripts --no-audit --no-fund --loglevel=error
 }
 
 case "${1:-}" in

@@ -17,6 +17,13 @@ public static class ApplicationServiceCollectionExtensions
     /// Identity core (users, roles, stores, password/lockout rules) and the account services.
     /// Cookie authentication is added by the web host; the CLI uses this alone.
     /// </summary>
+    /// <summary>The steps every generated image takes before it is stored or written (safety, watermark, C2PA).</summary>
+    public static IServiceCollection AddOutputs(this IServiceCollection services)
+    {
+        services.AddSingleton<Outputs.OutputFinisher>();
+        return services;
+    }
+
     public static IServiceCollection AddAccounts(this IServiceCollection services)
     {
         services.AddOptions<AccountOptions>()

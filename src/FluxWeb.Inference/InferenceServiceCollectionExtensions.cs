@@ -1,4 +1,7 @@
 using FluxWeb.Inference.Devices;
+using FluxWeb.Inference.Engine;
+using FluxWeb.Inference.Pipeline;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using FluxWeb.Inference.Packages;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -18,8 +21,14 @@ public static class InferenceServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.HuggingFaceEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", "Models:HuggingFaceEndpoint must be an http(s) address.")
             .Validate(o => o.Retries >= 0 && o.RetryDelay >= TimeSpan.Zero && o.StallTimeout > TimeSpan.Zero, "Models:Retries, RetryDelay and StallTimeout must not be negative (StallTimeout positive).")
             .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ExecutionDeviceProbe>();
         services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<SessionFactory>();
+        services.AddSingleton<ResidentSessions>();
+        // The inference singleton: one per process, the only owner of ONNX Runtime sessions.
+        services.AddSingleton<InferenceEngine>();
+        services.AddSingleton<IImageGenerator>(sp => sp.GetRequiredService<InferenceEngine>());
         return services;
     }
 }

@@ -2,6 +2,7 @@ using FluxWeb.Application;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
+using FluxWeb.Provenance;
 
 namespace FluxWeb.Host.Cli;
 
@@ -11,8 +12,8 @@ namespace FluxWeb.Host.Cli;
 /// </summary>
 internal static class CliHost
 {
-    /// <param name="withDatabase">False for commands that never touch the database (model packages): nothing is created or migrated in --data.</param>
-    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool withDatabase = true)
+    /// <param name="migrate">Commands that touch accounts or jobs bring the database up to date; pure inference commands leave it alone.</param>
+    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool migrate = true)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -25,16 +26,14 @@ internal static class CliHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        if (withDatabase)
-        {
-            builder.Services.AddPersistence();
-            builder.Services.AddAccounts();
-        }
-
+        builder.Services.AddPersistence();
+        builder.Services.AddAccounts();
         builder.Services.AddInference();
+        builder.Services.AddProvenance();
+        builder.Services.AddOutputs();
 
         var host = builder.Build();
-        if (withDatabase)
+        if (migrate)
         {
             await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         }

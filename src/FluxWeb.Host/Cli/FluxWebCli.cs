@@ -56,6 +56,9 @@ internal static class FluxWebCli
             serve,
             UsersCommands.Create(output),
             ModelsCommands.Create(output),
+            GenerateCommand.Create(output),
+            InspectCommands.Create(output),
+            VerifyCommand.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
         root.TreatUnmatchedTokensAsErrors = false;

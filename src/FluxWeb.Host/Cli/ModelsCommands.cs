@@ -285,7 +285,7 @@ internal static class ModelsCommands
     /// <summary>Starts the configuration and inference services (no database) and turns the expected failures into one `error:` line.</summary>
     private static async Task<int> RunAsync(CliOutput output, ParseResult parse, Func<ModelCatalog, IServiceProvider, Task<int>> body, CancellationToken cancellationToken)
     {
-        using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, withDatabase: false);
+        using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, migrate: false);
         try
         {
             return await body(host.Services.GetRequiredService<ModelCatalog>(), host.Services);

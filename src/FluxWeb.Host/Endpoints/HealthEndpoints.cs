@@ -2,10 +2,14 @@ using System.Reflection;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
+using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Endpoints;
 
-public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models);
+public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering);
+
+/// <summary>Whether outputs and reference images are screened; "off" is said out loud, never implied.</summary>
+public sealed record ImageFilteringHealth(bool Enabled, string Description);
 
 public sealed record DatabaseHealth(bool Reachable);
 
@@ -27,7 +31,7 @@ internal static class HealthEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
         var device = devices.Device;
@@ -40,7 +44,8 @@ internal static class HealthEndpoints
             Version,
             new DatabaseHealth(reachable),
             new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason),
-            models);
+            models,
+            new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.Description));
 
         return Results.Json(report, statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }

@@ -5,6 +5,7 @@ using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
+using FluxWeb.Provenance;
 
 namespace FluxWeb.Host.Hosting;
 
@@ -22,6 +23,8 @@ internal static class WebApp
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
         builder.Services.AddInference();
+        builder.Services.AddProvenance();
+        builder.Services.AddOutputs();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebUi();
 

@@ -136,8 +136,7 @@ public static class CheckpointPackageBuilder
                     InChannels = plan.TransformerConfig.InChannels,
                     Parameters = built.TransformerParameters,
                 },
-                // No latent → RGB fit yet: the pipeline falls back to its own preview when this is null.
-                Preview = null,
+                Preview = built.Preview,
                 Build = new BuildInfo { Tool = DemoPackage.BuildTool, CreatedUtc = DateTimeOffset.UtcNow, Source = plan.SourceName },
             };
         }, progress);

@@ -55,6 +55,7 @@ public static class DemoPackage
                 TextEncoder = new TextEncoderInfo { Id = $"qwen3-demo-{seed}", HiddenSize = textConfig.HiddenSize, ContextDim = transformerConfig.ContextDim, MaxTokens = KleinPromptTokenizer.MaxLength },
                 Tokenizer = new TokenizerInfo { File = ManifestTemplates.TokenizerFile },
                 Components = built.Components,
+                Preview = built.Preview,
                 Transformer = new TransformerInfo
                 {
                     Hidden = transformerConfig.Hidden,

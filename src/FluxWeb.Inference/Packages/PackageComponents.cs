@@ -1,4 +1,5 @@
 using FluxWeb.Inference.Onnx;
+using FluxWeb.Inference.Pipeline;
 using FluxWeb.Inference.SafeTensors;
 using FluxWeb.Inference.TextEncoding;
 using FluxWeb.Inference.Transformer;
@@ -18,7 +19,7 @@ public sealed record PackageWeights(
 /// <summary>Builds the four ONNX graphs of a package next to its weights and reports what they bound.</summary>
 public static class PackageComponents
 {
-    public sealed record BuiltComponents(ComponentSet Components, long TransformerParameters, IReadOnlyList<string> Unused);
+    public sealed record BuiltComponents(ComponentSet Components, long TransformerParameters, IReadOnlyList<string> Unused, LatentPreviewInfo Preview);
 
     public static BuiltComponents Build(string folder, PackageWeights weights, ComputePrecision precision, IProgress<string>? progress = null)
     {
@@ -53,7 +54,33 @@ public static class PackageComponents
             throw new InvalidOperationException($"The checkpoint holds tensors no graph uses, so it is not the architecture it claims: {string.Join(", ", unbound.Take(5))}{(unbound.Count > 5 ? ", …" : "")}.");
         }
 
-        return new BuiltComponents(components, transformer.BoundParameterCount, unused);
+        progress?.Report("fitting the step-preview colours to this VAE");
+        var preview = FitPreview(folder, weights, precision);
+        return new BuiltComponents(components, transformer.BoundParameterCount, unused, preview);
+
+        static LatentPreviewInfo FitPreview(string folder, PackageWeights weights, ComputePrecision precision)
+        {
+            // The fit runs on the CPU, which has no bf16 kernels: use a float32 twin of the encoder when needed.
+            var encoderPath = Path.Combine(folder, ManifestTemplates.VaeEncoderFile);
+            var twin = precision == ComputePrecision.Float32 ? null : Path.Combine(folder, "preview-fit-encoder.onnx");
+            if (twin is not null)
+            {
+                Flux2VaeGraphs.Save(Flux2VaeGraphs.BuildEncoder(WeightSet.Open(weights.Vae), weights.VaeConfig, ComputePrecision.Float32, folder), twin);
+            }
+
+            try
+            {
+                using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(twin ?? encoderPath);
+                return LatentPreviewFitter.Fit(session, Flux2VaeGraphs.EncoderInput, Flux2VaeGraphs.EncoderOutput);
+            }
+            finally
+            {
+                if (twin is not null)
+                {
+                    File.Delete(twin);
+                }
+            }
+        }
 
         // In-memory size of what a graph binds, in the stored type (what a session keeps resident, roughly).
         static long BoundBytes(WeightSet set) => set.Bindings.Keys.Sum(name => set.Get(name).Info.Length);

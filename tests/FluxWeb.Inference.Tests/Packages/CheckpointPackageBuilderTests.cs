@@ -53,7 +53,7 @@ public sealed class CheckpointPackageBuilderTests(ITestOutputHelper output)
         Assert.Equal("fp32", manifest.Precision.Compute);
         Assert.Equal("Apache-2.0", manifest.Licence!.Id);
         Assert.False(manifest.Demo);
-        Assert.Null(manifest.Preview);
+        Assert.Equal(3 * 32, manifest.Preview!.Factors.Length);
         Assert.StartsWith("qwen3-h32-", manifest.TextEncoder.Id, StringComparison.Ordinal);
         Assert.Equal(96, manifest.TextEncoder.ContextDim);
         Assert.Equal(4, manifest.Sampling.DefaultSteps);

@@ -27,6 +27,10 @@ public sealed class HealthEndpointTests
         Assert.False(device.GetProperty("cuda").GetBoolean());
         Assert.Contains("Inference:Device", device.GetProperty("reason").GetString(), StringComparison.Ordinal);
 
+        var filtering = root.GetProperty("imageFiltering");
+        Assert.False(filtering.GetProperty("enabled").GetBoolean());
+        Assert.Contains("off", filtering.GetProperty("description").GetString(), StringComparison.OrdinalIgnoreCase);
+
         var models = root.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("id").GetString()!);
         Assert.True(models["good"].GetProperty("usable").GetBoolean());
         Assert.Equal("Apache-2.0", models["good"].GetProperty("licence").GetString());

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using FluxWeb.Application.Outputs;
+using FluxWeb.Inference.Engine;
+using FluxWeb.Inference.Packages;
+using FluxWeb.Inference.Pipeline;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using FluxWeb.Provenance.Decoding;
+using FluxWeb.Provenance.Filters;
+
+namespace FluxWeb.Host.Cli;
+
+/// <summary><c>fluxweb generate</c>: the server's pipeline from the command line, one JSON line out.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var model = new Option<string>("--model") { Description = "Model package id (see `fluxweb models list`).", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "What to generate or how to edit.", Required = true };
+        var references = new Option<string[]>("--ref") { Description = "Reference image (PNG, JPEG or WebP); repeat for multi-reference.", AllowMultipleArgumentsPerToken = false };
+        var image = new Option<string?>("--image") { Description = "Source image for a masked edit (needs --mask)." };
+        var mask = new Option<string?>("--mask") { Description = "Mask for --image: white repaints, black keeps; same size as the source." };
+        var strength = new Option<float>("--strength") { Description = "Masked edit strength in (0, 1]: lower keeps more of the source.", DefaultValueFactory = _ => 1f };
+        var feather = new Option<bool>("--feather") { Description = "Masked edit: blend the result over the source with a feathered mask." };
+        var width = new Option<int?>("--width") { Description = "Output width (floored to a multiple of 16; default: the first reference's size, else 1024)." };
+        var height = new Option<int?>("--height") { Description = "Output height (floored to a multiple of 16)." };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed; the same seed and settings give the same image. Random when omitted." };
+        var steps = new Option<int?>("--steps") { Description = "Sampling steps (distilled models take exactly 4)." };
+        var guidance = new Option<float?>("--guidance") { Description = "Classifier-free guidance (base models only)." };
+        var outFile = new Option<string>("--out") { Description = "Output PNG file.", Required = true };
+
+        var command = new Command("generate", "Generate one image with a model package, as the server does, and print {\"file\",\"model\",\"seed\",\"width\",\"height\",\"elapsed_ms\"}.")
+        {
+            model, prompt, references, image, mask, strength, feather, width, height, seed, steps, guidance, outFile,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, migrate: false);
+            var services = host.Services;
+            var loaded = new List<IDisposable>();
+            try
+            {
+                var decoder = services.GetRequiredService<SafeImageDecoder>();
+                var filter = services.GetRequiredService<ImageContentFilter>();
+                var inputs = new List<InputImage>();
+                async Task<Image<TPixel>> LoadAsync<TPixel>(string path, string title, bool screen)
+                    where TPixel : unmanaged, IPixel<TPixel>
+                {
+                    if (!File.Exists(path))
+                    {
+                        throw new GenerationRequestException($"Image file '{path}' does not exist.");
+                    }
+
+                    var bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+                    using var decoded = decoder.Decode(bytes, Path.GetFileName(path));
+                    if (screen && filter.Screen(decoded, ImageRole.Input) is { Verdict: not ContentVerdict.Allowed and not ContentVerdict.Unchecked } decision)
+                    {
+                        throw new GenerationRequestException(decision.Message ?? $"{title} was refused by the content filter.");
+                    }
+
+                    inputs.Add(new InputImage(title, bytes));
+                    return Track(loaded, decoded.CloneAs<TPixel>());
+                }
+
+                var promptText = parse.GetValue(prompt)!;
+                if (services.GetRequiredService<PromptFilter>().Check(promptText) is { Blocked: true } blocked)
+                {
+                    return output.Fail(blocked.Message ?? "The prompt was refused by the content filter.");
+                }
+
+                var referenceImages = new List<Image<Rgb24>>();
+                foreach (var (referencePath, index) in (parse.GetValue(references) ?? []).Select((p, i) => (p, i)))
+                {
+                    referenceImages.Add(await LoadAsync<Rgb24>(referencePath, $"reference {index + 1}", screen: true));
+                }
+
+                var source = parse.GetValue(image) is { } sourcePath ? await LoadAsync<Rgb24>(sourcePath, "source", screen: true) : null;
+                var maskImage = parse.GetValue(mask) is { } maskPath ? await LoadAsync<L8>(maskPath, "mask", screen: false) : null;
+                var request = new GenerationRequest
+                {
+                    ModelId = parse.GetValue(model)!,
+                    Prompt = promptText,
+                    Width = parse.GetValue(width),
+                    Height = parse.GetValue(height),
+                    Seed = parse.GetValue(seed) ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11,
+                    Steps = parse.GetValue(steps),
+                    Guidance = parse.GetValue(guidance),
+                    References = referenceImages,
+                    Source = source,
+                    Mask = maskImage,
+                    Strength = parse.GetValue(strength),
+                    FeatherComposite = parse.GetValue(feather),
+                };
+
+                var generator = services.GetRequiredService<IImageGenerator>();
+                generator.Validate(request);
+                var result = await generator.GenerateAsync(request, null, cancellationToken);
+                using var generated = result.Image;
+                var manifest = services.GetRequiredService<ModelCatalog>().Find(result.ModelId)!.Manifest!;
+                // Serial 0: made outside the job queue, so the watermark traces to no job.
+                var finished = services.GetRequiredService<OutputFinisher>().Finish(result, manifest, serial: 0, inputs);
+                var path = Path.GetFullPath(parse.GetValue(outFile)!);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                await File.WriteAllBytesAsync(path, finished.Png, cancellationToken);
+                CliJson.WriteLine(output, new
+                {
+                    File = path,
+                    Model = result.ModelId,
+                    Seed = result.Seed,
+                    Width = result.Width,
+                    Height = result.Height,
+                    ElapsedMs = (long)result.Elapsed.TotalMilliseconds,
+                    Licence = manifest.Licence!.Id,
+                    Safety = finished.Safety.Verdict.ToString(),
+                });
+                return 0;
+            }
+            catch (Exception ex) when (ex is GenerationRequestException or InferenceFailedException or UnsafeImageException or OutputBlockedException)
+            {
+                return output.Fail(ex.Message);
+            }
+            finally
+            {
+                foreach (var disposable in loaded)
+                {
+                    disposable.Dispose();
+                }
+            }
+        });
+        return command;
+    }
+
+    private static T Track<T>(List<IDisposable> loaded, T value)
+        where T : IDisposable
+    {
+        loaded.Add(value);
+        return value;
+    }
+}

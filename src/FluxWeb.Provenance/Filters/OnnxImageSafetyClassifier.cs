@@ -1,0 +1,77 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace FluxWeb.Provenance.Filters;
+
+/// <summary>
+/// The reference NSFW image classifier contract (a ViT-base/16 fine-tune, labels {0: normal, 1: nsfw}): input
+/// <c>pixel_values</c> float [N,3,224,224] RGB, made by a bilinear resize to 224×224 ignoring aspect, ×1/255, then
+/// (x − 0.5)/0.5; output logits [N,2]. Returns softmax[1].
+/// </summary>
+public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposable
+{
+    public const int Size = 224;
+    private readonly InferenceSession _session;
+    private readonly string _input;
+    private readonly Lock _gate = new();
+
+    public OnnxImageSafetyClassifier(string modelPath)
+    {
+        _session = new InferenceSession(modelPath);
+        var (name, metadata) = _session.InputMetadata.First();
+        var dimensions = metadata.Dimensions;
+        if (metadata.ElementDataType != TensorElementType.Float || dimensions.Length != 4 || dimensions[1] != 3 || dimensions[2] != Size || dimensions[3] != Size)
+        {
+            _session.Dispose();
+            throw new InvalidDataException($"{modelPath}: the image classifier's input must be float pixel_values [N,3,{Size},{Size}].");
+        }
+
+        _input = name;
+        ModelPath = modelPath;
+    }
+
+    public string ModelPath { get; }
+
+    public double NsfwProbability(Image<Rgba32> image)
+    {
+        var tensor = Preprocess(image);
+        lock (_gate)
+        {
+            using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)]);
+            var logits = results[0].AsTensor<float>();
+            return Softmax.SecondOfTwo(logits[0, 0], logits[0, 1]);
+        }
+    }
+
+    public static DenseTensor<float> Preprocess(Image<Rgba32> image)
+    {
+        using var resized = image.Clone(x => x.Resize(new ResizeOptions { Size = new Size(Size, Size), Mode = ResizeMode.Stretch, Sampler = KnownResamplers.Triangle }));
+        var tensor = new DenseTensor<float>([1, 3, Size, Size]);
+        resized.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < Size; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (var x = 0; x < Size; x++)
+                {
+                    tensor[0, 0, y, x] = Normalise(row[x].R);
+                    tensor[0, 1, y, x] = Normalise(row[x].G);
+                    tensor[0, 2, y, x] = Normalise(row[x].B);
+                }
+            }
+        });
+        return tensor;
+    }
+
+    public void Dispose() => _session.Dispose();
+
+    private static float Normalise(byte value) => ((value / 255f) - 0.5f) / 0.5f;
+}
+
+public interface IImageSafetyClassifier
+{
+    double NsfwProbability(Image<Rgba32> image);
+}
