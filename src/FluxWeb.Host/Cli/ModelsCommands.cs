@@ -44,14 +44,17 @@ internal static class ModelsCommands
         var licence = LicenceOption("Licence the demo declares; FLUX-Non-Commercial gives tests and demos a non-commercial model.");
         licence.DefaultValueFactory = _ => ModelLicence.ApacheId;
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights.", DefaultValueFactory = _ => DemoPackage.DefaultSeed };
+        var variant = new Option<string>("--variant") { Description = "distilled (4 steps, no guidance) or base (many steps with classifier-free guidance).", DefaultValueFactory = _ => "distilled" };
+        variant.AcceptOnlyFromAmong("distilled", "base");
         var json = JsonOption();
         var command = new Command("create-demo", "Build the tiny demo package (klein's architecture, seeded random weights, labelled \"demo — random weights\" everywhere): every feature works, its images are noise.")
         {
-            id, licence, seed, json,
+            id, licence, seed, variant, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(output, parse, cancellationToken: cancellationToken, body: (catalog, _) =>
         {
-            var manifest = DemoPackage.Create(catalog.ModelsDirectory, parse.GetValue(id)!, ModelLicence.Parse(parse.GetValue(licence)!), parse.GetValue(seed), Progress(output));
+            var manifest = DemoPackage.Create(catalog.ModelsDirectory, parse.GetValue(id)!, ModelLicence.Parse(parse.GetValue(licence)!), parse.GetValue(seed), Progress(output),
+                parse.GetValue(variant) == "base" ? ModelVariant.Base : ModelVariant.Distilled);
             var summary = PackageSummary.From(manifest, Path.Combine(catalog.ModelsDirectory, manifest.Id));
             if (parse.GetValue(json))
             {
