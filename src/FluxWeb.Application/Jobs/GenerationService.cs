@@ -34,6 +34,12 @@ public sealed partial class GenerationService(
             return SubmitResult.Invalid($"Ask for between 1 and {maxBatch} images at a time.");
         }
 
+        if (await quotas.PrecheckAsync(userId, request.Count, cancellationToken) is { } early)
+        {
+            LogRefused(logger, userId, early.Limit, request.Count);
+            return SubmitResult.Refused(early);
+        }
+
         var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, request.ModelId, StringComparison.Ordinal));
         if (model is null || !model.IsUsable)
         {

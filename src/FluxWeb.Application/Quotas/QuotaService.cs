@@ -72,7 +72,7 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
             // so even another process on the same file cannot interleave between check and write.
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var day = clock.Today;
-            var refusal = await CheckAsync(db, userId, day, jobs, cancellationToken);
+            var refusal = await CheckAsync(db, userId, day, jobs.Count, jobs.Sum(j => j.EstimatedGpuSeconds), cancellationToken);
             if (refusal is not null)
             {
                 return refusal;
@@ -95,6 +95,17 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
         }
     }
 
+    /// <summary>
+    /// A read-only check before the request is decoded and validated: most refusals come from a
+    /// client retrying against a full queue, and they are answered without the write lock the
+    /// worker needs. Not a reservation: <see cref="EnqueueWithinQuotaAsync"/> decides.
+    /// </summary>
+    public async Task<QuotaRefusal?> PrecheckAsync(string userId, int images, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await CheckAsync(db, userId, clock.Today, images, 0, cancellationToken);
+    }
+
     /// <summary>Gives a job's image back to the day it was reserved on (it failed or was cancelled). Call inside the caller's transaction.</summary>
     public static Task RefundImageAsync(FluxWebDbContext db, Job job, CancellationToken cancellationToken = default) =>
         AddUsageAsync(db, job.OwnerId, job.QuotaDay, -1, 0, cancellationToken);
@@ -103,10 +114,9 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
     public Task ChargeGpuSecondsAsync(FluxWebDbContext db, string userId, double seconds, CancellationToken cancellationToken = default) =>
         AddUsageAsync(db, userId, clock.Today, 0, seconds, cancellationToken);
 
-    private async Task<QuotaRefusal?> CheckAsync(FluxWebDbContext db, string userId, DateOnly day, IReadOnlyList<Job> jobs, CancellationToken cancellationToken)
+    private async Task<QuotaRefusal?> CheckAsync(FluxWebDbContext db, string userId, DateOnly day, int requested, double wanted, CancellationToken cancellationToken)
     {
         var limits = await GetLimitsAsync(db, userId, cancellationToken);
-        var requested = jobs.Count;
 
         if (limits.MaxQueuedJobs is { } maxQueued)
         {
@@ -143,7 +153,6 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
             var used = usage?.GpuSeconds ?? 0;
             var held = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
                 .SumAsync(j => j.EstimatedGpuSeconds, cancellationToken);
-            var wanted = jobs.Sum(j => j.EstimatedGpuSeconds);
             if (used >= maxSeconds || used + held + wanted > maxSeconds)
             {
                 var heldText = held > 0 ? string.Create(CultureInfo.InvariantCulture, $", about {held:0} more held by your waiting jobs") : "";
