@@ -31,7 +31,8 @@ public sealed partial class JobRunner(
 {
     public const string UnexpectedFailure = "The job failed because of an unexpected error on the server. An administrator can find the details in the log under this job's id.";
 
-    public async Task RunAsync(Job job, RunningJobs.Handle handle, CancellationToken stopping)
+    /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
+    public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.ModelId });
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
@@ -39,7 +40,8 @@ public sealed partial class JobRunner(
         events.Publish(new JobEvent(JobEventKind.Started, job.Id, job.OwnerId, JobState.Running, Now) { TotalSteps = job.TotalSteps });
         LogStarted(logger, job.Id, job.Attempts);
 
-        long? started = null;
+        // Time the engine held the GPU; set when it returns or throws, charged however the job ends.
+        double engineSeconds = 0;
         try
         {
             var (inputs, missing) = await JobInputs.LoadAsync(images, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token);
@@ -52,13 +54,22 @@ public sealed partial class JobRunner(
             using (inputs)
             {
                 var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
-                started = time.GetTimestamp();
-                var result = await generator.GenerateAsync(inputs.ToRequest(job), progress, handle.Token);
-                var gpuSeconds = time.GetElapsedTime(started.Value).TotalSeconds;
+                var started = time.GetTimestamp();
+                GenerationResult result;
+                try
+                {
+                    result = await generator.GenerateAsync(inputs.ToRequest(job), progress, handle.Token);
+                }
+                finally
+                {
+                    engineSeconds = time.GetElapsedTime(started).TotalSeconds;
+                    engineFree();
+                }
+
                 using (result.Image)
                 {
                     await progress.FlushAsync();
-                    await SucceedAsync(job, result, licence, gpuSeconds);
+                    await SucceedAsync(job, result, licence, engineSeconds);
                 }
             }
         }
@@ -70,24 +81,24 @@ public sealed partial class JobRunner(
         catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
         {
             await progress.FlushAsync();
-            await EndAsync(job, JobState.Cancelled, JobEventKind.Cancelled, null, Measured(started));
+            await EndAsync(job, JobState.Cancelled, JobEventKind.Cancelled, null, engineSeconds);
         }
         catch (InferenceFailedException ex)
         {
             LogEngineFailed(logger, ex, job.Id, ex.Kind);
             await progress.FlushAsync();
-            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, Measured(started));
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
         }
         catch (GenerationRequestException ex)
         {
             await progress.FlushAsync();
-            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, Measured(started));
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
         }
         catch (Exception ex)
         {
             LogUnexpected(logger, ex, job.Id);
             await progress.FlushAsync();
-            await EndAsync(job, JobState.Failed, JobEventKind.Failed, UnexpectedFailure, Measured(started));
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, UnexpectedFailure, engineSeconds);
         }
         finally
         {
@@ -96,8 +107,6 @@ public sealed partial class JobRunner(
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
-
-    private double Measured(long? started) => started is { } s ? time.GetElapsedTime(s).TotalSeconds : 0;
 
     private async Task SucceedAsync(Job job, GenerationResult result, ModelLicence? licence, double gpuSeconds)
     {

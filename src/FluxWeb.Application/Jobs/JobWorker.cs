@@ -34,6 +34,10 @@ public sealed partial class JobWorker(
     private readonly ConcurrentDictionary<Guid, Task> running = new();
     private string? loadedModelId;
 
+    // Jobs inside the engine. A job leaves it before its output is encoded and stored, so the
+    // next job can start while the previous one is still being written.
+    private int inEngine;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
@@ -119,7 +123,7 @@ public sealed partial class JobWorker(
         while (true)
         {
             var snapshot = await ReadSnapshotAsync(stoppingToken);
-            var decision = running.Count < options.Value.MaxConcurrentJobs ? policy.PickNext(snapshot) : null;
+            var decision = Volatile.Read(ref inEngine) < options.Value.MaxConcurrentJobs ? policy.PickNext(snapshot) : null;
             if (decision is null)
             {
                 PublishPositions(snapshot);
@@ -207,7 +211,8 @@ public sealed partial class JobWorker(
         LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.ModelId);
         loadedModelId = job.ModelId;
 
-        // The task is in the table before it can finish, so a slot is never counted twice or lost.
+        // The task is in the table before it can finish, so shutdown always waits for it.
+        Interlocked.Increment(ref inEngine);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         running[job.Id] = RunAsync(gate.Task, job, handle, stoppingToken);
         gate.SetResult();
@@ -216,10 +221,20 @@ public sealed partial class JobWorker(
     private async Task RunAsync(Task gate, Job job, RunningJobs.Handle handle, CancellationToken stoppingToken)
     {
         await gate;
+        var engineFree = 0;
+        void LeaveEngine()
+        {
+            if (Interlocked.Exchange(ref engineFree, 1) == 0)
+            {
+                Interlocked.Decrement(ref inEngine);
+                signal.Notify();
+            }
+        }
+
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, handle, stoppingToken);
+            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, handle, LeaveEngine, stoppingToken);
         }
         catch (Exception ex)
         {
@@ -230,6 +245,7 @@ public sealed partial class JobWorker(
         {
             runningJobs.Unregister(job.Id);
             running.TryRemove(job.Id, out _);
+            LeaveEngine();
             signal.Notify();
         }
     }
