@@ -26,8 +26,16 @@ public sealed partial class GenerationService(
     TimeProvider time,
     ILogger<GenerationService> logger)
 {
+    /// <summary>Far beyond what the text encoder reads (512 tokens); only keeps absurd prompts out of the database.</summary>
+    public const int MaxPromptCharacters = 10_000;
+
     public async Task<SubmitResult> SubmitAsync(string userId, JobRequest request, CancellationToken cancellationToken = default)
     {
+        if (request.Prompt.Length > MaxPromptCharacters)
+        {
+            return SubmitResult.Invalid($"The prompt is too long: at most {MaxPromptCharacters} characters.");
+        }
+
         var maxBatch = options.Value.MaxBatchSize;
         if (request.Count < 1 || request.Count > maxBatch)
         {

@@ -84,10 +84,12 @@ public sealed class JobWorkerTests : IAsyncLifetime
         var result = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("") with { Prompt = " " });
         var tooMany = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("many", count: 9));
         var noModel = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("x", model: "missing"));
+        var tooLong = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request(new string('a', GenerationService.MaxPromptCharacters + 1)));
 
         Assert.Equal("Write a prompt first.", result.Error);
         Assert.Equal("Ask for between 1 and 8 images at a time.", tooMany.Error);
         Assert.Equal("The model 'missing' is not installed on this server.", noModel.Error);
+        Assert.StartsWith("The prompt is too long", tooLong.Error, StringComparison.Ordinal);
         Assert.Equal(0, await host.WithDbAsync(db => db.Jobs.CountAsync()));
     }
 
@@ -303,6 +305,21 @@ public sealed class JobWorkerTests : IAsyncLifetime
         Assert.DoesNotContain(mine, j => j.Id == bobJob);
         hold.Release();
         await Task.WhenAll(adaBatch.JobIds.Select(id => host.WaitForEndAsync(id)));
+    }
+
+    [Fact]
+    public async Task A_bigger_gpu_may_run_several_jobs_at_once_when_configured()
+    {
+        using var other = new TempFolder("fluxweb-concurrency");
+        var twoAtOnce = new FakeImageGenerator { StepDelay = TimeSpan.FromMilliseconds(30) };
+        await using var big = await QueueHost.StartAsync(other.Path, twoAtOnce, new Dictionary<string, string?> { ["Queue:MaxConcurrentJobs"] = "2" });
+        var user = await big.CreateUserAsync("ada@example.com");
+
+        var result = await big.Generation.SubmitAsync(user.UserId, QueueHost.Request("pair", count: 6));
+        var jobs = await Task.WhenAll(result.JobIds.Select(id => big.WaitForEndAsync(id)));
+
+        Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j.State));
+        Assert.Equal(2, twoAtOnce.MaxConcurrentRuns);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));

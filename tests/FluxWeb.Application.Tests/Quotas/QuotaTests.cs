@@ -193,6 +193,18 @@ public sealed class QuotaTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_limit_in_configuration_means_unlimited()
+    {
+        var settings = Limits(images: 1);
+        settings["Quotas:Roles:User:ImagesPerDay"] = "";
+        await using var host = await StartAsync(settings);
+        var user = await host.CreateUserAsync("ada@example.com");
+
+        Assert.Null(host.Services.GetRequiredService<IOptions<QuotaOptions>>().Value.Roles.User.ImagesPerDay);
+        Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("no image limit", count: 8))).Accepted);
+    }
+
+    [Fact]
     public async Task An_unknown_time_zone_stops_the_start_with_the_key_name()
     {
         var settings = Limits();
