@@ -44,6 +44,7 @@ public sealed record QueueLoadReport(
     int LostJobs,
     int DuplicatedRuns,
     int ImagesStored,
+    int MaxConcurrentRuns,
     double ThroughputJobsPerSecond,
     double EnqueueP50Milliseconds,
     double EnqueueP95Milliseconds,
@@ -78,7 +79,7 @@ public sealed record QueueLoadReport(
         var text = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
         text.AppendLine(c, $"policy {Options.PolicyName}: {Options.Users} users ({Options.HeavyUsers} heavy), {Options.Duration.TotalSeconds:0} s, fake engine {Options.Steps} steps x {Options.StepDelay.TotalMilliseconds:0} ms");
-        text.AppendLine(c, $"  submissions {Submissions} (refused {RefusedSubmissions} by the queued-jobs cap), jobs accepted {AcceptedJobs}, succeeded {SucceededJobs}, lost {LostJobs}, run twice {DuplicatedRuns}, images stored {ImagesStored}");
+        text.AppendLine(c, $"  submissions {Submissions} (refused {RefusedSubmissions} by the queued-jobs cap), jobs accepted {AcceptedJobs}, succeeded {SucceededJobs}, lost {LostJobs}, run twice {DuplicatedRuns}, images stored {ImagesStored}, most jobs on the engine at once {MaxConcurrentRuns}");
         text.AppendLine(c, $"  throughput {ThroughputJobsPerSecond:0.0} jobs/s; enqueue latency p50 {EnqueueP50Milliseconds:0.0} ms, p95 {EnqueueP95Milliseconds:0.0} ms, max {EnqueueMaxMilliseconds:0.0} ms");
         text.AppendLine(c, $"  mean wait: light users {LightMeanWaitSeconds:0.000} s, heavy users {HeavyMeanWaitSeconds:0.000} s");
         text.Append(c, $"  fairness: light users' wait ratio {LightWaitRatio:0.00}, heavy users' GPU share ratio {HeavyGpuShareRatio:0.00}, max wait ratio over all users {MaxWaitRatio:0.0}");
@@ -232,6 +233,7 @@ public static class QueueLoadRun
             lost,
             duplicated,
             imagesPerJob.Count,
+            engine.MaxConcurrentRuns,
             succeeded.Count / span,
             Percentile(ordered, 0.50),
             Percentile(ordered, 0.95),
