@@ -1,5 +1,6 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Accounts;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
@@ -25,7 +26,10 @@ internal static class WebApp
         builder.Services.AddInference();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
+        builder.Services.AddJobs();
+        builder.Services.AddJobWorker();
         builder.Services.AddWebSecurity();
+        builder.Services.AddWebApi();
         builder.Services.AddWebUi();
 
         var app = builder.Build();
@@ -37,6 +41,7 @@ internal static class WebApp
 
         app.UseRequestIdHeader();
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseNoStatusCodePagesForApi();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -44,6 +49,7 @@ internal static class WebApp
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealth();
         app.MapAccountEndpoints();
+        app.MapJobEndpoints();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
