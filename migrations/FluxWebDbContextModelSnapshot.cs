@@ -127,6 +127,9 @@ namespace FluxWeb.Migrations.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("NsfwScore")
+                        .HasColumnType("REAL");
+
                     b.Property<string>("OwnerId")
                         .IsRequired()
                         .HasMaxLength(450)
@@ -140,6 +143,10 @@ namespace FluxWeb.Migrations.Migrations
                         .HasMaxLength(500)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("SafetyVerdict")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("Seed")
                         .HasColumnType("INTEGER");
 
@@ -151,12 +158,17 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<long>("SizeBytes")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("WatermarkSerial")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("Width")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 
                     b.HasIndex("JobId");
+
+                    b.HasIndex("WatermarkSerial");
 
                     b.HasIndex("OwnerId", "Kind", "CreatedUtc");
 

@@ -21,6 +21,7 @@ public static class ApplicationServiceCollectionExtensions
     public static IServiceCollection AddOutputs(this IServiceCollection services)
     {
         services.AddSingleton<Outputs.OutputFinisher>();
+        services.AddSingleton<Outputs.WatermarkSerials>();
         return services;
     }
 

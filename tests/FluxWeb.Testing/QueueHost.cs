@@ -4,6 +4,7 @@ using FluxWeb.Inference;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
+using FluxWeb.Provenance;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Jobs;
 using Microsoft.AspNetCore.Identity;
@@ -75,6 +76,8 @@ public sealed class QueueHost : IAsyncDisposable
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
         builder.Services.AddInference();
+        builder.Services.AddProvenance();
+        builder.Services.AddOutputs();
         builder.Services.AddSingleton(engine);
         if (time is not null)
         {

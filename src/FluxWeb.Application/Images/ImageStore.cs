@@ -5,6 +5,8 @@ using FluxWeb.Persistence;
 using FluxWeb.Persistence.Images;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using FluxWeb.Provenance.Decoding;
+using FluxWeb.Provenance.Filters;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
@@ -18,50 +20,72 @@ public sealed record ImageFile(StoredImage Image, string FullPath);
 /// Image files under <c>&lt;data&gt;/images/</c> with their rows. Every read checks ownership here,
 /// so endpoints, the worker and later the gallery share one rule: the owner or an administrator.
 /// </summary>
-public sealed class ImageStore(IDbContextFactory<FluxWebDbContext> contexts, IOptions<PersistenceOptions> persistence, TimeProvider time)
+public sealed class ImageStore(
+    IDbContextFactory<FluxWebDbContext> contexts,
+    IOptions<PersistenceOptions> persistence,
+    SafeImageDecoder decoder,
+    ImageContentFilter filter,
+    TimeProvider time)
 {
     public const string Folder = "images";
-
-    /// <summary>Uploads larger than this many pixels are refused before they are decoded in full.</summary>
-    public const long MaxUploadPixels = 4096L * 4096L;
 
     private static readonly PngEncoder Png = new() { CompressionLevel = PngCompressionLevel.DefaultCompression };
 
     public string Root => Path.Combine(Path.GetFullPath(persistence.Value.DataDirectory), Folder);
 
     /// <summary>
-    /// Stores an uploaded input (reference, source or mask) as PNG. Interim decoding with ImageSharp and a
-    /// pixel limit; the provenance issue replaces it with the hardened decoder.
+    /// Stores an uploaded input (reference, source or mask) as PNG after the hardened decoder (size
+    /// caps, identify before decode, PNG/JPEG/WebP only, orientation applied, metadata dropped) and,
+    /// for pictures, the input safety check. Refusals are <see cref="InvalidImageException"/> with the
+    /// status code the HTTP layer should answer.
     /// </summary>
-    public async Task<StoredImage> SaveUploadAsync(string ownerId, Stream content, CancellationToken cancellationToken = default)
+    public async Task<StoredImage> SaveUploadAsync(string ownerId, Stream content, string? fileName = null, bool screen = true, CancellationToken cancellationToken = default)
     {
-        using var buffer = new MemoryStream();
-        await content.CopyToAsync(buffer, cancellationToken);
-        buffer.Position = 0;
-        var info = await Image.IdentifyAsync(buffer, cancellationToken)
-            ?? throw new InvalidImageException("The file is not an image FluxWeb can read (PNG, JPEG, WebP, GIF, BMP or TIFF).");
-        if ((long)info.Width * info.Height > MaxUploadPixels)
+        byte[] bytes;
+        Image<Rgba32> decoded;
+        try
         {
-            throw new InvalidImageException($"The image is {info.Width}×{info.Height}; at most {MaxUploadPixels / 1_000_000} megapixels are accepted.");
+            bytes = await decoder.ReadBoundedAsync(content, cancellationToken);
+            decoded = decoder.Decode(bytes, fileName);
+        }
+        catch (UnsafeImageException ex)
+        {
+            throw new InvalidImageException(ex.Message, ex.SuggestedStatusCode);
         }
 
-        buffer.Position = 0;
-        using var image = await Image.LoadAsync<Rgb24>(buffer, cancellationToken);
-        var id = Guid.NewGuid();
-        var row = new StoredImage
+        using (decoded)
         {
-            Id = id,
-            OwnerId = ownerId,
-            Kind = StoredImageKind.Upload,
-            RelativePath = "",
-            ContentType = "image/png",
-            Sha256 = "",
-        };
-        await WriteFileAsync(row, image, $"{id:N}", cancellationToken);
+            if (screen && filter.Screen(decoded, ImageRole.Input) is { Verdict: ContentVerdict.Blocked or ContentVerdict.BlurredForReview } decision)
+            {
+                throw new InvalidImageException(decision.Message ?? "The image was refused by the content filter.", 422);
+            }
+
+            using var image = decoded.CloneAs<Rgb24>();
+            var id = Guid.NewGuid();
+            var row = new StoredImage
+            {
+                Id = id,
+                OwnerId = ownerId,
+                Kind = StoredImageKind.Upload,
+                RelativePath = "",
+                ContentType = "image/png",
+                Sha256 = "",
+            };
+            await WriteFileAsync(row, image, $"{id:N}", cancellationToken);
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            db.Images.Add(row);
+            await db.SaveChangesAsync(cancellationToken);
+            return row;
+        }
+    }
+
+    /// <summary>The stored file's bytes when <paramref name="ownerId"/> owns the image (the C2PA ingredients of an output).</summary>
+    public async Task<byte[]?> ReadOwnedBytesAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.Images.Add(row);
-        await db.SaveChangesAsync(cancellationToken);
-        return row;
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId && i.OwnerId == ownerId, cancellationToken);
+        var path = image is null ? null : FullPath(image.RelativePath);
+        return path is not null && File.Exists(path) ? await File.ReadAllBytesAsync(path, cancellationToken) : null;
     }
 
     /// <summary>
@@ -69,10 +93,10 @@ public sealed class ImageStore(IDbContextFactory<FluxWebDbContext> contexts, IOp
     /// in the same transaction that marks the job succeeded. The file is named after the job, so a
     /// job run again after a crash overwrites its file instead of leaving a stray one.
     /// </summary>
-    public Task WriteOutputFileAsync(StoredImage row, Guid jobId, Image<Rgb24> image, CancellationToken cancellationToken = default)
+    public Task WriteOutputFileAsync(StoredImage row, Guid jobId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
     {
         row.Kind = StoredImageKind.Output;
-        return WriteFileAsync(row, image, $"job-{jobId:N}", cancellationToken);
+        return WriteBytesAsync(row, png, width, height, $"job-{jobId:N}", cancellationToken);
     }
 
     /// <summary>The image's row and file when <paramref name="viewer"/> may read it; null otherwise (not found and not yours look the same).</summary>
@@ -119,6 +143,13 @@ public sealed class ImageStore(IDbContextFactory<FluxWebDbContext> contexts, IOp
 
     private async Task WriteFileAsync(StoredImage row, Image<Rgb24> image, string fileName, CancellationToken cancellationToken)
     {
+        using var encoded = new MemoryStream();
+        await image.SaveAsync(encoded, Png, cancellationToken);
+        await WriteBytesAsync(row, encoded.ToArray(), image.Width, image.Height, fileName, cancellationToken);
+    }
+
+    private async Task WriteBytesAsync(StoredImage row, byte[] bytes, int width, int height, string fileName, CancellationToken cancellationToken)
+    {
         if (row.Id == Guid.Empty)
         {
             row.Id = Guid.NewGuid();
@@ -127,12 +158,8 @@ public sealed class ImageStore(IDbContextFactory<FluxWebDbContext> contexts, IOp
         row.CreatedUtc = time.GetUtcNow().UtcDateTime;
         row.RelativePath = string.Create(CultureInfo.InvariantCulture, $"{Folder}/{row.CreatedUtc:yyyy}/{row.CreatedUtc:MM}/{fileName}.png");
         row.ContentType = "image/png";
-        row.Width = image.Width;
-        row.Height = image.Height;
-
-        using var encoded = new MemoryStream();
-        await image.SaveAsync(encoded, Png, cancellationToken);
-        var bytes = encoded.ToArray();
+        row.Width = width;
+        row.Height = height;
         row.SizeBytes = bytes.Length;
         row.Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
@@ -145,5 +172,8 @@ public sealed class ImageStore(IDbContextFactory<FluxWebDbContext> contexts, IOp
     }
 }
 
-/// <summary>An upload that is not an image FluxWeb accepts; the message is for the user.</summary>
-public sealed class InvalidImageException(string message) : Exception(message);
+/// <summary>An upload that is not an image FluxWeb accepts; the message is for the user, the status code for HTTP (400, 413, 415, 422).</summary>
+public sealed class InvalidImageException(string message, int statusCode = 400) : Exception(message)
+{
+    public int StatusCode { get; } = statusCode;
+}

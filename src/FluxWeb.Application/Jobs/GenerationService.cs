@@ -4,6 +4,7 @@ using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence.Jobs;
+using FluxWeb.Provenance.Filters;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ namespace FluxWeb.Application.Jobs;
 public sealed partial class GenerationService(
     IImageGenerator generator,
     ModelCatalog catalog,
+    PromptFilter promptFilter,
     ImageStore images,
     QuotaService quotas,
     GpuCostEstimator estimator,
@@ -34,6 +36,12 @@ public sealed partial class GenerationService(
         if (request.Prompt.Length > MaxPromptCharacters)
         {
             return SubmitResult.Invalid($"The prompt is too long: at most {MaxPromptCharacters} characters.");
+        }
+
+        if (promptFilter.Check(request.Prompt) is { Blocked: true } blocked)
+        {
+            LogPromptBlocked(logger, userId, blocked.MatchedTerm ?? "(classifier)");
+            return SubmitResult.Invalid(blocked.Message ?? "The prompt was refused by the content policy of this server.");
         }
 
         var maxBatch = options.Value.MaxBatchSize;
@@ -147,4 +155,7 @@ public sealed partial class GenerationService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} was refused {Count} job(s) by the {Limit} limit")]
     private static partial void LogRefused(ILogger logger, string userId, QuotaLimitKind limit, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Prompt of user {UserId} refused by the content policy (matched {Term})")]
+    private static partial void LogPromptBlocked(ILogger logger, string userId, string term);
 }

@@ -1,4 +1,5 @@
 using FluxWeb.Application.Images;
+using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
@@ -20,6 +21,8 @@ namespace FluxWeb.Application.Jobs;
 public sealed partial class JobRunner(
     IImageGenerator generator,
     ImageStore images,
+    OutputFinisher finisher,
+    WatermarkSerials serials,
     ModelCatalog catalog,
     QuotaService quotas,
     IDbContextFactory<FluxWebDbContext> contexts,
@@ -69,7 +72,10 @@ public sealed partial class JobRunner(
                 using (result.Image)
                 {
                     await progress.FlushAsync();
-                    await SucceedAsync(job, result, licence, engineSeconds);
+                    var model = catalog.Find(job.ModelId)?.Manifest
+                        ?? throw new InvalidOperationException($"Model '{job.ModelId}' disappeared while its job ran.");
+                    var finished = finisher.Finish(result, model, await serials.NextAsync(CancellationToken.None), await IngredientsAsync(job));
+                    await SucceedAsync(job, result, finished, licence, engineSeconds);
                 }
             }
         }
@@ -86,6 +92,11 @@ public sealed partial class JobRunner(
         catch (InferenceFailedException ex)
         {
             LogEngineFailed(logger, ex, job.Id, ex.Kind);
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
+        }
+        catch (OutputBlockedException ex)
+        {
             await progress.FlushAsync();
             await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
         }
@@ -108,7 +119,29 @@ public sealed partial class JobRunner(
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
-    private async Task SucceedAsync(Job job, GenerationResult result, ModelLicence? licence, double gpuSeconds)
+    /// <summary>The job's input images as they were stored, for the output's Content Credentials.</summary>
+    private async Task<IReadOnlyList<InputImage>> IngredientsAsync(Job job)
+    {
+        var inputs = new List<InputImage>();
+        async Task AddAsync(Guid? id, string title)
+        {
+            if (id is { } imageId && await images.ReadOwnedBytesAsync(job.OwnerId, imageId, CancellationToken.None) is { } bytes)
+            {
+                inputs.Add(new InputImage(title, bytes));
+            }
+        }
+
+        await AddAsync(job.SourceImageId, "source image");
+        await AddAsync(job.MaskImageId, "mask");
+        for (var i = 0; i < job.ReferenceImageIds.Count; i++)
+        {
+            await AddAsync(job.ReferenceImageIds[i], $"reference image {i + 1}");
+        }
+
+        return inputs;
+    }
+
+    private async Task SucceedAsync(Job job, GenerationResult result, FinishedImage finished, ModelLicence? licence, double gpuSeconds)
     {
         var row = new StoredImage
         {
@@ -122,9 +155,12 @@ public sealed partial class JobRunner(
             RelativePath = "",
             ContentType = "image/png",
             Sha256 = "",
+            WatermarkSerial = finished.Serial,
+            SafetyVerdict = finished.Safety.Verdict.ToString(),
+            NsfwScore = finished.Safety.NsfwProbability,
         };
         // Final writes run to completion even while the server stops: the GPU work is done.
-        await images.WriteOutputFileAsync(row, job.Id, result.Image, CancellationToken.None);
+        await images.WriteOutputFileAsync(row, job.Id, finished.Png, result.Width, result.Height, CancellationToken.None);
 
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);

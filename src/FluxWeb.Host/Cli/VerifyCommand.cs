@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FluxWeb.Application.Outputs;
 using FluxWeb.Provenance.Decoding;
 using FluxWeb.Provenance.Inspection;
 
@@ -37,13 +38,17 @@ internal static class VerifyCommand
     }
 }
 
-/// <summary>Looks up which job made an image from its watermark serial (once images are stored with their serials).</summary>
+/// <summary>Finds which job made an image from the serial in its watermark (stored on the image row).</summary>
 internal static class ImageTrace
 {
-    public static Task<ProvenanceReport> WithJobAsync(IServiceProvider services, ProvenanceReport report, CancellationToken cancellationToken)
+    public static async Task<ProvenanceReport> WithJobAsync(IServiceProvider services, ProvenanceReport report, CancellationToken cancellationToken)
     {
-        _ = services;
-        _ = cancellationToken;
-        return Task.FromResult(report);
+        if (report.Watermark?.Serial is not { } serial)
+        {
+            return report;
+        }
+
+        var job = await services.GetRequiredService<WatermarkSerials>().FindJobAsync(serial, cancellationToken);
+        return job is null ? report : report with { Job = job.Value.ToString() };
     }
 }

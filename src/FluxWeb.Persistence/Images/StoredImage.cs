@@ -47,4 +47,12 @@ public sealed class StoredImage
 
     /// <summary>Lower-case hex SHA-256 of the file; also the HTTP ETag.</summary>
     public required string Sha256 { get; set; }
+
+    /// <summary>The image serial in the output's invisible watermark (traces a file back to its job).</summary>
+    public long? WatermarkSerial { get; set; }
+
+    /// <summary>What the image safety check said about an output (Allowed, BlurredForReview, Unchecked).</summary>
+    public string? SafetyVerdict { get; set; }
+
+    public double? NsfwScore { get; set; }
 }

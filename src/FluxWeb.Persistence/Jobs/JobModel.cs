@@ -61,6 +61,8 @@ internal static class JobModel
             image.Property(i => i.Sha256).HasMaxLength(64);
             image.HasIndex(i => new { i.OwnerId, i.Kind, i.CreatedUtc });
             image.HasIndex(i => i.JobId);
+            image.Property(i => i.SafetyVerdict).HasMaxLength(32);
+            image.HasIndex(i => i.WatermarkSerial);
         });
 
         builder.Entity<UserQuota>(quota =>

@@ -67,6 +67,39 @@ public sealed class JobWorkerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_output_is_watermarked_and_signed_and_its_serial_traces_back_to_the_job()
+    {
+        // The watermark needs at least 256×256 pixels.
+        var submitted = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a marked lighthouse", model: QueueHost.OtherModelId) with { Width = 256, Height = 256 });
+        var id = submitted.JobIds.Single();
+        var job = await host.WaitForEndAsync(id);
+        var image = await host.WithDbAsync(db => db.Images.SingleAsync(i => i.Id == job.OutputImageId));
+        var bytes = await File.ReadAllBytesAsync(host.Services.GetRequiredService<ImageStore>().FullPath(image.RelativePath));
+
+        var report = host.Services.GetRequiredService<FluxWeb.Provenance.Inspection.ProvenanceInspector>().Inspect(bytes);
+
+        Assert.NotNull(image.WatermarkSerial);
+        Assert.True(report.Watermark!.Present);
+        Assert.Equal(image.WatermarkSerial, report.Watermark.Serial);
+        Assert.Equal(id, await host.Services.GetRequiredService<FluxWeb.Application.Outputs.WatermarkSerials>().FindJobAsync(report.Watermark.Serial!.Value));
+        Assert.Contains(report.C2pa.State, new[] { FluxWeb.Provenance.C2pa.C2paValidationState.Valid, FluxWeb.Provenance.C2pa.C2paValidationState.Trusted });
+        Assert.Equal(QueueHost.OtherModelId, report.C2pa.ModelId);
+        Assert.Equal(ModelLicence.FluxNonCommercialId, report.C2pa.ModelLicence);
+        Assert.Equal("Unchecked", image.SafetyVerdict);
+    }
+
+    [Fact]
+    public async Task Consecutive_outputs_get_consecutive_serials()
+    {
+        var first = await host.WaitForEndAsync(await SubmitAsync(ada, "one", QueueHost.OtherModelId));
+        var second = await host.WaitForEndAsync(await SubmitAsync(ada, "two", QueueHost.OtherModelId));
+
+        var serials = await host.WithDbAsync(db => db.Images.Where(i => i.Id == first.OutputImageId || i.Id == second.OutputImageId).OrderBy(i => i.CreatedUtc).Select(i => i.WatermarkSerial).ToListAsync());
+
+        Assert.Equal(serials[0] + 1, serials[1]);
+    }
+
+    [Fact]
     public async Task A_batch_becomes_one_job_per_image_with_consecutive_seeds()
     {
         var result = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("three foxes", count: 3, seed: 41));
