@@ -3,6 +3,7 @@ using FluxWeb.Application.Accounts;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
+using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
 using FluxWeb.Provenance;
@@ -25,6 +26,7 @@ internal static class WebApp
         builder.Services.AddInference();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
+        builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebUi();
 
@@ -43,6 +45,7 @@ internal static class WebApp
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealth();
+        app.MapMaskUploads();
         app.MapAccountEndpoints();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
