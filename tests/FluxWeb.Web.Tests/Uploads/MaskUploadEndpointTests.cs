@@ -182,4 +182,16 @@ public sealed class MaskUploadEndpointTests : IClassFixture<MaskUploadEndpointTe
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(MaskUploadEndpoints.RequestHeaderName, await ProblemDetail(response), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_mask_editor_page_renders_for_a_signed_in_user_and_refuses_outside_images()
+    {
+        var page = await users.Bob.Http.GetStringAsync("/studio/mask-editor?image=%2Fapi%2Fv1%2Fuploads%2Fmasks%2Fx&w=640&h=480");
+        var outside = await users.Bob.Http.GetStringAsync("/studio/mask-editor?image=https%3A%2F%2Fexample.com%2Fa.png&w=640&h=480");
+
+        Assert.Contains("Edit a mask", page, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"mask-toolbar\"", page, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"mask-page-problem\"", outside, StringComparison.Ordinal);
+        Assert.Contains("must come from this FluxWeb server", outside, StringComparison.Ordinal);
+    }
 }
