@@ -176,6 +176,98 @@ public sealed class MaskEditorTests(BrowserSession session, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public async Task Touch_paints_without_scrolling_the_page_which_still_scrolls_elsewhere_and_pen_pressure_narrows_the_brush()
+    {
+        var context = await session.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = session.BaseUrl,
+            ViewportSize = new ViewportSize { Width = 390, Height = 560 },
+            HasTouch = true,
+            IsMobile = true,
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await SignedInPageAsync(await context.NewPageAsync());
+        try
+        {
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await OpenEditorAsync(page, imageUrl, Width, Height);
+            await page.Locator("[data-testid=mask-size] input[type=range]").FillAsync("40");
+            await page.Locator("[data-testid=mask-hardness] input[type=range]").FillAsync("100");
+            await Assertions.Expect(page.Locator("[data-testid=mask-hardness]")).ToContainTextAsync("100 %");
+            await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+            var cdp = await context.NewCDPSessionAsync(page);
+            var frame = (await page.Locator(".fw-mask-frame").BoundingBoxAsync())!;
+            (double X, double Y) At(double x, double y) => (frame.X + (x * frame.Width / Width), frame.Y + (y * frame.Height / Height));
+
+            // A finger dragged up the picture paints and does not scroll the page.
+            await TouchDragAsync(cdp, At(100, 300), At(100, 20));
+            Assert.Equal(0, await page.EvaluateAsync<double>("() => window.scrollY"));
+
+            // A pen at a quarter of full pressure paints a quarter of the brush's width.
+            await cdp.SendAsync("Input.dispatchMouseEvent", PenEvent("mousePressed", At(60, 200)));
+            for (var step = 1; step <= 10; step++)
+            {
+                await cdp.SendAsync("Input.dispatchMouseEvent", PenEvent("mouseMoved", At(60 + (34 * step), 200)));
+            }
+
+            await cdp.SendAsync("Input.dispatchMouseEvent", PenEvent("mouseReleased", At(400, 200)));
+
+            using (var saved = await SaveAndFetchAsync(page, previousId: null))
+            {
+                Assert.Equal(255, saved.Mask[100, 40].PackedValue);
+                Assert.Equal(255, saved.Mask[100, 160].PackedValue);
+                Assert.Equal(255, saved.Mask[115, 160].PackedValue);
+                Assert.Equal(255, saved.Mask[300, 200].PackedValue);
+                Assert.Equal(0, saved.Mask[300, 212].PackedValue);
+                Assert.Equal(0, saved.Mask[300, 130].PackedValue);
+            }
+
+            // Outside the editor a swipe still scrolls the page.
+            var heading = (await page.Locator("h1").BoundingBoxAsync())!;
+            await TouchDragAsync(cdp, (heading.X + 20, heading.Y + heading.Height), (heading.X + 20, heading.Y + heading.Height - 200));
+            await page.WaitForFunctionAsync("() => window.scrollY > 0");
+        }
+        catch
+        {
+            await BrowserSession.ScreenshotAsync(page, "mask-editor-touch-failure");
+            throw;
+        }
+        finally
+        {
+            await context.CloseAsync();
+        }
+    }
+
+    private static async Task TouchDragAsync(ICDPSession cdp, (double X, double Y) from, (double X, double Y) to)
+    {
+        static Dictionary<string, object> Touch(string type, params (double X, double Y)[] points) => new()
+        {
+            ["type"] = type,
+            ["touchPoints"] = points.Select(p => new Dictionary<string, object> { ["x"] = p.X, ["y"] = p.Y }).ToArray(),
+        };
+
+        await cdp.SendAsync("Input.dispatchTouchEvent", Touch("touchStart", from));
+        for (var step = 1; step <= 10; step++)
+        {
+            await cdp.SendAsync("Input.dispatchTouchEvent", Touch("touchMove", (from.X + ((to.X - from.X) * step / 10), from.Y + ((to.Y - from.Y) * step / 10))));
+        }
+
+        await cdp.SendAsync("Input.dispatchTouchEvent", Touch("touchEnd"));
+    }
+
+    private static Dictionary<string, object> PenEvent(string type, (double X, double Y) at) => new()
+    {
+        ["type"] = type,
+        ["x"] = at.X,
+        ["y"] = at.Y,
+        ["button"] = "left",
+        ["buttons"] = type == "mouseReleased" ? 0 : 1,
+        ["clickCount"] = 1,
+        ["pointerType"] = "pen",
+        ["force"] = 0.25,
+    };
+
     private static void AssertStrokes(Image<L8> mask)
     {
         Assert.Equal((Width, Height), (mask.Width, mask.Height));
@@ -205,9 +297,9 @@ public sealed class MaskEditorTests(BrowserSession session, ITestOutputHelper ou
         }
     }
 
-    private async Task<IPage> SignedInPageAsync()
+    private async Task<IPage> SignedInPageAsync(IPage? page = null)
     {
-        var page = await session.NewPageAsync();
+        page ??= await session.NewPageAsync();
         await page.GotoAsync("/Account/Register");
         if (await page.Locator("[data-testid=first-admin-hint]").CountAsync() > 0)
         {
