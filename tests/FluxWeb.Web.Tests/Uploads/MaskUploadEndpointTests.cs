@@ -188,10 +188,13 @@ public sealed class MaskUploadEndpointTests : IClassFixture<MaskUploadEndpointTe
     {
         var page = await users.Bob.Http.GetStringAsync("/studio/mask-editor?image=%2Fapi%2Fv1%2Fuploads%2Fmasks%2Fx&w=640&h=480");
         var outside = await users.Bob.Http.GetStringAsync("/studio/mask-editor?image=https%3A%2F%2Fexample.com%2Fa.png&w=640&h=480");
+        var junk = await users.Bob.Http.GetAsync("/studio/mask-editor?image=%2Fa.png&w=abc&h=-3");
 
         Assert.Contains("Edit a mask", page, StringComparison.Ordinal);
         Assert.Contains("data-testid=\"mask-toolbar\"", page, StringComparison.Ordinal);
         Assert.Contains("data-testid=\"mask-page-problem\"", outside, StringComparison.Ordinal);
         Assert.Contains("must come from this FluxWeb server", outside, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, junk.StatusCode);
+        Assert.Contains("whole number from 1 to 8192", await junk.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using FluxWeb.Host.Endpoints;
 using Microsoft.AspNetCore.Components;
@@ -20,17 +21,33 @@ public sealed partial class MaskEditorPage
     [SupplyParameterFromQuery(Name = "image")]
     public string? Image { get; set; }
 
+    /// <summary>Text, not a number: a typed parameter would turn <c>?w=abc</c> into a server error instead of a message.</summary>
     [SupplyParameterFromQuery(Name = "w")]
-    public int? Width { get; set; }
+    public string? WidthText { get; set; }
 
     [SupplyParameterFromQuery(Name = "h")]
-    public int? Height { get; set; }
+    public string? HeightText { get; set; }
+
+    /// <summary>0 when not given: the picture's own size is used.</summary>
+    private int Width { get; set; }
+
+    private int Height { get; set; }
 
     private string? Problem { get; set; }
 
     protected override void OnParametersSet()
     {
         Problem = Validate();
+    }
+
+    private static int? ParseSide(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return 0;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var side) && side is >= 1 and <= 8192 ? side : null;
     }
 
     private string? Validate()
@@ -47,10 +64,12 @@ public sealed partial class MaskEditorPage
             return "The picture must come from this FluxWeb server. Open the mask editor from the Studio.";
         }
 
-        if (Width is < 1 or > 8192 || Height is < 1 or > 8192)
+        if (ParseSide(WidthText) is not { } width || ParseSide(HeightText) is not { } height)
         {
-            return "The picture's size must be between 1 and 8192 pixels on each side.";
+            return "The picture's size must be a whole number from 1 to 8192 pixels on each side.";
         }
+
+        (Width, Height) = (width, height);
 
         return null;
     }
