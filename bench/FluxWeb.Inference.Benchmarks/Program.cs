@@ -18,7 +18,7 @@ Directory.CreateDirectory(models);
 try
 {
     DemoPackage.Create(models, "demo");
-    var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64 });
+    var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64, CpuThreads = int.TryParse(Environment.GetEnvironmentVariable("FLUXWEB_BENCH_THREADS"), out var threads) ? threads : 0 });
     var catalog = new ModelCatalog(Options.Create(new ModelStoreOptions { ModelsDirectory = models }));
     var devices = new ExecutionDeviceProbe(options, NullLogger<ExecutionDeviceProbe>.Instance);
     using var sessions = new ResidentSessions(new SessionFactory(devices, options), options, TimeProvider.System, NullLogger<ResidentSessions>.Instance);

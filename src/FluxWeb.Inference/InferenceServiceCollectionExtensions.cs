@@ -16,6 +16,11 @@ public static class InferenceServiceCollectionExtensions
             .BindConfiguration(ModelStoreOptions.SectionName)
             .Validate(o => !string.IsNullOrWhiteSpace(o.ModelsDirectory), "FluxWeb:ModelsDirectory must not be empty.")
             .ValidateOnStart();
+        services.AddOptions<ModelDownloadOptions>()
+            .BindConfiguration(ModelDownloadOptions.SectionName)
+            .Validate(o => Uri.TryCreate(o.HuggingFaceEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", "Models:HuggingFaceEndpoint must be an http(s) address.")
+            .Validate(o => o.Retries >= 0 && o.RetryDelay >= TimeSpan.Zero && o.StallTimeout > TimeSpan.Zero, "Models:Retries, RetryDelay and StallTimeout must not be negative (StallTimeout positive).")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ExecutionDeviceProbe>();
         services.AddSingleton<ModelCatalog>();

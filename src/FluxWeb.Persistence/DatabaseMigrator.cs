@@ -13,13 +13,29 @@ public sealed partial class DatabaseMigrator(IDbContextFactory<FluxWebDbContext>
         if (pending.Count == 0)
         {
             LogUpToDate(logger);
-            return;
+        }
+        else
+        {
+            var names = string.Join(", ", pending);
+            LogApplying(logger, pending.Count, names);
+            await db.Database.MigrateAsync(cancellationToken);
+            LogApplied(logger, pending[^1]);
         }
 
-        var names = string.Join(", ", pending);
-        LogApplying(logger, pending.Count, names);
-        await db.Database.MigrateAsync(cancellationToken);
-        LogApplied(logger, pending[^1]);
+        await UseWriteAheadLogAsync(db, cancellationToken);
+    }
+
+    /// <summary>
+    /// The job queue reads (scheduler, pages, API) while it writes (submissions, worker). In WAL
+    /// mode readers never block the writer and the writer never blocks readers; the setting is
+    /// stored in the database file, so this only changes something the first time.
+    /// </summary>
+    private static async Task UseWriteAheadLogAsync(FluxWebDbContext db, CancellationToken cancellationToken)
+    {
+        if (db.Database.IsSqlite() && db.Database.GetDbConnection().DataSource is not ("" or ":memory:"))
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
+        }
     }
 
     public async Task<bool> CanConnectAsync(CancellationToken cancellationToken = default)

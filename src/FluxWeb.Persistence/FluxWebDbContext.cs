@@ -1,4 +1,7 @@
 using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Images;
+using FluxWeb.Persistence.Jobs;
+using FluxWeb.Persistence.Quotas;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -7,6 +10,14 @@ namespace FluxWeb.Persistence;
 public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
     : IdentityDbContext<FluxUser>(options)
 {
+    public DbSet<Job> Jobs => Set<Job>();
+
+    public DbSet<StoredImage> Images => Set<StoredImage>();
+
+    public DbSet<UserQuota> UserQuotas => Set<UserQuota>();
+
+    public DbSet<DailyUsage> DailyUsage => Set<DailyUsage>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -22,5 +33,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
                 .HasSentinel((AccountType)(-1));
             user.Property(u => u.CreatedUtc);
         });
+
+        JobModel.Configure(builder);
     }
 }

@@ -9,6 +9,8 @@ public static class PersistenceServiceCollectionExtensions
     /// <summary>The assembly that holds the EF Core migrations (the top-level <c>migrations/</c> project).</summary>
     public const string MigrationsAssembly = "FluxWeb.Migrations";
 
+    private static readonly SqliteConnectionSetup ConnectionSetup = new();
+
     public static IServiceCollection AddPersistence(this IServiceCollection services)
     {
         services.AddOptions<PersistenceOptions>()
@@ -31,7 +33,8 @@ public static class PersistenceServiceCollectionExtensions
     {
         var connectionString = persistence.ResolveConnectionString();
         EnsureSqliteFolder(connectionString);
-        options.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly));
+        options.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
+            .AddInterceptors(ConnectionSetup);
     }
 
     private static void EnsureSqliteFolder(string connectionString)

@@ -10,7 +10,7 @@ namespace FluxWeb.Browser.Tests;
 /// The real app on a real port, driven by Debian's Chromium through Playwright (no browser
 /// download). Screenshots of failures and of each flow go to the test output's artefacts folder.
 /// </summary>
-public sealed class BrowserSession : IAsyncLifetime
+public class BrowserSession : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
@@ -29,7 +29,7 @@ public sealed class BrowserSession : IAsyncLifetime
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: the README's test command (./build.sh test) installs Debian's chromium.");
         Directory.CreateDirectory(ArtefactsDirectory);
 
-        Factory = new FluxWebFactory();
+        Factory = CreateFactory();
         Factory.UseKestrel(0);
         Factory.StartServer();
         var addresses = Factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
@@ -43,6 +43,9 @@ public sealed class BrowserSession : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
         });
     }
+
+    /// <summary>The app under test; a session for a feature may configure it (e.g. a fake engine).</summary>
+    protected virtual FluxWebFactory CreateFactory() => new();
 
     public async Task<IPage> NewPageAsync(int width = 1440, int height = 900)
     {

@@ -1,5 +1,6 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Accounts;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
@@ -26,8 +27,11 @@ internal static class WebApp
         builder.Services.AddInference();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
+        builder.Services.AddJobs();
+        builder.Services.AddJobWorker();
         builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
+        builder.Services.AddWebApi();
         builder.Services.AddWebUi();
 
         var app = builder.Build();
@@ -39,6 +43,7 @@ internal static class WebApp
 
         app.UseRequestIdHeader();
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseNoStatusCodePagesForApi();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
@@ -47,6 +52,7 @@ internal static class WebApp
         app.MapHealth();
         app.MapMaskUploads();
         app.MapAccountEndpoints();
+        app.MapJobEndpoints();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 

@@ -200,6 +200,23 @@ public sealed class OnnxGraphBuilder
         return value;
     }
 
+    /// <summary>Binds a checkpoint tensor exactly as stored (no cast), for graphs that unpack it themselves.</summary>
+    public string RawWeight(WeightSet weights, string name) => AddExternalInitializer(weights, weights.Get(name));
+
+    public string Uint8Scalar(byte value)
+    {
+        var key = $"u8:{value}";
+        if (constants.TryGetValue(key, out var existing))
+        {
+            return existing;
+        }
+
+        var name = UniqueName("const");
+        graph.Initializer.Add(new TensorProto { Name = name, DataType = (int)DataType.Uint8, RawData = ByteString.CopyFrom([value]) });
+        constants[key] = name;
+        return name;
+    }
+
     /// <summary>Binds a checkpoint tensor as float32 whatever the compute type (scales, norm statistics).</summary>
     public string Weight32(WeightSet weights, string name)
     {

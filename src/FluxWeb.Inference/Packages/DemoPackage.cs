@@ -15,7 +15,8 @@ public static class DemoPackage
     public const string DefaultId = "demo";
     public const ulong DefaultSeed = 20260101;
 
-    public static ModelPackageManifest Create(string modelsDirectory, string id = DefaultId, ModelLicence? licence = null, ulong seed = DefaultSeed, IProgress<string>? progress = null)
+    /// <param name="variant">Base makes a demo of the undistilled variants: more steps and classifier-free guidance, same weights.</param>
+    public static ModelPackageManifest Create(string modelsDirectory, string id = DefaultId, ModelLicence? licence = null, ulong seed = DefaultSeed, IProgress<string>? progress = null, ModelVariant variant = ModelVariant.Distilled)
     {
         licence ??= ModelLicence.Apache2();
         var textConfig = Qwen3Config.DemoTiny;
@@ -44,14 +45,14 @@ public static class DemoPackage
             {
                 SchemaVersion = ModelPackageManifest.CurrentSchemaVersion,
                 Id = id,
-                DisplayName = licence.CommercialUse == true ? "FLUX.2 [klein] demo" : "FLUX.2 [klein] demo (non-commercial)",
+                DisplayName = (variant == ModelVariant.Base ? "FLUX.2 [klein] Base demo" : "FLUX.2 [klein] demo") + (licence.CommercialUse == true ? "" : " (non-commercial)"),
                 Description = "klein's architecture at a tiny size with seeded random weights: it exercises every part of FluxWeb, and its images are noise.",
                 Family = "demo-tiny",
-                Variant = ModelVariant.Distilled,
+                Variant = variant,
                 Demo = true,
                 Licence = licence,
                 Precision = new PrecisionInfo { Weights = "fp32", Compute = ComputePrecision.Float32.ManifestName() },
-                Sampling = ManifestTemplates.SamplingFor(ModelVariant.Distilled),
+                Sampling = ManifestTemplates.SamplingFor(variant),
                 TextEncoder = new TextEncoderInfo { Id = $"qwen3-demo-{seed}", HiddenSize = textConfig.HiddenSize, ContextDim = transformerConfig.ContextDim, MaxTokens = KleinPromptTokenizer.MaxLength },
                 Tokenizer = new TokenizerInfo { File = ManifestTemplates.TokenizerFile },
                 Components = built.Components,

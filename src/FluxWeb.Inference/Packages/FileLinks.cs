@@ -17,6 +17,9 @@ public static partial class FileLinks
 
     public static Method HardLinkOrCopy(string source, string destination)
     {
+        // link(2) does not follow a symbolic link: it would link the link itself, which ONNX Runtime
+        // then refuses. Hugging Face cache snapshots are exactly that (links into blobs/), so resolve first.
+        source = ResolveLinks(source);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(destination))!);
         if (File.Exists(destination))
         {
@@ -33,6 +36,14 @@ public static partial class FileLinks
 
         File.Copy(source, destination);
         return Method.Copy;
+    }
+
+    /// <summary>The real file behind a path that may be (or pass through) symbolic links.</summary>
+    public static string ResolveLinks(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var target = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true);
+        return target is null ? full : Path.GetFullPath(target.FullName);
     }
 
     [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]

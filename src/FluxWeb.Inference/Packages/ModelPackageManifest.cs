@@ -272,4 +272,6 @@ public sealed class ModelPackageException(string file, string field, string prob
     public string File { get; } = file;
 
     public string Field { get; } = field;
+
+    public string Problem { get; } = problem;
 }

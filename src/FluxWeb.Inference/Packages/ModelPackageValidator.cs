@@ -149,6 +149,8 @@ public static partial class ModelPackageValidator
         }
     }
 
+    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
+
     private static void CheckRelativeFile(string relative, string field, string folder, Action<string, string> fail)
     {
         if (string.IsNullOrWhiteSpace(relative))

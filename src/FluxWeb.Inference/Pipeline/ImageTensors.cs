@@ -112,24 +112,50 @@ public static class ImagePreparation
         return (Math.Max(16, (int)(width * scale)), Math.Max(16, (int)(height * scale)));
     }
 
-    /// <summary>The mask on the latent token grid: binarised at half intensity, then bilinear to (H/16, W/16), white = repaint.</summary>
+    /// <summary>
+    /// The mask on the latent token grid: binarised at half intensity, then resized bilinearly the way
+    /// torch's <c>interpolate(mode="bilinear")</c> does (sampling at pixel centres, no antialiasing),
+    /// straight to (H/16, W/16). White = repaint.
+    /// </summary>
     public static float[] MaskToTokens(Image<L8> mask, int gridWidth, int gridHeight)
     {
-        using var binary = mask.Clone(context => context.BinaryThreshold(0.5f));
-        using var small = binary.Clone(context => context.Resize(gridWidth, gridHeight, KnownResamplers.Triangle));
-        var values = new float[gridWidth * gridHeight];
-        small.ProcessPixelRows(rows =>
+        var (width, height) = (mask.Width, mask.Height);
+        var binary = new float[width * height];
+        mask.ProcessPixelRows(rows =>
         {
-            for (var y = 0; y < gridHeight; y++)
+            for (var y = 0; y < height; y++)
             {
                 var row = rows.GetRowSpan(y);
-                for (var x = 0; x < gridWidth; x++)
+                for (var x = 0; x < width; x++)
                 {
-                    values[y * gridWidth + x] = row[x].PackedValue / 255f;
+                    binary[y * width + x] = row[x].PackedValue >= 128 ? 1f : 0f;
                 }
             }
         });
+
+        var values = new float[gridWidth * gridHeight];
+        var scaleX = (double)width / gridWidth;
+        var scaleY = (double)height / gridHeight;
+        for (var gy = 0; gy < gridHeight; gy++)
+        {
+            var (y0, y1, fy) = Neighbours((gy + 0.5) * scaleY - 0.5, height);
+            for (var gx = 0; gx < gridWidth; gx++)
+            {
+                var (x0, x1, fx) = Neighbours((gx + 0.5) * scaleX - 0.5, width);
+                var top = binary[y0 * width + x0] * (1 - fx) + binary[y0 * width + x1] * fx;
+                var bottom = binary[y1 * width + x0] * (1 - fx) + binary[y1 * width + x1] * fx;
+                values[gy * gridWidth + gx] = (float)(top * (1 - fy) + bottom * fy);
+            }
+        }
+
         return values;
+
+        static (int Low, int High, double Fraction) Neighbours(double position, int size)
+        {
+            position = Math.Max(position, 0);
+            var low = Math.Min((int)Math.Floor(position), size - 1);
+            return (low, Math.Min(low + 1, size - 1), position - low);
+        }
     }
 
     /// <summary>Blends the generated image over the source through a feathered mask, so untouched pixels stay exactly the source's.</summary>

@@ -18,7 +18,7 @@ public static class Flux2TransformerGraph
     public const string TextIds = "txt_ids";
     public const string Output = "output";
 
-    /// <summary>Checkpoint tensors the graph leaves out on purpose: FP8 activation scales (the graph dequantises weights only).</summary>
+    /// <summary>Checkpoint tensors the graph leaves out on purpose: FP8/NVFP4 activation scales (the graph dequantises weights only).</summary>
     public static IReadOnlyList<string> UnusedByDesign(WeightSet weights) =>
         weights.Names.Where(n => n.EndsWith(".input_scale", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
 
@@ -88,6 +88,11 @@ public static class Flux2TransformerGraph
         public string W(string name, params long[] shape)
         {
             var scale = names.ScaleOf(name);
+            if (names.GlobalScaleOf(name) is { } global && weights.Contains(global))
+            {
+                return Nvfp4.Dequantize(g, weights, name, scale!, global, shape);
+            }
+
             return g.Weight(weights, name, shape, scale is not null && weights.Contains(scale) ? scale : null);
         }
 

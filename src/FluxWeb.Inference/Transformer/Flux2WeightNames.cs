@@ -16,11 +16,12 @@ public sealed class Flux2WeightNames
 {
     private static readonly string[] KnownPrefixes = ["", "model.diffusion_model.", "diffusion_model.", "transformer."];
 
-    private Flux2WeightNames(Flux2Naming naming, string prefix, bool fp8)
+    private Flux2WeightNames(Flux2Naming naming, string prefix, bool fp8, bool nvfp4 = false)
     {
         Naming = naming;
         Prefix = prefix;
         IsFp8 = fp8;
+        IsNvfp4 = nvfp4;
     }
 
     public Flux2Naming Naming { get; }
@@ -30,14 +31,18 @@ public sealed class Flux2WeightNames
     /// <summary>Block linears stored as FLOAT8E4M3 with a per-tensor weight_scale (BFL's official -fp8 files).</summary>
     public bool IsFp8 { get; }
 
+    /// <summary>Block linears stored as NVFP4: packed E2M1 pairs, FP8 scales per 16 inputs and a global weight_scale_2.</summary>
+    public bool IsNvfp4 { get; }
+
     public static Flux2WeightNames Detect(WeightSet weights)
     {
         foreach (var prefix in KnownPrefixes)
         {
             if (weights.Contains(prefix + "img_in.weight"))
             {
-                var fp8 = weights.Contains(prefix + "double_blocks.0.img_attn.qkv.weight_scale");
-                return new Flux2WeightNames(Flux2Naming.Bfl, prefix, fp8);
+                var nvfp4 = weights.Contains(prefix + "double_blocks.0.img_attn.qkv.weight_scale_2");
+                var fp8 = !nvfp4 && weights.Contains(prefix + "double_blocks.0.img_attn.qkv.weight_scale");
+                return new Flux2WeightNames(Flux2Naming.Bfl, prefix, fp8, nvfp4);
             }
 
             if (weights.Contains(prefix + "x_embedder.weight"))
@@ -101,8 +106,13 @@ public sealed class Flux2WeightNames
         : (Single(block, "attn.norm_q.weight"), Single(block, "attn.norm_k.weight"));
 
     /// <summary>The per-tensor scale of an FP8 weight (same name with weight_scale).</summary>
-    public string? ScaleOf(string weightName) => IsFp8 && weightName.EndsWith(".weight", StringComparison.Ordinal)
+    public string? ScaleOf(string weightName) => (IsFp8 || IsNvfp4) && weightName.EndsWith(".weight", StringComparison.Ordinal)
         ? weightName[..^".weight".Length] + ".weight_scale"
+        : null;
+
+    /// <summary>The global (second-level) scale of an NVFP4 weight.</summary>
+    public string? GlobalScaleOf(string weightName) => IsNvfp4 && weightName.EndsWith(".weight", StringComparison.Ordinal)
+        ? weightName[..^".weight".Length] + ".weight_scale_2"
         : null;
 
     private string Double(int block, string rest) => Prefix + $"transformer_blocks.{block}.{rest}";

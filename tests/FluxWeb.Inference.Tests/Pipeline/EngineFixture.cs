@@ -14,7 +14,8 @@ public sealed class EngineFixture : IDisposable
     public EngineFixture()
     {
         DemoPackage.Create(models.Path, "demo");
-        Options = new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64, CpuThreads = 2 };
+        DemoPackage.Create(models.Path, "demo-base", variant: ModelVariant.Base);
+        Options = new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64, CpuThreads = 1 };
         Engine = CreateEngine(Options);
     }
 

@@ -118,14 +118,34 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     {
         using var a = Gradient(128, 128, blue: 10);
         using var b = Gradient(96, 160, blue: 250);
-        var request = new GenerationRequest { ModelId = "demo", Prompt = "combine", Width = 128, Height = 128, Seed = 9, References = [a, b] };
+        using var c = Gradient(144, 112, blue: 128);
+        var request = new GenerationRequest { ModelId = "demo", Prompt = "combine", Width = 128, Height = 128, Seed = 9, References = [a, b, c] };
 
-        using var both = (await fixture.Engine.GenerateAsync(request, null, CancellationToken.None)).Image;
-        using var swapped = (await fixture.Engine.GenerateAsync(request with { References = [b, a] }, null, CancellationToken.None)).Image;
-        using var onlyFirst = (await fixture.Engine.GenerateAsync(request with { References = [a] }, null, CancellationToken.None)).Image;
+        using var three = (await fixture.Engine.GenerateAsync(request, null, CancellationToken.None)).Image;
+        using var reordered = (await fixture.Engine.GenerateAsync(request with { References = [b, a, c] }, null, CancellationToken.None)).Image;
+        using var two = (await fixture.Engine.GenerateAsync(request with { References = [a, b] }, null, CancellationToken.None)).Image;
 
-        Assert.NotEqual(Pixels(both), Pixels(swapped));
-        Assert.NotEqual(Pixels(both), Pixels(onlyFirst));
+        Assert.Equal((128, 128), (three.Width, three.Height));
+        Assert.NotEqual(Pixels(three), Pixels(reordered));
+        Assert.NotEqual(Pixels(three), Pixels(two));
+    }
+
+    [Fact]
+    public async Task Base_variant_runs_classifier_free_guidance_within_its_range()
+    {
+        var request = new GenerationRequest { ModelId = "demo-base", Prompt = "guided", Width = 64, Height = 64, Seed = 4, Steps = 6 };
+
+        var defaults = await fixture.Engine.GenerateAsync(request, null, CancellationToken.None);
+        using var defaultImage = defaults.Image;
+        using var weak = (await fixture.Engine.GenerateAsync(request with { Guidance = 1f }, null, CancellationToken.None)).Image;
+
+        Assert.Equal(4f, defaults.Guidance);
+        Assert.Equal(6, defaults.Steps);
+        Assert.NotEqual(Pixels(defaultImage), Pixels(weak));
+        // The unconditional pass encodes the empty prompt, and it is cached like any prompt.
+        Assert.True(fixture.Engine.Embeddings.TryGet("qwen3-demo-20260101", "", out _));
+        Assert.Contains("between 1 and 10", Assert.Throws<GenerationRequestException>(() => fixture.Engine.Validate(request with { Guidance = 20f })).Message, StringComparison.Ordinal);
+        Assert.Equal(50, fixture.Engine.Validate(request with { Steps = null }).Steps);
     }
 
     [Fact]
@@ -156,6 +176,37 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
         using var withLarge = (await fixture.Engine.GenerateAsync(request with { Mask = large }, null, CancellationToken.None)).Image;
 
         Assert.NotEqual(Pixels(withSmall), Pixels(withLarge));
+    }
+
+    [Fact]
+    public async Task Cancelling_inside_a_transformer_run_returns_promptly()
+    {
+        // 1024² on the CPU makes each run long enough to be cancelled in the middle of it.
+        var request = new GenerationRequest { ModelId = "demo", Prompt = "long run", Width = 1024, Height = 1024, Seed = 8 };
+        var recorder = new Recorder();
+        using var cancel = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        var running = fixture.Engine.GenerateAsync(request, new CancelWhenDenoisingStarts(cancel, recorder), cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+
+        output.WriteLine($"cancelled {clock.ElapsedMilliseconds} ms after the start; steps finished: {recorder.Events.Count(e => e.Stage == GenerationStage.Denoising)}");
+        Assert.True(recorder.Events.Count(e => e.Stage == GenerationStage.Denoising) < 4);
+        using var next = (await fixture.Engine.GenerateAsync(request with { Width = 64, Height = 64 }, null, CancellationToken.None)).Image;
+        Assert.Equal(64, next.Width);
+    }
+
+    /// <summary>Cancels on a timer once the transformer has started, so the cancel lands inside a run.</summary>
+    private sealed class CancelWhenDenoisingStarts(CancellationTokenSource cancel, Recorder recorder) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value)
+        {
+            recorder.Report(value);
+            if (value.Stage == GenerationStage.EncodingImages)
+            {
+                cancel.CancelAfter(TimeSpan.FromMilliseconds(150));
+            }
+        }
     }
 
     [Fact]
@@ -320,7 +371,7 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task A_tight_memory_budget_unloads_idle_components_but_keeps_working()
     {
-        var options = new InferenceOptions { Device = FluxWeb.Inference.Devices.DevicePreference.Cpu, MinSide = 64, RamBudgetGiB = 30.0 / 1024 / 1024, CpuThreads = 2 };
+        var options = new InferenceOptions { Device = FluxWeb.Inference.Devices.DevicePreference.Cpu, MinSide = 64, RamBudgetGiB = 30.0 / 1024 / 1024, CpuThreads = 1 };
         using var engine = fixture.CreateEngine(options);
 
         (await engine.GenerateAsync(new GenerationRequest { ModelId = "demo", Prompt = "budget", Width = 64, Height = 64, Seed = 1 }, null, CancellationToken.None)).Image.Dispose();
@@ -333,19 +384,20 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task Memory_stays_flat_over_repeated_generations()
     {
-        var request = new GenerationRequest { ModelId = "demo", Prompt = "memory", Width = 128, Height = 128, Seed = 1 };
+        var request = new GenerationRequest { ModelId = "demo", Prompt = "memory", Width = 64, Height = 64, Seed = 1 };
         (await fixture.Engine.GenerateAsync(request, null, CancellationToken.None)).Image.Dispose();
         GC.Collect();
         var before = Process.GetCurrentProcess().WorkingSet64;
+        var clock = Stopwatch.StartNew();
 
-        for (var i = 0; i < 30; i++)
+        for (var i = 0; i < 200; i++)
         {
             (await fixture.Engine.GenerateAsync(request with { Seed = (ulong)i }, null, CancellationToken.None)).Image.Dispose();
         }
 
         GC.Collect();
         var after = Process.GetCurrentProcess().WorkingSet64;
-        output.WriteLine($"RSS before {before / 1e6:F1} MB, after 30 generations {after / 1e6:F1} MB");
+        output.WriteLine($"RSS before {before / 1e6:F1} MB, after 200 generations {after / 1e6:F1} MB ({clock.Elapsed.TotalSeconds:F1} s)");
         Assert.True(after - before < 100_000_000, $"RSS grew by {(after - before) / 1e6:F0} MB: ONNX outputs are leaking");
     }
 }

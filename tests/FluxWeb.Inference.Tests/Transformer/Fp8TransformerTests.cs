@@ -66,4 +66,83 @@ public sealed class Fp8TransformerTests(ITestOutputHelper output)
         Assert.True(maxAbs < 1e-5f, $"FP8 graph differs from float32 with the same values by {maxAbs:E2}");
         Assert.True(quantisationError > 1e-4f, "the FP8 file must really hold quantised weights");
     }
+
+    [Fact]
+    public void Nvfp4_weights_unpack_in_the_graph_to_the_same_result_as_float32()
+    {
+        using var folder = new TempDirectory();
+        var source = TestFixtures.Open("flux2-tiny", "weights", "transformer_bfl.safetensors");
+        var nvfp4 = new SafeTensorsWriter();
+        var dequantised = new SafeTensorsWriter();
+        foreach (var info in source.Tensors.Values.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            var values = source.ReadFloat32(info.Name);
+            if (!IsBlockLinear(info.Name))
+            {
+                nvfp4.AddFloat32(info.Name, info.Shape, values);
+                dequantised.AddFloat32(info.Name, info.Shape, values);
+                continue;
+            }
+
+            var (outputs, inputs) = ((int)info.Shape[0], (int)info.Shape[1]);
+            var global = values.Max(Math.Abs) / (6f * 448f);
+            var packed = new byte[outputs * inputs / 2];
+            var scales = new byte[outputs * inputs / Nvfp4.BlockSize];
+            var restored = new float[values.Length];
+            for (var o = 0; o < outputs; o++)
+            {
+                for (var b = 0; b < inputs / Nvfp4.BlockSize; b++)
+                {
+                    var start = o * inputs + b * Nvfp4.BlockSize;
+                    var amax = values.AsSpan(start, Nvfp4.BlockSize).ToArray().Max(Math.Abs);
+                    var scaleCode = TensorConversion.FloatToFloat8E4M3Fn(amax / 6f / global);
+                    scales[o * inputs / Nvfp4.BlockSize + b] = scaleCode;
+                    var blockScale = TensorConversion.Float8E4M3FnToFloat(scaleCode);
+                    for (var i = 0; i < Nvfp4.BlockSize; i++)
+                    {
+                        var code = NearestE2M1(blockScale == 0 ? 0 : values[start + i] / (blockScale * global));
+                        var index = start + i;
+                        packed[index / 2] |= (byte)(index % 2 == 0 ? code : code << 4);
+                        restored[index] = Nvfp4.E2M1[code] * blockScale * global;
+                    }
+                }
+            }
+
+            var layer = info.Name[..^".weight".Length];
+            nvfp4.Add(info.Name, SafeTensorDType.U8, [outputs, inputs / 2], packed);
+            nvfp4.Add(layer + ".weight_scale", SafeTensorDType.F8_E4M3, [outputs, inputs / Nvfp4.BlockSize], scales);
+            nvfp4.AddFloat32(layer + ".weight_scale_2", [], [global]);
+            nvfp4.AddFloat32(layer + ".input_scale", [], [1f]);
+            dequantised.AddFloat32(info.Name, info.Shape, restored);
+        }
+
+        nvfp4.Write(folder.Combine("nvfp4.safetensors"));
+        dequantised.Write(folder.Combine("dequantised.safetensors"));
+        var nvfp4Weights = WeightSet.Open(folder.Combine("nvfp4.safetensors"));
+        Flux2TransformerGraph.Build(nvfp4Weights, Flux2TransformerConfig.FixtureTiny, ComputePrecision.Float32, folder.Path).Save(folder.Combine("nvfp4.onnx"));
+        Assert.Equal(Flux2TransformerGraph.UnusedByDesign(nvfp4Weights), nvfp4Weights.Unbound.Order(StringComparer.Ordinal));
+        Flux2TransformerGraph.Build(WeightSet.Open(folder.Combine("dequantised.safetensors")), Flux2TransformerConfig.FixtureTiny, ComputePrecision.Float32, folder.Path).Save(folder.Combine("dequantised.onnx"));
+        var case_ = TestFixtures.Open("flux2-tiny", "transformer_fwd_noref.safetensors");
+
+        using var nvfp4Session = new InferenceSession(folder.Combine("nvfp4.onnx"));
+        using var floatSession = new InferenceSession(folder.Combine("dequantised.onnx"));
+        var (maxAbs, _) = TransformerOracleTests.Compare(TransformerOracleTests.Run(floatSession, case_), TransformerOracleTests.Run(nvfp4Session, case_));
+
+        output.WriteLine($"NVFP4 graph vs dequantised float32 graph: max abs {maxAbs:E2}; packed file {new FileInfo(folder.Combine("nvfp4.safetensors")).Length / 1e3:F0} kB vs {new FileInfo(folder.Combine("dequantised.safetensors")).Length / 1e3:F0} kB");
+        Assert.True(maxAbs < 1e-4f, $"NVFP4 graph differs from float32 with the same values by {maxAbs:E2}");
+    }
+
+    private static byte NearestE2M1(float value)
+    {
+        var best = 0;
+        for (var code = 1; code < 16; code++)
+        {
+            if (Math.Abs(Nvfp4.E2M1[code] - value) < Math.Abs(Nvfp4.E2M1[best] - value))
+            {
+                best = code;
+            }
+        }
+
+        return (byte)best;
+    }
 }

@@ -106,6 +106,21 @@ public sealed class GenerateCliTests(DemoModelsFixture models) : IClassFixture<D
     }
 
     [Fact]
+    public async Task An_unreadable_reference_image_gets_a_clear_error()
+    {
+        using var output = new TempFolder();
+        var garbage = output.Combine("broken.png");
+        await File.WriteAllBytesAsync(garbage, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]);
+
+        var (code, _, stderr) = await RunAsync("generate", "--models", models.Folder.Path, "--model", "demo", "--prompt", "x", "--ref", garbage, "--out", output.Combine("x.png"));
+
+        Assert.NotEqual(0, code);
+        Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("PNG", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task Inspect_schedule_prints_mu_and_sigmas()
     {
         var (code, stdout, _) = await RunAsync("inspect", "schedule", "--width", "1024", "--height", "1024", "--steps", "4");

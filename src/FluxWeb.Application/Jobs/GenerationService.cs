@@ -1,0 +1,150 @@
+using System.Security.Cryptography;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Quotas;
+using FluxWeb.Inference.Packages;
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// The one door to the GPU: the Studio, the CLI and the REST API all submit here. A request is
+/// checked by the engine (sizes, steps, images) without touching the GPU, then its jobs are
+/// written within the owner's quota in one transaction, and the worker is woken.
+/// </summary>
+public sealed partial class GenerationService(
+    IImageGenerator generator,
+    ModelCatalog catalog,
+    ImageStore images,
+    QuotaService quotas,
+    GpuCostEstimator estimator,
+    IJobEvents events,
+    JobQueueSignal signal,
+    IOptions<QueueOptions> options,
+    TimeProvider time,
+    ILogger<GenerationService> logger)
+{
+    /// <summary>Far beyond what the text encoder reads (512 tokens); only keeps absurd prompts out of the database.</summary>
+    public const int MaxPromptCharacters = 10_000;
+
+    public async Task<SubmitResult> SubmitAsync(string userId, JobRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request.Prompt.Length > MaxPromptCharacters)
+        {
+            return SubmitResult.Invalid($"The prompt is too long: at most {MaxPromptCharacters} characters.");
+        }
+
+        var maxBatch = options.Value.MaxBatchSize;
+        if (request.Count < 1 || request.Count > maxBatch)
+        {
+            return SubmitResult.Invalid($"Ask for between 1 and {maxBatch} images at a time.");
+        }
+
+        if (await quotas.PrecheckAsync(userId, request.Count, cancellationToken) is { } early)
+        {
+            LogRefused(logger, userId, early.Limit, request.Count);
+            return SubmitResult.Refused(early);
+        }
+
+        var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, request.ModelId, StringComparison.Ordinal));
+        if (model is null || !model.IsUsable)
+        {
+            return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
+        }
+
+        var (inputs, inputError) = await JobInputs.LoadAsync(images, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken);
+        if (inputs is null)
+        {
+            return SubmitResult.Invalid(inputError!);
+        }
+
+        var seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
+        var template = new Job
+        {
+            OwnerId = userId,
+            ModelId = model.Id,
+            Prompt = request.Prompt,
+            Width = request.Width,
+            Height = request.Height,
+            Steps = request.Steps,
+            Guidance = request.Guidance,
+            Seed = seed,
+            Strength = request.Strength,
+            FeatherComposite = request.FeatherComposite,
+            ReferenceImageIds = [.. request.ReferenceImageIds],
+            SourceImageId = request.SourceImageId,
+            MaskImageId = request.MaskImageId,
+        };
+
+        ResolvedGeneration resolved;
+        JobMode mode;
+        using (inputs)
+        {
+            var generation = inputs.ToRequest(template);
+            mode = JobInputs.ModeOf(generation);
+            try
+            {
+                resolved = generator.Validate(generation);
+            }
+            catch (GenerationRequestException ex)
+            {
+                return SubmitResult.Invalid(ex.Message);
+            }
+        }
+
+        var estimate = await estimator.EstimateAsync(model.Id, resolved, cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var batchId = Guid.NewGuid();
+        var jobs = Enumerable.Range(0, request.Count).Select(index => new Job
+        {
+            Id = Guid.NewGuid(),
+            OwnerId = userId,
+            BatchId = batchId,
+            BatchIndex = index,
+            ModelId = model.Id,
+            Mode = mode,
+            Prompt = request.Prompt,
+            Width = request.Width,
+            Height = request.Height,
+            Steps = request.Steps,
+            Guidance = request.Guidance,
+            ResolvedWidth = resolved.Width,
+            ResolvedHeight = resolved.Height,
+            ResolvedSteps = resolved.Steps,
+            Seed = unchecked(seed + (ulong)index),
+            Strength = request.Strength,
+            FeatherComposite = request.FeatherComposite,
+            ReferenceImageIds = [.. request.ReferenceImageIds],
+            SourceImageId = request.SourceImageId,
+            MaskImageId = request.MaskImageId,
+            State = JobState.Queued,
+            EnqueuedUtc = now,
+            TotalSteps = resolved.Steps,
+            EstimatedGpuSeconds = estimate,
+        }).ToList();
+
+        var refusal = await quotas.EnqueueWithinQuotaAsync(userId, jobs, cancellationToken);
+        if (refusal is not null)
+        {
+            LogRefused(logger, userId, refusal.Limit, request.Count);
+            return SubmitResult.Refused(refusal);
+        }
+
+        LogQueued(logger, userId, jobs.Count, model.Id, batchId);
+        foreach (var job in jobs)
+        {
+            events.Publish(new JobEvent(JobEventKind.Queued, job.Id, userId, JobState.Queued, now) { TotalSteps = job.TotalSteps });
+        }
+
+        signal.Notify();
+        return SubmitResult.Queued([.. jobs.Select(j => j.Id)], seed);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} queued {Count} job(s) for model {ModelId} (batch {BatchId})")]
+    private static partial void LogQueued(ILogger logger, string userId, int count, string modelId, Guid batchId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "User {UserId} was refused {Count} job(s) by the {Limit} limit")]
+    private static partial void LogRefused(ILogger logger, string userId, QuotaLimitKind limit, int count);
+}

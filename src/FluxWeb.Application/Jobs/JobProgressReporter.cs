@@ -1,0 +1,74 @@
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// Receives the engine's per-step progress: the live board and the owner's subscriptions get every
+/// step; the database gets the step at most once per <c>Queue:ProgressWriteInterval</c>, so a fast
+/// engine does not turn into a stream of writes.
+/// </summary>
+internal sealed partial class JobProgressReporter(
+    Job job,
+    LiveProgress live,
+    IJobEvents events,
+    IDbContextFactory<FluxWebDbContext> contexts,
+    TimeProvider time,
+    TimeSpan writeInterval,
+    ILogger logger) : IProgress<GenerationProgress>
+{
+    private readonly Lock gate = new();
+    private long lastWrite = time.GetTimestamp();
+    private Task pendingWrite = Task.CompletedTask;
+
+    public void Report(GenerationProgress value)
+    {
+        live.Update(value);
+        var previewStep = live.PreviewStep;
+        events.Publish(new JobEvent(JobEventKind.Progress, job.Id, job.OwnerId, JobState.Running, time.GetUtcNow().UtcDateTime)
+        {
+            Stage = value.Stage,
+            Step = live.Step,
+            TotalSteps = live.TotalSteps,
+            PreviewUrl = previewStep is { } s ? JobUrls.Preview(job.Id, s) : null,
+        });
+
+        lock (gate)
+        {
+            if (pendingWrite.IsCompleted && time.GetElapsedTime(lastWrite) >= writeInterval)
+            {
+                lastWrite = time.GetTimestamp();
+                pendingWrite = WriteStepAsync(live.Step, live.TotalSteps);
+            }
+        }
+    }
+
+    public Task FlushAsync()
+    {
+        lock (gate)
+        {
+            return pendingWrite;
+        }
+    }
+
+    private async Task WriteStepAsync(int step, int totalSteps)
+    {
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync();
+            await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
+                .ExecuteUpdateAsync(set => set.SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps));
+        }
+        catch (Exception ex)
+        {
+            // Progress in the database is a convenience for other readers; the job goes on.
+            LogWriteFailed(logger, ex, job.Id);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not record the progress of job {JobId}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, Guid jobId);
+}

@@ -1,0 +1,26 @@
+using System.Threading.Channels;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>Wakes the worker when the queue changed (a submit, a cancel, a job that ended) instead of waiting for the next poll.</summary>
+public sealed class JobQueueSignal(TimeProvider time)
+{
+    private readonly Channel<bool> wakeUps = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Notify() => wakeUps.Writer.TryWrite(true);
+
+    /// <summary>Returns when notified, after <paramref name="timeout"/>, or throws when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timer = new CancellationTokenSource(timeout, time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        try
+        {
+            await wakeUps.Reader.ReadAsync(either.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The poll interval passed without a signal.
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using FluxWeb.Application.Quotas;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// What a door (Studio, CLI, REST API) asks for. Input images are referenced by id: they were
+/// uploaded first and belong to the same user. <see cref="Count"/> images become that many jobs
+/// with seeds <c>Seed … Seed + Count − 1</c>.
+/// </summary>
+public sealed record JobRequest
+{
+    public required string ModelId { get; init; }
+
+    public required string Prompt { get; init; }
+
+    public int? Width { get; init; }
+
+    public int? Height { get; init; }
+
+    /// <summary>Null: a random seed.</summary>
+    public ulong? Seed { get; init; }
+
+    public int? Steps { get; init; }
+
+    public float? Guidance { get; init; }
+
+    public IReadOnlyList<Guid> ReferenceImageIds { get; init; } = [];
+
+    public Guid? SourceImageId { get; init; }
+
+    public Guid? MaskImageId { get; init; }
+
+    public float Strength { get; init; } = 1f;
+
+    public bool FeatherComposite { get; init; }
+
+    public int Count { get; init; } = 1;
+}
+
+/// <summary>The answer of <see cref="GenerationService.SubmitAsync"/>: the queued jobs, or why nothing was queued.</summary>
+public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string? Error, QuotaRefusal? Refusal)
+{
+    public bool Accepted => Error is null;
+
+    public static SubmitResult Queued(IReadOnlyList<Guid> jobIds, ulong seed) => new(jobIds, seed, null, null);
+
+    public static SubmitResult Invalid(string error) => new([], 0, error, null);
+
+    public static SubmitResult Refused(QuotaRefusal refusal) => new([], 0, refusal.Message, refusal);
+}

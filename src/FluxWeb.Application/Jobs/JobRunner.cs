@@ -1,0 +1,228 @@
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Quotas;
+using FluxWeb.Inference.Engine;
+using FluxWeb.Inference.Packages;
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Images;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// Runs one claimed job in its own scope: inputs from the image store, the engine with the job's
+/// cancellation, the output stored with its licence, measured GPU time charged. Every ending is
+/// written to the job row; nothing here lets one job's failure reach the worker.
+/// </summary>
+public sealed partial class JobRunner(
+    IImageGenerator generator,
+    ImageStore images,
+    ModelCatalog catalog,
+    QuotaService quotas,
+    IDbContextFactory<FluxWebDbContext> contexts,
+    LiveJobBoard board,
+    IJobEvents events,
+    IOptions<QueueOptions> options,
+    TimeProvider time,
+    ILogger<JobRunner> logger)
+{
+    public const string UnexpectedFailure = "The job failed because of an unexpected error on the server. An administrator can find the details in the log under this job's id.";
+
+    /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
+    public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.ModelId });
+        var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
+        var progress = new JobProgressReporter(job, live, events, contexts, time, options.Value.ProgressWriteInterval, logger);
+        events.Publish(new JobEvent(JobEventKind.Started, job.Id, job.OwnerId, JobState.Running, Now) { TotalSteps = job.TotalSteps });
+        LogStarted(logger, job.Id, job.Attempts);
+
+        // Time the engine held the GPU; set when it returns or throws, charged however the job ends.
+        double engineSeconds = 0;
+        try
+        {
+            var (inputs, missing) = await JobInputs.LoadAsync(images, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token);
+            if (inputs is null)
+            {
+                await EndAsync(job, JobState.Failed, JobEventKind.Failed, missing, 0);
+                return;
+            }
+
+            using (inputs)
+            {
+                var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
+                var started = time.GetTimestamp();
+                GenerationResult result;
+                try
+                {
+                    result = await generator.GenerateAsync(inputs.ToRequest(job), progress, handle.Token);
+                }
+                finally
+                {
+                    engineSeconds = time.GetElapsedTime(started).TotalSeconds;
+                    engineFree();
+                }
+
+                using (result.Image)
+                {
+                    await progress.FlushAsync();
+                    await SucceedAsync(job, result, licence, engineSeconds);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (handle.Token.IsCancellationRequested && !handle.CancelRequested && stopping.IsCancellationRequested)
+        {
+            await progress.FlushAsync();
+            await RequeueAsync(job);
+        }
+        catch (OperationCanceledException) when (handle.Token.IsCancellationRequested)
+        {
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Cancelled, JobEventKind.Cancelled, null, engineSeconds);
+        }
+        catch (InferenceFailedException ex)
+        {
+            LogEngineFailed(logger, ex, job.Id, ex.Kind);
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
+        }
+        catch (GenerationRequestException ex)
+        {
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
+        }
+        catch (Exception ex)
+        {
+            LogUnexpected(logger, ex, job.Id);
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, UnexpectedFailure, engineSeconds);
+        }
+        finally
+        {
+            board.Finish(job.Id);
+        }
+    }
+
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    private async Task SucceedAsync(Job job, GenerationResult result, ModelLicence? licence, double gpuSeconds)
+    {
+        var row = new StoredImage
+        {
+            OwnerId = job.OwnerId,
+            JobId = job.Id,
+            ModelId = job.ModelId,
+            LicenceId = licence?.Id,
+            CommercialUse = licence?.CommercialUse,
+            Seed = result.Seed,
+            Prompt = job.Prompt,
+            RelativePath = "",
+            ContentType = "image/png",
+            Sha256 = "",
+        };
+        // Final writes run to completion even while the server stops: the GPU work is done.
+        await images.WriteOutputFileAsync(row, job.Id, result.Image, CancellationToken.None);
+
+        var now = Now;
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        db.Images.Add(row);
+        await db.SaveChangesAsync(CancellationToken.None);
+        var updated = await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.State, JobState.Succeeded)
+                .SetProperty(j => j.FinishedUtc, now)
+                .SetProperty(j => j.GpuSeconds, gpuSeconds)
+                .SetProperty(j => j.Step, j => j.TotalSteps)
+                .SetProperty(j => j.OutputImageId, row.Id), CancellationToken.None);
+        if (updated == 0)
+        {
+            LogLostClaim(logger, job.Id);
+            return;
+        }
+
+        await quotas.ChargeGpuSecondsAsync(db, job.OwnerId, gpuSeconds, CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
+        LogSucceeded(logger, job.Id, gpuSeconds);
+        events.Publish(new JobEvent(JobEventKind.Succeeded, job.Id, job.OwnerId, JobState.Succeeded, now)
+        {
+            Step = job.TotalSteps,
+            TotalSteps = job.TotalSteps,
+            OutputImageId = row.Id,
+            OutputUrl = JobUrls.Image(row.Id),
+        });
+    }
+
+    /// <summary>Failed or cancelled: the image is given back to the quota, the GPU time that was used is charged.</summary>
+    private async Task EndAsync(Job job, JobState state, JobEventKind kind, string? error, double gpuSeconds)
+    {
+        var now = Now;
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+        if (state == JobState.Cancelled)
+        {
+            var cancelledBy = await db.Jobs.Where(j => j.Id == job.Id).Select(j => j.CancelledBy).SingleOrDefaultAsync(CancellationToken.None);
+            error = cancelledBy is null || cancelledBy == job.OwnerId ? "Cancelled by you." : "Cancelled by an administrator.";
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        var updated = await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.State, state)
+                .SetProperty(j => j.FinishedUtc, now)
+                .SetProperty(j => j.GpuSeconds, gpuSeconds)
+                .SetProperty(j => j.Error, error), CancellationToken.None);
+        if (updated == 0)
+        {
+            LogLostClaim(logger, job.Id);
+            return;
+        }
+
+        await QuotaService.RefundImageAsync(db, job, CancellationToken.None);
+        if (gpuSeconds > 0)
+        {
+            await quotas.ChargeGpuSecondsAsync(db, job.OwnerId, gpuSeconds, CancellationToken.None);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None);
+        LogEnded(logger, job.Id, state, error);
+        events.Publish(new JobEvent(kind, job.Id, job.OwnerId, state, now) { Error = error, TotalSteps = job.TotalSteps });
+    }
+
+    /// <summary>The server is stopping: the job goes back to the queue, and the interrupted run does not count as an attempt.</summary>
+    private async Task RequeueAsync(Job job)
+    {
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+        await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.State, JobState.Queued)
+                .SetProperty(j => j.StartedUtc, (DateTime?)null)
+                .SetProperty(j => j.Step, 0)
+                .SetProperty(j => j.Attempts, j => j.Attempts - 1), CancellationToken.None);
+        LogRequeued(logger, job.Id);
+        events.Publish(new JobEvent(JobEventKind.Requeued, job.Id, job.OwnerId, JobState.Queued, Now) { TotalSteps = job.TotalSteps });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} started (attempt {Attempt})")]
+    private static partial void LogStarted(ILogger logger, Guid jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} succeeded after {GpuSeconds:0.###} GPU-seconds")]
+    private static partial void LogSucceeded(ILogger logger, Guid jobId, double gpuSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ended {State}: {Reason}")]
+    private static partial void LogEnded(ILogger logger, Guid jobId, JobState state, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The engine failed job {JobId} ({Failure})")]
+    private static partial void LogEngineFailed(ILogger logger, Exception exception, Guid jobId, InferenceFailure failure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} was interrupted by shutdown and is queued again")]
+    private static partial void LogRequeued(ILogger logger, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was no longer running when its result arrived; the result was not recorded")]
+    private static partial void LogLostClaim(ILogger logger, Guid jobId);
+}

@@ -1,0 +1,124 @@
+using FluxWeb.Application.Quotas;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Application.Jobs;
+
+public enum CancelOutcome
+{
+    /// <summary>No such job, or not the caller's (the two look the same).</summary>
+    NotFound,
+
+    /// <summary>It had already succeeded, failed or been cancelled.</summary>
+    AlreadyFinished,
+
+    /// <summary>It was waiting and is now cancelled.</summary>
+    Cancelled,
+
+    /// <summary>It was running; the engine stops it at once and the job ends as cancelled.</summary>
+    Stopping,
+}
+
+/// <summary>
+/// Reading and cancelling jobs for every door. Ownership is decided here (owner or administrator)
+/// so the endpoints, the Studio panel and later the API hub cannot disagree.
+/// </summary>
+public sealed partial class JobService(
+    IDbContextFactory<FluxWebDbContext> contexts,
+    LiveJobBoard board,
+    RunningJobs runningJobs,
+    IJobEvents events,
+    JobQueueSignal signal,
+    TimeProvider time,
+    ILogger<JobService> logger)
+{
+    public const int MaxListed = 200;
+
+    /// <summary>The viewer's own jobs, newest first: waiting and running ones always, plus up to <paramref name="finished"/> finished ones.</summary>
+    public async Task<IReadOnlyList<JobView>> ListMineAsync(JobActor viewer, int finished = 20, CancellationToken cancellationToken = default)
+    {
+        finished = Math.Clamp(finished, 0, MaxListed);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var active = await db.Jobs.AsNoTracking()
+            .Where(j => j.OwnerId == viewer.UserId && (j.State == JobState.Queued || j.State == JobState.Running))
+            .OrderBy(j => j.EnqueuedUtc).ThenBy(j => j.BatchIndex)
+            .Take(MaxListed)
+            .ToListAsync(cancellationToken);
+        var done = finished == 0 ? [] : await db.Jobs.AsNoTracking()
+            .Where(j => j.OwnerId == viewer.UserId && j.State != JobState.Queued && j.State != JobState.Running)
+            .OrderByDescending(j => j.FinishedUtc)
+            .Take(finished)
+            .ToListAsync(cancellationToken);
+        return [.. active.Select(j => JobView.From(j, board)), .. done.Select(j => JobView.From(j, board))];
+    }
+
+    public async Task<JobView?> GetAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        return job is not null && viewer.MayAccess(job.OwnerId) ? JobView.From(job, board) : null;
+    }
+
+    /// <summary>The running job's latest preview as PNG, for its owner or an administrator; null otherwise.</summary>
+    public byte[]? GetPreviewPng(JobActor viewer, Guid jobId) =>
+        board.Running(jobId) is { } live && viewer.MayAccess(live.OwnerId) ? live.PreviewPng() : null;
+
+    public async Task<CancelOutcome> CancelAsync(JobActor actor, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        if (job is null || !actor.MayAccess(job.OwnerId))
+        {
+            return CancelOutcome.NotFound;
+        }
+
+        if (job.State.IsFinished())
+        {
+            return CancelOutcome.AlreadyFinished;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var reason = actor.UserId == job.OwnerId ? "Cancelled by you." : "Cancelled by an administrator.";
+
+        // A waiting job is cancelled by a conditional update: if the worker claimed it a moment
+        // ago, nothing changes here and the running branch below stops it instead.
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var cancelled = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued)
+                .ExecuteUpdateAsync(set => set
+                    .SetProperty(j => j.State, JobState.Cancelled)
+                    .SetProperty(j => j.FinishedUtc, now)
+                    .SetProperty(j => j.CancelRequested, true)
+                    .SetProperty(j => j.CancelledBy, actor.UserId)
+                    .SetProperty(j => j.Error, reason), cancellationToken);
+            if (cancelled == 1)
+            {
+                await QuotaService.RefundImageAsync(db, job, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                LogCancelled(logger, jobId, actor.UserId, JobState.Queued);
+                events.Publish(new JobEvent(JobEventKind.Cancelled, jobId, job.OwnerId, JobState.Cancelled, now) { Error = reason });
+                signal.Notify();
+                return CancelOutcome.Cancelled;
+            }
+        }
+
+        // Recorded in the row too, so a worker that claims the job right now sees it at start.
+        var flagged = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(j => j.CancelRequested, true)
+                .SetProperty(j => j.CancelledBy, actor.UserId), cancellationToken);
+        if (flagged == 0)
+        {
+            return CancelOutcome.AlreadyFinished;
+        }
+
+        runningJobs.Cancel(jobId);
+        LogCancelled(logger, jobId, actor.UserId, JobState.Running);
+        return CancelOutcome.Stopping;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} cancelled by {UserId} while {State}")]
+    private static partial void LogCancelled(ILogger logger, Guid jobId, string userId, JobState state);
+}

@@ -1,0 +1,67 @@
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Quotas;
+using FluxWeb.Application.Scheduling;
+using FluxWeb.Inference.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Application.Jobs;
+
+public static class JobsServiceCollectionExtensions
+{
+    /// <summary>
+    /// The queue's services: submission (<see cref="GenerationService"/>), reading and cancelling
+    /// (<see cref="JobService"/>), quotas, the image store and live events. Needs AddPersistence and
+    /// AddInference. The worker is separate (<see cref="AddJobWorker"/>) so a CLI command can submit
+    /// without draining the queue itself.
+    /// </summary>
+    public static IServiceCollection AddJobs(this IServiceCollection services)
+    {
+        services.AddOptions<QueueOptions>()
+            .BindConfiguration(QueueOptions.SectionName)
+            .Validate(o => o.MaxConcurrentJobs is >= 1 and <= 16, "Queue:MaxConcurrentJobs must be between 1 and 16.")
+            .Validate(o => o.MaxBatchSize is >= 1 and <= 64, "Queue:MaxBatchSize must be between 1 and 64.")
+            .Validate(o => o.MaxAttempts is >= 1 and <= 10, "Queue:MaxAttempts must be between 1 and 10.")
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "Queue:PollInterval must be positive.")
+            .Validate(o => o.Scheduling.FairShareWindow > TimeSpan.Zero, "Queue:Scheduling:FairShareWindow must be positive.")
+            .Validate(o => o.Scheduling.ModelSwitchMaxWait >= TimeSpan.Zero, "Queue:Scheduling:ModelSwitchMaxWait must not be negative.")
+            .ValidateOnStart();
+        services.AddOptions<QuotaOptions>()
+            .BindConfiguration(QuotaOptions.SectionName)
+            .Validate(o => o.TryResolveTimeZone(out _), "Quotas:TimeZone is not a time zone this machine knows (use an IANA id such as Europe/Berlin).")
+            .Validate(o => o.DayStartsAt >= TimeSpan.Zero && o.DayStartsAt < TimeSpan.FromDays(1), "Quotas:DayStartsAt must be a time of day (00:00:00 to 23:59:59).")
+            .Validate(o => Valid(o.Roles.User) && Valid(o.Roles.Admin), "Quotas:Roles limits must not be negative (leave a limit out for unlimited).")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        // The inference engine registers the real generator; until then requests get a clear refusal.
+        services.TryAddSingleton<IImageGenerator, UnavailableImageGenerator>();
+
+        services.AddSingleton<IJobSchedulingPolicy>(sp =>
+            new FairSchedulingPolicy(sp.GetRequiredService<IOptions<QueueOptions>>().Value.Scheduling.ModelSwitchMaxWait));
+        services.AddSingleton<QuotaClock>();
+        services.AddSingleton<QuotaService>();
+        services.AddSingleton<ImageStore>();
+        services.AddSingleton<GpuCostEstimator>();
+        services.AddSingleton<JobEvents>();
+        services.AddSingleton<IJobEvents>(sp => sp.GetRequiredService<JobEvents>());
+        services.AddSingleton<LiveJobBoard>();
+        services.AddSingleton<RunningJobs>();
+        services.AddSingleton<JobQueueSignal>();
+        services.AddSingleton<JobService>();
+        services.AddSingleton<GenerationService>();
+        services.AddScoped<JobRunner>();
+        return services;
+    }
+
+    /// <summary>The one background service that drains the queue. Only the web app (the process that owns the GPU) adds it.</summary>
+    public static IServiceCollection AddJobWorker(this IServiceCollection services)
+    {
+        services.AddHostedService<JobWorker>();
+        return services;
+    }
+
+    private static bool Valid(QuotaLimits limits) =>
+        limits.ImagesPerDay is null or >= 0 && limits.GpuSecondsPerDay is null or >= 0 && limits.MaxQueuedJobs is null or >= 0;
+}

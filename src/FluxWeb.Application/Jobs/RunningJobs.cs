@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// Cancellation handles of the jobs this process is running. A handle is registered before the job
+/// is claimed, so a cancel that arrives between claim and start is never lost.
+/// </summary>
+public sealed class RunningJobs
+{
+    private readonly ConcurrentDictionary<Guid, Handle> handles = new();
+
+    public Handle Register(Guid jobId, CancellationToken stopping)
+    {
+        var handle = new Handle(CancellationTokenSource.CreateLinkedTokenSource(stopping));
+        handles[jobId] = handle;
+        return handle;
+    }
+
+    public void Unregister(Guid jobId)
+    {
+        if (handles.TryRemove(jobId, out var handle))
+        {
+            handle.Dispose();
+        }
+    }
+
+    /// <summary>Stops a running job mid-step; false when this process is not running it.</summary>
+    public bool Cancel(Guid jobId)
+    {
+        if (!handles.TryGetValue(jobId, out var handle))
+        {
+            return false;
+        }
+
+        handle.CancelByRequest();
+        return true;
+    }
+
+    public int Count => handles.Count;
+
+    public sealed class Handle(CancellationTokenSource source) : IDisposable
+    {
+        private int cancelRequested;
+
+        public CancellationToken Token => source.Token;
+
+        /// <summary>True when someone cancelled the job (as opposed to the server shutting down).</summary>
+        public bool CancelRequested => Volatile.Read(ref cancelRequested) == 1;
+
+        public void CancelByRequest()
+        {
+            Interlocked.Exchange(ref cancelRequested, 1);
+            try
+            {
+                source.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The job ended a moment ago.
+            }
+        }
+
+        public void Dispose() => source.Dispose();
+    }
+}

@@ -1,0 +1,208 @@
+using System.Globalization;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Jobs;
+using FluxWeb.Persistence.Quotas;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Application.Quotas;
+
+/// <summary>A user's limits and today's usage, for the usage view and refusals.</summary>
+public sealed record QuotaStatus(QuotaLimits Limits, DateOnly Day, int ImagesUsed, double GpuSecondsUsed, int QueuedJobs, DateTimeOffset ResetsAtUtc);
+
+/// <summary>
+/// The one place quota decisions are made. Reservation and enqueue happen together under a
+/// process-wide lock inside one write transaction, so parallel requests cannot overshoot a limit
+/// (docs/decisions/0007-fair-scheduling-and-quotas.md says how this changes with several workers).
+/// </summary>
+public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, QuotaClock clock, IOptions<QuotaOptions> options) : IDisposable
+{
+    private readonly SemaphoreSlim reservationLock = new(1, 1);
+
+    public QuotaClock Clock => clock;
+
+    /// <summary>The role's defaults with the user's overrides applied (null: unlimited).</summary>
+    public async Task<QuotaLimits> GetLimitsAsync(FluxWebDbContext db, string userId, CancellationToken cancellationToken = default)
+    {
+        var roleNames = await db.UserRoles.Where(ur => ur.UserId == userId)
+            .Join(db.Roles, ur => ur.RoleId, r => r.Id, (_, r) => r.Name)
+            .ToListAsync(cancellationToken);
+        var defaults = roleNames.Contains(Roles.Admin) ? options.Value.Roles.Admin : options.Value.Roles.User;
+        var custom = await db.UserQuotas.AsNoTracking().SingleOrDefaultAsync(q => q.UserId == userId, cancellationToken);
+        if (custom is null)
+        {
+            return defaults;
+        }
+
+        return new QuotaLimits
+        {
+            ImagesPerDay = Override(custom.ImagesPerDay, defaults.ImagesPerDay),
+            GpuSecondsPerDay = Override(custom.GpuSecondsPerDay, defaults.GpuSecondsPerDay),
+            MaxQueuedJobs = Override(custom.MaxQueuedJobs, defaults.MaxQueuedJobs),
+        };
+    }
+
+    public async Task<QuotaStatus> GetStatusAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var limits = await GetLimitsAsync(db, userId, cancellationToken);
+        var day = clock.Today;
+        var usage = await db.DailyUsage.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.Day == day, cancellationToken);
+        var queued = await db.Jobs.CountAsync(j => j.OwnerId == userId && j.State == JobState.Queued, cancellationToken);
+        return new QuotaStatus(limits, day, usage?.Images ?? 0, usage?.GpuSeconds ?? 0, queued, clock.NextReset);
+    }
+
+    /// <summary>
+    /// Checks every limit for <paramref name="jobs"/> (all of one owner) and, when none refuses,
+    /// writes the jobs and reserves their images in the same transaction. All or nothing.
+    /// </summary>
+    public async Task<QuotaRefusal?> EnqueueWithinQuotaAsync(string userId, IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+    {
+        if (jobs.Any(j => j.OwnerId != userId))
+        {
+            throw new ArgumentException("Every job must belong to the user whose quota is charged.", nameof(jobs));
+        }
+
+        await reservationLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            // On SQLite this is BEGIN IMMEDIATE: the write lock is taken before the counts are read,
+            // so even another process on the same file cannot interleave between check and write.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var day = clock.Today;
+            var refusal = await CheckAsync(db, userId, day, jobs.Count, jobs.Sum(j => j.EstimatedGpuSeconds), cancellationToken);
+            if (refusal is not null)
+            {
+                return refusal;
+            }
+
+            foreach (var job in jobs)
+            {
+                job.QuotaDay = day;
+            }
+
+            db.Jobs.AddRange(jobs);
+            await db.SaveChangesAsync(cancellationToken);
+            await AddUsageAsync(db, userId, day, jobs.Count, 0, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return null;
+        }
+        finally
+        {
+            reservationLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// A read-only check before the request is decoded and validated: most refusals come from a
+    /// client retrying against a full queue, and they are answered without the write lock the
+    /// worker needs. Not a reservation: <see cref="EnqueueWithinQuotaAsync"/> decides.
+    /// </summary>
+    public async Task<QuotaRefusal?> PrecheckAsync(string userId, int images, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await CheckAsync(db, userId, clock.Today, images, 0, cancellationToken);
+    }
+
+    /// <summary>Gives a job's image back to the day it was reserved on (it failed or was cancelled). Call inside the caller's transaction.</summary>
+    public static Task RefundImageAsync(FluxWebDbContext db, Job job, CancellationToken cancellationToken = default) =>
+        AddUsageAsync(db, job.OwnerId, job.QuotaDay, -1, 0, cancellationToken);
+
+    /// <summary>Charges measured GPU time to today's ledger. Call inside the caller's transaction.</summary>
+    public Task ChargeGpuSecondsAsync(FluxWebDbContext db, string userId, double seconds, CancellationToken cancellationToken = default) =>
+        AddUsageAsync(db, userId, clock.Today, 0, seconds, cancellationToken);
+
+    private async Task<QuotaRefusal?> CheckAsync(FluxWebDbContext db, string userId, DateOnly day, int requested, double wanted, CancellationToken cancellationToken)
+    {
+        var limits = await GetLimitsAsync(db, userId, cancellationToken);
+
+        if (limits.MaxQueuedJobs is { } maxQueued)
+        {
+            var queued = await db.Jobs.CountAsync(j => j.OwnerId == userId && j.State == JobState.Queued, cancellationToken);
+            if (queued + requested > maxQueued)
+            {
+                var message = queued == 0
+                    ? $"This request adds {requested} jobs but at most {maxQueued} may wait in the queue at once. Ask for fewer images."
+                    : $"You already have {queued} job{Plural(queued)} waiting and at most {maxQueued} may wait at once (this request adds {requested}). Wait for some to finish or cancel some, then try again.";
+                return new QuotaRefusal(QuotaLimitKind.MaxQueuedJobs, message, null);
+            }
+        }
+
+        if (limits.ImagesPerDay is null && limits.GpuSecondsPerDay is null)
+        {
+            return null;
+        }
+
+        var usage = await db.DailyUsage.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.Day == day, cancellationToken);
+        var reset = clock.NextReset;
+        if (limits.ImagesPerDay is { } maxImages)
+        {
+            var used = usage?.Images ?? 0;
+            if (used + requested > maxImages)
+            {
+                var left = Math.Max(0, maxImages - used);
+                var message = $"Daily image quota reached: {used} of {maxImages} images used today, {left} left, and this request needs {requested}. It resets at {FormatReset(reset)}.";
+                return new QuotaRefusal(QuotaLimitKind.ImagesPerDay, message, reset);
+            }
+        }
+
+        if (limits.GpuSecondsPerDay is { } maxSeconds)
+        {
+            var used = usage?.GpuSeconds ?? 0;
+            var held = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
+                .SumAsync(j => j.EstimatedGpuSeconds, cancellationToken);
+            if (used >= maxSeconds || used + held + wanted > maxSeconds)
+            {
+                var heldText = held > 0 ? string.Create(CultureInfo.InvariantCulture, $", about {held:0} more held by your waiting jobs") : "";
+                var message = string.Create(CultureInfo.InvariantCulture,
+                    $"Daily GPU time quota reached: {used:0.#} of {maxSeconds:0.#} GPU-seconds used today{heldText}, and this request needs about {wanted:0.#}. It resets at {FormatReset(reset)}.");
+                return new QuotaRefusal(QuotaLimitKind.GpuSecondsPerDay, message, reset);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Atomic increments, so the worker's charges and the door's reservations never overwrite each other.</summary>
+    private static async Task AddUsageAsync(FluxWebDbContext db, string userId, DateOnly day, int images, double gpuSeconds, CancellationToken cancellationToken)
+    {
+        await db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds) VALUES ({userId}, {day}, 0, 0) ON CONFLICT (UserId, Day) DO NOTHING",
+            cancellationToken);
+        await db.DailyUsage.Where(u => u.UserId == userId && u.Day == day)
+            .ExecuteUpdateAsync(set => set
+                .SetProperty(u => u.Images, u => u.Images + images)
+                .SetProperty(u => u.GpuSeconds, u => u.GpuSeconds + gpuSeconds), cancellationToken);
+    }
+
+    private string FormatReset(DateTimeOffset resetUtc)
+    {
+        if (clock.ZoneName is "UTC" or "Etc/UTC")
+        {
+            return resetUtc.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        }
+
+        var local = TimeZoneInfo.ConvertTime(resetUtc, TimeZoneInfo.FindSystemTimeZoneById(clock.ZoneName));
+        return local.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + $" {clock.ZoneName} ({resetUtc.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture)})";
+    }
+
+    public void Dispose() => reservationLock.Dispose();
+
+    private static int? Override(int? custom, int? fallback) => custom switch
+    {
+        null => fallback,
+        < 0 => null,
+        _ => custom,
+    };
+
+    private static double? Override(double? custom, double? fallback) => custom switch
+    {
+        null => fallback,
+        < 0 => null,
+        _ => custom,
+    };
+
+    private static string Plural(int n) => n == 1 ? "" : "s";
+}

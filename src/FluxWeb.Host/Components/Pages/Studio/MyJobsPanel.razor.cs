@@ -1,0 +1,169 @@
+using System.Globalization;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+
+namespace FluxWeb.Host.Components.Pages.Studio;
+
+/// <summary>
+/// The signed-in user's waiting, running and recent jobs, live. State comes from the database on
+/// every (re)load, so a reload or a second tab reattaches; changes come from the user's own job
+/// events. Previews and outputs are plain image URLs from the authorised endpoints.
+/// </summary>
+public sealed partial class MyJobsPanel : IDisposable
+{
+    public const int RecentFinished = 10;
+
+    private readonly HashSet<Guid> cancelling = [];
+    private Dictionary<Guid, JobView>? jobs;
+    private JobActor? actor;
+    private IDisposable? subscription;
+
+    [Inject]
+    private JobService Jobs { get; set; } = default!;
+
+    [Inject]
+    private IJobEvents Events { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState>? AuthenticationState { get; set; }
+
+    private IEnumerable<JobView> OrderedJobs =>
+        jobs!.Values
+            .OrderBy(j => j.State switch { JobState.Running => 0, JobState.Queued => 1, _ => 2 })
+            .ThenBy(j => j.State == JobState.Queued ? j.QueuePosition ?? int.MaxValue : 0)
+            .ThenByDescending(j => j.FinishedUtc ?? j.EnqueuedUtc)
+            .ThenBy(j => j.BatchIndex);
+
+    protected override async Task OnInitializedAsync()
+    {
+        if (AuthenticationState is null)
+        {
+            return;
+        }
+
+        actor = JobActor.From((await AuthenticationState).User);
+        if (actor is null)
+        {
+            return;
+        }
+
+        // Subscribe before reading, so nothing that happens in between is missed. Only a live
+        // circuit subscribes: the prerendered copy is thrown away at once.
+        if (RendererInfo.IsInteractive)
+        {
+            subscription = Events.Subscribe(actor, OnJobEvent);
+        }
+
+        var list = await Jobs.ListMineAsync(actor, RecentFinished);
+        jobs = list.ToDictionary(j => j.Id);
+    }
+
+    private void OnJobEvent(JobEvent jobEvent) => _ = ApplyOnCircuitAsync(jobEvent);
+
+    private async Task ApplyOnCircuitAsync(JobEvent jobEvent)
+    {
+        try
+        {
+            await InvokeAsync(async () =>
+            {
+                await ApplyAsync(jobEvent);
+                StateHasChanged();
+            });
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
+
+    private async Task ApplyAsync(JobEvent e)
+    {
+        if (jobs is null || actor is null)
+        {
+            return;
+        }
+
+        if (!jobs.TryGetValue(e.JobId, out var job) || e.Kind is JobEventKind.Queued or JobEventKind.Requeued)
+        {
+            // A job queued from another tab or door, or one whose row changed as a whole: read it.
+            if (await Jobs.GetAsync(actor, e.JobId) is { } fresh)
+            {
+                jobs[e.JobId] = fresh;
+            }
+
+            return;
+        }
+
+        jobs[e.JobId] = e.Kind switch
+        {
+            JobEventKind.PositionChanged => job with { QueuePosition = e.QueuePosition },
+            JobEventKind.Started => job with { State = JobState.Running, QueuePosition = null, Step = 0, TotalSteps = e.TotalSteps, StartedUtc = e.AtUtc },
+            JobEventKind.Progress => job with { State = JobState.Running, Step = e.Step, TotalSteps = e.TotalSteps, PreviewUrl = e.PreviewUrl ?? job.PreviewUrl },
+            JobEventKind.Succeeded => job with { State = JobState.Succeeded, Step = e.TotalSteps, OutputImageId = e.OutputImageId, OutputUrl = e.OutputUrl, PreviewUrl = null, FinishedUtc = e.AtUtc },
+            JobEventKind.Failed => job with { State = JobState.Failed, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
+            JobEventKind.Cancelled => job with { State = JobState.Cancelled, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
+            _ => job,
+        };
+    }
+
+    private async Task CancelAsync(Guid jobId)
+    {
+        if (actor is null || !cancelling.Add(jobId))
+        {
+            return;
+        }
+
+        try
+        {
+            var outcome = await Jobs.CancelAsync(actor, jobId);
+            switch (outcome)
+            {
+                case CancelOutcome.AlreadyFinished:
+                    Snackbar.Add("That job had already finished.", Severity.Info);
+                    break;
+                case CancelOutcome.NotFound:
+                    Snackbar.Add("That job no longer exists.", Severity.Warning);
+                    jobs?.Remove(jobId);
+                    break;
+            }
+        }
+        finally
+        {
+            cancelling.Remove(jobId);
+        }
+    }
+
+    private static string Describe(JobView job) => job.State switch
+    {
+        JobState.Queued when job.QueuePosition == 1 => "Queued · next to run",
+        JobState.Queued when job.QueuePosition is { } position => string.Create(CultureInfo.InvariantCulture, $"Queued · {position} in line"),
+        JobState.Queued => "Queued",
+        JobState.Running when job.Step > 0 => string.Create(CultureInfo.InvariantCulture, $"Running · step {job.Step} of {job.TotalSteps}"),
+        JobState.Running => "Starting",
+        JobState.Succeeded => string.Create(CultureInfo.InvariantCulture, $"Done · {job.Width}×{job.Height} · seed {job.Seed}"),
+        JobState.Failed => $"Failed: {job.Error}",
+        JobState.Cancelled => job.Error ?? "Cancelled",
+        _ => job.State.ToString(),
+    };
+
+    private static double Percent(JobView job) => job.TotalSteps > 0 ? 100.0 * job.Step / job.TotalSteps : 0;
+
+    private static string? ThumbnailUrl(JobView job) => job.State switch
+    {
+        JobState.Running => job.PreviewUrl,
+        JobState.Succeeded => job.OutputUrl,
+        _ => null,
+    };
+
+    private static string ThumbnailAlt(JobView job) => job.State == JobState.Running
+        ? string.Create(CultureInfo.InvariantCulture, $"Preview at step {job.Step}")
+        : $"Generated image for “{job.Prompt}”";
+
+    public void Dispose() => subscription?.Dispose();
+}

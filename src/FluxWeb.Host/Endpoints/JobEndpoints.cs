@@ -1,0 +1,97 @@
+using FluxWeb.Application.Jobs;
+using Microsoft.Net.Http.Headers;
+
+namespace FluxWeb.Host.Endpoints;
+
+/// <summary>
+/// The job API. Every route needs a signed-in user; a job that is not the caller's (unless the
+/// caller is an administrator) answers 404, exactly like one that does not exist.
+/// </summary>
+internal static class JobEndpoints
+{
+    public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var jobs = endpoints.MapGroup($"{JobUrls.ApiPrefix}/jobs").RequireAuthorization().WithTags("Jobs");
+
+        jobs.MapGet("", ListAsync).WithName("ListJobs");
+        jobs.MapGet("{id:guid}", GetAsync).WithName("GetJob");
+        jobs.MapPost("{id:guid}/cancel", CancelAsync).WithName("CancelJob").RequireApiRequestHeader();
+        jobs.MapGet("{id:guid}/preview", Preview).WithName("GetJobPreview");
+
+        endpoints.MapGet($"{JobUrls.ApiPrefix}/images/{{id:guid}}", GetImageAsync)
+            .RequireAuthorization()
+            .WithTags("Images")
+            .WithName("GetImage");
+        return endpoints;
+    }
+
+    /// <summary>The same answer for "no such id" and "not yours"; a body, so the status-code page does not replace it with HTML.</summary>
+    private static IResult NotFound() => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found");
+
+    /// <summary>The caller's own jobs: waiting and running ones, then up to <paramref name="finished"/> finished ones.</summary>
+    private static async Task<IResult> ListAsync(HttpContext http, JobService jobs, int? finished, CancellationToken cancellationToken)
+    {
+        var actor = JobActor.From(http.User);
+        return actor is null ? Results.Unauthorized() : Results.Ok(await jobs.ListMineAsync(actor, finished ?? 20, cancellationToken));
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext http, JobService jobs, Guid id, CancellationToken cancellationToken)
+    {
+        var actor = JobActor.From(http.User);
+        var job = actor is null ? null : await jobs.GetAsync(actor, id, cancellationToken);
+        return job is null ? NotFound() : Results.Ok(job);
+    }
+
+    private static async Task<IResult> CancelAsync(HttpContext http, JobService jobs, Guid id, CancellationToken cancellationToken)
+    {
+        var actor = JobActor.From(http.User);
+        if (actor is null)
+        {
+            return NotFound();
+        }
+
+        var outcome = await jobs.CancelAsync(actor, id, cancellationToken);
+        var job = await jobs.GetAsync(actor, id, cancellationToken);
+        return outcome switch
+        {
+            CancelOutcome.Cancelled => Results.Ok(job),
+            CancelOutcome.Stopping => Results.Accepted(value: job),
+            CancelOutcome.AlreadyFinished => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already finished", detail: $"The job has already {job?.State.ToString().ToLowerInvariant() ?? "finished"}."),
+            _ => NotFound(),
+        };
+    }
+
+    /// <summary>The running job's latest preview; never cached, as it changes every step and belongs to one user.</summary>
+    private static IResult Preview(HttpContext http, JobService jobs, Guid id)
+    {
+        var actor = JobActor.From(http.User);
+        var png = actor is null ? null : jobs.GetPreviewPng(actor, id);
+        if (png is null)
+        {
+            return NotFound();
+        }
+
+        http.Response.Headers.CacheControl = "no-store";
+        return Results.Bytes(png, "image/png");
+    }
+
+    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Guid id, CancellationToken cancellationToken)
+    {
+        var actor = JobActor.From(http.User);
+        var file = actor is null ? null : await images.FindAsync(actor, id, cancellationToken);
+        if (file is null)
+        {
+            return NotFound();
+        }
+
+        // Private: the image is one user's. no-cache: the browser revalidates (a cheap 304 by ETag), so access is checked every time.
+        http.Response.Headers.CacheControl = "private, no-cache";
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        var stream = new FileStream(file.FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
+        return Results.Stream(
+            stream,
+            file.Image.ContentType,
+            lastModified: new DateTimeOffset(file.Image.CreatedUtc, TimeSpan.Zero),
+            entityTag: new EntityTagHeaderValue($"\"{file.Image.Sha256}\""));
+    }
+}

@@ -1,0 +1,13 @@
+using System.Text.Json.Serialization;
+
+namespace FluxWeb.Host.Hosting;
+
+internal static class WebApiServiceCollectionExtensions
+{
+    /// <summary>JSON for the minimal APIs under /api: enums as their names, so a script reads "Queued", not 0.</summary>
+    public static IServiceCollection AddWebApi(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        return services;
+    }
+}

@@ -1,0 +1,83 @@
+using FluxWeb.Persistence.Images;
+using FluxWeb.Persistence.Quotas;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace FluxWeb.Persistence.Jobs;
+
+/// <summary>Mapping of the queue's tables: jobs, stored images, quota overrides and the usage ledger.</summary>
+internal static class JobModel
+{
+    // SQLite has no unsigned 64-bit integer: seeds keep all 64 bits by reinterpreting them as signed.
+    private static readonly ValueConverter<ulong, long> SeedBits = new(v => unchecked((long)v), v => unchecked((ulong)v));
+
+    // Timestamps are written and read as UTC; SQLite keeps text without a kind, and DateTime
+    // (unlike DateTimeOffset) can be ordered and compared inside SQLite queries.
+    private static readonly ValueConverter<DateTime, DateTime> Utc = new(v => v.ToUniversalTime(), v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    private static readonly ValueConverter<DateTime?, DateTime?> NullableUtc = new(
+        v => v.HasValue ? v.Value.ToUniversalTime() : v,
+        v => v.HasValue ? DateTime.SpecifyKind(v.Value, DateTimeKind.Utc) : v);
+
+    public static void Configure(ModelBuilder builder)
+    {
+        builder.Entity<Job>(job =>
+        {
+            job.ToTable("Jobs");
+            job.HasKey(j => j.Id);
+            job.Property(j => j.OwnerId).HasMaxLength(450);
+            job.HasOne(j => j.Owner).WithMany().HasForeignKey(j => j.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            job.Property(j => j.ModelId).HasMaxLength(200);
+            job.Property(j => j.Mode).HasConversion<string>().HasMaxLength(32);
+            job.Property(j => j.State).HasConversion<string>().HasMaxLength(16);
+            job.Property(j => j.Seed).HasConversion(SeedBits);
+            job.Property(j => j.EnqueuedUtc).HasConversion(Utc);
+            job.Property(j => j.StartedUtc).HasConversion(NullableUtc);
+            job.Property(j => j.FinishedUtc).HasConversion(NullableUtc);
+            job.Property(j => j.CancelledBy).HasMaxLength(450);
+            job.Property(j => j.Error).HasMaxLength(2000);
+            // The scheduler reads every queued job; listings read one owner's jobs.
+            job.HasIndex(j => new { j.State, j.EnqueuedUtc });
+            job.HasIndex(j => new { j.OwnerId, j.State });
+            job.HasIndex(j => new { j.State, j.FinishedUtc });
+        });
+
+        builder.Entity<StoredImage>(image =>
+        {
+            image.ToTable("Images");
+            image.HasKey(i => i.Id);
+            image.Property(i => i.OwnerId).HasMaxLength(450);
+            image.HasOne(i => i.Owner).WithMany().HasForeignKey(i => i.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            image.HasOne(i => i.Job).WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.SetNull);
+            image.Property(i => i.Kind).HasConversion<string>().HasMaxLength(16);
+            image.Property(i => i.ModelId).HasMaxLength(200);
+            image.Property(i => i.LicenceId).HasMaxLength(100);
+            image.Property(i => i.Seed).HasConversion(new ValueConverter<ulong?, long?>(
+                v => v.HasValue ? unchecked((long)v.Value) : null,
+                v => v.HasValue ? unchecked((ulong)v.Value) : null));
+            image.Property(i => i.CreatedUtc).HasConversion(Utc);
+            image.Property(i => i.RelativePath).HasMaxLength(500);
+            image.Property(i => i.ContentType).HasMaxLength(64);
+            image.Property(i => i.Sha256).HasMaxLength(64);
+            image.HasIndex(i => new { i.OwnerId, i.Kind, i.CreatedUtc });
+            image.HasIndex(i => i.JobId);
+        });
+
+        builder.Entity<UserQuota>(quota =>
+        {
+            quota.ToTable("UserQuotas");
+            quota.HasKey(q => q.UserId);
+            quota.Property(q => q.UserId).HasMaxLength(450);
+            quota.HasOne(q => q.User).WithOne().HasForeignKey<UserQuota>(q => q.UserId).OnDelete(DeleteBehavior.Cascade);
+            quota.Property(q => q.UpdatedUtc).HasConversion(Utc);
+        });
+
+        builder.Entity<DailyUsage>(usage =>
+        {
+            usage.ToTable("DailyUsage");
+            usage.HasKey(u => new { u.UserId, u.Day });
+            usage.Property(u => u.UserId).HasMaxLength(450);
+            usage.HasOne(u => u.User).WithMany().HasForeignKey(u => u.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+}

@@ -1,0 +1,173 @@
+using FluxWeb.Application;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Inference;
+using FluxWeb.Inference.Packages;
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Testing;
+
+/// <summary>
+/// The queue without the web server: the same modules the web app adds (persistence, accounts,
+/// inference catalog, jobs, worker) on a data folder the test owns, with the fake engine. Start a
+/// second one on the same folder to see what survives a restart.
+/// </summary>
+public sealed class QueueHost : IAsyncDisposable
+{
+    public const string ModelId = "klein-test";
+    public const string OtherModelId = "klein-test-nc";
+
+    private readonly IHost host;
+    private bool stopped;
+
+    private QueueHost(IHost host, CapturingLoggerProvider logs)
+    {
+        this.host = host;
+        Logs = logs;
+    }
+
+    public IServiceProvider Services => host.Services;
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public GenerationService Generation => Services.GetRequiredService<GenerationService>();
+
+    public JobService Jobs => Services.GetRequiredService<JobService>();
+
+    public IJobEvents Events => Services.GetRequiredService<IJobEvents>();
+
+    /// <summary>Builds and starts a host. <paramref name="configure"/> adds settings (e.g. quotas); <paramref name="services"/> replaces services (e.g. the scheduling policy).</summary>
+    public static async Task<QueueHost> StartAsync(
+        string folder,
+        IImageGenerator engine,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        TimeProvider? time = null,
+        bool worker = true,
+        Action<IServiceCollection>? services = null)
+    {
+        var dataDirectory = Path.Combine(folder, "data");
+        var modelsDirectory = Path.Combine(folder, "models");
+        InstallModels(modelsDirectory);
+
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["FluxWeb:DataDirectory"] = dataDirectory,
+            ["FluxWeb:ModelsDirectory"] = modelsDirectory,
+            ["Inference:Device"] = "Cpu",
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        builder.Logging.ClearProviders();
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information);
+        builder.Services.AddPersistence();
+        builder.Services.AddAccounts();
+        builder.Services.AddInference();
+        builder.Services.AddSingleton(engine);
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
+        builder.Services.AddJobs();
+        if (worker)
+        {
+            builder.Services.AddJobWorker();
+        }
+
+        services?.Invoke(builder.Services);
+        var built = builder.Build();
+        await built.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
+        await using (var scope = built.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<Application.Accounts.AccountService>().EnsureRolesAsync();
+        }
+
+        await built.StartAsync();
+        return new QueueHost(built, logs);
+    }
+
+    /// <summary>Two catalog-only packages: an Apache-2.0 model and a non-commercial one.</summary>
+    public static void InstallModels(string modelsDirectory)
+    {
+        Directory.CreateDirectory(modelsDirectory);
+        if (!Directory.Exists(Path.Combine(modelsDirectory, ModelId)))
+        {
+            TestModelPackages.WriteCatalogOnly(modelsDirectory, ModelId, ModelLicence.Apache2());
+            TestModelPackages.WriteCatalogOnly(modelsDirectory, OtherModelId, ModelLicence.FluxNonCommercial());
+        }
+    }
+
+    /// <summary>A user straight in the database (no password hashing: tests create many).</summary>
+    public async Task<JobActor> CreateUserAsync(string email, string role = Roles.User)
+    {
+        await using var db = await Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
+        var user = new FluxUser { UserName = email, NormalizedUserName = email.ToUpperInvariant(), Email = email, NormalizedEmail = email.ToUpperInvariant(), SecurityStamp = Guid.NewGuid().ToString() };
+        db.Users.Add(user);
+        var roleId = await db.Roles.Where(r => r.Name == role).Select(r => r.Id).SingleAsync();
+        db.UserRoles.Add(new IdentityUserRole<string> { UserId = user.Id, RoleId = roleId });
+        await db.SaveChangesAsync();
+        return new JobActor(user.Id, role == Roles.Admin);
+    }
+
+    public async Task<T> WithDbAsync<T>(Func<FluxWebDbContext, Task<T>> read)
+    {
+        await using var db = await Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
+        return await read(db);
+    }
+
+    public Task<Job> JobAsync(Guid id) => WithDbAsync(db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id));
+
+    /// <summary>Polls the job row until <paramref name="until"/> holds (the worker runs in the background).</summary>
+    public async Task<Job> WaitForJobAsync(Guid id, Func<Job, bool> until, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var job = await JobAsync(id);
+            if (until(job))
+            {
+                return job;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Job {id} is {job.State} (step {job.Step}, error '{job.Error}') after waiting.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public Task<Job> WaitForEndAsync(Guid id, TimeSpan? timeout = null) => WaitForJobAsync(id, j => j.State.IsFinished(), timeout);
+
+    public static JobRequest Request(string prompt, int count = 1, ulong? seed = 1, string model = ModelId) =>
+        new() { ModelId = model, Prompt = prompt, Count = count, Seed = seed };
+
+    public async Task StopAsync()
+    {
+        if (!stopped)
+        {
+            stopped = true;
+            await host.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        host.Dispose();
+    }
+}

@@ -1,0 +1,160 @@
+using System.Security.Claims;
+using Bunit;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Host.Components.Pages.Studio;
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence.Jobs;
+using FluxWeb.Testing;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+
+namespace FluxWeb.Web.Tests.Components;
+
+/// <summary>The Studio's "My jobs" panel on real job services (SQLite, no worker) with events published by hand.</summary>
+public sealed class MyJobsPanelTests : IAsyncLifetime
+{
+    private readonly TempFolder folder = new("fluxweb-panel");
+    private QueueHost host = default!;
+    private JobActor ada = default!;
+    private JobActor bob = default!;
+
+    public async Task InitializeAsync()
+    {
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
+        ada = await host.CreateUserAsync("ada@example.com");
+        bob = await host.CreateUserAsync("bob@example.com");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        folder.Dispose();
+    }
+
+    private BunitContext NewContext(bool interactive = true)
+    {
+        var ctx = new BunitContext();
+        var auth = ctx.AddAuthorization();
+        auth.SetAuthorized("ada@example.com");
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, ada.UserId));
+        ctx.Services.AddMudServices();
+        ctx.Services.AddSingleton(host.Jobs);
+        ctx.Services.AddSingleton(host.Events);
+        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        ctx.SetRendererInfo(new RendererInfo(interactive ? "Server" : "Static", interactive));
+        return ctx;
+    }
+
+    private async Task<IReadOnlyList<Guid>> SubmitAsync(JobActor user, string prompt, int count = 1)
+    {
+        var result = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request(prompt, count));
+        Assert.True(result.Accepted, result.Error);
+        return result.JobIds;
+    }
+
+    private static string StatusOf(IRenderedComponent<MyJobsPanel> cut, Guid id) =>
+        cut.Find($"[data-job-id='{id}'] [data-testid=job-status]").TextContent.Trim();
+
+    private void Publish(JobEventKind kind, Guid id, JobState state, Func<JobEvent, JobEvent>? with = null, JobActor? owner = null)
+    {
+        var jobEvent = new JobEvent(kind, id, (owner ?? ada).UserId, state, DateTime.UtcNow);
+        host.Events.Publish(with?.Invoke(jobEvent) ?? jobEvent);
+    }
+
+    [Fact]
+    public async Task Lists_only_the_users_own_jobs_and_follows_them_live()
+    {
+        var jobs = await SubmitAsync(ada, "two lighthouses", count: 2);
+        var bobs = await SubmitAsync(bob, "bob's secret");
+        await using var ctx = NewContext();
+
+        var cut = ctx.Render<MyJobsPanel>();
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=job]").Count));
+        Assert.DoesNotContain("bob's secret", cut.Markup, StringComparison.Ordinal);
+        Assert.Equal("Queued", StatusOf(cut, jobs[0]));
+
+        Publish(JobEventKind.PositionChanged, jobs[0], JobState.Queued, e => e with { QueuePosition = 1 });
+        Publish(JobEventKind.PositionChanged, jobs[1], JobState.Queued, e => e with { QueuePosition = 3 });
+        cut.WaitForAssertion(() => Assert.Equal("Queued · next to run", StatusOf(cut, jobs[0])));
+        Assert.Equal("Queued · 3 in line", StatusOf(cut, jobs[1]));
+
+        Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 2, TotalSteps = 4, PreviewUrl = JobUrls.Preview(jobs[0], 2) });
+        cut.WaitForAssertion(() => Assert.Equal("Running · step 2 of 4", StatusOf(cut, jobs[0])));
+        Assert.Equal($"/api/v1/jobs/{jobs[0]}/preview?step=2", cut.Find($"[data-job-id='{jobs[0]}'] img").GetAttribute("src"));
+        Assert.NotNull(cut.Find($"[data-job-id='{jobs[0]}'] [data-testid=job-progress]"));
+
+        var image = Guid.NewGuid();
+        Publish(JobEventKind.Succeeded, jobs[0], JobState.Succeeded, e => e with { Step = 4, TotalSteps = 4, OutputImageId = image, OutputUrl = JobUrls.Image(image) });
+        cut.WaitForAssertion(() => Assert.StartsWith("Done", StatusOf(cut, jobs[0]), StringComparison.Ordinal));
+        Assert.Equal($"/api/v1/images/{image}", cut.Find($"[data-job-id='{jobs[0]}'] img").GetAttribute("src"));
+        Assert.Empty(cut.FindAll($"[data-job-id='{jobs[0]}'] [data-testid=job-cancel]"));
+
+        // Another user's events are not delivered to this circuit at all.
+        Publish(JobEventKind.Progress, bobs[0], JobState.Running, e => e with { Step = 1, TotalSteps = 4 }, owner: bob);
+        Assert.DoesNotContain(bobs[0].ToString(), cut.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_job_queued_from_another_tab_appears_and_a_cancel_reaches_every_tab()
+    {
+        var first = await SubmitAsync(ada, "first");
+        await using var ctx = NewContext();
+        var tabOne = ctx.Render<MyJobsPanel>();
+        var tabTwo = ctx.Render<MyJobsPanel>();
+        tabOne.WaitForAssertion(() => Assert.Single(tabOne.FindAll("[data-testid=job]")));
+
+        var second = await SubmitAsync(ada, "queued in another tab");
+        tabOne.WaitForAssertion(() => Assert.Equal(2, tabOne.FindAll("[data-testid=job]").Count));
+        tabTwo.WaitForAssertion(() => Assert.Equal(2, tabTwo.FindAll("[data-testid=job]").Count));
+
+        await tabOne.Find($"[data-job-id='{second[0]}'] [data-testid=job-cancel]").ClickAsync(new MouseEventArgs());
+
+        Assert.Equal(JobState.Cancelled, (await host.JobAsync(second[0])).State);
+        Assert.Equal(JobState.Queued, (await host.JobAsync(first[0])).State);
+        tabTwo.WaitForAssertion(() => Assert.Equal("Cancelled by you.", StatusOf(tabTwo, second[0])));
+        tabOne.WaitForAssertion(() => Assert.Equal("Cancelled by you.", StatusOf(tabOne, second[0])));
+    }
+
+    [Fact]
+    public async Task A_reload_reattaches_from_the_database_and_closing_the_page_unsubscribes()
+    {
+        var jobs = await SubmitAsync(ada, "survives a reload");
+        await using (var before = NewContext())
+        {
+            var cut = before.Render<MyJobsPanel>();
+            cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=job]")));
+            Assert.True(host.Events.HasSubscribers(ada.UserId));
+        }
+
+        Assert.False(host.Events.HasSubscribers(ada.UserId));
+        await using var after = NewContext();
+        var reloaded = after.Render<MyJobsPanel>();
+        reloaded.WaitForAssertion(() => Assert.Equal("Queued", StatusOf(reloaded, jobs[0])));
+    }
+
+    [Fact]
+    public async Task The_prerendered_copy_lists_jobs_without_subscribing()
+    {
+        await SubmitAsync(ada, "prerendered");
+        await using var ctx = NewContext(interactive: false);
+
+        var cut = ctx.Render<MyJobsPanel>();
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=job]")));
+        Assert.False(host.Events.HasSubscribers(ada.UserId));
+    }
+
+    [Fact]
+    public async Task Without_jobs_it_says_so()
+    {
+        await using var ctx = NewContext();
+
+        var cut = ctx.Render<MyJobsPanel>();
+
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=my-jobs-empty]")));
+    }
+}
