@@ -2,7 +2,6 @@ using System.Security.Claims;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;
@@ -18,19 +17,12 @@ internal static class MaskUploadEndpoints
 {
     public const string CollectionPath = "/api/v1/uploads/masks";
 
-    /// <summary>
-    /// Required on uploads. A cross-site page cannot send a custom header without a CORS preflight, which
-    /// FluxWeb never grants, so together with the SameSite cookie this keeps other sites from posting masks.
-    /// </summary>
-    public const string RequestHeaderName = "X-FluxWeb-Request";
-
     public static IEndpointRouteBuilder MapMaskUploads(this IEndpointRouteBuilder endpoints)
     {
-        // Status-code pages would re-execute a refused POST as a POST to the HTML not-found page, which
-        // then fails antiforgery: API callers get the real status (401, 404 …) instead.
-        var masks = endpoints.MapGroup(CollectionPath).RequireAuthorization().WithMetadata(new SkipStatusCodePagesAttribute());
+        var masks = endpoints.MapGroup(CollectionPath).RequireAuthorization();
         // The content type is checked by the handler, not by routing, so a wrong one gets a 415 with a reason.
         masks.MapPost("", UploadAsync)
+            .RequireApiRequestHeader()
             .WithName("UploadMask")
             .Produces<MaskUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -46,12 +38,6 @@ internal static class MaskUploadEndpoints
     private static async Task<IResult> UploadAsync(HttpContext context, MaskUploadStore store, ILogger<MaskUploadStore> logger, CancellationToken cancellationToken)
     {
         var request = context.Request;
-        if (!request.Headers.ContainsKey(RequestHeaderName))
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Missing request header",
-                $"Mask uploads must carry the {RequestHeaderName} header that FluxWeb's pages send. Save the mask from the mask editor.");
-        }
-
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType) || !contentType.MediaType.Equals("image/png", StringComparison.OrdinalIgnoreCase))
         {
             return Problem(StatusCodes.Status415UnsupportedMediaType, "Masks are PNG",

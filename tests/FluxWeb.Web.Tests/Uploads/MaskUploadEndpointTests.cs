@@ -66,7 +66,7 @@ public sealed class MaskUploadEndpointTests : IClassFixture<MaskUploadEndpointTe
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
         if (withHeader)
         {
-            request.Headers.Add(MaskUploadEndpoints.RequestHeaderName, "test");
+            request.Headers.Add(ApiRequestHeader.Name, "test");
         }
 
         return request;
@@ -180,7 +180,7 @@ public sealed class MaskUploadEndpointTests : IClassFixture<MaskUploadEndpointTe
         var response = await users.Ada.Http.SendAsync(Upload(EditorPng(8, 8, (_, _) => 255), withHeader: false));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(MaskUploadEndpoints.RequestHeaderName, await ProblemDetail(response), StringComparison.Ordinal);
+        Assert.Contains(ApiRequestHeader.Name, await ProblemDetail(response), StringComparison.Ordinal);
     }
 
     [Fact]
