@@ -4,6 +4,7 @@ using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
+using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
 using FluxWeb.Provenance;
@@ -28,6 +29,7 @@ internal static class WebApp
         builder.Services.AddOutputs();
         builder.Services.AddJobs();
         builder.Services.AddJobWorker();
+        builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebApi();
         builder.Services.AddWebUi();
@@ -48,6 +50,7 @@ internal static class WebApp
 
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealth();
+        app.MapMaskUploads();
         app.MapAccountEndpoints();
         app.MapJobEndpoints();
         app.MapRazorComponents<App>()

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Host.Uploads;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
@@ -30,6 +31,8 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "POST /api/v1/jobs/{id:guid}/cancel",
         "GET /api/v1/jobs/{id:guid}/preview",
         "GET /api/v1/images/{id:guid}",
+        "GET /api/v1/uploads/masks/{id:guid}",
+        "POST /api/v1/uploads/masks",
     ];
 
     private readonly Scenario scenario;
@@ -58,6 +61,8 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
 
         public Guid UploadedImage { get; private set; }
 
+        public Guid UploadedMask { get; private set; }
+
         public Guid RunningJob { get; private set; }
 
         public Guid QueuedJob { get; private set; }
@@ -85,6 +90,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
 
             upload.Position = 0;
             UploadedImage = (await Factory.Service<ImageStore>().SaveUploadAsync(AdaActor.UserId, upload)).Id;
+            UploadedMask = (await Factory.Service<MaskUploadStore>().SaveAsync(AdaActor.UserId, upload.ToArray())).Id;
 
             FinishedJob = (await generation.SubmitAsync(AdaActor.UserId, QueueHost.Request("finished") with { ReferenceImageIds = [UploadedImage] })).JobIds.Single();
             var finished = await WaitAsync(FinishedJob, j => j.State == JobState.Succeeded);
@@ -144,6 +150,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         var parts = route.Split(' ', 2);
         var ids = parts[1].Contains("/images/", StringComparison.Ordinal)
             ? new[] { scenario.OutputImage, scenario.UploadedImage }
+            : parts[1].Contains("/uploads/masks/", StringComparison.Ordinal) ? new[] { scenario.UploadedMask }
             : parts[1].Contains("{id", StringComparison.Ordinal) ? new[] { scenario.FinishedJob, scenario.RunningJob, scenario.QueuedJob } : new[] { Guid.Empty };
         foreach (var id in ids)
         {
