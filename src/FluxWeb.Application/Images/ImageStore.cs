@@ -79,6 +79,28 @@ public sealed class ImageStore(
         }
     }
 
+    /// <summary>
+    /// Stores an upload that the caller has already decoded, checked and re-encoded as PNG (the mask
+    /// editor's masks), so jobs find it by id like any other input.
+    /// </summary>
+    public async Task<StoredImage> SaveCheckedPngAsync(string ownerId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
+    {
+        var row = new StoredImage
+        {
+            Id = Guid.NewGuid(),
+            OwnerId = ownerId,
+            Kind = StoredImageKind.Upload,
+            RelativePath = "",
+            ContentType = "image/png",
+            Sha256 = "",
+        };
+        await WriteBytesAsync(row, png, width, height, $"{row.Id:N}", cancellationToken);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        db.Images.Add(row);
+        await db.SaveChangesAsync(cancellationToken);
+        return row;
+    }
+
     /// <summary>The stored file's bytes when <paramref name="ownerId"/> owns the image (the C2PA ingredients of an output).</summary>
     public async Task<byte[]?> ReadOwnedBytesAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
     {

@@ -72,10 +72,10 @@ internal static class MaskUploadEndpoints
         }
     }
 
-    private static IResult Get(Guid id, HttpContext context, MaskUploadStore store)
+    private static async Task<IResult> Get(Guid id, HttpContext context, MaskUploadStore store, CancellationToken cancellationToken)
     {
         var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier)!;
-        var path = store.FindPath(userId, id);
+        var path = await store.FindPathAsync(userId, id, cancellationToken);
         if (path is null)
         {
             return Problem(StatusCodes.Status404NotFound, "No such mask", "None of your saved masks has this id.");

@@ -1,7 +1,6 @@
-using System.Text.RegularExpressions;
-using FluxWeb.Persistence;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Provenance.Decoding;
-using Microsoft.Extensions.Options;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
@@ -12,14 +11,11 @@ namespace FluxWeb.Host.Uploads;
 public sealed record StoredMask(Guid Id, int Width, int Height, long PaintedPixels);
 
 /// <summary>
-/// Masks painted in the mask editor, one grayscale PNG per mask under <c>&lt;data&gt;/uploads/&lt;userId&gt;/</c>.
-/// The folder is the owner check: a user can only ever name files in their own folder. Files are
-/// re-encoded from the decoded pixels, never stored as sent. To be folded into the general image store.
+/// Masks painted in the mask editor: checked as PNG, decoded to 8-bit grey and re-encoded (never
+/// stored as sent), then kept in the image store as the user's upload, so a job can use it by id.
 /// </summary>
-public sealed partial class MaskUploadStore : IDisposable
+public sealed class MaskUploadStore : IDisposable
 {
-    public const string Folder = "uploads";
-
     /// <summary>A 2048² mask from the editor is well under 1 MiB; even an 8192² one with soft edges fits.</summary>
     public const long MaxMaskBytes = 16L * 1024 * 1024;
 
@@ -32,34 +28,34 @@ public sealed partial class MaskUploadStore : IDisposable
         CompressionLevel = PngCompressionLevel.DefaultCompression,
     };
 
-    private readonly string _root;
+    private readonly ImageStore _images;
     private readonly SafeImageDecoder _decoder;
 
     // Bounds decoding memory the way SafeImageDecoder does for its own decodes: an L8 8192² mask is 64 MiB.
     private readonly SemaphoreSlim _decodes = new(2);
 
-    public MaskUploadStore(IOptions<PersistenceOptions> persistence, SafeImageDecoder decoder)
+    public MaskUploadStore(ImageStore images, SafeImageDecoder decoder)
     {
-        _root = Path.Combine(Path.GetFullPath(persistence.Value.DataDirectory), Folder);
+        _images = images;
         _decoder = decoder;
     }
 
     /// <summary>Checks, decodes and stores a mask PNG; refusals are <see cref="UnsafeImageException"/>s with a message for the user.</summary>
     public async Task<StoredMask> SaveAsync(string ownerId, byte[] png, CancellationToken cancellationToken = default)
     {
-        var folder = OwnerFolder(ownerId);
         if (png.LongLength > MaxMaskBytes)
         {
             throw TooLarge();
         }
 
         await _decodes.WaitAsync(cancellationToken);
-        StoredMask stored;
         byte[] encoded;
+        int width, height;
+        long painted;
         try
         {
             using var mask = Decode(png);
-            stored = new StoredMask(Guid.NewGuid(), mask.Width, mask.Height, CountPainted(mask));
+            (width, height, painted) = (mask.Width, mask.Height, CountPainted(mask));
             using var output = new MemoryStream();
             await mask.SaveAsync(output, GrayscalePng, cancellationToken);
             encoded = output.ToArray();
@@ -69,21 +65,13 @@ public sealed partial class MaskUploadStore : IDisposable
             _decodes.Release();
         }
 
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, FileName(stored.Id));
-        // Written beside and moved, so a reader never sees half a file.
-        var partial = path + ".partial";
-        await File.WriteAllBytesAsync(partial, encoded, cancellationToken);
-        File.Move(partial, path, overwrite: true);
-        return stored;
+        var row = await _images.SaveCheckedPngAsync(ownerId, encoded, width, height, cancellationToken);
+        return new StoredMask(row.Id, width, height, painted);
     }
 
     /// <summary>The mask's file when <paramref name="ownerId"/> saved it; null otherwise (absent and not yours look the same).</summary>
-    public string? FindPath(string ownerId, Guid id)
-    {
-        var path = Path.Combine(OwnerFolder(ownerId), FileName(id));
-        return File.Exists(path) ? path : null;
-    }
+    public async Task<string?> FindPathAsync(string ownerId, Guid id, CancellationToken cancellationToken = default) =>
+        (await _images.FindAsync(new JobActor(ownerId, IsAdmin: false), id, cancellationToken))?.FullPath;
 
     public void Dispose() => _decodes.Dispose();
 
@@ -150,21 +138,6 @@ public sealed partial class MaskUploadStore : IDisposable
         return painted;
     }
 
-    private string OwnerFolder(string ownerId)
-    {
-        // Identity's ids are GUID strings; anything else must not become a path.
-        if (!SafeOwnerId().IsMatch(ownerId))
-        {
-            throw new ArgumentException("The user id cannot name a folder.", nameof(ownerId));
-        }
-
-        return Path.Combine(_root, ownerId);
-    }
-
     private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    private static string FileName(Guid id) => $"mask-{id:N}.png";
-
-    [GeneratedRegex("^[A-Za-z0-9-]{1,64}$")]
-    private static partial Regex SafeOwnerId();
 }
