@@ -64,6 +64,7 @@ public static class ApplicationServiceCollectionExtensions
             });
 
         services.AddScoped<AccountService>();
+        services.AddSingleton<Licensing.LicenceGate>();
         return services;
     }
 }

@@ -113,11 +113,14 @@ public sealed class QueueHost : IAsyncDisposable
         }
     }
 
-    /// <summary>A user straight in the database (no password hashing: tests create many).</summary>
-    public async Task<JobActor> CreateUserAsync(string email, string role = Roles.User)
+    /// <summary>
+    /// A user straight in the database (no password hashing: tests create many). Non-commercial by
+    /// default so queue tests may use both test models; licence tests pass Commercial.
+    /// </summary>
+    public async Task<JobActor> CreateUserAsync(string email, string role = Roles.User, AccountType accountType = AccountType.NonCommercial)
     {
         await using var db = await Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
-        var user = new FluxUser { UserName = email, NormalizedUserName = email.ToUpperInvariant(), Email = email, NormalizedEmail = email.ToUpperInvariant(), SecurityStamp = Guid.NewGuid().ToString() };
+        var user = new FluxUser { UserName = email, NormalizedUserName = email.ToUpperInvariant(), Email = email, NormalizedEmail = email.ToUpperInvariant(), SecurityStamp = Guid.NewGuid().ToString(), AccountType = accountType };
         db.Users.Add(user);
         var roleId = await db.Roles.Where(r => r.Name == role).Select(r => r.Id).SingleAsync();
         db.UserRoles.Add(new IdentityUserRole<string> { UserId = user.Id, RoleId = roleId });

@@ -135,6 +135,13 @@ public sealed class ImageStore(
         return File.Exists(path) ? new ImageFile(image, path) : null;
     }
 
+    /// <summary>The row of one of the owner's own images, or null.</summary>
+    public async Task<StoredImage?> FindRowAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId && i.OwnerId == ownerId, cancellationToken);
+    }
+
     /// <summary>Decodes an input for the engine; only the owner's own images may be used.</summary>
     public async Task<Image<TPixel>?> LoadAsync<TPixel>(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
         where TPixel : unmanaged, IPixel<TPixel>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FluxWeb.Application.Images;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -19,6 +20,7 @@ public sealed partial class GenerationService(
     IImageGenerator generator,
     ModelCatalog catalog,
     PromptFilter promptFilter,
+    LicenceGate licences,
     ImageStore images,
     QuotaService quotas,
     GpuCostEstimator estimator,
@@ -60,6 +62,18 @@ public sealed partial class GenerationService(
         if (model is null || !model.IsUsable)
         {
             return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
+        }
+
+        if (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken) is { Allowed: false } refusedModel)
+        {
+            LogLicenceRefused(logger, userId, model.Id);
+            return SubmitResult.RefusedByLicence(refusedModel.Reason!);
+        }
+
+        if (await JobInputs.LicenceRefusalAsync(images, licences, userId, request.ReferenceImageIds, request.SourceImageId, cancellationToken) is { } refusedInput)
+        {
+            LogLicenceRefused(logger, userId, model.Id);
+            return SubmitResult.RefusedByLicence(refusedInput);
         }
 
         var (inputs, inputError) = await JobInputs.LoadAsync(images, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken);
@@ -158,4 +172,7 @@ public sealed partial class GenerationService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prompt of user {UserId} refused by the content policy (matched {Term})")]
     private static partial void LogPromptBlocked(ILogger logger, string userId, string term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "User {UserId} was refused model {ModelId} (or a non-commercial input) by the licence policy")]
+    private static partial void LogLicenceRefused(ILogger logger, string userId, string modelId);
 }

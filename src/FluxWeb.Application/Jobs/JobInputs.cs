@@ -1,4 +1,5 @@
 using FluxWeb.Application.Images;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence.Jobs;
 using SixLabors.ImageSharp;
@@ -72,6 +73,21 @@ internal sealed class JobInputs : IDisposable
             source?.Dispose();
             mask?.Dispose();
         }
+    }
+
+    /// <summary>The licence refusal for reusing one of these images as input (a commercial account and a non-commercial output), or null.</summary>
+    public static async Task<string?> LicenceRefusalAsync(ImageStore store, LicenceGate licences, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, CancellationToken cancellationToken)
+    {
+        foreach (var id in sourceId is { } source ? referenceIds.Append(source) : referenceIds)
+        {
+            if (await store.FindRowAsync(ownerId, id, cancellationToken) is { } row
+                && await licences.MayReceiveAsync(ownerId, isAdmin: false, row, LicencedAction.UseAsReference, cancellationToken) is { Allowed: false } refused)
+            {
+                return refused.Reason;
+            }
+        }
+
+        return null;
     }
 
     public GenerationRequest ToRequest(Job job) => new()

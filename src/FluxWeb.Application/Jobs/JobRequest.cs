@@ -40,6 +40,9 @@ public sealed record JobRequest
 /// <summary>The answer of <see cref="GenerationService.SubmitAsync"/>: the queued jobs, or why nothing was queued.</summary>
 public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string? Error, QuotaRefusal? Refusal)
 {
+    /// <summary>True when the account's licence type does not allow the request (not a quota or a bad input).</summary>
+    public bool LicenceRefused { get; init; }
+
     public bool Accepted => Error is null;
 
     public static SubmitResult Queued(IReadOnlyList<Guid> jobIds, ulong seed) => new(jobIds, seed, null, null);
@@ -47,4 +50,6 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     public static SubmitResult Invalid(string error) => new([], 0, error, null);
 
     public static SubmitResult Refused(QuotaRefusal refusal) => new([], 0, refusal.Message, refusal);
+
+    public static SubmitResult RefusedByLicence(string reason) => new([], 0, reason, null) { LicenceRefused = true };
 }

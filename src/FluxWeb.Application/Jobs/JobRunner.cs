@@ -1,4 +1,5 @@
 using FluxWeb.Application.Images;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Engine;
@@ -22,6 +23,7 @@ public sealed partial class JobRunner(
     IImageGenerator generator,
     ImageStore images,
     OutputFinisher finisher,
+    LicenceGate licences,
     WatermarkSerials serials,
     ModelCatalog catalog,
     QuotaService quotas,
@@ -47,6 +49,19 @@ public sealed partial class JobRunner(
         double engineSeconds = 0;
         try
         {
+            // The account type may have changed while the job waited: check the licence again at the GPU's door.
+            var manifest = catalog.Find(job.ModelId)?.Manifest;
+            var licenceRefusal = manifest is null ? null
+                : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason
+                    ?? await JobInputs.LicenceRefusalAsync(images, licences, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, handle.Token);
+            if (licenceRefusal is not null)
+            {
+                LogLicenceRefused(logger, job.Id);
+                engineFree();
+                await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
+                return;
+            }
+
             var (inputs, missing) = await JobInputs.LoadAsync(images, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token);
             if (inputs is null)
             {
@@ -261,4 +276,7 @@ public sealed partial class JobRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was no longer running when its result arrived; the result was not recorded")]
     private static partial void LogLostClaim(ILogger logger, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} refused at run time by the licence policy (the account type changed while it waited)")]
+    private static partial void LogLicenceRefused(ILogger logger, Guid jobId);
 }

@@ -75,13 +75,24 @@ internal static class JobEndpoints
         return Results.Bytes(png, "image/png");
     }
 
-    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Guid id, CancellationToken cancellationToken)
+    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Application.Licensing.LicenceGate licences, Guid id, bool? download, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
         var file = actor is null ? null : await images.FindAsync(actor, id, cancellationToken);
         if (file is null)
         {
             return NotFound();
+        }
+
+        var action = download == true ? Application.Licensing.LicencedAction.Download : Application.Licensing.LicencedAction.View;
+        if (await licences.MayReceiveAsync(actor!.UserId, actor.IsAdmin, file.Image, action, cancellationToken) is { Allowed: false } refused)
+        {
+            return Results.Problem(detail: refused.Reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
+        }
+
+        if (download == true)
+        {
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"fluxweb-{file.Image.Id:N}.png\"";
         }
 
         // Private: the image is one user's. no-cache: the browser revalidates (a cheap 304 by ETag), so access is checked every time.
