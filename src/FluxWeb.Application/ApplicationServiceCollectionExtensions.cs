@@ -65,6 +65,8 @@ public static class ApplicationServiceCollectionExtensions
 
         services.AddScoped<AccountService>();
         services.AddSingleton<Licensing.LicenceGate>();
+        services.AddSingleton<Audit.AuditLog>();
+        services.AddSingleton<Models.ModelAccessService>();
         return services;
     }
 }

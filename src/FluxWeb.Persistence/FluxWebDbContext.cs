@@ -1,4 +1,5 @@
 using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Persistence.Quotas;
@@ -18,6 +19,8 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<DailyUsage> DailyUsage => Set<DailyUsage>();
 
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -35,5 +38,22 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
         });
 
         JobModel.Configure(builder);
+
+        builder.Entity<AuditEvent>(audit =>
+        {
+            audit.ToTable("AuditEvents");
+            audit.HasKey(a => a.Id);
+            audit.Property(a => a.TimeUtc).HasConversion(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+            audit.Property(a => a.ActorId).HasMaxLength(450);
+            audit.Property(a => a.ActorEmail).HasMaxLength(256);
+            audit.Property(a => a.Action).HasMaxLength(64);
+            audit.Property(a => a.TargetUserId).HasMaxLength(450);
+            audit.Property(a => a.ModelId).HasMaxLength(200);
+            audit.Property(a => a.Detail).HasMaxLength(1000);
+            audit.Property(a => a.Channel).HasMaxLength(16);
+            audit.HasIndex(a => a.TimeUtc);
+            audit.HasIndex(a => new { a.ActorId, a.TimeUtc });
+            audit.HasIndex(a => new { a.Action, a.TimeUtc });
+        });
     }
 }

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Provenance.Filters;
 using Microsoft.Extensions.Logging;
@@ -21,6 +23,7 @@ public sealed partial class GenerationService(
     ModelCatalog catalog,
     PromptFilter promptFilter,
     LicenceGate licences,
+    AuditLog audit,
     ImageStore images,
     QuotaService quotas,
     GpuCostEstimator estimator,
@@ -64,16 +67,13 @@ public sealed partial class GenerationService(
             return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
         }
 
-        if (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken) is { Allowed: false } refusedModel)
+        var licenceRefusal = (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken)).Reason
+            ?? await JobInputs.LicenceRefusalAsync(images, licences, userId, request.ReferenceImageIds, request.SourceImageId, cancellationToken);
+        if (licenceRefusal is not null)
         {
             LogLicenceRefused(logger, userId, model.Id);
-            return SubmitResult.RefusedByLicence(refusedModel.Reason!);
-        }
-
-        if (await JobInputs.LicenceRefusalAsync(images, licences, userId, request.ReferenceImageIds, request.SourceImageId, cancellationToken) is { } refusedInput)
-        {
-            LogLicenceRefused(logger, userId, model.Id);
-            return SubmitResult.RefusedByLicence(refusedInput);
+            await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, userId) { Succeeded = false, ModelId = model.Id, Detail = licenceRefusal, Channel = request.Channel }, cancellationToken);
+            return SubmitResult.RefusedByLicence(licenceRefusal);
         }
 
         var (inputs, inputError) = await JobInputs.LoadAsync(images, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken);
@@ -155,6 +155,17 @@ public sealed partial class GenerationService(
         }
 
         LogQueued(logger, userId, jobs.Count, model.Id, batchId);
+        foreach (var job in jobs)
+        {
+            await audit.RecordAsync(new AuditEntry(AuditActions.Generate, userId)
+            {
+                ModelId = model.Id,
+                JobId = job.Id,
+                Detail = $"{job.Mode} {resolved.Width}×{resolved.Height}, {resolved.Steps} steps, seed {job.Seed}, licence {model.Manifest!.Licence!.Id}",
+                Channel = request.Channel,
+            }, CancellationToken.None);
+        }
+
         foreach (var job in jobs)
         {
             events.Publish(new JobEvent(JobEventKind.Queued, job.Id, userId, JobState.Queued, now) { TotalSteps = job.TotalSteps });

@@ -35,6 +35,9 @@ public sealed record JobRequest
     public bool FeatherComposite { get; init; }
 
     public int Count { get; init; } = 1;
+
+    /// <summary>The door the request came through (ui, api, cli), for the audit log.</summary>
+    public string Channel { get; init; } = "ui";
 }
 
 /// <summary>The answer of <see cref="GenerationService.SubmitAsync"/>: the queued jobs, or why nothing was queued.</summary>

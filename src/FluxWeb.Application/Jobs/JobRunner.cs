@@ -1,3 +1,4 @@
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Outputs;
@@ -6,6 +7,7 @@ using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
+using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
@@ -24,6 +26,7 @@ public sealed partial class JobRunner(
     ImageStore images,
     OutputFinisher finisher,
     LicenceGate licences,
+    AuditLog audit,
     WatermarkSerials serials,
     ModelCatalog catalog,
     QuotaService quotas,
@@ -58,6 +61,7 @@ public sealed partial class JobRunner(
             {
                 LogLicenceRefused(logger, job.Id);
                 engineFree();
+                await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
                 await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
                 return;
             }

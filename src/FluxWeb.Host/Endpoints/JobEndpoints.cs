@@ -75,7 +75,7 @@ internal static class JobEndpoints
         return Results.Bytes(png, "image/png");
     }
 
-    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Application.Licensing.LicenceGate licences, Guid id, bool? download, CancellationToken cancellationToken)
+    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Application.Licensing.LicenceGate licences, Application.Audit.AuditLog audit, Guid id, bool? download, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
         var file = actor is null ? null : await images.FindAsync(actor, id, cancellationToken);
@@ -87,11 +87,13 @@ internal static class JobEndpoints
         var action = download == true ? Application.Licensing.LicencedAction.Download : Application.Licensing.LicencedAction.View;
         if (await licences.MayReceiveAsync(actor!.UserId, actor.IsAdmin, file.Image, action, cancellationToken) is { Allowed: false } refused)
         {
+            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.LicenceRefused, actor.UserId) { Succeeded = false, ImageId = id, ModelId = file.Image.ModelId, Detail = refused.Reason, Channel = "api" }, cancellationToken);
             return Results.Problem(detail: refused.Reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
         }
 
         if (download == true)
         {
+            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.Download, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"fluxweb-{file.Image.Id:N}.png\"";
         }
 

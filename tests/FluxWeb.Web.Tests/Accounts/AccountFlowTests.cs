@@ -181,3 +181,29 @@ public sealed class AccountFlowTests
         Assert.Contains(factory.Logs.Lines, l => l.Contains("Inference device", StringComparison.Ordinal) && l.Contains(requestId, StringComparison.Ordinal));
     }
 }
+
+public sealed class AuditTrailTests
+{
+    [Fact]
+    public async Task Sign_ins_failed_sign_ins_and_sign_outs_are_audited_without_secrets()
+    {
+        using var factory = new FluxWebFactory();
+        var site = new SiteClient(factory.CreateBrowserClient());
+        await site.RegisterAsync("ada@example.com");
+        await site.LogoutAsync();
+        await site.LoginAsync("ada@example.com", "Wrong-Password-7!");
+        await site.LoginAsync("ada@example.com");
+        await site.LoginAsync("nobody@example.com", "Whatever-1!");
+
+        await using var scope = factory.Services.CreateAsyncScope();
+        var db = await scope.ServiceProvider.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<FluxWeb.Persistence.FluxWebDbContext>>().CreateDbContextAsync();
+        var events = db.AuditEvents.OrderBy(e => e.Id).ToList();
+        Assert.Equal(["sign-out", "sign-in-failed", "sign-in", "sign-in-failed"], events.Select(e => e.Action));
+        Assert.Equal("ada@example.com", events[1].ActorEmail);
+        Assert.Equal("wrong e-mail or password", events[1].Detail);
+        Assert.False(events[1].Succeeded);
+        Assert.Null(events[3].ActorId);
+        Assert.Equal("nobody@example.com", events[3].ActorEmail);
+        Assert.DoesNotContain(events, e => (e.Detail ?? "").Contains("Wrong-Password", StringComparison.Ordinal));
+    }
+}

@@ -11,9 +11,11 @@ internal static class AccountEndpoints
         var account = endpoints.MapGroup("/Account");
 
         // A POST with the antiforgery token (the layout's sign-out button), never a GET a link could trigger.
-        account.MapPost("/Logout", async ([FromServices] SignInManager<FluxUser> signInManager, [FromServices] ILoggerFactory loggers) =>
+        account.MapPost("/Logout", async (HttpContext context, [FromServices] SignInManager<FluxUser> signInManager, [FromServices] FluxWeb.Application.Audit.AuditLog audit, [FromServices] ILoggerFactory loggers) =>
         {
+            var userId = signInManager.UserManager.GetUserId(context.User);
             await signInManager.SignOutAsync();
+            await audit.RecordAsync(new FluxWeb.Application.Audit.AuditEntry(FluxWeb.Persistence.Audit.AuditActions.SignOut, userId) { Channel = "ui" });
             loggers.CreateLogger("FluxWeb.Account").LogInformation("User signed out");
             return TypedResults.LocalRedirect("~/Account/Login");
         }).RequireAuthorization();

@@ -1,0 +1,49 @@
+namespace FluxWeb.Persistence.Audit;
+
+/// <summary>Who did what, when: one row per sign-in, generation, download, deletion, licence refusal or admin change.</summary>
+public sealed class AuditEvent
+{
+    public long Id { get; set; }
+
+    public DateTime TimeUtc { get; set; }
+
+    /// <summary>The acting user; null for anonymous actions (a failed sign-in) and the system.</summary>
+    public string? ActorId { get; set; }
+
+    /// <summary>Copied so the log stays readable after an account is deleted.</summary>
+    public string? ActorEmail { get; set; }
+
+    public required string Action { get; set; }
+
+    public bool Succeeded { get; set; } = true;
+
+    public string? TargetUserId { get; set; }
+
+    public string? ModelId { get; set; }
+
+    public Guid? ImageId { get; set; }
+
+    public Guid? JobId { get; set; }
+
+    /// <summary>One sentence for people (the refusal reason, what changed).</summary>
+    public string? Detail { get; set; }
+
+    /// <summary>How the action came in: ui, api, cli, worker.</summary>
+    public string? Channel { get; set; }
+}
+
+/// <summary>The actions the audit log records (stored as these strings).</summary>
+public static class AuditActions
+{
+    public const string SignIn = "sign-in";
+    public const string SignInFailed = "sign-in-failed";
+    public const string SignOut = "sign-out";
+    public const string Generate = "generate";
+    public const string GenerateRefused = "generate-refused";
+    public const string LicenceRefused = "licence-refused";
+    public const string Download = "download";
+    public const string Delete = "delete";
+    public const string AdminChange = "admin-change";
+    public const string ApiKeyCreated = "api-key-created";
+    public const string ApiKeyRevoked = "api-key-revoked";
+}
