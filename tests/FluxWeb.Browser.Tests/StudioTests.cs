@@ -27,7 +27,8 @@ public sealed class DemoStudioSession : BrowserSession
 
     protected override FluxWebFactory CreateFactory()
     {
-        var factory = new FluxWebFactory().With("Accounts:Registration", "Open");
+        // A small upload limit, so the browser's own size check can be tried with a small file.
+        var factory = new FluxWebFactory().With("Accounts:Registration", "Open").With("Provenance:Decoding:MaxBytes", (1024 * 1024).ToString(CultureInfo.InvariantCulture));
         DemoPackage.Create(factory.ModelsDirectory, DistilledModel);
         DemoPackage.Create(factory.ModelsDirectory, BaseModel, variant: ModelVariant.Base);
         return factory;
@@ -69,7 +70,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
 
             var result = page.Locator("[data-testid=result]").First;
             await WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
-            output.WriteLine($"256², 20 steps on the demo base model: the result showed {clock.Elapsed.TotalSeconds:F1} s after Ctrl+Enter");
+            Report($"studio: 256², 20 steps on the demo base model (CPU): the result showed {clock.Elapsed.TotalSeconds:F1} s after Ctrl+Enter");
             await Assertions.Expect(page.Locator("[data-testid=my-jobs] [data-testid=job]")).ToHaveCountAsync(0);
             await Assertions.Expect(result.Locator("[data-testid=result-facts]")).ToContainTextAsync("256×256");
 
@@ -129,6 +130,10 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             var folder = Directory.CreateTempSubdirectory("fluxweb-studio-upload");
             var pngPath = Path.Combine(folder.FullName, "moodboard.png");
             var gifPath = Path.Combine(folder.FullName, "animation.gif");
+            var hugePath = Path.Combine(folder.FullName, "poster.png");
+            var huge = new byte[1536 * 1024];
+            PngSignature.CopyTo(huge, 0);
+            await File.WriteAllBytesAsync(hugePath, huge);
             using (var picture = Checkerboard(320, 240))
             {
                 await picture.SaveAsPngAsync(pngPath);
@@ -137,6 +142,9 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
 
             await page.SetInputFilesAsync("[data-testid=reference-drop-input]", gifPath);
             await Assertions.Expect(page.Locator("[data-testid=reference-problem]")).ToContainTextAsync("animation.gif is a GIF");
+            await Assertions.Expect(page.Locator("[data-testid=reference]")).ToHaveCountAsync(0);
+            await page.SetInputFilesAsync("[data-testid=reference-drop-input]", hugePath);
+            await Assertions.Expect(page.Locator("[data-testid=reference-problem]")).ToContainTextAsync("poster.png is 1.5 MiB; pictures may be at most 1 MiB.");
             await Assertions.Expect(page.Locator("[data-testid=reference]")).ToHaveCountAsync(0);
 
             await page.SetInputFilesAsync("[data-testid=reference-drop-input]", pngPath);
@@ -271,7 +279,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await job.Locator("[data-testid=job-cancel]").ClickAsync();
 
             await Assertions.Expect(job.Locator("[data-testid=job-status]")).ToHaveTextAsync("Cancelled by you.");
-            output.WriteLine($"cancel of a running 512² job showed as cancelled after {clock.Elapsed.TotalMilliseconds:F0} ms");
+            Report($"studio: cancelling a running 512² job showed as cancelled {clock.Elapsed.TotalMilliseconds:F0} ms after the click");
             Assert.Equal(JobState.Cancelled, (await JobAsync(jobId)).State);
             Assert.Equal(0, await page.Locator("[data-testid=result]").CountAsync());
         }
@@ -280,6 +288,14 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await BrowserSession.ScreenshotAsync(page, "studio-cancel-failure");
             throw;
         }
+    }
+
+    /// <summary>Timings are printed and kept with the artefacts, never asserted.</summary>
+    private void Report(string line)
+    {
+        output.WriteLine(line);
+        Console.WriteLine(line);
+        File.AppendAllText(Path.Combine(BrowserSession.ArtefactsDirectory, "studio-timing.txt"), line + Environment.NewLine);
     }
 
     private async Task<IPage> SignedInStudioAsync(string email)

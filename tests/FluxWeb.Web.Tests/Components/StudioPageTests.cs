@@ -45,7 +45,11 @@ public sealed class StudioPageTests : IAsyncLifetime
         // QueueHost installs klein-test (Apache-2.0) and klein-test-nc (FLUX Non-Commercial); a base variant joins them.
         TestModelPackages.WriteCatalogOnly(Path.Combine(folder.Path, "models"), BaseModelId, ModelLicence.Apache2(), variant: ModelVariant.Base);
         // One megapixel at most, so the pixel limit is reached below the largest side.
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), new Dictionary<string, string?> { ["Inference:MaxPixels"] = "1048576" });
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), new Dictionary<string, string?>
+        {
+            ["Inference:MaxPixels"] = "1048576",
+            ["Quotas:Roles:User:ImagesPerDay"] = "3",
+        });
     }
 
     public async Task DisposeAsync()
@@ -168,6 +172,34 @@ public sealed class StudioPageTests : IAsyncLifetime
         Assert.All(jobs, j => Assert.Equal((1024, 512, "a quiet harbour"), (j.Width!.Value, j.Height!.Value, j.Prompt)));
         var channels = await host.WithDbAsync(db => db.AuditEvents.Where(e => e.Action == AuditActions.Generate).Select(e => e.Channel).ToListAsync());
         Assert.Equal(["ui", "ui"], channels);
+    }
+
+    [Fact]
+    public async Task Quota_and_licence_refusals_at_submission_are_shown_with_their_reasons()
+    {
+        var dora = await host.CreateUserAsync("dora@example.com", accountType: AccountType.NonCommercial);
+        await using var ctx = NewContext(dora);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=model-facts]")));
+        await TypeAsync(cut, "studio-prompt", "a night market");
+        await TypeAsync(cut, "studio-width", "512");
+        await TypeAsync(cut, "studio-height", "512");
+
+        await TypeAsync(cut, "studio-count", "4");
+        await GenerateAsync(cut);
+        cut.WaitForAssertion(() => Assert.Equal("quota", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+        var quota = cut.Find("[data-testid=studio-alert]").TextContent;
+        Assert.Contains("Daily image quota reached: 0 of 3 images used today, 3 left, and this request needs 4.", quota, StringComparison.Ordinal);
+        Assert.Contains("It resets at", quota, StringComparison.Ordinal);
+
+        // The non-commercial model was offered to her non-commercial account; an administrator changes the account meanwhile.
+        await TypeAsync(cut, "studio-count", "1");
+        await ChooseModelAsync(cut, QueueHost.OtherModelId);
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == dora.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+        await GenerateAsync(cut);
+        cut.WaitForAssertion(() => Assert.Equal("licence", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+        Assert.Contains("may not generate with klein-test-nc", cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
+        Assert.Equal(0, await JobCountAsync());
     }
 
     [Fact]
