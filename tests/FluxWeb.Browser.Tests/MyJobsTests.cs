@@ -29,7 +29,7 @@ public sealed class MyJobsTests(QueueBrowserSession session) : IClassFixture<Que
         await BrowserSession.WaitForCircuitAsync(page);
     }
 
-    private static ILocator Job(IPage page, Guid id) => page.Locator($"[data-job-id='{id}']");
+    private static ILocator Job(IPage page, Guid id) => page.Locator($"[data-testid=my-jobs] [data-job-id='{id}']");
 
     /// <summary>An image the browser really fetched and decoded (through the signed-in, authorised endpoint).</summary>
     private static async Task WaitForLoadedImageAsync(ILocator image, string urlPart)
@@ -74,8 +74,10 @@ public sealed class MyJobsTests(QueueBrowserSession session) : IClassFixture<Que
             await Assertions.Expect(Job(ada, waiting).Locator("[data-testid=job-status]")).ToHaveTextAsync("Cancelled by you.");
 
             hold.Release();
-            await Assertions.Expect(Job(ada, running).Locator("[data-testid=job-status]")).ToContainTextAsync("Done");
-            await WaitForLoadedImageAsync(Job(ada, running).Locator("img"), "/api/v1/images/");
+            // On the Studio a finished image leaves the queue panel for the results, live as well.
+            await Assertions.Expect(Job(ada, running)).ToHaveCountAsync(0);
+            await Assertions.Expect(Job(ada, waiting).Locator("[data-testid=job-status]")).ToHaveTextAsync("Cancelled by you.");
+            await WaitForLoadedImageAsync(ada.Locator($"[data-testid=result][data-job-id='{running}'] img"), "/api/v1/images/");
             await BrowserSession.ScreenshotAsync(ada, "my-jobs-done");
 
             await bob.ReloadAsync();

@@ -8,7 +8,7 @@ namespace FluxWeb.Testing;
 /// </summary>
 public static class TestModelPackages
 {
-    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny")
+    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled)
     {
         var folder = Path.Combine(modelsDirectory, id);
         Directory.CreateDirectory(folder);
@@ -23,10 +23,10 @@ public static class TestModelPackages
             Id = id,
             DisplayName = $"Test model {id}",
             Family = family,
-            Variant = ModelVariant.Distilled,
+            Variant = variant,
             Licence = licence,
             Precision = new PrecisionInfo { Weights = "fp32", Compute = "fp32" },
-            Sampling = ManifestTemplates.SamplingFor(ModelVariant.Distilled),
+            Sampling = ManifestTemplates.SamplingFor(variant),
             TextEncoder = new TextEncoderInfo { Id = "qwen3-test", HiddenSize = 16, ContextDim = 48 },
             Tokenizer = new TokenizerInfo { File = ManifestTemplates.TokenizerFile },
             Components = ManifestTemplates.StandardComponents(),

@@ -50,6 +50,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<JobQueueSignal>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<JobSettingsReader>();
         services.AddSingleton<GenerationService>();
         services.AddScoped<JobRunner>();
         return services;

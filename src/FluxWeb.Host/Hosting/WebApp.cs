@@ -51,6 +51,7 @@ internal static class WebApp
         app.MapStaticAssets().AllowAnonymous();
         app.MapHealth();
         app.MapMaskUploads();
+        app.MapImageUploads();
         app.MapAccountEndpoints();
         app.MapJobEndpoints();
         app.MapRazorComponents<App>()

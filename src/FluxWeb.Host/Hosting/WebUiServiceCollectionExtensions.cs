@@ -9,6 +9,8 @@ internal static class WebUiServiceCollectionExtensions
         services.AddRazorComponents()
             .AddInteractiveServerComponents();
         services.AddMudServices();
+        // Per circuit: the Studio's form survives visits to other pages of the same tab.
+        services.AddScoped<Components.Pages.Studio.StudioDraft>();
         return services;
     }
 }

@@ -149,6 +149,24 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Where_results_are_shown_elsewhere_a_finished_image_leaves_the_panel_and_a_failure_stays()
+    {
+        var jobs = await SubmitAsync(ada, "two boats", count: 2);
+        await using var ctx = NewContext();
+
+        var cut = ctx.Render<MyJobsPanel>(p => p.Add(panel => panel.IncludeSucceeded, false));
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=job]").Count));
+
+        var image = Guid.NewGuid();
+        Publish(JobEventKind.Succeeded, jobs[0], JobState.Succeeded, e => e with { Step = 4, TotalSteps = 4, OutputImageId = image, OutputUrl = JobUrls.Image(image) });
+        Publish(JobEventKind.Failed, jobs[1], JobState.Failed, e => e with { Error = "The GPU ran out of memory." });
+
+        cut.WaitForAssertion(() => Assert.Equal("Failed: The GPU ran out of memory.", StatusOf(cut, jobs[1])));
+        Assert.Empty(cut.FindAll($"[data-job-id='{jobs[0]}']"));
+        Assert.Single(cut.FindAll("[data-testid=job]"));
+    }
+
+    [Fact]
     public async Task Without_jobs_it_says_so()
     {
         await using var ctx = NewContext();

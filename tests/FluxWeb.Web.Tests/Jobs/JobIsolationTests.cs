@@ -32,6 +32,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "GET /api/v1/jobs/{id:guid}/preview",
         "GET /api/v1/images/{id:guid}",
         "GET /api/v1/uploads/masks/{id:guid}",
+        "POST /api/v1/uploads/images",
         "POST /api/v1/uploads/masks",
     ];
 

@@ -33,8 +33,13 @@ public sealed partial class MyJobsPanel : IDisposable
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
 
+    /// <summary>False where finished images are shown elsewhere (the Studio's results): they leave this panel once done.</summary>
+    [Parameter]
+    public bool IncludeSucceeded { get; set; } = true;
+
     private IEnumerable<JobView> OrderedJobs =>
         jobs!.Values
+            .Where(j => IncludeSucceeded || j.State != JobState.Succeeded)
             .OrderBy(j => j.State switch { JobState.Running => 0, JobState.Queued => 1, _ => 2 })
             .ThenBy(j => j.State == JobState.Queued ? j.QueuePosition ?? int.MaxValue : 0)
             .ThenByDescending(j => j.FinishedUtc ?? j.EnqueuedUtc)

@@ -1,0 +1,61 @@
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.EntityFrameworkCore;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// What a generated image was made with, as the Studio needs it for "use these settings": the
+/// resolved size and steps (what really ran), the seed of this very image, and its inputs by id.
+/// </summary>
+public sealed record JobSettings(
+    Guid JobId,
+    Guid ImageId,
+    string ModelId,
+    JobMode Mode,
+    string Prompt,
+    int Width,
+    int Height,
+    int Steps,
+    float? Guidance,
+    ulong Seed,
+    IReadOnlyList<Guid> ReferenceImageIds,
+    Guid? SourceImageId,
+    float Strength,
+    bool FeatherComposite);
+
+/// <summary>
+/// Finds the job behind an image. Ownership is the image store's rule: the owner, or an
+/// administrator; anything else reads as "not found".
+/// </summary>
+public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contexts)
+{
+    public async Task<JobSettings?> ForImageAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
+        if (image?.JobId is not { } jobId || !viewer.MayAccess(image.OwnerId))
+        {
+            return null;
+        }
+
+        var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        return job is null || !viewer.MayAccess(job.OwnerId)
+            ? null
+            : new JobSettings(
+                job.Id,
+                image.Id,
+                job.ModelId,
+                job.Mode,
+                job.Prompt,
+                job.ResolvedWidth,
+                job.ResolvedHeight,
+                job.ResolvedSteps,
+                job.Guidance,
+                job.Seed,
+                [.. job.ReferenceImageIds],
+                job.SourceImageId,
+                job.Strength,
+                job.FeatherComposite);
+    }
+}

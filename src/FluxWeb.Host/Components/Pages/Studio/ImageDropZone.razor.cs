@@ -1,0 +1,148 @@
+using FluxWeb.Host.Endpoints;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+
+namespace FluxWeb.Host.Components.Pages.Studio;
+
+/// <summary>A picture the browser uploaded to <see cref="ImageUploadEndpoints.CollectionPath"/>; served at <see cref="Url"/>.</summary>
+public sealed record StudioImage(Guid Id, int Width, int Height, string? Name = null)
+{
+    public string Url => Application.Jobs.JobUrls.Image(Id);
+}
+
+/// <summary>What the browser reports after an upload: the server's answer and the file's name.</summary>
+public sealed record UploadedImageAnswer(Guid Id, int Width, int Height, string? Name);
+
+/// <summary>
+/// Drag-and-drop or pick pictures. The browser checks type and size, uploads each file over HTTP
+/// and tells this component only the new image's id (or why it was refused).
+/// </summary>
+public sealed partial class ImageDropZone : IAsyncDisposable
+{
+    public const string ModulePath = "./js/image-uploads.js";
+
+    private ElementReference zone;
+    private ElementReference input;
+    private IJSObjectReference? module;
+    private IJSObjectReference? handle;
+    private DotNetObjectReference<ImageDropZone>? selfReference;
+    private bool? attachedDisabled;
+    private int uploading;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
+
+    [Parameter]
+    public string ButtonText { get; set; } = "Choose pictures";
+
+    [Parameter]
+    public string Hint { get; set; } = "or drop PNG, JPEG or WebP files here";
+
+    [Parameter]
+    public bool Multiple { get; set; } = true;
+
+    [Parameter]
+    public bool Disabled { get; set; }
+
+    /// <summary>The largest file the server takes (<c>Provenance:Decoding:MaxBytes</c>), checked before sending.</summary>
+    [Parameter]
+    public long MaxBytes { get; set; }
+
+    /// <summary>How many of the dropped files may be uploaded now (the rest are refused with a message by the caller).</summary>
+    [Parameter]
+    public Func<int, int> Reserve { get; set; } = count => count;
+
+    [Parameter]
+    public EventCallback<StudioImage> OnUploaded { get; set; }
+
+    /// <summary>A message for the user: a file was refused in the browser or by the server.</summary>
+    [Parameter]
+    public EventCallback<string> OnProblem { get; set; }
+
+    [Parameter]
+    public string TestId { get; set; } = "drop-zone";
+
+    private string ZoneClass => Disabled ? "fw-drop-zone fw-drop-disabled" : "fw-drop-zone";
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!RendererInfo.IsInteractive)
+        {
+            return;
+        }
+
+        try
+        {
+            if (firstRender)
+            {
+                module = await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
+                selfReference = DotNetObjectReference.Create(this);
+                handle = module is null ? null : await module.InvokeAsync<IJSObjectReference>("attachImageUploads", zone, input, selfReference, new
+                {
+                    uploadUrl = ImageUploadEndpoints.CollectionPath,
+                    maxBytes = MaxBytes,
+                    disabled = Disabled,
+                });
+                attachedDisabled = Disabled;
+            }
+            else if (handle is not null && attachedDisabled != Disabled)
+            {
+                attachedDisabled = Disabled;
+                await handle.InvokeVoidAsync("update", new { disabled = Disabled, maxBytes = MaxBytes });
+            }
+        }
+        catch (JSDisconnectedException)
+        {
+            // The page is going away; there is nothing left to attach to.
+        }
+    }
+
+    /// <summary>Called by the browser before it uploads <paramref name="count"/> files: how many it may send.</summary>
+    [JSInvokable]
+    public Task<int> ReserveUploads(int count)
+    {
+        var allowed = Disabled ? 0 : Math.Clamp(Reserve(count), 0, count);
+        uploading += allowed;
+        StateHasChanged();
+        return Task.FromResult(allowed);
+    }
+
+    [JSInvokable]
+    public async Task UploadSucceeded(UploadedImageAnswer answer)
+    {
+        uploading = Math.Max(0, uploading - 1);
+        await OnUploaded.InvokeAsync(new StudioImage(answer.Id, answer.Width, answer.Height, answer.Name));
+        StateHasChanged();
+    }
+
+    [JSInvokable]
+    public async Task UploadFailed(string fileName, string message)
+    {
+        uploading = Math.Max(0, uploading - 1);
+        await OnProblem.InvokeAsync(message);
+        StateHasChanged();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (handle is not null)
+            {
+                await handle.InvokeVoidAsync("dispose");
+                await handle.DisposeAsync();
+            }
+
+            if (module is not null)
+            {
+                await module.DisposeAsync();
+            }
+        }
+        catch (JSDisconnectedException)
+        {
+            // The circuit is gone, and the browser's listeners with it.
+        }
+
+        selfReference?.Dispose();
+    }
+}

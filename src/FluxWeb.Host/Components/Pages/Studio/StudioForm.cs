@@ -1,0 +1,368 @@
+using System.Globalization;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Models;
+using FluxWeb.Inference;
+using FluxWeb.Provenance.Decoding;
+
+namespace FluxWeb.Host.Components.Pages.Studio;
+
+public enum SeedMode
+{
+    /// <summary>A new random seed for every request.</summary>
+    Random,
+
+    /// <summary>The seed typed in (or taken from a result) every time.</summary>
+    Locked,
+
+    /// <summary>The seed of the latest finished image.</summary>
+    ReuseLast,
+}
+
+/// <summary>The server's limits as the form shows and checks them; the same numbers the engine and the queue enforce.</summary>
+public sealed record StudioLimits(int MinSide, int MaxSide, long MaxPixels, int MaxBatch, int MaxReferences, long MaxUploadBytes)
+{
+    public static StudioLimits From(InferenceOptions inference, QueueOptions queue, ImageDecodingOptions decoding) =>
+        new(Math.Max(16, inference.MinSide / 16 * 16), inference.MaxSide / 16 * 16, inference.MaxPixels, queue.MaxBatchSize, inference.MaxReferences, decoding.MaxBytes);
+
+    public string SizeHint => string.Create(CultureInfo.InvariantCulture, $"{MinSide}–{MaxSide} px a side, multiples of 16, at most {MaxPixels / 1e6:0.#} megapixels");
+
+    public bool Fits(int width, int height) =>
+        width >= MinSide && width <= MaxSide && height >= MinSide && height <= MaxSide && (long)width * height <= MaxPixels;
+}
+
+public sealed record SizePreset(string Label, int Width, int Height)
+{
+    /// <summary>Common klein sizes (all multiples of 16, about one megapixel), then smaller ones for quick drafts.</summary>
+    private static readonly SizePreset[] Candidates =
+    [
+        new("Square", 1024, 1024),
+        new("Landscape 4:3", 1152, 864),
+        new("Portrait 3:4", 864, 1152),
+        new("Photo 3:2", 1216, 832),
+        new("Photo 2:3", 832, 1216),
+        new("Wide 16:9", 1344, 768),
+        new("Tall 9:16", 768, 1344),
+        new("Draft square", 512, 512),
+        new("Thumbnail", 256, 256),
+    ];
+
+    public string Text => string.Create(CultureInfo.InvariantCulture, $"{Label} · {Width}×{Height}");
+
+    public static IReadOnlyList<SizePreset> Within(StudioLimits limits) => [.. Candidates.Where(p => limits.Fits(p.Width, p.Height))];
+}
+
+/// <summary>The form's names for its fields, used as keys of validation messages.</summary>
+public static class StudioField
+{
+    public const string Prompt = nameof(Prompt);
+    public const string Model = nameof(Model);
+    public const string Width = nameof(Width);
+    public const string Height = nameof(Height);
+    public const string Seed = nameof(Seed);
+    public const string Count = nameof(Count);
+    public const string Steps = nameof(Steps);
+    public const string Guidance = nameof(Guidance);
+    public const string References = nameof(References);
+    public const string Mask = nameof(Mask);
+    public const string Strength = nameof(Strength);
+}
+
+/// <summary>Everything the form holds, comparable: an edited form is one whose snapshot differs from the last one loaded.</summary>
+public sealed record StudioFormSnapshot(
+    string Prompt,
+    string? ModelId,
+    int? Width,
+    int? Height,
+    bool SizeFromReference,
+    SeedMode SeedMode,
+    string SeedText,
+    int? Count,
+    int? Steps,
+    float? Guidance,
+    string References,
+    Guid? Source,
+    float Strength,
+    bool Feather,
+    bool MaskPainted);
+
+/// <summary>
+/// The Studio's form: what a designer asks for, checked against the chosen model and the server's
+/// limits with messages that say what to do. Plain C#, so it can live in the circuit's
+/// <see cref="StudioDraft"/> while the person visits other pages.
+/// </summary>
+public sealed class StudioForm
+{
+    public const float MinStrength = 0.05f;
+    public const int DefaultSide = 1024;
+
+    public string Prompt { get; set; } = "";
+
+    public string? ModelId { get; set; }
+
+    public int? Width { get; set; } = DefaultSide;
+
+    public int? Height { get; set; } = DefaultSide;
+
+    /// <summary>Let the first reference decide the size (the engine scales it to its pixel budget).</summary>
+    public bool SizeFromReference { get; set; }
+
+    public SeedMode SeedMode { get; set; }
+
+    public string SeedText { get; set; } = "";
+
+    public int? Count { get; set; } = 1;
+
+    public int? Steps { get; set; }
+
+    public float? Guidance { get; set; }
+
+    public List<StudioImage> References { get; } = [];
+
+    /// <summary>The picture of a masked edit; null for text-to-image and reference edits.</summary>
+    public StudioImage? Source { get; set; }
+
+    public float Strength { get; set; } = 1f;
+
+    public bool Feather { get; set; } = true;
+
+    /// <summary>Whether the mask editor reports paint (kept here so the form knows a masked edit is ready).</summary>
+    public bool MaskPainted { get; set; }
+
+    public bool UsesReferenceSize => SizeFromReference && Source is null && References.Count > 0;
+
+    /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
+    public int FreeReferenceSlots(StudioLimits limits) => Math.Max(0, limits.MaxReferences - References.Count - (Source is null ? 0 : 1));
+
+    public static bool StepsAdjustable(ModelChoice model) => model.Sampling.MinSteps < model.Sampling.MaxSteps;
+
+    public static bool GuidanceAdjustable(ModelChoice model) => model.Sampling.UsesGuidance;
+
+    /// <summary>Selects a model; steps and guidance go back to that model's defaults (or away, for distilled models).</summary>
+    public void ChooseModel(ModelChoice model)
+    {
+        if (string.Equals(ModelId, model.Id, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        ModelId = model.Id;
+        Steps = StepsAdjustable(model) ? model.Sampling.DefaultSteps : null;
+        Guidance = GuidanceAdjustable(model) ? model.Sampling.DefaultGuidance : null;
+    }
+
+    public void ChooseSize(SizePreset preset)
+    {
+        (Width, Height) = (preset.Width, preset.Height);
+        SizeFromReference = false;
+    }
+
+    /// <summary>Moves a reference by <paramref name="offset"/> places; false when it cannot go further.</summary>
+    public bool MoveReference(int index, int offset)
+    {
+        var target = index + offset;
+        if (index < 0 || index >= References.Count || target < 0 || target >= References.Count)
+        {
+            return false;
+        }
+
+        var moving = References[index];
+        References.RemoveAt(index);
+        References.Insert(target, moving);
+        return true;
+    }
+
+    public void RemoveReference(int index)
+    {
+        if (index >= 0 && index < References.Count)
+        {
+            References.RemoveAt(index);
+        }
+
+        if (References.Count == 0)
+        {
+            SizeFromReference = false;
+        }
+    }
+
+    public void SetSource(StudioImage? source)
+    {
+        Source = source;
+        MaskPainted = false;
+    }
+
+    /// <summary>Every problem with the form, by field; empty when it can be sent.</summary>
+    public IReadOnlyDictionary<string, string> Validate(ModelChoice? model, StudioLimits limits, ulong? lastSeed)
+    {
+        var errors = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(Prompt))
+        {
+            errors[StudioField.Prompt] = "Write a prompt first: describe the picture you want.";
+        }
+        else if (Prompt.Length > GenerationService.MaxPromptCharacters)
+        {
+            errors[StudioField.Prompt] = string.Create(CultureInfo.InvariantCulture, $"The prompt has {Prompt.Length:N0} characters; at most {GenerationService.MaxPromptCharacters:N0} are accepted.");
+        }
+
+        if (model is null)
+        {
+            errors[StudioField.Model] = "Choose a model.";
+        }
+        else if (!model.Allowed)
+        {
+            errors[StudioField.Model] = model.Reason ?? "This account may not use this model.";
+        }
+
+        if (Source is null && !UsesReferenceSize)
+        {
+            ValidateSize(errors, limits);
+        }
+
+        ValidateSeed(errors, lastSeed);
+
+        if (Count is not { } count || count < 1 || count > limits.MaxBatch)
+        {
+            errors[StudioField.Count] = string.Create(CultureInfo.InvariantCulture, $"Ask for between 1 and {limits.MaxBatch} images at a time.");
+        }
+
+        if (model is not null && StepsAdjustable(model) && (Steps is not { } steps || steps < model.Sampling.MinSteps || steps > model.Sampling.MaxSteps))
+        {
+            errors[StudioField.Steps] = string.Create(CultureInfo.InvariantCulture, $"Steps must be between {model.Sampling.MinSteps} and {model.Sampling.MaxSteps} for this model.");
+        }
+
+        if (model is not null && GuidanceAdjustable(model)
+            && (Guidance is not { } guidance || float.IsNaN(guidance) || guidance < model.Sampling.MinGuidance || guidance > model.Sampling.MaxGuidance))
+        {
+            errors[StudioField.Guidance] = string.Create(CultureInfo.InvariantCulture, $"Guidance must be between {model.Sampling.MinGuidance:0.##} and {model.Sampling.MaxGuidance:0.##} for this model.");
+        }
+
+        var inputs = References.Count + (Source is null ? 0 : 1);
+        if (inputs > limits.MaxReferences)
+        {
+            errors[StudioField.References] = string.Create(CultureInfo.InvariantCulture, $"At most {limits.MaxReferences} input pictures (a masked edit's source counts as one); remove {inputs - limits.MaxReferences}.");
+        }
+
+        if (Source is not null)
+        {
+            if (!MaskPainted)
+            {
+                errors[StudioField.Mask] = "Paint over the part of the picture that should change.";
+            }
+
+            if (float.IsNaN(Strength) || Strength < MinStrength || Strength > 1f)
+            {
+                errors[StudioField.Strength] = string.Create(CultureInfo.InvariantCulture, $"Strength must be between {MinStrength} and 1.");
+            }
+        }
+
+        return errors;
+    }
+
+    private void ValidateSize(Dictionary<string, string> errors, StudioLimits limits)
+    {
+        foreach (var (field, label, value) in new[] { (StudioField.Width, "Width", Width), (StudioField.Height, "Height", Height) })
+        {
+            if (value is not { } side)
+            {
+                errors[field] = $"Enter a {label.ToLowerInvariant()} in pixels.";
+            }
+            else if (side % 16 != 0)
+            {
+                var floored = side / 16 * 16;
+                errors[field] = string.Create(CultureInfo.InvariantCulture, $"{label} must be a multiple of 16: {side} would become {floored}.");
+            }
+            else if (side < limits.MinSide || side > limits.MaxSide)
+            {
+                errors[field] = string.Create(CultureInfo.InvariantCulture, $"{label} must be between {limits.MinSide} and {limits.MaxSide} pixels.");
+            }
+        }
+
+        if (!errors.ContainsKey(StudioField.Width) && !errors.ContainsKey(StudioField.Height) && (long)Width!.Value * Height!.Value > limits.MaxPixels)
+        {
+            errors[StudioField.Height] = string.Create(CultureInfo.InvariantCulture, $"{Width}×{Height} is {(long)Width.Value * Height.Value:N0} pixels; at most {limits.MaxPixels:N0} are allowed.");
+        }
+    }
+
+    private void ValidateSeed(Dictionary<string, string> errors, ulong? lastSeed)
+    {
+        if (SeedMode == SeedMode.Locked && ParseSeed(SeedText) is null)
+        {
+            errors[StudioField.Seed] = "A seed is a whole number from 0 to 18446744073709551615.";
+        }
+        else if (SeedMode == SeedMode.ReuseLast && lastSeed is null)
+        {
+            errors[StudioField.Seed] = "There is no finished image yet whose seed could be reused.";
+        }
+    }
+
+    public static ulong? ParseSeed(string? text) =>
+        ulong.TryParse(text?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seed) ? seed : null;
+
+    /// <summary>The request for <see cref="GenerationService.SubmitAsync"/>; call after <see cref="Validate"/> found nothing.</summary>
+    public JobRequest ToRequest(ModelChoice model, ulong? lastSeed, Guid? maskImageId) => new()
+    {
+        ModelId = model.Id,
+        Prompt = Prompt.Trim(),
+        Width = Source is null && !UsesReferenceSize ? Width : null,
+        Height = Source is null && !UsesReferenceSize ? Height : null,
+        Seed = SeedMode switch
+        {
+            SeedMode.Locked => ParseSeed(SeedText),
+            SeedMode.ReuseLast => lastSeed,
+            _ => null,
+        },
+        Steps = StepsAdjustable(model) ? Steps : null,
+        Guidance = GuidanceAdjustable(model) ? Guidance : null,
+        ReferenceImageIds = [.. References.Select(r => r.Id)],
+        SourceImageId = Source?.Id,
+        MaskImageId = Source is null ? null : maskImageId,
+        Strength = Source is null ? 1f : Strength,
+        FeatherComposite = Source is not null && Feather,
+        Count = Count ?? 1,
+        Channel = "ui",
+    };
+
+    /// <summary>
+    /// Loads what an earlier image was made with. The references and source are only those still
+    /// usable (the caller checked them); the seed is locked to that image's own.
+    /// </summary>
+    public void Apply(JobSettings settings, ModelChoice? model, IReadOnlyList<StudioImage> references, StudioImage? source)
+    {
+        Prompt = settings.Prompt;
+        if (model is not null)
+        {
+            ModelId = model.Id;
+            Steps = StepsAdjustable(model) ? settings.Steps : null;
+            Guidance = GuidanceAdjustable(model) ? settings.Guidance ?? model.Sampling.DefaultGuidance : null;
+        }
+
+        (Width, Height) = (settings.Width, settings.Height);
+        SizeFromReference = false;
+        SeedMode = SeedMode.Locked;
+        SeedText = settings.Seed.ToString(CultureInfo.InvariantCulture);
+        References.Clear();
+        References.AddRange(references);
+        SetSource(source);
+        if (source is not null)
+        {
+            Strength = Math.Clamp(settings.Strength, MinStrength, 1f);
+            Feather = settings.FeatherComposite;
+        }
+    }
+
+    public StudioFormSnapshot Snapshot() => new(
+        Prompt,
+        ModelId,
+        Width,
+        Height,
+        SizeFromReference,
+        SeedMode,
+        SeedText,
+        Count,
+        Steps,
+        Guidance,
+        string.Join(',', References.Select(r => r.Id)),
+        Source?.Id,
+        Strength,
+        Feather,
+        MaskPainted);
+}
