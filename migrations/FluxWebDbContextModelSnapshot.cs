@@ -166,6 +166,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<DateTime>("CreatedUtc")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Favourite")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("Height")
                         .HasColumnType("INTEGER");
 
@@ -229,6 +232,8 @@ namespace FluxWeb.Migrations.Migrations
                     b.HasIndex("WatermarkSerial");
 
                     b.HasIndex("OwnerId", "Kind", "CreatedUtc");
+
+                    b.HasIndex("OwnerId", "Kind", "Favourite", "CreatedUtc");
 
                     b.ToTable("Images", (string)null);
                 });

@@ -1,5 +1,6 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Accounts;
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
@@ -29,6 +30,7 @@ internal static class WebApp
         builder.Services.AddOutputs();
         builder.Services.AddJobs();
         builder.Services.AddJobWorker();
+        builder.Services.AddGallery();
         builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebApi();
@@ -54,6 +56,7 @@ internal static class WebApp
         app.MapImageUploads();
         app.MapAccountEndpoints();
         app.MapJobEndpoints();
+        app.MapGalleryEndpoints();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 

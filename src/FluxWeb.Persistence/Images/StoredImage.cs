@@ -55,4 +55,7 @@ public sealed class StoredImage
     public string? SafetyVerdict { get; set; }
 
     public double? NsfwScore { get; set; }
+
+    /// <summary>Marked by its owner in the gallery.</summary>
+    public bool Favourite { get; set; }
 }

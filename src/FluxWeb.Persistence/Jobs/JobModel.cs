@@ -60,6 +60,8 @@ internal static class JobModel
             image.Property(i => i.ContentType).HasMaxLength(64);
             image.Property(i => i.Sha256).HasMaxLength(64);
             image.HasIndex(i => new { i.OwnerId, i.Kind, i.CreatedUtc });
+            // The gallery's "favourites only" listing: one owner's favourite outputs, newest first.
+            image.HasIndex(i => new { i.OwnerId, i.Kind, i.Favourite, i.CreatedUtc });
             image.HasIndex(i => i.JobId);
             image.Property(i => i.SafetyVerdict).HasMaxLength(32);
             image.HasIndex(i => i.WatermarkSerial);

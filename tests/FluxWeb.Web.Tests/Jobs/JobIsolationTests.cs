@@ -31,6 +31,10 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "POST /api/v1/jobs/{id:guid}/cancel",
         "GET /api/v1/jobs/{id:guid}/preview",
         "GET /api/v1/images/{id:guid}",
+        "DELETE /api/v1/images/{id:guid}",
+        "GET /api/v1/images/{id:guid}/thumbnail",
+        "POST /api/v1/images/{id:guid}/favourite",
+        "DELETE /api/v1/images/{id:guid}/favourite",
         "GET /api/v1/uploads/masks/{id:guid}",
         "POST /api/v1/uploads/images",
         "POST /api/v1/uploads/masks",
@@ -235,6 +239,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         Assert.Equal(HttpStatusCode.OK, (await scenario.Admin.Http.GetAsync($"/api/v1/jobs/{scenario.RunningJob}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await scenario.Admin.Http.GetAsync($"/api/v1/jobs/{scenario.RunningJob}/preview")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await scenario.Admin.Http.GetAsync($"/api/v1/images/{scenario.OutputImage}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await scenario.Admin.Http.GetAsync($"/api/v1/images/{scenario.OutputImage}/thumbnail")).StatusCode);
     }
 
     [Fact]

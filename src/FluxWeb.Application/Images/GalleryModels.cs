@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Jobs;
+
+namespace FluxWeb.Application.Images;
+
+/// <summary>What the gallery is narrowed to. Empty fields do not filter.</summary>
+public sealed record GalleryFilter
+{
+    public const int MaxSearchLength = 200;
+
+    /// <summary>Text the prompt must contain (ASCII letters case-insensitively).</summary>
+    public string? Search { get; init; }
+
+    public string? ModelId { get; init; }
+
+    /// <summary>Made at or after this instant.</summary>
+    public DateTime? FromUtc { get; init; }
+
+    /// <summary>Made before this instant.</summary>
+    public DateTime? ToUtc { get; init; }
+
+    public bool FavouritesOnly { get; init; }
+
+    public bool IsEmpty => string.IsNullOrWhiteSpace(Search) && string.IsNullOrEmpty(ModelId) && FromUtc is null && ToUtc is null && !FavouritesOnly;
+}
+
+/// <summary>
+/// Where the next page starts: the last item's creation time and id. Paging by key, not by offset,
+/// so an image made (or deleted) while someone scrolls neither repeats nor skips an item.
+/// </summary>
+public readonly record struct GalleryCursor(DateTime CreatedUtc, Guid Id)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{CreatedUtc.Ticks}-{Id:N}");
+
+    public static bool TryParse(string? text, out GalleryCursor cursor)
+    {
+        cursor = default;
+        var dash = text?.IndexOf('-', StringComparison.Ordinal) ?? -1;
+        if (dash <= 0
+            || !long.TryParse(text.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTime.MaxValue.Ticks
+            || !Guid.TryParseExact(text.AsSpan(dash + 1), "N", out var id))
+        {
+            return false;
+        }
+
+        cursor = new GalleryCursor(new DateTime(ticks, DateTimeKind.Utc), id);
+        return true;
+    }
+}
+
+/// <summary>One image in a gallery listing. Pixels travel by the URLs, never in this record.</summary>
+public sealed record GalleryItem(
+    Guid Id,
+    string? Prompt,
+    string? ModelId,
+    string? LicenceId,
+    bool? CommercialUse,
+    int Width,
+    int Height,
+    [property: JsonNumberHandling(JsonNumberHandling.WriteAsString | JsonNumberHandling.AllowReadingFromString)] ulong? Seed,
+    DateTime CreatedUtc,
+    bool Favourite,
+    string? SafetyVerdict,
+    Guid? JobId)
+{
+    /// <summary>Made by a model whose licence does not allow commercial use (or whose licence is unknown).</summary>
+    public bool NonCommercialModel { get; init; }
+
+    /// <summary>
+    /// An administrator sees it only because administrators are not refused: the account itself is
+    /// commercial, so for anyone else it would be hidden. The gallery marks such images.
+    /// </summary>
+    public bool ShownOnlyAsAdmin { get; init; }
+
+    public string ImageUrl => JobUrls.Image(Id);
+
+    public string ThumbnailUrl => GalleryUrls.Thumbnail(Id);
+
+    /// <summary>The original file, byte for byte (watermark and Content Credentials intact); the endpoint audits it.</summary>
+    public string DownloadUrl => GalleryUrls.Download(Id);
+}
+
+/// <summary>One page of a gallery listing.</summary>
+/// <param name="HiddenByLicence">
+/// The viewer's outputs that match the filter but are not listed because a non-commercial model
+/// made them and the account is commercial (never shown, never downloadable; administrators see them).
+/// </param>
+public sealed record GalleryPage(IReadOnlyList<GalleryItem> Items, string? NextCursor, int HiddenByLicence, AccountType AccountType);
+
+/// <summary>The job that made an output, as the detail view shows it.</summary>
+public sealed record GalleryJob(
+    Guid Id,
+    JobMode Mode,
+    int Steps,
+    float? Guidance,
+    float Strength,
+    bool FeatherComposite,
+    int? RequestedWidth,
+    int? RequestedHeight,
+    [property: JsonNumberHandling(JsonNumberHandling.WriteAsString | JsonNumberHandling.AllowReadingFromString)] ulong Seed,
+    DateTime EnqueuedUtc,
+    DateTime? StartedUtc,
+    DateTime? FinishedUtc,
+    double GpuSeconds,
+    int Attempts);
+
+/// <summary>An input image of a job. <see cref="ThumbnailUrl"/> is null when the viewer may not see it or it was deleted; <see cref="Note"/> says which.</summary>
+public sealed record GalleryInput(Guid Id, string Role, string? ThumbnailUrl, string? Note)
+{
+    public bool Available => ThumbnailUrl is not null;
+}
+
+/// <summary>Everything the detail view shows about one image.</summary>
+public sealed record GalleryDetail(
+    GalleryItem Image,
+    string OwnerId,
+    string? OwnerEmail,
+    string Sha256,
+    long SizeBytes,
+    long? WatermarkSerial,
+    double? NsfwScore,
+    GalleryJob? Job,
+    IReadOnlyList<GalleryInput> Inputs)
+{
+    public bool IsOutput => Job is not null || Image.ModelId is not null;
+}
+
+/// <summary>The answer for one image: not found (also "not yours"), refused by the licence, or the detail.</summary>
+public sealed record GalleryDetailResult(GalleryDetail? Detail, string? LicenceRefusal)
+{
+    public static GalleryDetailResult NotFound { get; } = new(null, null);
+
+    public bool Found => Detail is not null || LicenceRefusal is not null;
+}
+
+/// <summary>The gallery's image URLs (the host maps these routes).</summary>
+public static class GalleryUrls
+{
+    public static string Thumbnail(Guid imageId) => $"{JobUrls.ApiPrefix}/images/{imageId}/thumbnail";
+
+    public static string Download(Guid imageId) => $"{JobUrls.ApiPrefix}/images/{imageId}?download=true";
+
+    public static string Favourite(Guid imageId) => $"{JobUrls.ApiPrefix}/images/{imageId}/favourite";
+}

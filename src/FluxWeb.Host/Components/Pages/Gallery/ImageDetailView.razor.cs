@@ -1,0 +1,164 @@
+using System.Globalization;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Persistence.Jobs;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+
+namespace FluxWeb.Host.Components.Pages.Gallery;
+
+/// <summary>A change the detail view made, so the gallery behind it can follow without reloading.</summary>
+public sealed record ImageChange(Guid ImageId, bool? Favourite, bool Deleted);
+
+/// <summary>
+/// One image with every parameter of the job that made it, its licence and timing, and the
+/// actions. Used inside the gallery's dialog and on <c>/gallery/{id}</c>. The picture is a URL of
+/// the authorised image endpoint; nothing but text crosses the circuit.
+/// </summary>
+public sealed partial class ImageDetailView
+{
+    private GalleryDetail? detail;
+    private string? refusal;
+    private bool loading = true;
+    private bool busy;
+    private JobActor? actor;
+    private Guid loadedId;
+
+    [Parameter, EditorRequired]
+    public Guid ImageId { get; set; }
+
+    /// <summary>The viewer's clock for the times shown (UTC until the browser has said).</summary>
+    [Parameter]
+    public TimeZoneInfo Zone { get; set; } = TimeZoneInfo.Utc;
+
+    [Parameter]
+    public EventCallback<ImageChange> OnChanged { get; set; }
+
+    [Inject]
+    private GalleryQuery Query { get; set; } = default!;
+
+    [Inject]
+    private GalleryActions Actions { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
+    [Inject]
+    private ISnackbar Snackbar { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState>? AuthenticationState { get; set; }
+
+    private bool IsOwner => detail is not null && actor is not null && detail.OwnerId == actor.UserId;
+
+    protected override async Task OnParametersSetAsync()
+    {
+        if (ImageId == loadedId && !loading)
+        {
+            return;
+        }
+
+        loadedId = ImageId;
+        loading = true;
+        actor ??= AuthenticationState is null ? null : JobActor.From((await AuthenticationState).User);
+        var result = actor is null ? GalleryDetailResult.NotFound : await Query.DetailAsync(actor, ImageId);
+        (detail, refusal, loading) = (result.Detail, result.LicenceRefusal, false);
+    }
+
+    private void Go(string url) => Navigation.NavigateTo(url);
+
+    private async Task ToggleFavouriteAsync()
+    {
+        if (detail is null || actor is null || busy)
+        {
+            return;
+        }
+
+        busy = true;
+        try
+        {
+            var wanted = !detail.Image.Favourite;
+            var result = await Actions.SetFavouriteAsync(actor, detail.Image.Id, wanted);
+            if (result.Outcome == GalleryActionOutcome.Done)
+            {
+                detail = detail with { Image = detail.Image with { Favourite = wanted } };
+                await OnChanged.InvokeAsync(new ImageChange(detail.Image.Id, wanted, false));
+            }
+            else
+            {
+                Snackbar.Add(result.Reason ?? "The image no longer exists.", Severity.Warning);
+            }
+        }
+        finally
+        {
+            busy = false;
+        }
+    }
+
+    private async Task DeleteAsync()
+    {
+        if (detail is null || actor is null || busy)
+        {
+            return;
+        }
+
+        busy = true;
+        try
+        {
+            var id = detail.Image.Id;
+            if (await GalleryDeletion.ConfirmAndDeleteAsync(Dialogs, Snackbar, Actions, actor, id))
+            {
+                await OnChanged.InvokeAsync(new ImageChange(id, null, true));
+            }
+        }
+        finally
+        {
+            busy = false;
+        }
+    }
+
+    internal static string Describe(GalleryItem image) => image.Prompt is { Length: > 0 } prompt ? $"Generated image: {prompt}" : "Generated image";
+
+    internal static string FileName(GalleryItem image) => $"fluxweb-{image.Id:N}.png";
+
+    internal static string LicenceText(GalleryItem image) => image switch
+    {
+        { LicenceId: null } => "licence unknown",
+        { NonCommercialModel: true } => $"{image.LicenceId} · non-commercial",
+        _ => $"{image.LicenceId} · commercial use allowed",
+    };
+
+    private static string ModeText(JobMode mode) => mode switch
+    {
+        JobMode.TextToImage => "Text to image",
+        JobMode.Edit => "Edit (source image)",
+        JobMode.MultiReference => "Reference images",
+        JobMode.MaskedEdit => "Masked edit",
+        _ => mode.ToString(),
+    };
+
+    private static string SafetyText(GalleryDetail detail)
+    {
+        var verdict = detail.Image.SafetyVerdict switch
+        {
+            "Allowed" => "passed",
+            "BlurredForReview" => "blurred for review",
+            "Unchecked" => "not checked (no image classifier installed)",
+            null => "not recorded",
+            var other => other,
+        };
+        return detail.NsfwScore is { } score ? string.Create(CultureInfo.InvariantCulture, $"{verdict} (score {score:0.00})") : verdict;
+    }
+
+    private static string Duration(TimeSpan span) => span.TotalSeconds < 60
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, span.TotalSeconds):0.0} s")
+        : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min {span.Seconds} s");
+
+    private static string FileSize(long bytes) => bytes >= 1024 * 1024
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.0} MB")
+        : string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, bytes / 1024)} KB");
+}

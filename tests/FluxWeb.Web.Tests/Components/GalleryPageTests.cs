@@ -1,0 +1,317 @@
+using System.Security.Claims;
+using Bunit;
+using Bunit.Rendering;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Host.Components.Pages.Gallery;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Testing;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
+using GalleryPage = FluxWeb.Host.Components.Pages.Gallery.Gallery;
+using HistoryPage = FluxWeb.Host.Components.Pages.History.History;
+
+namespace FluxWeb.Web.Tests.Components;
+
+/// <summary>The Gallery and History pages on the real gallery services (SQLite, rows written directly).</summary>
+public sealed class GalleryPageTests : IAsyncLifetime
+{
+    private static readonly DateTime T0 = new(2026, 11, 20, 9, 0, 0, DateTimeKind.Utc);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    private readonly TempFolder folder = new("fluxweb-gallery-page");
+    private QueueHost host = default!;
+    private GalleryRows rows = default!;
+    private JobActor ada = default!;
+
+    public async Task InitializeAsync()
+    {
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        rows = new GalleryRows(host.Services);
+        ada = await host.CreateUserAsync("ada@example.com");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        folder.Dispose();
+    }
+
+    private BunitContext NewContext(JobActor? user = null, string email = "ada@example.com")
+    {
+        var ctx = new BunitContext();
+        var auth = ctx.AddAuthorization();
+        auth.SetAuthorized(email);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, (user ?? ada).UserId));
+        ctx.Services.AddMudServices();
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryQuery>());
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryActions>());
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<PromptHistoryQuery>());
+        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        ctx.SetRendererInfo(new RendererInfo("Server", true));
+        return ctx;
+    }
+
+    /// <summary>The page with MudBlazor's popover and dialog hosts beside it, as the layout has them.</summary>
+    private static IRenderedComponent<ContainerFragment> RenderWithProviders<TPage>(BunitContext ctx, string url)
+        where TPage : IComponent
+    {
+        ctx.Services.GetRequiredService<NavigationManager>().NavigateTo(url);
+        return ctx.Render(builder =>
+        {
+            builder.OpenComponent<MudPopoverProvider>(0);
+            builder.CloseComponent();
+            builder.OpenComponent<MudDialogProvider>(1);
+            builder.CloseComponent();
+            builder.OpenComponent<TPage>(2);
+            builder.CloseComponent();
+        });
+    }
+
+    private static List<string> ShownPrompts(IRenderedComponent<ContainerFragment> cut) =>
+        [.. cut.FindAll("[data-testid=gallery-item] .fw-gallery-caption").Select(c => c.TextContent)];
+
+    private static string Path(BunitContext ctx) => new Uri(ctx.Services.GetRequiredService<NavigationManager>().Uri).PathAndQuery;
+
+    private Task<bool> FavouriteInDbAsync(Guid id) => host.WithDbAsync(db => db.Images.Where(i => i.Id == id).Select(i => i.Favourite).SingleAsync());
+
+    [Fact]
+    public async Task Shows_the_users_images_newest_first_as_thumbnail_urls()
+    {
+        var older = await rows.AddOutputAsync(ada, "a misty forest", T0);
+        var newer = await rows.AddOutputAsync(ada, "a quiet harbour", T0.AddHours(1));
+        await rows.AddOutputAsync(await host.CreateUserAsync("bob@example.com"), "bob's secret", T0.AddHours(2));
+        await using var ctx = NewContext();
+
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+
+        cut.WaitForAssertion(() => Assert.Equal(["a quiet harbour", "a misty forest"], ShownPrompts(cut)), Wait);
+        Assert.Equal([$"/api/v1/images/{newer.Id}/thumbnail", $"/api/v1/images/{older.Id}/thumbnail"], cut.FindAll("[data-testid=gallery-item] img").Select(i => i.GetAttribute("src")));
+        Assert.Equal($"/api/v1/images/{newer.Id}?download=true", cut.Find("[data-testid=gallery-download]").GetAttribute("href"));
+        Assert.NotNull(cut.Find("[data-testid=gallery-download]").GetAttribute("download"));
+        Assert.DoesNotContain("bob's secret", cut.Markup, StringComparison.Ordinal);
+        Assert.Contains("2 images", cut.Find("[data-testid=gallery-end]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_images_it_says_so_and_a_commercial_account_learns_what_is_hidden()
+    {
+        await using (var ctx = NewContext())
+        {
+            var empty = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+            empty.WaitForAssertion(() => Assert.Contains("You have no images yet", empty.Find("[data-testid=gallery-empty]").TextContent, StringComparison.Ordinal), Wait);
+        }
+
+        var corp = await host.CreateUserAsync("corp@example.com", accountType: AccountType.Commercial);
+        await rows.AddOutputAsync(corp, "made while non-commercial", T0, model: QueueHost.OtherModelId, commercialUse: false);
+        await rows.AddOutputAsync(corp, "also non-commercial", T0.AddMinutes(1), model: QueueHost.OtherModelId, commercialUse: false);
+        await using var corpContext = NewContext(corp, "corp@example.com");
+
+        var cut = RenderWithProviders<GalleryPage>(corpContext, "/gallery");
+
+        cut.WaitForAssertion(() => Assert.StartsWith("2 images hidden: made by a non-commercial model; your account is commercial.", cut.Find("[data-testid=gallery-hidden]").TextContent.Trim(), StringComparison.Ordinal), Wait);
+        Assert.Contains("no images this account may see", cut.Find("[data-testid=gallery-empty]").TextContent, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll("[data-testid=gallery-item]"));
+    }
+
+    [Fact]
+    public async Task Search_favourites_and_model_filters_change_the_query_and_the_address()
+    {
+        await rows.AddOutputAsync(ada, "a red fox in snow", T0);
+        await rows.AddOutputAsync(ada, "a Red Fox at night", T0.AddMinutes(1), favourite: true);
+        await rows.AddOutputAsync(ada, "a lighthouse", T0.AddMinutes(2), model: QueueHost.OtherModelId, commercialUse: false, favourite: true);
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(3, ShownPrompts(cut).Count), Wait);
+
+        await cut.Find("input[data-testid=gallery-search]").InputAsync(new ChangeEventArgs { Value = "red fox" });
+        cut.WaitForAssertion(() => Assert.Equal(["a Red Fox at night", "a red fox in snow"], ShownPrompts(cut)), Wait);
+        Assert.Equal("/gallery?q=red%20fox", Path(ctx));
+
+        await cut.Find("input[data-testid=gallery-favourites-only], [data-testid=gallery-favourites-only] input").ChangeAsync(new ChangeEventArgs { Value = true });
+        cut.WaitForAssertion(() => Assert.Equal(["a Red Fox at night"], ShownPrompts(cut)), Wait);
+        Assert.Equal("/gallery?q=red%20fox&favourites=true", Path(ctx));
+
+        await cut.Find("input[data-testid=gallery-search]").InputAsync(new ChangeEventArgs { Value = "" });
+        cut.WaitForAssertion(() => Assert.Equal(["a lighthouse", "a Red Fox at night"], ShownPrompts(cut)), Wait);
+
+        var select = cut.FindComponent<MudSelect<string>>();
+        await cut.InvokeAsync(() => select.Instance.OpenMenu());
+        var option = cut.WaitForElements(".mud-popover-open .mud-list-item", Wait).Single(e => e.TextContent.Trim() == QueueHost.ModelId);
+        await option.ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(["a Red Fox at night"], ShownPrompts(cut)), Wait);
+        Assert.Equal($"/gallery?model={QueueHost.ModelId}&favourites=true", Path(ctx));
+
+        await cut.Find("input[data-testid=gallery-favourites-only], [data-testid=gallery-favourites-only] input").ChangeAsync(new ChangeEventArgs { Value = false });
+        cut.WaitForAssertion(() => Assert.Equal(["a Red Fox at night", "a red fox in snow"], ShownPrompts(cut)), Wait);
+    }
+
+    [Fact]
+    public async Task Date_filters_come_from_the_address_and_an_empty_result_offers_to_clear_them()
+    {
+        await rows.AddOutputAsync(ada, "day one", T0);
+        await rows.AddOutputAsync(ada, "day two", T0.AddDays(1));
+        await rows.AddOutputAsync(ada, "day three", T0.AddDays(2));
+        await using var ctx = NewContext();
+
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery?from=2026-11-21&to=2026-11-22");
+
+        cut.WaitForAssertion(() => Assert.Equal(["day three", "day two"], ShownPrompts(cut)), Wait);
+        var picker = cut.FindComponent<MudDateRangePicker>().Instance;
+        Assert.Equal((new DateTime(2026, 11, 21), new DateTime(2026, 11, 22)), (picker.DateRange!.Start, picker.DateRange.End));
+
+        await using var other = NewContext();
+        var none = RenderWithProviders<GalleryPage>(other, "/gallery?from=2027-01-01&q=day");
+        none.WaitForAssertion(() => Assert.Contains("No images match these filters", none.Find("[data-testid=gallery-empty]").TextContent, StringComparison.Ordinal), Wait);
+        await none.Find("[data-testid=gallery-clear-filters]").ClickAsync(new MouseEventArgs());
+        none.WaitForAssertion(() => Assert.Equal(3, ShownPrompts(none).Count), Wait);
+        Assert.Equal("/gallery", Path(other));
+    }
+
+    [Fact]
+    public async Task The_star_toggles_the_favourite()
+    {
+        var image = await rows.AddOutputAsync(ada, "star me", T0);
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Single(ShownPrompts(cut)), Wait);
+        Assert.Equal("false", cut.Find("[data-testid=gallery-favourite]").GetAttribute("aria-pressed"));
+
+        await cut.Find("[data-testid=gallery-favourite]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Equal("true", cut.Find("[data-testid=gallery-favourite]").GetAttribute("aria-pressed")), Wait);
+        Assert.True(await FavouriteInDbAsync(image.Id));
+        Assert.Equal("Remove from favourites", cut.Find("[data-testid=gallery-favourite]").GetAttribute("aria-label"));
+
+        await cut.Find("[data-testid=gallery-favourite]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal("false", cut.Find("[data-testid=gallery-favourite]").GetAttribute("aria-pressed")), Wait);
+        Assert.False(await FavouriteInDbAsync(image.Id));
+    }
+
+    [Fact]
+    public async Task Delete_asks_first_and_cancel_keeps_the_image()
+    {
+        var keep = await rows.AddOutputAsync(ada, "keep me", T0);
+        var remove = await rows.AddOutputAsync(ada, "delete me", T0.AddMinutes(1));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(2, ShownPrompts(cut).Count), Wait);
+
+        // The click's handler waits for the answer, so it is not awaited until the dialog has been answered.
+        async Task<Task> AskToDeleteAsync(Guid id)
+        {
+            await cut.Find($"[data-image-id='{id}'] [data-testid=gallery-actions] button").ClickAsync(new MouseEventArgs());
+            var asking = cut.WaitForElement("[data-testid=gallery-delete]", Wait).ClickAsync(new MouseEventArgs());
+            cut.WaitForAssertion(() => Assert.Contains(GalleryDeletion.Title, cut.Find(".mud-dialog").TextContent, StringComparison.Ordinal), Wait);
+            return asking;
+        }
+
+        var asked = await AskToDeleteAsync(remove.Id);
+        await cut.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == "Cancel").ClickAsync(new MouseEventArgs());
+        await asked.WaitAsync(Wait);
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll(".mud-dialog")), Wait);
+        Assert.Equal(2, ShownPrompts(cut).Count);
+        Assert.True(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == remove.Id)));
+
+        asked = await AskToDeleteAsync(remove.Id);
+        await cut.FindAll(".mud-dialog button").Single(b => b.TextContent.Trim() == GalleryDeletion.ConfirmText).ClickAsync(new MouseEventArgs());
+        await asked.WaitAsync(Wait);
+
+        cut.WaitForAssertion(() => Assert.Equal(["keep me"], ShownPrompts(cut)), Wait);
+        Assert.False(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == remove.Id)));
+        Assert.True(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == keep.Id)));
+    }
+
+    [Theory]
+    [InlineData("gallery-use-settings", "/studio?settings=")]
+    [InlineData("gallery-use-reference", "/studio?reference=")]
+    [InlineData("gallery-edit", "/studio?edit=")]
+    public async Task Studio_actions_navigate_to_the_studios_deep_links(string action, string link)
+    {
+        var image = await rows.AddOutputAsync(ada, "reuse me", T0);
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Single(ShownPrompts(cut)), Wait);
+
+        await cut.Find("[data-testid=gallery-actions] button").ClickAsync(new MouseEventArgs());
+        await cut.WaitForElement($"[data-testid={action}]", Wait).ClickAsync(new MouseEventArgs());
+
+        Assert.Equal(link + image.Id, Path(ctx));
+    }
+
+    [Fact]
+    public async Task The_detail_dialog_shows_the_parameters_and_its_actions_work()
+    {
+        var image = await rows.AddOutputAsync(ada, "a detailed teapot", T0, job: j => { j.ResolvedSteps = 28; j.Guidance = 4f; j.Seed = 123456789; });
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Single(ShownPrompts(cut)), Wait);
+
+        await cut.Find("[data-testid=gallery-open]").ClickAsync(new MouseEventArgs());
+
+        var detail = cut.WaitForElement("[data-testid=image-detail]", Wait);
+        Assert.Equal("a detailed teapot", cut.Find("[data-testid=detail-prompt]").TextContent);
+        Assert.Equal("28", cut.Find("[data-testid=detail-steps]").TextContent);
+        Assert.Equal("123456789", cut.Find("[data-testid=detail-seed]").TextContent);
+        Assert.Contains("Apache-2.0", cut.Find("[data-testid=detail-licence]").TextContent, StringComparison.Ordinal);
+        Assert.Equal("1.5 s", cut.Find("[data-testid=detail-gpu]").TextContent);
+        Assert.Equal($"/api/v1/images/{image.Id}", cut.Find("[data-testid=detail-image]").GetAttribute("src"));
+        Assert.Equal($"/api/v1/images/{image.Id}?download=true", cut.Find("[data-testid=detail-download]").GetAttribute("href"));
+        Assert.Contains("Queued", detail.TextContent, StringComparison.Ordinal);
+
+        // A favourite set in the dialog shows in the grid behind it.
+        await cut.Find("[data-testid=detail-favourite]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal("true", cut.Find("[data-testid=gallery-favourite]").GetAttribute("aria-pressed")), Wait);
+        Assert.True(await FavouriteInDbAsync(image.Id));
+
+        await cut.Find("[data-testid=detail-use-settings]").ClickAsync(new MouseEventArgs());
+        Assert.Equal($"/studio?settings={image.Id}", Path(ctx));
+    }
+
+    [Fact]
+    public async Task Load_more_appends_the_next_page()
+    {
+        for (var i = 0; i < GalleryPage.PageSize + 3; i++)
+        {
+            await rows.AddOutputAsync(ada, $"image {i:00}", T0.AddMinutes(i));
+        }
+
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(GalleryPage.PageSize, ShownPrompts(cut).Count), Wait);
+
+        await cut.Find("[data-testid=gallery-load-more]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Equal(GalleryPage.PageSize + 3, ShownPrompts(cut).Count), Wait);
+        Assert.Equal("image 00", ShownPrompts(cut)[^1]);
+        Assert.Empty(cut.FindAll("[data-testid=gallery-load-more]"));
+    }
+
+    [Fact]
+    public async Task History_lists_each_prompt_once_searches_and_links_to_the_studio()
+    {
+        var fox = await rows.AddOutputAsync(ada, "a red fox", T0);
+        await rows.AddJobAsync(ada, "a red fox", T0.AddHours(1));
+        await rows.AddJobAsync(ada, "a harbour & boats", T0.AddHours(2));
+        await using var ctx = NewContext();
+
+        var cut = RenderWithProviders<HistoryPage>(ctx, "/history");
+
+        cut.WaitForAssertion(() => Assert.Equal(["a harbour & boats", "a red fox"], cut.FindAll("[data-testid=history-prompt]").Select(p => p.TextContent)), Wait);
+        var metas = cut.FindAll("[data-testid=history-meta]").Select(m => m.TextContent).ToList();
+        Assert.StartsWith("used once", metas[0], StringComparison.Ordinal);
+        Assert.StartsWith("used 2 times", metas[1], StringComparison.Ordinal);
+        var links = cut.FindAll("[data-testid=history-reuse]").Select(a => a.GetAttribute("href")).ToList();
+        Assert.Equal(["/studio?prompt=a%20harbour%20%26%20boats", $"/studio?settings={fox.Id}"], links);
+
+        await cut.Find("input[data-testid=history-search]").InputAsync(new ChangeEventArgs { Value = "FOX" });
+        cut.WaitForAssertion(() => Assert.Equal(["a red fox"], cut.FindAll("[data-testid=history-prompt]").Select(p => p.TextContent)), Wait);
+
+        await cut.Find("input[data-testid=history-search]").InputAsync(new ChangeEventArgs { Value = "zebra" });
+        cut.WaitForAssertion(() => Assert.Contains("None of your prompts contains “zebra”", cut.Find("[data-testid=history-empty]").TextContent, StringComparison.Ordinal), Wait);
+    }
+}
