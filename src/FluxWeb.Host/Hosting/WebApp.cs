@@ -1,4 +1,5 @@
 using FluxWeb.Application;
+using FluxWeb.Application.Administration;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
@@ -29,9 +30,11 @@ internal static class WebApp
         builder.Services.AddOutputs();
         builder.Services.AddJobs();
         builder.Services.AddJobWorker();
+        builder.Services.AddAdministration();
         builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebApi();
+        builder.Services.AddApiDocsAndHub();
         builder.Services.AddWebUi();
 
         var app = builder.Build();
@@ -53,6 +56,11 @@ internal static class WebApp
         app.MapMaskUploads();
         app.MapAccountEndpoints();
         app.MapJobEndpoints();
+        app.MapGenerationEndpoints();
+        app.MapImageApiEndpoints();
+        app.MapModelEndpoints();
+        app.MapAdminEndpoints();
+        app.MapApiDocsAndHub();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
@@ -65,5 +73,6 @@ internal static class WebApp
         await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AccountService>().EnsureRolesAsync();
+        await app.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
     }
 }
