@@ -38,7 +38,7 @@ public static class ApplicationServiceCollectionExtensions
         services.AddIdentityCore<FluxUser>()
             .AddRoles<IdentityRole>()
             .AddEntityFrameworkStores<FluxWebDbContext>()
-            .AddSignInManager()
+            .AddSignInManager<FluxSignInManager>()
             .AddDefaultTokenProviders();
 
         services.AddOptions<IdentityOptions>()

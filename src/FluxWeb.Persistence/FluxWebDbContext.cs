@@ -1,4 +1,5 @@
 using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Administration;
 using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
@@ -21,6 +22,12 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<ModelSetting> ModelSettings => Set<ModelSetting>();
+
+    public DbSet<PolicySetting> PolicySettings => Set<PolicySetting>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -38,6 +45,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
         });
 
         JobModel.Configure(builder);
+        AdministrationModel.Configure(builder);
 
         builder.Entity<AuditEvent>(audit =>
         {

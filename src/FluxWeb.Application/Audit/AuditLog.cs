@@ -68,3 +68,11 @@ public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> context
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not write the audit entry for {Action}")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string action);
 }
+
+/// <summary>Who made an administrative change, for the audit log: a signed-in person (UI), or the command line (no user).</summary>
+public sealed record ChangeActor(string? UserId, string Channel)
+{
+    public static ChangeActor CommandLine { get; } = new(null, "cli");
+
+    public static ChangeActor Ui(string userId) => new(userId, "ui");
+}

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Application.Models;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -23,6 +24,7 @@ public sealed partial class GenerationService(
     ModelCatalog catalog,
     PromptFilter promptFilter,
     LicenceGate licences,
+    ModelAccessService modelAccess,
     AuditLog audit,
     ImageStore images,
     QuotaService quotas,
@@ -37,6 +39,18 @@ public sealed partial class GenerationService(
     public const int MaxPromptCharacters = 10_000;
 
     public async Task<SubmitResult> SubmitAsync(string userId, JobRequest request, CancellationToken cancellationToken = default)
+    {
+        var result = await SubmitCheckedAsync(userId, request, cancellationToken);
+        if (!result.Accepted)
+        {
+            // Every refusal counts on the usage view ("rejected requests"), whichever check made it.
+            await quotas.CountRejectionAsync(userId, CancellationToken.None);
+        }
+
+        return result;
+    }
+
+    private async Task<SubmitResult> SubmitCheckedAsync(string userId, JobRequest request, CancellationToken cancellationToken)
     {
         if (request.Prompt.Length > MaxPromptCharacters)
         {
@@ -65,6 +79,13 @@ public sealed partial class GenerationService(
         if (model is null || !model.IsUsable)
         {
             return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
+        }
+
+        if (await modelAccess.AdminRefusalAsync(userId, model.Id, cancellationToken) is { } accessRefusal)
+        {
+            LogAccessRefused(logger, userId, model.Id);
+            await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, userId) { Succeeded = false, ModelId = model.Id, Detail = accessRefusal, Channel = request.Channel }, cancellationToken);
+            return SubmitResult.Forbidden(accessRefusal);
         }
 
         var licenceRefusal = (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken)).Reason
@@ -183,6 +204,9 @@ public sealed partial class GenerationService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prompt of user {UserId} refused by the content policy (matched {Term})")]
     private static partial void LogPromptBlocked(ILogger logger, string userId, string term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "User {UserId} was refused model {ModelId} by the account or model settings")]
+    private static partial void LogAccessRefused(ILogger logger, string userId, string modelId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "User {UserId} was refused model {ModelId} (or a non-commercial input) by the licence policy")]
     private static partial void LogLicenceRefused(ILogger logger, string userId, string modelId);

@@ -46,6 +46,9 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     /// <summary>True when the account's licence type does not allow the request (not a quota or a bad input).</summary>
     public bool LicenceRefused { get; init; }
 
+    /// <summary>True when the account is disabled, or an administrator disabled the model or keeps it from the account's role.</summary>
+    public bool AccessRefused { get; init; }
+
     public bool Accepted => Error is null;
 
     public static SubmitResult Queued(IReadOnlyList<Guid> jobIds, ulong seed) => new(jobIds, seed, null, null);
@@ -55,4 +58,6 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     public static SubmitResult Refused(QuotaRefusal refusal) => new([], 0, refusal.Message, refusal);
 
     public static SubmitResult RefusedByLicence(string reason) => new([], 0, reason, null) { LicenceRefused = true };
+
+    public static SubmitResult Forbidden(string reason) => new([], 0, reason, null) { AccessRefused = true };
 }

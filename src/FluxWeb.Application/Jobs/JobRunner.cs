@@ -1,6 +1,7 @@
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Application.Models;
 using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Inference.Engine;
@@ -26,6 +27,7 @@ public sealed partial class JobRunner(
     ImageStore images,
     OutputFinisher finisher,
     LicenceGate licences,
+    ModelAccessService modelAccess,
     AuditLog audit,
     WatermarkSerials serials,
     ModelCatalog catalog,
@@ -57,6 +59,16 @@ public sealed partial class JobRunner(
             var licenceRefusal = manifest is null ? null
                 : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason
                     ?? await JobInputs.LicenceRefusalAsync(images, licences, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, handle.Token);
+            var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.ModelId, handle.Token) : null;
+            if (accessRefusal is not null)
+            {
+                // Disabled account, or the model disabled / kept from the owner's role while the job waited.
+                engineFree();
+                await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
+                await EndAsync(job, JobState.Failed, JobEventKind.Failed, accessRefusal, 0);
+                return;
+            }
+
             if (licenceRefusal is not null)
             {
                 LogLicenceRefused(logger, job.Id);

@@ -114,6 +114,27 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
     public Task ChargeGpuSecondsAsync(FluxWebDbContext db, string userId, double seconds, CancellationToken cancellationToken = default) =>
         AddUsageAsync(db, userId, clock.Today, 0, seconds, cancellationToken);
 
+    /// <summary>
+    /// Counts one refused request (quota, licence, model access, invalid input) on today's ledger
+    /// for the admins' usage view. One atomic upsert outside any transaction: it never holds the
+    /// write lock longer than the statement, and a failure to count must not change the answer.
+    /// </summary>
+    public async Task CountRejectionAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var day = clock.Today;
+            await db.Database.ExecuteSqlInterpolatedAsync(
+                $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds, Rejected) VALUES ({userId}, {day}, 0, 0, 1) ON CONFLICT (UserId, Day) DO UPDATE SET Rejected = Rejected + 1",
+                cancellationToken);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // An account deleted a moment ago has no ledger to count on; the refusal stands regardless.
+        }
+    }
+
     private async Task<QuotaRefusal?> CheckAsync(FluxWebDbContext db, string userId, DateOnly day, int requested, double wanted, CancellationToken cancellationToken)
     {
         var limits = await GetLimitsAsync(db, userId, cancellationToken);
@@ -169,7 +190,7 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
     private static async Task AddUsageAsync(FluxWebDbContext db, string userId, DateOnly day, int images, double gpuSeconds, CancellationToken cancellationToken)
     {
         await db.Database.ExecuteSqlInterpolatedAsync(
-            $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds) VALUES ({userId}, {day}, 0, 0) ON CONFLICT (UserId, Day) DO NOTHING",
+            $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds, Rejected) VALUES ({userId}, {day}, 0, 0, 0) ON CONFLICT (UserId, Day) DO NOTHING",
             cancellationToken);
         await db.DailyUsage.Where(u => u.UserId == userId && u.Day == day)
             .ExecuteUpdateAsync(set => set

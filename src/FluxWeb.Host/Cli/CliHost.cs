@@ -1,4 +1,6 @@
 using FluxWeb.Application;
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
@@ -12,8 +14,9 @@ namespace FluxWeb.Host.Cli;
 /// </summary>
 internal static class CliHost
 {
-    /// <param name="migrate">Commands that touch accounts or jobs bring the database up to date; pure inference commands leave it alone.</param>
-    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool migrate = true)
+    /// <param name="migrate">Commands that touch accounts or jobs bring the database up to date (and load the stored content policy); pure inference commands leave it alone.</param>
+    /// <param name="worker">Runs the job worker in this process (started with the host): <c>generate --user</c> waits for its own job.</param>
+    public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool migrate = true, bool worker = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -31,11 +34,24 @@ internal static class CliHost
         builder.Services.AddInference();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
+        builder.Services.AddJobs();
+        builder.Services.AddAdministration();
+        if (worker)
+        {
+            builder.Services.AddJobWorker();
+        }
 
         var host = builder.Build();
         if (migrate)
         {
             await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+            // The admins' block list, so a prompt typed at the command line meets the same policy as one in the Studio.
+            await host.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
+        }
+
+        if (worker)
+        {
+            await host.StartAsync(cancellationToken);
         }
 
         return host;

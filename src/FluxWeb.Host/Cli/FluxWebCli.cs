@@ -55,6 +55,7 @@ internal static class FluxWebCli
             ModelsOption,
             serve,
             UsersCommands.Create(output),
+            ApiKeysCommands.Create(output),
             ModelsCommands.Create(output),
             GenerateCommand.Create(output),
             InspectCommands.Create(output),

@@ -29,13 +29,24 @@ internal static class GenerateCommand
         var steps = new Option<int?>("--steps") { Description = "Sampling steps (distilled models take exactly 4)." };
         var guidance = new Option<float?>("--guidance") { Description = "Classifier-free guidance (base models only)." };
         var outFile = new Option<string>("--out") { Description = "Output PNG file.", Required = true };
+        var user = new Option<string?>("--user")
+        {
+            Description = "Generate as this account (e-mail), through the job queue: its licence, model access, quotas and the content policy apply, the job is audited (channel cli) and kept in its history. Without it, generate is an operator tool that runs the pipeline directly and stores nothing.",
+        };
 
         var command = new Command("generate", "Generate one image with a model package, as the server does, and print {\"file\",\"model\",\"seed\",\"width\",\"height\",\"elapsed_ms\"}.")
         {
-            model, prompt, references, image, mask, strength, feather, width, height, seed, steps, guidance, outFile,
+            model, prompt, references, image, mask, strength, feather, width, height, seed, steps, guidance, outFile, user,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(user) is { } email)
+            {
+                var asUser = new GenerateAsUser(email, parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(references) ?? [], parse.GetValue(image), parse.GetValue(mask),
+                    parse.GetValue(strength), parse.GetValue(feather), parse.GetValue(width), parse.GetValue(height), parse.GetValue(seed), parse.GetValue(steps), parse.GetValue(guidance), parse.GetValue(outFile)!);
+                return await GenerateAsUser.RunAsync(output, asUser, FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
+            }
+
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken, migrate: false);
             var services = host.Services;
             var loaded = new List<IDisposable>();

@@ -4,7 +4,8 @@ namespace FluxWeb.Host.Endpoints;
 /// Cross-site request protection for API calls that change something. A browser cannot add a
 /// custom header to a cross-site request without a CORS preflight (and FluxWeb allows no other
 /// origin), so requiring one stops another site from spending a signed-in user's cookie. Simpler
-/// for scripts than an antiforgery token; API keys (issue 7) will not need it.
+/// for scripts than an antiforgery token. Requests authenticated by an API key do not need it: a
+/// key travels in a header the browser never adds by itself, so it cannot be spent cross-site.
 /// </summary>
 internal static class ApiRequestHeader
 {
@@ -13,7 +14,7 @@ internal static class ApiRequestHeader
     public static RouteHandlerBuilder RequireApiRequestHeader(this RouteHandlerBuilder endpoint) =>
         endpoint.AddEndpointFilter(async (context, next) =>
         {
-            if (string.IsNullOrWhiteSpace(context.HttpContext.Request.Headers[Name]))
+            if (!Hosting.ApiAuthentication.IsApiKey(context.HttpContext.User) && string.IsNullOrWhiteSpace(context.HttpContext.Request.Headers[Name]))
             {
                 return Results.Problem(
                     statusCode: StatusCodes.Status400BadRequest,

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -8,7 +9,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;
 
-/// <summary>What the Studio gets back for an uploaded reference or source image; it is served at <c>/api/v1/images/{id}</c>.</summary>
+/// <summary>What an upload answers (Studio or script); <c>Id</c> goes into a generation's referenceImageIds or sourceImageId and is served at <c>/api/v1/images/{id}</c>.</summary>
 public sealed record ImageUploadResponse(Guid Id, int Width, int Height);
 
 /// <summary>
@@ -26,10 +27,13 @@ internal static class ImageUploadEndpoints
     public static IEndpointRouteBuilder MapImageUploads(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost(CollectionPath, UploadAsync)
-            .RequireAuthorization()
+            .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
             .RequireApiRequestHeader()
             .WithTags("Images")
             .WithName("UploadImage")
+            .WithSummary("Upload a reference or source image")
+            .WithDescription("The raw picture as the request body with its Content-Type (PNG, JPEG or WebP, within the server's size caps). Answers 201 with its id.")
+            .Accepts<Stream>("image/png", "image/jpeg", "image/webp")
             .Produces<ImageUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -1,4 +1,5 @@
 using FluxWeb.Application.Jobs;
+using FluxWeb.Host.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;
@@ -11,19 +12,31 @@ internal static class JobEndpoints
 {
     public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var jobs = endpoints.MapGroup($"{JobUrls.ApiPrefix}/jobs").RequireAuthorization().WithTags("Jobs");
+        // A signed-in user or an API key (ApiAuthentication); changes need the key's generate scope.
+        var jobs = endpoints.MapGroup($"{JobUrls.ApiPrefix}/jobs").RequireAuthorization(ApiAuthentication.ApiPolicy).WithTags("Jobs");
 
-        jobs.MapGet("", ListAsync).WithName("ListJobs");
-        jobs.MapGet("{id:guid}", GetAsync).WithName("GetJob");
-        jobs.MapPost("{id:guid}/cancel", CancelAsync).WithName("CancelJob").RequireApiRequestHeader();
-        jobs.MapGet("{id:guid}/preview", Preview).WithName("GetJobPreview");
+        jobs.MapGet("", ListAsync).WithName("ListJobs").WithSummary("Your waiting and running jobs, then your latest finished ones").Produces<IReadOnlyList<JobView>>();
+        jobs.MapGet("{id:guid}", GetAsync).WithName("GetJob").WithSummary("One job: state, queue position, step, output URL").Produces<JobView>().ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapPost("{id:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a waiting job or stop a running one")
+            .RequireAuthorization(ApiAuthentication.ApiWritePolicy).RequireApiRequestHeader()
+            .Produces<JobView>().Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapGet("{id:guid}/preview", Preview).WithName("GetJobPreview").WithSummary("The running job's latest preview (PNG)")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(StatusCodes.Status404NotFound);
 
         endpoints.MapGet($"{JobUrls.ApiPrefix}/images/{{id:guid}}", GetImageAsync)
-            .RequireAuthorization()
+            .RequireAuthorization(ApiAuthentication.ApiPolicy)
             .WithTags("Images")
-            .WithName("GetImage");
+            .WithName("GetImage")
+            .WithSummary("A stored image (add ?download=true for an attachment)")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
+
+    /// <summary>A conditional request for the file the client already has: answered 304, nothing leaves.</summary>
+    private static bool IsRevalidation(HttpContext http, string sha256) =>
+        http.Request.Headers.IfNoneMatch.Any(tag => tag is not null && tag.Contains($"\"{sha256}\"", StringComparison.Ordinal));
 
     /// <summary>The same answer for "no such id" and "not yours"; a body, so the status-code page does not replace it with HTML.</summary>
     private static IResult NotFound() => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found");
@@ -84,16 +97,27 @@ internal static class JobEndpoints
             return NotFound();
         }
 
-        var action = download == true ? Application.Licensing.LicencedAction.Download : Application.Licensing.LicencedAction.View;
+        // A script holding a key takes the file out of FluxWeb: that is an export, for the licence and the audit log.
+        var viaKey = ApiAuthentication.IsApiKey(http.User);
+        var action = viaKey ? Application.Licensing.LicencedAction.Export
+            : download == true ? Application.Licensing.LicencedAction.Download : Application.Licensing.LicencedAction.View;
         if (await licences.MayReceiveAsync(actor!.UserId, actor.IsAdmin, file.Image, action, cancellationToken) is { Allowed: false } refused)
         {
             await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.LicenceRefused, actor.UserId) { Succeeded = false, ImageId = id, ModelId = file.Image.ModelId, Detail = refused.Reason, Channel = "api" }, cancellationToken);
             return Results.Problem(detail: refused.Reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
         }
 
-        if (download == true)
+        if (viaKey && !IsRevalidation(http, file.Image.Sha256))
+        {
+            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.Export, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
+        }
+        else if (download == true)
         {
             await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.Download, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
+        }
+
+        if (download == true)
+        {
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"fluxweb-{file.Image.Id:N}.png\"";
         }
 

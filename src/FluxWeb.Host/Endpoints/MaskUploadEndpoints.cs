@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,9 +20,10 @@ internal static class MaskUploadEndpoints
 
     public static IEndpointRouteBuilder MapMaskUploads(this IEndpointRouteBuilder endpoints)
     {
-        var masks = endpoints.MapGroup(CollectionPath).RequireAuthorization();
+        var masks = endpoints.MapGroup(CollectionPath).RequireAuthorization(ApiAuthentication.ApiPolicy).WithTags("Images");
         // The content type is checked by the handler, not by routing, so a wrong one gets a 415 with a reason.
         masks.MapPost("", UploadAsync)
+            .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
             .RequireApiRequestHeader()
             .WithName("UploadMask")
             .Produces<MaskUploadResponse>(StatusCodes.Status201Created)

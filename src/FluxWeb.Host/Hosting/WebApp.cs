@@ -1,4 +1,5 @@
 using FluxWeb.Application;
+using FluxWeb.Application.Administration;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
@@ -31,9 +32,11 @@ internal static class WebApp
         builder.Services.AddJobs();
         builder.Services.AddJobWorker();
         builder.Services.AddGallery();
+        builder.Services.AddAdministration();
         builder.Services.AddMaskUploads();
         builder.Services.AddWebSecurity();
         builder.Services.AddWebApi();
+        builder.Services.AddApiDocsAndHub();
         builder.Services.AddWebUi();
 
         var app = builder.Build();
@@ -57,6 +60,11 @@ internal static class WebApp
         app.MapAccountEndpoints();
         app.MapJobEndpoints();
         app.MapGalleryEndpoints();
+        app.MapGenerationEndpoints();
+        app.MapImageApiEndpoints();
+        app.MapModelEndpoints();
+        app.MapAdminEndpoints();
+        app.MapApiDocsAndHub();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode();
 
@@ -69,5 +77,6 @@ internal static class WebApp
         await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AccountService>().EnsureRolesAsync();
+        await app.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
     }
 }

@@ -21,6 +21,11 @@ internal static class WebSecurityServiceCollectionExtensions
                 options.DefaultSignInScheme = IdentityConstants.ExternalScheme;
             })
             .AddIdentityCookies();
+        new AuthenticationBuilder(services).AddApiKeys();
+
+        // Roles and the disabled flag live in the database, the cookie only remembers them: check
+        // the security stamp every minute, so a demoted or disabled account loses its session quickly.
+        services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = TimeSpan.FromMinutes(1));
 
         services.ConfigureApplicationCookie(cookie =>
         {
@@ -39,7 +44,8 @@ internal static class WebSecurityServiceCollectionExtensions
 
         // Everything needs a signed-in user unless it says [AllowAnonymous] (login, register, health, static assets).
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddApiPolicies();
 
         return services;
     }

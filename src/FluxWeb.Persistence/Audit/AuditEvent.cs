@@ -42,6 +42,9 @@ public static class AuditActions
     public const string GenerateRefused = "generate-refused";
     public const string LicenceRefused = "licence-refused";
     public const string Download = "download";
+
+    /// <summary>An image handed to a script through an API key.</summary>
+    public const string Export = "export";
     public const string Delete = "delete";
     public const string AdminChange = "admin-change";
     public const string ApiKeyCreated = "api-key-created";

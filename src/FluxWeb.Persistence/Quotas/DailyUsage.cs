@@ -18,4 +18,7 @@ public sealed class DailyUsage
     public int Images { get; set; }
 
     public double GpuSeconds { get; set; }
+
+    /// <summary>Requests refused at the door that day (quota, licence, model access, invalid input), for the usage view.</summary>
+    public int Rejected { get; set; }
 }

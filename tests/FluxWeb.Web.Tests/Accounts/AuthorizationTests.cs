@@ -29,12 +29,20 @@ public sealed class AuthorizationTests : IClassFixture<AuthorizationTests.TwoAcc
 
         public SiteClient User { get; private set; } = default!;
 
+        /// <summary>A generate-scope key of the administrator: a key must never reach admin functions, whoever owns it.</summary>
+        public string AdminKey { get; private set; } = "";
+
         public async Task InitializeAsync()
         {
             Admin = new SiteClient(Factory.CreateBrowserClient());
             User = new SiteClient(Factory.CreateBrowserClient());
             await Admin.RegisterAsync("admin@example.com");
             await User.RegisterAsync("user@example.com");
+            await using var scope = Factory.Services.CreateAsyncScope();
+            var adminId = (await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<FluxUser>>().FindByEmailAsync("admin@example.com"))!.Id;
+            var (key, error) = await Factory.Service<FluxWeb.Application.ApiKeys.ApiKeyService>()
+                .CreateAsync(adminId, "admin script", FluxWeb.Persistence.Administration.ApiKeyScope.Generate, FluxWeb.Application.Audit.ChangeActor.CommandLine);
+            AdminKey = key?.Key ?? throw new InvalidOperationException(error);
         }
 
         public Task DisposeAsync()
@@ -104,6 +112,29 @@ public sealed class AuthorizationTests : IClassFixture<AuthorizationTests.TwoAcc
             var refused = response.StatusCode == HttpStatusCode.Forbidden
                 || (response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location!.AbsolutePath == "/Account/AccessDenied");
             Assert.True(refused, $"GET {route} as a User returned {(int)response.StatusCode} {response.Headers.Location}");
+        }
+    }
+
+    [Fact]
+    public async Task An_api_key_is_refused_on_every_admin_route_even_the_administrators_own()
+    {
+        var routes = AdminEndpointRoutes();
+        Assert.Contains("/admin/usage.csv", routes);
+        Assert.Contains("/admin/audit.csv", routes);
+
+        foreach (var accept in new[] { "text/html", "application/json" })
+        {
+            var script = accounts.Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+            script.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accounts.AdminKey);
+            script.DefaultRequestHeaders.Accept.ParseAdd(accept);
+            Assert.Equal(HttpStatusCode.OK, (await script.GetAsync("/api/v1/jobs")).StatusCode);
+            foreach (var route in routes)
+            {
+                var response = await script.GetAsync(route);
+                var refused = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+                    || (response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location!.AbsolutePath is "/Account/Login" or "/Account/AccessDenied");
+                Assert.True(refused, $"GET {route} with an API key ({accept}) returned {(int)response.StatusCode} {response.Headers.Location}");
+            }
         }
     }
 

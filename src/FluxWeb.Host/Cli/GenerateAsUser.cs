@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Persistence.Jobs;
+
+namespace FluxWeb.Host.Cli;
+
+/// <summary>
+/// <c>fluxweb generate --user EMAIL</c>: the request goes through <see cref="GenerationService"/> like
+/// the Studio's and the API's (channel <c>cli</c>), so a Commercial account is refused a
+/// non-commercial model here too, and the refusal is audited. The job worker runs in this process
+/// until the job ends; job claims are atomic, so a server on the same data folder may run it instead.
+/// </summary>
+internal sealed record GenerateAsUser(
+    string Email,
+    string ModelId,
+    string Prompt,
+    string[] References,
+    string? Source,
+    string? Mask,
+    float Strength,
+    bool Feather,
+    int? Width,
+    int? Height,
+    ulong? Seed,
+    int? Steps,
+    float? Guidance,
+    string OutFile)
+{
+    public static async Task<int> RunAsync(CliOutput output, GenerateAsUser request, IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
+    {
+        foreach (var path in request.References.Append(request.Source).Append(request.Mask).OfType<string>())
+        {
+            if (!File.Exists(path))
+            {
+                return output.Fail($"Image file '{path}' does not exist.");
+            }
+        }
+
+        using var host = await CliHost.StartAsync(overrides, cancellationToken, migrate: true, worker: true);
+        try
+        {
+            return await RunAsync(output, request, host.Services, cancellationToken);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static async Task<int> RunAsync(CliOutput output, GenerateAsUser request, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var account = await services.GetRequiredService<UserAdministration>().FindByEmailAsync(request.Email, cancellationToken);
+        if (account is null)
+        {
+            return output.Fail($"no account with the e-mail '{request.Email.Trim()}'.");
+        }
+
+        var actor = new JobActor(account.Id, IsAdmin: false);
+        var store = services.GetRequiredService<ImageStore>();
+        async Task<Guid> UploadAsync(string path, bool screen)
+        {
+            await using var file = File.OpenRead(path);
+            return (await store.SaveUploadAsync(account.Id, file, Path.GetFileName(path), screen, cancellationToken)).Id;
+        }
+
+        List<Guid> referenceIds = [];
+        Guid? sourceId = null;
+        Guid? maskId = null;
+        try
+        {
+            foreach (var reference in request.References)
+            {
+                referenceIds.Add(await UploadAsync(reference, screen: true));
+            }
+
+            sourceId = request.Source is { } source ? await UploadAsync(source, screen: true) : null;
+            maskId = request.Mask is { } mask ? await UploadAsync(mask, screen: false) : null;
+        }
+        catch (InvalidImageException ex)
+        {
+            return output.Fail(ex.Message);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var submitted = await services.GetRequiredService<GenerationService>().SubmitAsync(account.Id, new JobRequest
+        {
+            ModelId = request.ModelId,
+            Prompt = request.Prompt,
+            Width = request.Width,
+            Height = request.Height,
+            Seed = request.Seed,
+            Steps = request.Steps,
+            Guidance = request.Guidance,
+            ReferenceImageIds = referenceIds,
+            SourceImageId = sourceId,
+            MaskImageId = maskId,
+            Strength = request.Strength,
+            FeatherComposite = request.Feather,
+            Channel = "cli",
+        }, cancellationToken);
+        if (!submitted.Accepted)
+        {
+            return output.Fail(submitted.Error!);
+        }
+
+        var jobs = services.GetRequiredService<JobService>();
+        var jobId = submitted.JobIds.Single();
+        JobView job;
+        try
+        {
+            job = await WaitAsync(jobs, actor, jobId, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            await jobs.CancelAsync(actor, jobId, CancellationToken.None);
+            throw;
+        }
+
+        if (job.State != JobState.Succeeded || job.OutputImageId is not { } imageId || await store.FindAsync(actor, imageId, cancellationToken) is not { } file)
+        {
+            return output.Fail(job.Error ?? $"The job ended {job.State.ToString().ToLowerInvariant()} without an image.");
+        }
+
+        var path = Path.GetFullPath(request.OutFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Copy(file.FullPath, path, overwrite: true);
+        CliJson.WriteLine(output, new
+        {
+            File = path,
+            Model = job.ModelId,
+            Seed = job.Seed,
+            Width = file.Image.Width,
+            Height = file.Image.Height,
+            ElapsedMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            Licence = file.Image.LicenceId,
+            Safety = file.Image.SafetyVerdict,
+            Job = job.Id,
+            Image = imageId,
+        });
+        return 0;
+    }
+
+    private static async Task<JobView> WaitAsync(JobService jobs, JobActor actor, Guid jobId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var job = await jobs.GetAsync(actor, jobId, cancellationToken) ?? throw new InvalidOperationException($"Job {jobId} disappeared.");
+            if (job.State.IsFinished())
+            {
+                return job;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+}

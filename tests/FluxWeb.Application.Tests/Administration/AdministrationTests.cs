@@ -1,0 +1,158 @@
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Audit;
+using FluxWeb.Application.Models;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Audit;
+using FluxWeb.Persistence.Jobs;
+using FluxWeb.Provenance.Filters;
+using FluxWeb.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FluxWeb.Application.Tests.Administration;
+
+/// <summary>The administrators' rules at the queue's doors (model enabled, roles), the rejection count, the stored block list, and the usage and audit views.</summary>
+public sealed class AdministrationTests : IAsyncLifetime
+{
+    private readonly TempFolder folder = new("fluxweb-admin");
+    private readonly FakeImageGenerator engine = new();
+    private QueueHost host = default!;
+
+    public async Task InitializeAsync() => host = await StartAsync();
+
+    private Task<QueueHost> StartAsync() => QueueHost.StartAsync(folder.Path, engine, services: s => s.AddAdministration());
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        folder.Dispose();
+    }
+
+    private T Service<T>()
+        where T : notnull => host.Services.GetRequiredService<T>();
+
+    [Fact]
+    public async Task A_disabled_model_and_a_model_kept_from_a_role_are_refused_with_the_reason_and_audited()
+    {
+        var user = await host.CreateUserAsync("user@example.com");
+        var admin = await host.CreateUserAsync("admin@example.com", Roles.Admin);
+        var models = Service<ModelAdministration>();
+
+        Assert.Null(await models.SetAsync(QueueHost.ModelId, enabled: false, null, ChangeActor.Ui(admin.UserId)));
+        var disabled = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("x"));
+        Assert.Null(await models.SetAsync(QueueHost.ModelId, enabled: true, [Roles.Admin], ChangeActor.Ui(admin.UserId)));
+        var forUsers = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("x"));
+        var forAdmins = await host.Generation.SubmitAsync(admin.UserId, QueueHost.Request("x"));
+
+        Assert.True(disabled.AccessRefused);
+        Assert.Equal("The model klein-test is disabled by an administrator.", disabled.Error);
+        Assert.True(forUsers.AccessRefused);
+        Assert.Equal("The model klein-test is only available to administrators. Ask an administrator.", forUsers.Error);
+        Assert.True(forAdmins.Accepted);
+        var choices = await Service<ModelAccessService>().ChoicesAsync(user.UserId);
+        Assert.False(choices.Single(c => c.Id == QueueHost.ModelId).Allowed);
+        Assert.True(choices.Single(c => c.Id == QueueHost.OtherModelId).Allowed);
+        var audit = await host.WithDbAsync(db => db.AuditEvents.AsNoTracking().ToListAsync());
+        Assert.Equal(2, audit.Count(a => a.Action == AuditActions.GenerateRefused && a.ActorId == user.UserId && !a.Succeeded));
+        Assert.Contains(audit, a => a.Action == AuditActions.AdminChange && a.Detail == "Model klein-test: enabled, for Admin.");
+        Assert.Equal(2, await host.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == user.UserId).SumAsync(u => u.Rejected)));
+    }
+
+    [Fact]
+    public async Task A_waiting_job_whose_model_was_disabled_meanwhile_is_refused_when_it_would_start()
+    {
+        var user = await host.CreateUserAsync("waiting@example.com");
+        var hold = engine.HoldNextJob(step: 1);
+        var blocker = (await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("first", model: QueueHost.OtherModelId))).JobIds.Single();
+        await hold.Reached;
+        var waiting = (await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("second"))).JobIds.Single();
+
+        await Service<ModelAdministration>().SetAsync(QueueHost.ModelId, enabled: false, null, ChangeActor.CommandLine);
+        hold.Release();
+        await host.WaitForEndAsync(blocker);
+        var job = await host.WaitForEndAsync(waiting);
+
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.Equal("The model klein-test is disabled by an administrator.", job.Error);
+        Assert.DoesNotContain(engine.Started, g => g.Prompt == "second");
+        Assert.Contains(await host.WithDbAsync(db => db.AuditEvents.AsNoTracking().Where(a => a.JobId == waiting).ToListAsync()),
+            a => a.Action == AuditActions.GenerateRefused && a.Channel == "worker");
+    }
+
+    [Fact]
+    public async Task Every_kind_of_refusal_counts_as_a_rejected_request_on_the_usage_view()
+    {
+        var user = await host.CreateUserAsync("refused@example.com", accountType: AccountType.Commercial);
+        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("licence", model: QueueHost.OtherModelId));
+        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("size") with { Width = 100_000 });
+        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("batch", count: 1000));
+        var made = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("fine"));
+        await host.WaitForEndAsync(made.JobIds.Single());
+
+        var rows = await Service<UsageReport>().QueryAsync(user: "REFUSED@");
+        var row = Assert.Single(rows);
+        Assert.Equal(("refused@example.com", 1, 3), (row.Email, row.Images, row.Rejected));
+        var csv = UsageReport.ToCsv(rows).Split("\r\n");
+        Assert.Equal("day,user,images,gpu_seconds,rejected_requests", csv[0]);
+        Assert.StartsWith($"{row.Day:yyyy-MM-dd},refused@example.com,1,", csv[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_saved_block_list_applies_at_once_and_again_after_a_restart()
+    {
+        var user = await host.CreateUserAsync("writer@example.com");
+        var admin = await host.CreateUserAsync("policy@example.com", Roles.Admin);
+        Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("a purple dragon"))).Accepted);
+
+        Assert.Null(await Service<ContentPolicy>().SaveBlockedTermsAsync(["dragon", "  ", "Dragon", "sea serpent"], ChangeActor.Ui(admin.UserId)));
+
+        Assert.Equal(["dragon", "sea serpent"], Service<ContentPolicy>().BlockedTerms);
+        Assert.False((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("a purple d r a g o n"))).Accepted);
+        await host.DisposeAsync();
+        host = await StartAsync();
+        Assert.Empty(Service<PromptFilter>().BlockedTerms);
+        await Service<ContentPolicy>().ApplyStoredAsync();
+        var refused = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("a sea serpent"));
+        Assert.Contains("blocked term", refused.Error, StringComparison.Ordinal);
+        Assert.Contains(await host.WithDbAsync(db => db.AuditEvents.AsNoTracking().ToListAsync()),
+            a => a.Action == AuditActions.AdminChange && a.Detail == "Prompt block list saved: 2 terms (2 added, 0 removed).");
+    }
+
+    [Fact]
+    public async Task The_audit_view_filters_by_user_action_and_day_and_exports_csv_that_spreadsheets_read_as_text()
+    {
+        var user = await host.CreateUserAsync("mallory@example.com");
+        var audit = Service<AuditLog>();
+        await audit.RecordAsync(new AuditEntry(AuditActions.Download, user.UserId) { Detail = "=HYPERLINK(\"http://evil\")", Channel = "api" });
+        await audit.RecordAsync(new AuditEntry(AuditActions.SignIn, user.UserId) { Channel = "ui" });
+        var query = Service<AuditQuery>();
+
+        var downloads = await query.SearchAsync(new AuditFilter("MALLORY", AuditActions.Download));
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var none = await query.SearchAsync(new AuditFilter("mallory", null, today.AddDays(1)));
+        var csv = await query.ExportCsvAsync(new AuditFilter("mallory"));
+
+        Assert.Equal(1, downloads.Total);
+        Assert.Equal(0, none.Total);
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\")\"", csv, StringComparison.Ordinal);
+        Assert.Equal(3, csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task The_last_enabled_administrator_cannot_be_demoted_or_disabled()
+    {
+        var only = await host.CreateUserAsync("only-admin@example.com", Roles.Admin);
+        var users = Service<UserAdministration>();
+
+        var demote = await users.ChangeAsync(only.UserId, new UserChange { Role = Roles.User }, ChangeActor.CommandLine);
+        var disable = await users.ChangeAsync(only.UserId, new UserChange { Disabled = true }, ChangeActor.CommandLine);
+        await host.CreateUserAsync("second-admin@example.com", Roles.Admin);
+        var afterSecond = await users.ChangeAsync(only.UserId, new UserChange { Role = Roles.User }, ChangeActor.CommandLine);
+
+        Assert.False(demote.Succeeded);
+        Assert.False(disable.Succeeded);
+        Assert.Contains("only enabled administrator", demote.Error, StringComparison.Ordinal);
+        Assert.True(afterSecond.Succeeded, afterSecond.Error);
+        Assert.Equal(["role Admin → User"], afterSecond.Changes);
+    }
+}
