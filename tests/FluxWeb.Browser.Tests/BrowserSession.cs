@@ -62,6 +62,23 @@ public class BrowserSession : IAsyncLifetime
     public static async Task WaitForCircuitAsync(IPage page) =>
         await page.Locator("[data-testid=circuit-ready]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
 
+    /// <summary>Registers through the real form (strong password) and waits for the Studio's circuit.</summary>
+    public static async Task RegisterAsync(IPage page, string email)
+    {
+        await page.GotoAsync("/Account/Register");
+        await FillRegistrationAsync(page, email);
+        await page.WaitForURLAsync("**/studio");
+        await WaitForCircuitAsync(page);
+    }
+
+    public static async Task FillRegistrationAsync(IPage page, string email)
+    {
+        await page.FillAsync("#Input\\.Email", email);
+        await page.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
+        await page.FillAsync("#Input\\.ConfirmPassword", SiteClient.StrongPassword);
+        await page.ClickAsync("[data-testid=register-submit]");
+    }
+
     public static async Task ScreenshotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ArtefactsDirectory, $"{name}.png"), FullPage = true });
 

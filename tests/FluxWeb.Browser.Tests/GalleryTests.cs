@@ -22,16 +22,6 @@ public sealed partial class GalleryTests(QueueBrowserSession session) : IClassFi
 {
     private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 
-    private static async Task RegisterAsync(IPage page, string email)
-    {
-        await page.GotoAsync("/Account/Register");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
-        await page.FillAsync("#Input\\.ConfirmPassword", SiteClient.StrongPassword);
-        await page.ClickAsync("[data-testid=register-submit]");
-        await page.WaitForURLAsync("**/studio");
-    }
-
     private static ILocator Item(IPage page, Guid imageId) => page.Locator($"[data-testid=gallery-item][data-image-id='{imageId}']");
 
     /// <summary>An image the browser really fetched and decoded through the authorised endpoint.</summary>
@@ -77,8 +67,8 @@ public sealed partial class GalleryTests(QueueBrowserSession session) : IClassFi
         var bob = await session.NewPageAsync();
         try
         {
-            await RegisterAsync(ada, "ada@example.com");
-            await RegisterAsync(bob, "bob@example.com");
+            await BrowserSession.RegisterAsync(ada, "ada@example.com");
+            await BrowserSession.RegisterAsync(bob, "bob@example.com");
             await using (var scope = session.Factory.Services.CreateAsyncScope())
             {
                 adaId = (await scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().FindByEmailAsync("ada@example.com"))!.Id;

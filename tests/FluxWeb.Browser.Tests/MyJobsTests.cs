@@ -18,17 +18,6 @@ public sealed class QueueBrowserSession : BrowserSession
 /// <summary>The Studio's "My jobs" panel in Chromium: live steps and previews over the circuit, reattach after a reload, cancel, and nothing of anyone else's.</summary>
 public sealed class MyJobsTests(QueueBrowserSession session) : IClassFixture<QueueBrowserSession>
 {
-    private static async Task RegisterAsync(IPage page, string email)
-    {
-        await page.GotoAsync("/Account/Register");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
-        await page.FillAsync("#Input\\.ConfirmPassword", SiteClient.StrongPassword);
-        await page.ClickAsync("[data-testid=register-submit]");
-        await page.WaitForURLAsync("**/studio");
-        await BrowserSession.WaitForCircuitAsync(page);
-    }
-
     private static ILocator Job(IPage page, Guid id) => page.Locator($"[data-testid=my-jobs] [data-job-id='{id}']");
 
     /// <summary>An image the browser really fetched and decoded (through the signed-in, authorised endpoint).</summary>
@@ -45,8 +34,8 @@ public sealed class MyJobsTests(QueueBrowserSession session) : IClassFixture<Que
         var bob = await session.NewPageAsync();
         try
         {
-            await RegisterAsync(ada, "ada@example.com");
-            await RegisterAsync(bob, "bob@example.com");
+            await BrowserSession.RegisterAsync(ada, "ada@example.com");
+            await BrowserSession.RegisterAsync(bob, "bob@example.com");
             await Assertions.Expect(ada.Locator("[data-testid=my-jobs-empty]")).ToBeVisibleAsync();
 
             string adaId;

@@ -316,10 +316,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
         if (!page.Url.EndsWith("/studio", StringComparison.Ordinal))
         {
             await page.GotoAsync("/Account/Register");
-            await page.FillAsync("#Input\\.Email", email);
-            await page.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
-            await page.FillAsync("#Input\\.ConfirmPassword", SiteClient.StrongPassword);
-            await page.ClickAsync("[data-testid=register-submit]");
+            await BrowserSession.FillRegistrationAsync(page, email);
         }
 
         await page.WaitForURLAsync("**/studio");

@@ -6,6 +6,7 @@ using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 
 namespace FluxWeb.Host.Endpoints;
 
@@ -33,7 +34,19 @@ internal static class ImageUploadEndpoints
             .WithName("UploadImage")
             .WithSummary("Upload a reference or source image")
             .WithDescription("The raw picture as the request body with its Content-Type (PNG, JPEG or WebP, within the server's size caps). Answers 201 with its id.")
-            .Accepts<Stream>("image/png", "image/jpeg", "image/webp")
+            // Documented, not declared with Accepts(): routing would then answer a wrong Content-Type
+            // with an empty 415 before this handler could say what to send instead.
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                var picture = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "The picture's bytes.",
+                    Content = AcceptedContentTypes.ToDictionary(type => type, _ => picture),
+                };
+                return Task.CompletedTask;
+            })
             .Produces<ImageUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -108,7 +108,7 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         var submit = await client.PostAsync("/api/v1/generations", Generation(QueueHost.ModelId, "read only", Array.Empty<Guid>()));
         Assert.Equal(HttpStatusCode.Forbidden, submit.StatusCode);
         Assert.Contains("read scope", await submit.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync("/api/v1/uploads/images", new ByteArrayContent(Png(8)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync("/api/v1/uploads/images", PngContent(Png(8)))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync($"/api/v1/jobs/{Guid.NewGuid()}/cancel", null)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/images")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/jobs")).StatusCode);
@@ -189,7 +189,7 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
     {
         using var client = scenario.KeyClient(scenario.AdaKey);
 
-        var upload = await client.PostAsync("/api/v1/uploads/images", new ByteArrayContent(Png(48)));
+        var upload = await client.PostAsync("/api/v1/uploads/images", PngContent(Png(48)));
         Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
         var uploaded = await upload.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(48, uploaded.GetProperty("width").GetInt32());
@@ -198,9 +198,15 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         var jobId = await SubmitAsync(client, "with a reference", references: [reference]);
         Assert.Equal(JobState.Succeeded, (await scenario.WaitForEndAsync(scenario.AdaId, jobId)).State);
 
-        var garbage = await client.PostAsync("/api/v1/uploads/images", new ByteArrayContent(Encoding.UTF8.GetBytes("definitely not a picture")));
+        // Bytes that claim to be a PNG but are text: the decoder refuses them with its reason.
+        var garbage = await client.PostAsync("/api/v1/uploads/images", PngContent(Encoding.UTF8.GetBytes("definitely not a picture")));
         Assert.True(garbage.StatusCode is HttpStatusCode.UnsupportedMediaType or HttpStatusCode.BadRequest, $"{(int)garbage.StatusCode}");
         Assert.False(string.IsNullOrEmpty((await garbage.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString()));
+
+        // A script that forgets the Content-Type is told what to send.
+        var untyped = await client.PostAsync("/api/v1/uploads/images", new ByteArrayContent(Png(48)));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, untyped.StatusCode);
+        Assert.Contains("image/png", (await untyped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         // Another user's upload id is "not found" for the request, not a way to read it.
         using var bob = scenario.KeyClient(scenario.BobKey);
@@ -262,6 +268,9 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         Assert.Contains("/api/v1/images", paths);
         Assert.Contains("/api/v1/jobs/{id}", paths);
         Assert.DoesNotContain(paths, p => p.StartsWith("/admin", StringComparison.Ordinal) || p.StartsWith("/Account", StringComparison.Ordinal));
+        var uploadBody = document.GetProperty("paths").GetProperty("/api/v1/uploads/images").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.Equal(["image/jpeg", "image/png", "image/webp"], uploadBody.EnumerateObject().Select(c => c.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("binary", uploadBody.GetProperty("image/png").GetProperty("schema").GetProperty("format").GetString());
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey").GetProperty("scheme").GetString());
 
         using var script = scenario.KeyClient(scenario.AdaReadKey);
@@ -310,6 +319,13 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         Assert.Equal(HttpStatusCode.OK, (await scenario.Admin.Http.GetAsync($"/api/v1/images/{image}")).StatusCode);
         Assert.Contains(await scenario.WithDbAsync(db => db.AuditEvents.AsNoTracking().Where(a => a.TargetUserId == erinId && a.Action == AuditActions.AdminChange).ToListAsync()),
             a => a.Detail!.Contains("NonCommercial → Commercial (1 non-commercial output kept but no longer available", StringComparison.Ordinal));
+    }
+
+    private static ByteArrayContent PngContent(byte[] bytes)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+        return content;
     }
 
     private static byte[] Png(int size)

@@ -48,7 +48,6 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "POST /api/v1/uploads/masks",
         "POST /api/v1/generations",
         "GET /api/v1/images",
-        "POST /api/v1/uploads/images",
         "GET /api/v1/models",
         "* /api/v1/hub",
         "* /api/v1/hub/negotiate",
