@@ -278,7 +278,10 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             var clock = Stopwatch.StartNew();
             await job.Locator("[data-testid=job-cancel]").ClickAsync();
 
-            await Assertions.Expect(job.Locator("[data-testid=job-status]")).ToHaveTextAsync("Cancelled by you.");
+            // Polled on every animation frame (an Expect retries at growing intervals, up to a second, which would be measured too).
+            await page.WaitForFunctionAsync(
+                "id => document.querySelector(`[data-testid=my-jobs] [data-job-id='${id}'] [data-testid=job-status]`)?.textContent.trim() === 'Cancelled by you.'",
+                jobId.ToString(), new() { Timeout = 20_000 });
             Report($"studio: cancelling a running 512² job showed as cancelled {clock.Elapsed.TotalMilliseconds:F0} ms after the click");
             Assert.Equal(JobState.Cancelled, (await JobAsync(jobId)).State);
             Assert.Equal(0, await page.Locator("[data-testid=result]").CountAsync());

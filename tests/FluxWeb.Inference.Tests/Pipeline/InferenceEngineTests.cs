@@ -186,11 +186,14 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
         var recorder = new Recorder();
         using var cancel = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
+        long cancelledAt = 0;
+        using var registration = cancel.Token.Register(() => cancelledAt = clock.ElapsedMilliseconds);
         var running = fixture.Engine.GenerateAsync(request, new CancelWhenDenoisingStarts(cancel, recorder), cancel.Token);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        var returned = clock.ElapsedMilliseconds;
 
-        output.WriteLine($"cancelled {clock.ElapsedMilliseconds} ms after the start; steps finished: {recorder.Events.Count(e => e.Stage == GenerationStage.Denoising)}");
+        output.WriteLine($"returned {returned} ms after the start, {returned - cancelledAt} ms after the cancel; steps finished: {recorder.Events.Count(e => e.Stage == GenerationStage.Denoising)}");
         Assert.True(recorder.Events.Count(e => e.Stage == GenerationStage.Denoising) < 4);
         using var next = (await fixture.Engine.GenerateAsync(request with { Width = 64, Height = 64 }, null, CancellationToken.None)).Image;
         Assert.Equal(64, next.Width);
