@@ -347,10 +347,21 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
         await image.EvaluateAsync("img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, fail) => { img.onload = () => ok(true); img.onerror = () => fail('image did not load'); })");
     }
 
+    /// <summary>
+    /// After a resize the drawer and MudBlazor's breakpoint listener re-lay the page out over a few
+    /// frames, so this waits (up to 5 s) for a width that fits, and fails with the widths if none comes.
+    /// </summary>
     private static async Task AssertNoSidewaysScrollAsync(IPage page)
     {
-        var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth");
-        Assert.False(overflow, "The Studio scrolls sideways at phone width");
+        try
+        {
+            await page.WaitForFunctionAsync("() => document.documentElement.scrollWidth <= window.innerWidth", null, new() { Timeout = 5_000 });
+        }
+        catch (TimeoutException)
+        {
+            var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
+            Assert.Fail($"The Studio scrolls sideways at phone width: the page is {widths[0]} px wide in a {widths[1]} px window.");
+        }
     }
 
     private async Task<Job> JobAsync(Guid id)
