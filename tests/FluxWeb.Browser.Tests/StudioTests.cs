@@ -45,7 +45,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
     private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
     [Fact]
-    public async Task Generate_shows_progress_and_preview_then_the_image_which_downloads_as_png_and_stays_private()
+    public async Task Generate_shows_progress_and_preview_then_the_image_which_downloads_as_png_shows_in_the_gallery_and_stays_private()
     {
         var page = await SignedInStudioAsync("ada@example.com");
         var bob = await session.NewPageAsync();
@@ -102,8 +102,24 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await page.SetViewportSizeAsync(1440, 900);
             await BrowserSession.ScreenshotAsync(page, "studio-desktop-1440x900-other-theme");
 
-            // A colleague cannot open Ada's image, neither as a page nor through the API.
+            // The image is in her gallery: through the navigation, first in the grid, thumbnail
+            // loaded, and the detail names the prompt and the model.
             var imageUrl = (await result.Locator("[data-testid=result-image]").GetAttributeAsync("src"))!;
+            var imageId = Guid.Parse(imageUrl.Split('?')[0].Split('/')[^1]);
+            await page.GetByRole(AriaRole.Link, new() { Name = "Gallery", Exact = true }).ClickAsync();
+            await page.WaitForURLAsync("**/gallery");
+            var item = page.Locator("[data-testid=gallery-item]").First;
+            await Assertions.Expect(item).ToHaveAttributeAsync("data-image-id", imageId.ToString());
+            await WaitForLoadedImageAsync(item.Locator("img"), $"/api/v1/images/{imageId}/thumbnail");
+            await item.Locator("[data-testid=gallery-open]").ClickAsync();
+            var detail = page.Locator("[data-testid=image-detail]");
+            await Assertions.Expect(detail.Locator("[data-testid=detail-prompt]")).ToHaveTextAsync("a lighthouse at dusk");
+            await Assertions.Expect(detail).ToContainTextAsync(DemoStudioSession.BaseModel);
+            var fromGallery = await page.RunAndWaitForDownloadAsync(() => detail.Locator("[data-testid=detail-download]").ClickAsync());
+            Assert.Equal(file, await File.ReadAllBytesAsync((await fromGallery.PathAsync())!));
+            await page.Keyboard.PressAsync("Escape");
+
+            // A colleague cannot open Ada's image, neither as a page nor through the API.
             await SignInAsync(bob, "bob@example.com");
             var asPage = await bob.GotoAsync(imageUrl);
             Assert.Contains(asPage!.Status, new[] { 403, 404 });
