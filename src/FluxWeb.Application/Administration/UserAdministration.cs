@@ -1,6 +1,7 @@
 using System.Globalization;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Audit;
@@ -162,7 +163,7 @@ public sealed partial class UserAdministration(
     public async Task<int> NonCommercialOutputsAsync(string userId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Images.CountAsync(i => i.OwnerId == userId && i.Kind == StoredImageKind.Output && i.CommercialUse == false, cancellationToken);
+        return await db.Images.Where(i => i.OwnerId == userId).CountAsync(LicenceQueries.NonCommercialOutput, cancellationToken);
     }
 
     public async Task<AccountResult> CreateAsync(string email, string password, string role, AccountType accountType, ChangeActor actor, CancellationToken cancellationToken = default)

@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Persistence;
@@ -21,19 +20,6 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
 
     public const int MaxPageSize = 200;
 
-    /// <summary>
-    /// An output a commercial account may not receive. The same rule as <see cref="LicenceGate.Facts(StoredImage)"/>:
-    /// an output whose model is known and whose licence does not say "commercial use allowed".
-    /// </summary>
-    internal static readonly Expression<Func<StoredImage, bool>> NonCommercialOutput =
-        i => i.Kind == StoredImageKind.Output && i.ModelId != null && i.CommercialUse != true;
-
-    /// <summary>Everything a commercial account may receive (the negation of <see cref="NonCommercialOutput"/>).</summary>
-    internal static readonly Expression<Func<StoredImage, bool>> CommercialOrUnlicensed =
-        Expression.Lambda<Func<StoredImage, bool>>(Expression.Not(NonCommercialOutput.Body), NonCommercialOutput.Parameters);
-
-    private static readonly Func<StoredImage, bool> IsNonCommercialOutput = NonCommercialOutput.Compile();
-
     public async Task<GalleryPage> ListAsync(JobActor viewer, GalleryFilter filter, string? cursor = null, int pageSize = DefaultPageSize, CancellationToken cancellationToken = default)
     {
         pageSize = Math.Clamp(pageSize, 1, MaxPageSize);
@@ -42,7 +28,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var matching = Filtered(db, viewer, filter);
-        var visible = hides ? matching.Where(CommercialOrUnlicensed) : matching;
+        var visible = hides ? matching.Where(LicenceQueries.ReceivableByCommercialAccount) : matching;
 
         var page = visible;
         if (GalleryCursor.TryParse(cursor, out var after))
@@ -55,7 +41,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
             .OrderByDescending(i => i.CreatedUtc).ThenByDescending(i => i.Id)
             .Take(pageSize + 1)
             .ToListAsync(cancellationToken);
-        var hidden = hides ? await matching.CountAsync(NonCommercialOutput, cancellationToken) : 0;
+        var hidden = hides ? await matching.CountAsync(LicenceQueries.NonCommercialOutput, cancellationToken) : 0;
 
         var more = rows.Count > pageSize;
         if (more)
@@ -75,7 +61,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
         var outputs = Filtered(db, viewer, new GalleryFilter());
         if (hides)
         {
-            outputs = outputs.Where(CommercialOrUnlicensed);
+            outputs = outputs.Where(LicenceQueries.ReceivableByCommercialAccount);
         }
 
         return await outputs.Where(i => i.ModelId != null).Select(i => i.ModelId!).Distinct().OrderBy(m => m).ToListAsync(cancellationToken);
@@ -119,7 +105,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
         return new GalleryDetailResult(detail, null);
     }
 
-    private static bool HidesNonCommercial(JobActor viewer, AccountType account) => !viewer.IsAdmin && account == AccountType.Commercial;
+    private static bool HidesNonCommercial(JobActor viewer, AccountType account) => LicenceQueries.HidesNonCommercialOutputs(viewer.IsAdmin, account);
 
     /// <summary>The viewer's own outputs narrowed by the filter; the licence rule is applied by the caller.</summary>
     private static IQueryable<StoredImage> Filtered(FluxWebDbContext db, JobActor viewer, GalleryFilter filter)
@@ -181,7 +167,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
 
     private static GalleryItem ToItem(StoredImage image, JobActor viewer, AccountType account)
     {
-        var nonCommercial = IsNonCommercialOutput(image);
+        var nonCommercial = LicenceQueries.IsNonCommercialOutput(image);
         return new GalleryItem(
             image.Id, image.Prompt, image.ModelId, image.LicenceId, image.CommercialUse, image.Width, image.Height, image.Seed,
             image.CreatedUtc, image.Favourite, image.SafetyVerdict, image.JobId)

@@ -20,9 +20,7 @@ public sealed class ImageListing(IDbContextFactory<FluxWebDbContext> contexts, L
     {
         page = Math.Max(0, page);
         pageSize = Math.Clamp(pageSize, 1, MaxPageSize);
-        // The policy decides, for "some non-commercial model"; the query only applies its answer.
-        var hideNonCommercial = !viewer.IsAdmin && !LicencePolicy.Decide(
-            await licences.AccountTypeAsync(viewer.UserId, cancellationToken), new ModelLicenceFacts("any", "non-commercial", CommercialUseAllowed: false), LicencedAction.View).Allowed;
+        var hideNonCommercial = LicenceQueries.HidesNonCommercialOutputs(viewer.IsAdmin, await licences.AccountTypeAsync(viewer.UserId, cancellationToken));
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var query = db.Images.AsNoTracking().Where(i => i.OwnerId == viewer.UserId);
         if (kind is { } wanted)
@@ -32,7 +30,7 @@ public sealed class ImageListing(IDbContextFactory<FluxWebDbContext> contexts, L
 
         if (hideNonCommercial)
         {
-            query = query.Where(i => i.Kind != StoredImageKind.Output || i.CommercialUse == true);
+            query = query.Where(LicenceQueries.ReceivableByCommercialAccount);
         }
 
         var total = await query.CountAsync(cancellationToken);

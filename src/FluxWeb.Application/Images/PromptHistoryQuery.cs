@@ -64,7 +64,7 @@ public sealed class PromptHistoryQuery(IDbContextFactory<FluxWebDbContext> conte
         var outputs = db.Images.AsNoTracking().Where(i => i.OwnerId == viewer.UserId && i.Kind == StoredImageKind.Output && i.Prompt != null && texts.Contains(i.Prompt));
         if (hides)
         {
-            outputs = outputs.Where(GalleryQuery.CommercialOrUnlicensed);
+            outputs = outputs.Where(LicenceQueries.ReceivableByCommercialAccount);
         }
 
         var latestImages = await outputs
