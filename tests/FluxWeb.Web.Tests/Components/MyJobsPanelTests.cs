@@ -167,6 +167,28 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_late_event_never_moves_a_job_backwards()
+    {
+        var jobs = await SubmitAsync(ada, "finished early");
+        await using var ctx = NewContext();
+        var cut = ctx.Render<MyJobsPanel>();
+        cut.WaitForAssertion(() => Assert.Equal("Queued", StatusOf(cut, jobs[0])));
+
+        Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Step = 3, TotalSteps = 4 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Step = 2, TotalSteps = 4 });
+        cut.WaitForAssertion(() => Assert.Equal("Running · step 3 of 4", StatusOf(cut, jobs[0])));
+
+        var image = Guid.NewGuid();
+        Publish(JobEventKind.Succeeded, jobs[0], JobState.Succeeded, e => e with { Step = 4, TotalSteps = 4, OutputImageId = image, OutputUrl = JobUrls.Image(image) });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Step = 4, TotalSteps = 4 });
+        Publish(JobEventKind.PositionChanged, jobs[0], JobState.Queued, e => e with { QueuePosition = 1 });
+
+        cut.WaitForAssertion(() => Assert.StartsWith("Done", StatusOf(cut, jobs[0]), StringComparison.Ordinal));
+        Assert.Empty(cut.FindAll($"[data-job-id='{jobs[0]}'] [data-testid=job-cancel]"));
+    }
+
+    [Fact]
     public async Task Without_jobs_it_says_so()
     {
         await using var ctx = NewContext();

@@ -21,6 +21,11 @@ public sealed partial class MyJobsPanel : IDisposable
     private JobActor? actor;
     private IDisposable? subscription;
 
+    // Events are applied one after another, on the circuit, after the first read: applying one
+    // may read the database, and a read that finished after a later event would otherwise
+    // overwrite it (a job seen as "Starting" until it vanished).
+    private Task applied = Task.CompletedTask;
+
     [Inject]
     private JobService Jobs { get; set; } = default!;
 
@@ -65,21 +70,38 @@ public sealed partial class MyJobsPanel : IDisposable
             subscription = Events.Subscribe(actor, OnJobEvent);
         }
 
-        var list = await Jobs.ListMineAsync(actor, RecentFinished);
+        applied = LoadAsync(actor);
+        await applied;
+    }
+
+    private async Task LoadAsync(JobActor user)
+    {
+        var list = await Jobs.ListMineAsync(user, RecentFinished);
         jobs = list.ToDictionary(j => j.Id);
     }
 
-    private void OnJobEvent(JobEvent jobEvent) => _ = ApplyOnCircuitAsync(jobEvent);
+    private void OnJobEvent(JobEvent jobEvent) => _ = EnqueueOnCircuitAsync(jobEvent);
 
-    private async Task ApplyOnCircuitAsync(JobEvent jobEvent)
+    private async Task EnqueueOnCircuitAsync(JobEvent jobEvent)
     {
         try
         {
-            await InvokeAsync(async () =>
-            {
-                await ApplyAsync(jobEvent);
-                StateHasChanged();
-            });
+            // Runs on the circuit's dispatcher, so 'applied' is only ever touched there.
+            await InvokeAsync(() => applied = ApplyAfterAsync(applied, jobEvent));
+        }
+        catch (Exception ex)
+        {
+            await DispatchExceptionAsync(ex);
+        }
+    }
+
+    private async Task ApplyAfterAsync(Task previous, JobEvent jobEvent)
+    {
+        try
+        {
+            await previous;
+            await ApplyAsync(jobEvent);
+            StateHasChanged();
         }
         catch (Exception ex)
         {
@@ -99,13 +121,13 @@ public sealed partial class MyJobsPanel : IDisposable
             // A job queued from another tab or door, or one whose row changed as a whole: read it.
             if (await Jobs.GetAsync(actor, e.JobId) is { } fresh)
             {
-                jobs[e.JobId] = fresh;
+                jobs[e.JobId] = job is null || e.Kind == JobEventKind.Requeued ? fresh : Newer(job, fresh);
             }
 
             return;
         }
 
-        jobs[e.JobId] = e.Kind switch
+        jobs[e.JobId] = Newer(job, e.Kind switch
         {
             JobEventKind.PositionChanged => job with { QueuePosition = e.QueuePosition },
             JobEventKind.Started => job with { State = JobState.Running, QueuePosition = null, Step = 0, TotalSteps = e.TotalSteps, StartedUtc = e.AtUtc },
@@ -114,8 +136,20 @@ public sealed partial class MyJobsPanel : IDisposable
             JobEventKind.Failed => job with { State = JobState.Failed, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
             JobEventKind.Cancelled => job with { State = JobState.Cancelled, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
             _ => job,
-        };
+        });
     }
+
+    /// <summary>
+    /// A read of the database can be ahead of events still waiting to be applied, so progress only
+    /// moves forward: a finished job stays finished and a running one never steps back.
+    /// </summary>
+    private static JobView Newer(JobView current, JobView candidate) => (current.State, candidate.State) switch
+    {
+        var (was, now) when was.IsFinished() && !now.IsFinished() => current,
+        (JobState.Running, JobState.Queued) => current,
+        (JobState.Running, JobState.Running) when candidate.Step < current.Step => current,
+        _ => candidate,
+    };
 
     private async Task CancelAsync(Guid jobId)
     {
