@@ -21,7 +21,6 @@ public static class AdministrationServiceCollectionExtensions
         services.AddSingleton<ContentPolicy>();
         services.AddSingleton<ImageCheck>();
         services.AddSingleton<QueueOverview>();
-        services.AddSingleton<Images.ImageListing>();
         return services;
     }
 }
