@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence.Jobs;
 
 namespace FluxWeb.Application.Jobs;
@@ -28,7 +29,9 @@ public sealed record JobView(
     string? Error,
     Guid? OutputImageId,
     string? OutputUrl,
-    string? PreviewUrl)
+    string? PreviewUrl,
+    // Where a running job is in the pipeline (loading the model, denoising, decoding...); null otherwise.
+    GenerationStage? Stage = null)
 {
     internal static JobView From(Job job, LiveJobBoard board)
     {
@@ -57,6 +60,7 @@ public sealed record JobView(
             job.Error,
             job.OutputImageId,
             job.OutputImageId is { } image ? JobUrls.Image(image) : null,
-            live?.PreviewStep is { } previewStep ? JobUrls.Preview(job.Id, previewStep) : null);
+            live?.PreviewStep is { } previewStep ? JobUrls.Preview(job.Id, previewStep) : null,
+            live?.Stage);
     }
 }

@@ -159,7 +159,8 @@ public sealed partial class InferenceEngine(
 
             Denoise(latents, noise, cleanSource, mask, context, unconditional, references, sigmas, start);
 
-            Report(GenerationStage.Decoding);
+            // The steps are done: decoding reports them as done, so progress never goes back to 0.
+            Report(GenerationStage.Decoding, resolved.Steps);
             var image = Decode(latents);
             if (source is not null && request.FeatherComposite)
             {

@@ -93,6 +93,11 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
             Assert.Equal(16 * 16 * 3, e.Preview.Rgb.Length);
         });
         Assert.Equal(GenerationStage.Finished, recorder.Events[^1].Stage);
+        // Stages come in pipeline order and the step count never goes back (a bar at 100 %
+        // must not drop to 0 while the image decodes).
+        Assert.Equal(recorder.Events.Select(e => e.Stage).Order(), recorder.Events.Select(e => e.Stage));
+        Assert.Equal(recorder.Events.Select(e => e.Step).Order(), recorder.Events.Select(e => e.Step));
+        Assert.Equal(4, recorder.Events.Single(e => e.Stage == GenerationStage.Decoding).Step);
         Assert.True(result.ModelTime > TimeSpan.Zero && result.ModelTime <= result.Elapsed);
         Assert.Equal(4, result.Steps);
         Assert.Null(result.Guidance);

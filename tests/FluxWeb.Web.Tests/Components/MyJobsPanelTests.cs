@@ -167,6 +167,42 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_running_job_says_which_stage_it_is_in_and_the_bar_waits_for_the_first_step()
+    {
+        var jobs = await SubmitAsync(ada, "staged");
+        await using var ctx = NewContext();
+        var cut = ctx.Render<MyJobsPanel>();
+        cut.WaitForAssertion(() => Assert.Equal("Queued", StatusOf(cut, jobs[0])));
+        var bar = () => cut.Find($"[data-job-id='{jobs[0]}'] [data-testid=job-progress]");
+
+        Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
+        cut.WaitForAssertion(() => Assert.Equal("Starting", StatusOf(cut, jobs[0])));
+
+        (GenerationStage Stage, int Step, string Status)[] stages =
+        [
+            (GenerationStage.LoadingModel, 0, "Loading the model"),
+            (GenerationStage.EncodingPrompt, 0, "Reading the prompt"),
+            (GenerationStage.EncodingImages, 0, "Preparing the first step"),
+            (GenerationStage.Denoising, 1, "Running · step 1 of 4"),
+            (GenerationStage.Denoising, 4, "Running · step 4 of 4"),
+            (GenerationStage.Decoding, 4, "Decoding the image"),
+            (GenerationStage.Finished, 4, "Checking, watermarking and signing"),
+        ];
+        foreach (var (stage, step, status) in stages)
+        {
+            Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = stage, Step = step, TotalSteps = 4 });
+            cut.WaitForAssertion(() => Assert.Equal(status, StatusOf(cut, jobs[0])));
+            Assert.Equal(step == 0, bar().ClassList.Contains("mud-progress-indeterminate"));
+            Assert.Equal(status, bar().GetAttribute("aria-label"));
+        }
+
+        // A denoising event that arrives after the decoding one is older news.
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 4, TotalSteps = 4 });
+        Publish(JobEventKind.PositionChanged, jobs[0], JobState.Running);
+        cut.WaitForAssertion(() => Assert.Equal("Checking, watermarking and signing", StatusOf(cut, jobs[0])));
+    }
+
+    [Fact]
     public async Task A_late_event_never_moves_a_job_backwards()
     {
         var jobs = await SubmitAsync(ada, "finished early");

@@ -224,6 +224,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         Assert.Equal("Running", running.GetProperty("state").GetString());
         Assert.Equal($"/api/v1/jobs/{scenario.RunningJob}/preview?step=2", running.GetProperty("previewUrl").GetString());
         Assert.Equal("1", running.GetProperty("seed").GetString());
+        Assert.Equal("Denoising", running.GetProperty("stage").GetString());
 
         var job = await scenario.Ada.Http.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{scenario.QueuedJob}");
         Assert.Equal("Queued", job.GetProperty("state").GetString());

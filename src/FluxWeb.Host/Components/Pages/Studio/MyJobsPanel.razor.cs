@@ -1,5 +1,6 @@
 using System.Globalization;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence.Jobs;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -130,8 +131,8 @@ public sealed partial class MyJobsPanel : IDisposable
         jobs[e.JobId] = Newer(job, e.Kind switch
         {
             JobEventKind.PositionChanged => job with { QueuePosition = e.QueuePosition },
-            JobEventKind.Started => job with { State = JobState.Running, QueuePosition = null, Step = 0, TotalSteps = e.TotalSteps, StartedUtc = e.AtUtc },
-            JobEventKind.Progress => job with { State = JobState.Running, Step = e.Step, TotalSteps = e.TotalSteps, PreviewUrl = e.PreviewUrl ?? job.PreviewUrl },
+            JobEventKind.Started => job with { State = JobState.Running, QueuePosition = null, Step = 0, TotalSteps = e.TotalSteps, StartedUtc = e.AtUtc, Stage = null },
+            JobEventKind.Progress => job with { State = JobState.Running, Step = e.Step, TotalSteps = e.TotalSteps, PreviewUrl = e.PreviewUrl ?? job.PreviewUrl, Stage = e.Stage ?? job.Stage },
             JobEventKind.Succeeded => job with { State = JobState.Succeeded, Step = e.TotalSteps, OutputImageId = e.OutputImageId, OutputUrl = e.OutputUrl, PreviewUrl = null, FinishedUtc = e.AtUtc },
             JobEventKind.Failed => job with { State = JobState.Failed, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
             JobEventKind.Cancelled => job with { State = JobState.Cancelled, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
@@ -147,9 +148,12 @@ public sealed partial class MyJobsPanel : IDisposable
     {
         var (was, now) when was.IsFinished() && !now.IsFinished() => current,
         (JobState.Running, JobState.Queued) => current,
-        (JobState.Running, JobState.Running) when candidate.Step < current.Step => current,
+        (JobState.Running, JobState.Running) when IsBehind(candidate, current) => current,
         _ => candidate,
     };
+
+    private static bool IsBehind(JobView candidate, JobView current) =>
+        candidate.Step < current.Step || (candidate.Step == current.Step && candidate.Stage < current.Stage);
 
     private async Task CancelAsync(Guid jobId)
     {
@@ -183,13 +187,31 @@ public sealed partial class MyJobsPanel : IDisposable
         JobState.Queued when job.QueuePosition == 1 => "Queued · next to run",
         JobState.Queued when job.QueuePosition is { } position => string.Create(CultureInfo.InvariantCulture, $"Queued · {position} in line"),
         JobState.Queued => "Queued",
-        JobState.Running when job.Step > 0 => string.Create(CultureInfo.InvariantCulture, $"Running · step {job.Step} of {job.TotalSteps}"),
-        JobState.Running => "Starting",
+        JobState.Running => DescribeRunning(job),
         JobState.Succeeded => string.Create(CultureInfo.InvariantCulture, $"Done · {job.Width}×{job.Height} · seed {job.Seed}"),
         JobState.Failed => $"Failed: {job.Error}",
         JobState.Cancelled => job.Error ?? "Cancelled",
         _ => job.State.ToString(),
     };
+
+    /// <summary>
+    /// The first job after a start loads gigabytes of weights and the last moments go to the
+    /// safety check, watermark and signature: the status says so instead of sitting on "Starting"
+    /// or on the last step.
+    /// </summary>
+    private static string DescribeRunning(JobView job) => job.Stage switch
+    {
+        GenerationStage.LoadingModel => "Loading the model",
+        GenerationStage.EncodingPrompt => "Reading the prompt",
+        GenerationStage.EncodingImages => job.Mode == JobMode.TextToImage ? "Preparing the first step" : "Reading the pictures",
+        GenerationStage.Decoding => "Decoding the image",
+        GenerationStage.Finished => "Checking, watermarking and signing",
+        _ when job.Step > 0 => string.Create(CultureInfo.InvariantCulture, $"Running · step {job.Step} of {job.TotalSteps}"),
+        _ => "Starting",
+    };
+
+    /// <summary>Before the first step the bar cannot say how far along the job is.</summary>
+    private static bool IsIndeterminate(JobView job) => job.Step == 0;
 
     private static double Percent(JobView job) => job.TotalSteps > 0 ? 100.0 * job.Step / job.TotalSteps : 0;
 
