@@ -178,6 +178,11 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
         Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
         cut.WaitForAssertion(() => Assert.Equal("Starting", StatusOf(cut, jobs[0])));
 
+        // A start announced late (after a read that already saw the model loading) changes nothing.
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.LoadingModel, TotalSteps = 4 });
+        Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
+        cut.WaitForAssertion(() => Assert.Equal("Loading the model", StatusOf(cut, jobs[0])));
+
         (GenerationStage Stage, int Step, string Status)[] stages =
         [
             (GenerationStage.LoadingModel, 0, "Loading the model"),

@@ -152,8 +152,11 @@ public sealed partial class MyJobsPanel : IDisposable
         _ => candidate,
     };
 
+    // No stage yet (just started) comes before every stage.
     private static bool IsBehind(JobView candidate, JobView current) =>
-        candidate.Step < current.Step || (candidate.Step == current.Step && candidate.Stage < current.Stage);
+        candidate.Step < current.Step || (candidate.Step == current.Step && StageOrder(candidate) < StageOrder(current));
+
+    private static int StageOrder(JobView job) => job.Stage is { } stage ? (int)stage : -1;
 
     private async Task CancelAsync(Guid jobId)
     {
