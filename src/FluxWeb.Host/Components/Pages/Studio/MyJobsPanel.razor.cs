@@ -24,7 +24,7 @@ public sealed partial class MyJobsPanel : IDisposable
 
     // Events are applied one after another, on the circuit, after the first read: applying one
     // may read the database, and a read that finished after a later event would otherwise
-    // overwrite it (a job seen as "Starting" until it vanished).
+    // overwrite it with an older state.
     private Task applied = Task.CompletedTask;
 
     [Inject]
