@@ -18,11 +18,10 @@ internal static class WebApp
 {
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?> overrides)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(WebHostLayout.Options(args));
         builder.Configuration.AddAppSettingsBesideExecutable(builder.Environment.ContentRootPath);
         builder.Configuration.AddCommandLineOverrides(overrides);
-        // Serve package assets (MudBlazor, Blazor's script) from a plain build too, not only when published.
-        builder.WebHost.UseStaticWebAssets();
+        builder.UseDevelopmentStaticWebAssets();
 
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
@@ -53,7 +52,7 @@ internal static class WebApp
         app.UseAuthorization();
         app.UseAntiforgery();
 
-        app.MapStaticAssets().AllowAnonymous();
+        app.MapCheckedStaticAssets();
         app.MapHealth();
         app.MapMaskUploads();
         app.MapImageUploads();
