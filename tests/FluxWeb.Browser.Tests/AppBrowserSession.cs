@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FluxWeb.Testing;
 using Microsoft.Playwright;
 
@@ -13,6 +14,8 @@ namespace FluxWeb.Browser.Tests;
 public abstract class AppBrowserSession : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
+
+    private readonly ConcurrentDictionary<string, Lazy<Task>> accounts = new(StringComparer.OrdinalIgnoreCase);
 
     private IPlaywright? playwright;
 
@@ -43,6 +46,10 @@ public abstract class AppBrowserSession : IAsyncLifetime
 
     /// <summary>Creates an account as an operator would (the app's own services, or the published app's CLI), with <see cref="SiteClient.StrongPassword"/>.</summary>
     public abstract Task CreateAccountAsync(string email, string role = "User", string accountType = "Commercial");
+
+    /// <summary><see cref="CreateAccountAsync"/> the first time a flow asks for <paramref name="email"/> in this session.</summary>
+    public Task EnsureAccountAsync(string email, string role = "User", string accountType = "Commercial") =>
+        accounts.GetOrAdd(email, _ => new Lazy<Task>(() => CreateAccountAsync(email, role, accountType))).Value;
 
     public async Task<IPage> NewPageAsync(int width = 1440, int height = 900)
     {

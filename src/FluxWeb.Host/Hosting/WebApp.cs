@@ -37,9 +37,11 @@ internal static class WebApp
         builder.Services.AddWebApi();
         builder.Services.AddApiDocsAndHub();
         builder.Services.AddWebUi();
+        builder.Services.AddReverseProxySupport();
 
         var app = builder.Build();
 
+        app.UseReverseProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);

@@ -99,7 +99,9 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
         {
             await page.GotoAsync("/studio");
             Assert.EndsWith("/Account/Login?ReturnUrl=%2Fstudio", page.Url, StringComparison.Ordinal);
-            // Styled: MudBlazor's stylesheet and the app's own really arrived.
+            // Blazor's script arrived whole and ran (an empty one loads "fine" and defines nothing).
+            Assert.True(await page.EvaluateAsync<bool>("() => typeof window.Blazor === 'object'"), $"Blazor's script did not run on the sign-in page. What the page saw: {string.Join("; ", failures)}");
+            // Styled: MudBlazor's stylesheet really arrived.
             Assert.Equal("border-box", await page.EvaluateAsync<string>("() => getComputedStyle(document.body).boxSizing"));
 
             await AppBrowserSession.SignInAsync(page, PublishedAppSession.AdminEmail);
