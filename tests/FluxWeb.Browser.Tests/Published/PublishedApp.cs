@@ -23,8 +23,11 @@ public sealed partial class PublishedApp : IAsyncDisposable
     private readonly Dictionary<string, string> environment;
     private Process? server;
 
-    private PublishedApp(string publishFolder, string root)
+    private readonly string name;
+
+    private PublishedApp(string publishFolder, string root, string name)
     {
+        this.name = name;
         PublishFolder = publishFolder;
         Root = root;
         environment = DockerfileEnvironment();
@@ -65,12 +68,13 @@ public sealed partial class PublishedApp : IAsyncDisposable
     /// <summary>Everything the server printed so far (JSON log lines, as in the image).</summary>
     public string Log => string.Join('\n', log);
 
-    public static async Task<PublishedApp> CreateAsync()
+    /// <param name="name">Names the server's log in the artefacts folder.</param>
+    public static async Task<PublishedApp> CreateAsync(string name = "published-app")
     {
         var publishFolder = await PublishedBuild.FolderAsync();
         var root = Directory.CreateTempSubdirectory("fluxweb-published-").FullName;
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var app = new PublishedApp(publishFolder, root);
+        var app = new PublishedApp(publishFolder, root, name);
         foreach (var volume in new[] { app.DataDirectory, app.ModelsDirectory, app.TempDirectory })
         {
             Directory.CreateDirectory(volume);
@@ -94,11 +98,11 @@ public sealed partial class PublishedApp : IAsyncDisposable
         return await stdout;
     }
 
-    /// <summary>Starts <c>fluxweb serve</c> and waits (up to a minute) for the address it listens on.</summary>
-    public async Task StartAsync()
+    /// <summary>Starts <c>fluxweb serve [ARGS]</c> and waits (up to a minute) for the address it listens on.</summary>
+    public async Task StartAsync(params string[] serveArguments)
     {
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server = new Process { StartInfo = StartInfo(["serve"], null), EnableRaisingEvents = true };
+        server = new Process { StartInfo = StartInfo(["serve", .. serveArguments], null), EnableRaisingEvents = true };
         void Collect(object? sender, DataReceivedEventArgs e)
         {
             if (e.Data is null)
@@ -207,7 +211,7 @@ public sealed partial class PublishedApp : IAsyncDisposable
         }
 
         server?.Dispose();
-        await File.WriteAllTextAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "published-app.log"), Log);
+        await File.WriteAllTextAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, $"{name}.log"), Log);
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -30,7 +30,7 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Contains("/Account/Login", first.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
         var html = await first.Content.ReadAsStringAsync();
-        Assert.Contains("<base href=\"/\">", html, StringComparison.Ordinal);
+        Assert.Matches("<base href=\"/\" ?/?>", html);
 
         var referenced = References(html);
         Assert.Contains(referenced, r => r.Url.StartsWith("_framework/blazor.web.", StringComparison.Ordinal));
@@ -181,6 +181,49 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
         var errors = app.Log.Split('\n').Where(line => ErrorLogLine().IsMatch(line)).ToList();
         Assert.True(errors.Count == 0, $"the published app logged errors:\n{string.Join('\n', errors)}");
         Console.WriteLine($"published app: a 256² demo image through the API in {deadline.Elapsed.TotalSeconds:F1} s; runs as uid {(PublishedApp.RunningAsRoot ? PublishedApp.ImageUserId.ToString(CultureInfo.InvariantCulture) : "of the test runner")}");
+    }
+
+    [Fact]
+    public async Task An_incomplete_install_logs_the_missing_asset_at_start_and_answers_it_with_404_not_an_empty_200()
+    {
+        // The same executable with a web root that lacks the app's stylesheet (an interrupted copy).
+        await using var app = await PublishedApp.CreateAsync("published-app-incomplete");
+        var contentRoot = Path.Combine(app.Root, "incomplete");
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(app.PublishFolder, "wwwroot"), "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(contentRoot, "wwwroot", Path.GetRelativePath(Path.Combine(app.PublishFolder, "wwwroot"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            if (!Path.GetFileName(file).StartsWith("app.css", StringComparison.Ordinal))
+            {
+                File.Copy(file, copy);
+            }
+        }
+
+        await app.StartAsync("--contentRoot", contentRoot);
+        await WaitForLogAsync(app, line => line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal) && line.Contains("css/app.css is not in the web root", StringComparison.Ordinal));
+
+        using var http = new HttpClient { BaseAddress = new Uri(app.BaseUrl + "/") };
+        var html = await http.GetStringAsync("Account/Login");
+        var stylesheet = References(html).Single(r => r.Url.StartsWith("css/app.", StringComparison.Ordinal)).Url;
+        using var missing = await http.GetAsync(stylesheet);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        await WaitForLogAsync(app, line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) && line.Contains($"Static asset {stylesheet} answered 404", StringComparison.Ordinal));
+
+        // Everything that is there is still served.
+        var script = References(html).Single(r => r.Url.StartsWith("_framework/blazor.web.", StringComparison.Ordinal)).Url;
+        using var present = await http.GetAsync(script);
+        Assert.Equal(HttpStatusCode.OK, present.StatusCode);
+        Assert.True((await present.Content.ReadAsByteArrayAsync()).Length > 100_000);
+    }
+
+    private static async Task WaitForLogAsync(PublishedApp app, Func<string, bool> match)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!app.Log.Split('\n').Any(match))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"The expected line never appeared in the log:\n{app.Log}");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>Stylesheets, scripts, the icon and the import map's modules, with the integrity the page states for each.</summary>
