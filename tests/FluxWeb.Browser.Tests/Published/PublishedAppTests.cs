@@ -204,13 +204,13 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
 
         using var http = new HttpClient { BaseAddress = new Uri(app.BaseUrl + "/") };
         var html = await http.GetStringAsync("Account/Login");
-        var stylesheet = References(html).Single(r => r.Url.StartsWith("css/app.", StringComparison.Ordinal)).Url;
+        var stylesheet = References(html).First(r => r.Url.StartsWith("css/app.", StringComparison.Ordinal)).Url;
         using var missing = await http.GetAsync(stylesheet);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         await WaitForLogAsync(app, line => line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) && line.Contains($"Static asset {stylesheet} answered 404", StringComparison.Ordinal));
 
         // Everything that is there is still served.
-        var script = References(html).Single(r => r.Url.StartsWith("_framework/blazor.web.", StringComparison.Ordinal)).Url;
+        var script = References(html).First(r => r.Url.StartsWith("_framework/blazor.web.", StringComparison.Ordinal)).Url;
         using var present = await http.GetAsync(script);
         Assert.Equal(HttpStatusCode.OK, present.StatusCode);
         Assert.True((await present.Content.ReadAsByteArrayAsync()).Length > 100_000);
