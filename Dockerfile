@@ -1,6 +1,8 @@
 # FluxWeb: build with the .NET 10 SDK, run self-contained on CUDA 13 + cuDNN 9 (ONNX Runtime 1.31's GPU build).
 #   docker build -t fluxweb .
 #   docker run --gpus all -p 5000:5000 -v fluxweb-data:/data -v fluxweb-models:/models fluxweb
+# The app writes only to /data, /models and /tmp, so it also runs with a read-only root file system:
+#   docker run --read-only --tmpfs /tmp --gpus all -p 5000:5000 -v fluxweb-data:/data -v fluxweb-models:/models fluxweb
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props FluxWeb.sln appsettings.json ./
@@ -18,9 +20,14 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/flu
     && mkdir -p /data /models \
     && chown fluxweb:fluxweb /data /models
 COPY --from=build /app /app
+# The app's files live in /app (its content root, whatever the working directory); nothing it
+# writes goes there or to HOME: data and keys to /data, models to /models, temporary files and
+# the CUDA kernel cache to /tmp.
 ENV FluxWeb__DataDirectory=/data \
     FluxWeb__ModelsDirectory=/models \
     Urls=http://+:5000 \
+    Inference__Device=Auto \
+    CUDA_CACHE_PATH=/tmp/cuda-cache \
     Logging__Console__FormatterName=json \
     DOTNET_gcServer=0
 EXPOSE 5000

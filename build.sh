@@ -17,6 +17,12 @@ install_test_prerequisites() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
+  # systemd-analyze checks deploy/fluxweb.service (verify, security); a container may not have it.
+  if [ ! -x /usr/bin/systemd-analyze ]; then
+    echo "==> Installing systemd (for systemd-analyze)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
+  fi
   # Node tools the tests call (Dockerfile linter, independent verifiers), pinned by tools/package-lock.json.
   if ! command -v npm >/dev/null 2>&1; then
     echo "==> Installing Node.js and npm"

@@ -1,31 +1,15 @@
 using System.Text.Json;
+using FluxWeb.Browser.Tests.Published;
 using FluxWeb.Testing;
 using Microsoft.Playwright;
 
 namespace FluxWeb.Browser.Tests;
 
-/// <summary>The app with the fake engine and the two test models; the first account to register becomes the administrator.</summary>
-public sealed class AdminBrowserSession : BrowserSession
-{
-    public FakeImageGenerator Engine { get; } = new();
-
-    protected override FluxWebFactory CreateFactory() => new FluxWebFactory().WithEngine(Engine);
-}
-
-/// <summary>An administrator creates an account in Chromium, sets its quota and account type; the user sees only the models its licence allows; the admin sees the usage and the audit trail.</summary>
-public sealed class AdminFlowTests(AdminBrowserSession session) : IClassFixture<AdminBrowserSession>
+/// <summary>Against the published app and its demo models (Apache-2.0 and FLUX Non-Commercial): an administrator created with the CLI creates an account in Chromium, sets its quota and account type; the user sees only the models its licence allows; the admin sees the usage and the audit trail.</summary>
+[Collection(PublishedAppCollection.Name)]
+public sealed class AdminFlowTests(PublishedAppSession session)
 {
     private static ILocator Input(IPage page, string testId) => page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
-
-    private static async Task SignInAsync(IPage page, string email)
-    {
-        await page.GotoAsync("/Account/Login");
-        await page.FillAsync("#Input\\.Email", email);
-        await page.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
-        await page.ClickAsync("[data-testid=login-submit]");
-        // Signed in: redirected away from the account pages (to the Studio at "/").
-        await page.WaitForURLAsync(url => !url.Contains("/Account/", StringComparison.Ordinal));
-    }
 
     private static async Task<JsonElement> FetchJsonAsync(IPage page, string method, string url, object? body = null) =>
         await page.EvaluateAsync<JsonElement>(
@@ -39,16 +23,13 @@ public sealed class AdminFlowTests(AdminBrowserSession session) : IClassFixture<
         var user = await session.NewPageAsync();
         try
         {
-            await admin.GotoAsync("/Account/Register");
-            await admin.FillAsync("#Input\\.Email", "chief@example.com");
-            await admin.FillAsync("#Input\\.Password", SiteClient.StrongPassword);
-            await admin.FillAsync("#Input\\.ConfirmPassword", SiteClient.StrongPassword);
-            await admin.ClickAsync("[data-testid=register-submit]");
-            await admin.WaitForURLAsync("**/studio");
+            // The administrator is an operator's: created with the command line, as the README says.
+            await session.EnsureAccountAsync("chief@example.com", role: "Admin");
+            await AppBrowserSession.SignInAsync(admin, "chief@example.com");
 
             // Create the account (non-commercial at first), through the admin page.
             await admin.GotoAsync("/admin/users");
-            await BrowserSession.WaitForCircuitAsync(admin);
+            await AppBrowserSession.WaitForCircuitAsync(admin);
             await admin.GetByTestId("new-user").ClickAsync();
             await Input(admin, "new-email").FillAsync("designer@example.com");
             await Input(admin, "new-password").FillAsync(SiteClient.StrongPassword);
@@ -65,46 +46,46 @@ public sealed class AdminFlowTests(AdminBrowserSession session) : IClassFixture<
             var row = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=user-row][data-email='designer@example.com']") });
             await Assertions.Expect(row).ToContainTextAsync("Commercial");
             await Assertions.Expect(row.Locator("td[data-label='Images/day']")).ToHaveTextAsync("3");
-            await BrowserSession.ScreenshotAsync(admin, "admin-users");
+            await AppBrowserSession.ScreenshotAsync(admin, "admin-users");
 
             // The user signs in: the licence leaves only the Apache-2.0 model, the admin pages stay shut.
-            await SignInAsync(user, "designer@example.com");
+            await AppBrowserSession.SignInAsync(user, "designer@example.com");
             var models = await FetchJsonAsync(user, "GET", "/api/v1/models");
             Assert.Equal(200, models.GetProperty("status").GetInt32());
             var allowed = models.GetProperty("body").EnumerateArray().Where(m => m.GetProperty("allowed").GetBoolean()).Select(m => m.GetProperty("id").GetString()).ToList();
-            Assert.Equal([QueueHost.ModelId], allowed);
-            var refusedModel = models.GetProperty("body").EnumerateArray().Single(m => m.GetProperty("id").GetString() == QueueHost.OtherModelId);
+            Assert.Equal([PublishedAppSession.DistilledModel, PublishedAppSession.BaseModel], allowed.Order(StringComparer.Ordinal));
+            var refusedModel = models.GetProperty("body").EnumerateArray().Single(m => m.GetProperty("id").GetString() == PublishedAppSession.NonCommercialModel);
             Assert.Contains("licensed for commercial use", refusedModel.GetProperty("reason").GetString(), StringComparison.Ordinal);
             await user.GotoAsync("/admin/models");
             await user.WaitForURLAsync("**/Account/AccessDenied**");
 
-            var queued = await FetchJsonAsync(user, "POST", "/api/v1/generations", new { model = QueueHost.ModelId, prompt = "a red chair" });
+            var queued = await FetchJsonAsync(user, "POST", "/api/v1/generations", new { model = PublishedAppSession.DistilledModel, prompt = "a red chair", width = 256, height = 256 });
             Assert.Equal(202, queued.GetProperty("status").GetInt32());
-            var refused = await FetchJsonAsync(user, "POST", "/api/v1/generations", new { model = QueueHost.OtherModelId, prompt = "a tampered model id" });
+            var refused = await FetchJsonAsync(user, "POST", "/api/v1/generations", new { model = PublishedAppSession.NonCommercialModel, prompt = "a tampered model id", width = 256, height = 256 });
             Assert.Equal(403, refused.GetProperty("status").GetInt32());
 
             // The administrator sees the day's usage row and the audit entries.
             await admin.GotoAsync("/admin/usage");
-            await BrowserSession.WaitForCircuitAsync(admin);
+            await AppBrowserSession.WaitForCircuitAsync(admin);
             var usage = admin.Locator("tr", new() { Has = admin.Locator("[data-testid=usage-row][data-email='designer@example.com']") });
             await Assertions.Expect(usage.GetByTestId("usage-images")).ToHaveTextAsync("1");
             await Assertions.Expect(usage.GetByTestId("usage-rejected")).ToHaveTextAsync("1");
             await Assertions.Expect(admin.GetByTestId("usage-chart")).ToBeVisibleAsync();
-            await BrowserSession.ScreenshotAsync(admin, "admin-usage");
+            await AppBrowserSession.ScreenshotAsync(admin, "admin-usage");
 
             await admin.GotoAsync("/admin/audit");
-            await BrowserSession.WaitForCircuitAsync(admin);
+            await AppBrowserSession.WaitForCircuitAsync(admin);
             await Input(admin, "audit-user").FillAsync("designer@");
             await Assertions.Expect(admin.Locator("[data-testid=audit-row][data-action=licence-refused]")).ToHaveCountAsync(1);
             await Assertions.Expect(admin.Locator("[data-testid=audit-row][data-action=generate]")).ToHaveCountAsync(1);
             await Assertions.Expect(admin.Locator("[data-testid=audit-row][data-action=sign-in]")).ToHaveCountAsync(1);
             await Assertions.Expect(admin.GetByTestId("audit-table")).ToContainTextAsync("Changed designer@example.com: account type NonCommercial → Commercial.");
-            await BrowserSession.ScreenshotAsync(admin, "admin-audit");
+            await AppBrowserSession.ScreenshotAsync(admin, "admin-audit");
         }
         catch
         {
-            await BrowserSession.ScreenshotAsync(admin, "admin-flow-failure-admin");
-            await BrowserSession.ScreenshotAsync(user, "admin-flow-failure-user");
+            await AppBrowserSession.ScreenshotAsync(admin, "admin-flow-failure-admin");
+            await AppBrowserSession.ScreenshotAsync(user, "admin-flow-failure-user");
             throw;
         }
     }

@@ -43,110 +43,6 @@ public sealed class DemoStudioSession : BrowserSession
 /// </summary>
 public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper output) : IClassFixture<DemoStudioSession>
 {
-    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
-
-    [Fact]
-    public async Task Generate_shows_progress_and_preview_then_the_image_which_downloads_as_png_shows_in_the_gallery_and_stays_private()
-    {
-        var page = await SignedInStudioAsync("ada@example.com");
-        var bob = await session.NewPageAsync();
-        try
-        {
-            await ChooseModelAsync(page, DemoStudioSession.BaseModel);
-            // Base variants take steps and guidance; enough steps to watch the job run for a few seconds.
-            await page.FillAsync("#studio-steps", "20");
-            await Assertions.Expect(page.Locator("#studio-guidance")).ToBeVisibleAsync();
-            // 512² rather than a thumbnail: a warm demo model does 256² steps faster than the
-            // circuit renders them, and this test is about watching the progress.
-            await SetSizeAsync(page, 512, 512);
-            await page.FillAsync("#studio-prompt", "a lighthouse at dusk");
-
-            // How fast the steps go depends on the machine, so the page itself records every
-            // status the running job shows and every preview that loads, and the test reads the
-            // record afterwards instead of hoping to look at the right moment.
-            await page.EvaluateAsync(RecordRunningJobScript);
-            var clock = Stopwatch.StartNew();
-            // The keyboard path: Ctrl+Enter from inside the prompt.
-            await page.Locator("#studio-prompt").PressAsync("Control+Enter");
-
-            await Assertions.Expect(page.Locator("[data-testid=my-jobs] [data-testid=job]").Or(page.Locator("[data-testid=result]"))).Not.ToHaveCountAsync(0);
-            await BrowserSession.ScreenshotAsync(page, "studio-running-desktop");
-
-            var result = page.Locator("[data-testid=result]").First;
-            await WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
-            Report($"studio: 512², 20 steps on the demo base model (CPU): the result showed {clock.Elapsed.TotalSeconds:F1} s after Ctrl+Enter");
-            var record = JsonSerializer.Deserialize<RunningJobRecord>(await page.EvaluateAsync<string>("() => JSON.stringify(window.fluxwebTestRecord)"), JsonSerializerOptions.Web)!;
-            Report($"studio: the running job showed {string.Join(" | ", record.Statuses.Select(s => $"{s.Text} @{s.AtMs:F0} ms"))}; previews loaded: {record.Previews.Length}");
-            Assert.True(record.ProgressBarShown, "The running job never showed a progress bar.");
-            Assert.Contains(record.Statuses, s => Regex.IsMatch(s.Text, "^Running · step ([1-9]|1[0-9]|20) of 20$"));
-            Assert.NotEmpty(record.Previews);
-            Assert.All(record.Previews, url => Assert.Matches("/api/v1/jobs/[0-9a-f-]{36}/preview\\?step=[0-9]+$", url));
-            await Assertions.Expect(page.Locator("[data-testid=my-jobs] [data-testid=job]")).ToHaveCountAsync(0);
-            await Assertions.Expect(result.Locator("[data-testid=result-facts]")).ToContainTextAsync("512×512");
-
-            var download = await page.RunAndWaitForDownloadAsync(() => result.Locator("[data-testid=result-download]").ClickAsync());
-            var file = await File.ReadAllBytesAsync((await download.PathAsync())!);
-            Assert.True(file.AsSpan().StartsWith(PngSignature), "The download is not a PNG file.");
-            Assert.Matches("^fluxweb-[0-9a-f]{32}\\.png$", download.SuggestedFilename);
-            using (var png = Image.Load<Rgb24>(file))
-            {
-                Assert.Equal((512, 512), (png.Width, png.Height));
-            }
-
-            // ↑ in an empty prompt brings the last prompt back.
-            await page.FillAsync("#studio-prompt", "");
-            await page.Locator("#studio-prompt").PressAsync("ArrowUp");
-            await Assertions.Expect(page.Locator("#studio-prompt")).ToHaveValueAsync("a lighthouse at dusk");
-
-            // The distilled model hides steps and guidance.
-            await ChooseModelAsync(page, DemoStudioSession.DistilledModel);
-            await Assertions.Expect(page.Locator("#studio-steps")).ToHaveCountAsync(0);
-            await Assertions.Expect(page.Locator("#studio-guidance")).ToHaveCountAsync(0);
-
-            await BrowserSession.ScreenshotAsync(page, "studio-desktop-1440x900");
-            await page.SetViewportSizeAsync(390, 844);
-            await AssertNoSidewaysScrollAsync(page);
-            await BrowserSession.ScreenshotAsync(page, "studio-phone-390x844");
-            await page.ClickAsync("[data-testid=theme-toggle]");
-            await BrowserSession.ScreenshotAsync(page, "studio-phone-390x844-other-theme");
-            await page.SetViewportSizeAsync(1440, 900);
-            await BrowserSession.ScreenshotAsync(page, "studio-desktop-1440x900-other-theme");
-
-            // The image is in her gallery: through the navigation, first in the grid, thumbnail
-            // loaded, and the detail names the prompt and the model.
-            var imageUrl = (await result.Locator("[data-testid=result-image]").GetAttributeAsync("src"))!;
-            var imageId = Guid.Parse(imageUrl.Split('?')[0].Split('/')[^1]);
-            await page.GetByRole(AriaRole.Link, new() { Name = "Gallery", Exact = true }).ClickAsync();
-            await page.WaitForURLAsync("**/gallery");
-            var item = page.Locator("[data-testid=gallery-item]").First;
-            await Assertions.Expect(item).ToHaveAttributeAsync("data-image-id", imageId.ToString());
-            await WaitForLoadedImageAsync(item.Locator("img"), $"/api/v1/images/{imageId}/thumbnail");
-            await item.Locator("[data-testid=gallery-open]").ClickAsync();
-            var detail = page.Locator("[data-testid=image-detail]");
-            await Assertions.Expect(detail.Locator("[data-testid=detail-prompt]")).ToHaveTextAsync("a lighthouse at dusk");
-            await Assertions.Expect(detail).ToContainTextAsync(DemoStudioSession.BaseModel);
-            var fromGallery = await page.RunAndWaitForDownloadAsync(() => detail.Locator("[data-testid=detail-download]").ClickAsync());
-            Assert.Equal(file, await File.ReadAllBytesAsync((await fromGallery.PathAsync())!));
-            await page.Keyboard.PressAsync("Escape");
-
-            // A colleague cannot open Ada's image, neither as a page nor through the API.
-            await SignInAsync(bob, "bob@example.com");
-            var asPage = await bob.GotoAsync(imageUrl);
-            Assert.Contains(asPage!.Status, new[] { 403, 404 });
-            var asApi = await bob.APIRequest.GetAsync($"{imageUrl}?download=true");
-            Assert.Contains(asApi.Status, new[] { 403, 404 });
-            await bob.GotoAsync("/studio");
-            await BrowserSession.WaitForCircuitAsync(bob);
-            await Assertions.Expect(bob.Locator("[data-testid=results-empty]")).ToBeVisibleAsync();
-        }
-        catch
-        {
-            await BrowserSession.ScreenshotAsync(page, "studio-generate-failure");
-            await BrowserSession.ScreenshotAsync(bob, "studio-generate-failure-bob");
-            throw;
-        }
-    }
-
     [Fact]
     public async Task A_reference_uploaded_with_the_file_picker_reaches_the_job_and_a_gif_is_refused_in_the_browser()
     {
@@ -158,9 +54,9 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             var gifPath = Path.Combine(folder.FullName, "animation.gif");
             var hugePath = Path.Combine(folder.FullName, "poster.png");
             var huge = new byte[1536 * 1024];
-            PngSignature.CopyTo(huge, 0);
+            StudioPage.PngSignature.CopyTo(huge, 0);
             await File.WriteAllBytesAsync(hugePath, huge);
-            using (var picture = Checkerboard(320, 240))
+            using (var picture = StudioPage.Checkerboard(320, 240))
             {
                 await picture.SaveAsPngAsync(pngPath);
                 await picture.SaveAsync(gifPath, new GifEncoder());
@@ -176,16 +72,16 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await page.SetInputFilesAsync("[data-testid=reference-drop-input]", pngPath);
             var reference = page.Locator("[data-testid=reference]");
             await Assertions.Expect(reference).ToHaveCountAsync(1);
-            await WaitForLoadedImageAsync(reference.Locator("img"), "/api/v1/images/");
+            await StudioPage.WaitForLoadedImageAsync(reference.Locator("img"), "/api/v1/images/");
             var referenceId = Guid.Parse((await reference.GetAttributeAsync("data-image-id"))!);
 
-            await ChooseModelAsync(page, DemoStudioSession.DistilledModel);
-            await SetSizeAsync(page, 256, 256);
+            await StudioPage.ChooseModelAsync(page, DemoStudioSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
             await page.FillAsync("#studio-prompt", "the same room, in winter");
             await page.ClickAsync("[data-testid=generate]");
 
             var result = page.Locator("[data-testid=result]").First;
-            await WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
+            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
             var job = await JobAsync(Guid.Parse((await result.GetAttributeAsync("data-job-id"))!));
             Assert.Equal(JobMode.Edit, job.Mode);
             Assert.Equal([referenceId], job.ReferenceImageIds);
@@ -217,7 +113,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
         try
         {
             // A picture of Mia's, opened for editing by the Gallery's deep link.
-            using var picture = Checkerboard(Width, Height);
+            using var picture = StudioPage.Checkerboard(Width, Height);
             using var png = new MemoryStream();
             await picture.SaveAsPngAsync(png);
             var upload = await page.APIRequest.PostAsync("/api/v1/uploads/images?name=room.png", new APIRequestContextOptions
@@ -250,13 +146,13 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
 
             await page.Locator("[data-testid=strength] input[type=range]").FillAsync("0.75");
             await Assertions.Expect(page.Locator("[data-testid=strength]")).ToContainTextAsync("0.75");
-            await ChooseModelAsync(page, DemoStudioSession.DistilledModel);
+            await StudioPage.ChooseModelAsync(page, DemoStudioSession.DistilledModel);
             await page.FillAsync("#studio-prompt", "a red armchair");
             await BrowserSession.ScreenshotAsync(page, "studio-masked-edit-desktop");
             await page.ClickAsync("[data-testid=generate]");
 
             var result = page.Locator("[data-testid=result]").First;
-            await WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
+            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
             var job = await JobAsync(Guid.Parse((await result.GetAttributeAsync("data-job-id"))!));
             Assert.Equal(JobMode.MaskedEdit, job.Mode);
             Assert.Equal(sourceId, job.SourceImageId);
@@ -291,10 +187,10 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
         var page = await SignedInStudioAsync("carl@example.com");
         try
         {
-            await ChooseModelAsync(page, DemoStudioSession.BaseModel);
+            await StudioPage.ChooseModelAsync(page, DemoStudioSession.BaseModel);
             // About a minute of CPU work: it is certainly still running when Cancel is pressed.
             await page.FillAsync("#studio-steps", "100");
-            await SetSizeAsync(page, 512, 512);
+            await StudioPage.SetSizeAsync(page, 512, 512);
             await page.FillAsync("#studio-prompt", "a very slow picture");
             await page.ClickAsync("[data-testid=generate]");
 
@@ -308,7 +204,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await page.WaitForFunctionAsync(
                 "id => document.querySelector(`[data-testid=my-jobs] [data-job-id='${id}'] [data-testid=job-status]`)?.textContent.trim() === 'Cancelled by you.'",
                 jobId.ToString(), new() { Timeout = 20_000 });
-            Report($"studio: cancelling a running 512² job showed as cancelled {clock.Elapsed.TotalMilliseconds:F0} ms after the click");
+            StudioPage.Report(output, $"studio: cancelling a running 512² job showed as cancelled {clock.Elapsed.TotalMilliseconds:F0} ms after the click");
             Assert.Equal(JobState.Cancelled, (await JobAsync(jobId)).State);
             Assert.Equal(0, await page.Locator("[data-testid=result]").CountAsync());
         }
@@ -317,40 +213,6 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await BrowserSession.ScreenshotAsync(page, "studio-cancel-failure");
             throw;
         }
-    }
-
-    private const string RecordRunningJobScript = """
-        () => {
-          const record = window.fluxwebTestRecord = { statuses: [], previews: [], progressBarShown: false };
-          const start = performance.now();
-          const look = () => {
-            for (const status of document.querySelectorAll('[data-testid=my-jobs] [data-testid=job][data-state=Running] [data-testid=job-status]')) {
-              const text = status.textContent.trim();
-              if (record.statuses.at(-1)?.text !== text) record.statuses.push({ text, atMs: performance.now() - start });
-              record.progressBarShown ||= status.closest('[data-testid=job]').querySelector('[data-testid=job-progress]')?.checkVisibility() === true;
-            }
-          };
-          new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-          // Image load events do not bubble; they are seen on the way down.
-          document.addEventListener('load', e => {
-            const img = e.target;
-            if (img instanceof HTMLImageElement && img.naturalWidth > 0 && img.closest('[data-testid=job][data-state=Running]') && img.src.includes('/preview?step=')) {
-              record.previews.push(new URL(img.src).pathname + new URL(img.src).search);
-            }
-          }, true);
-        }
-        """;
-
-    private sealed record RunningJobStatus(string Text, double AtMs);
-
-    private sealed record RunningJobRecord(RunningJobStatus[] Statuses, string[] Previews, bool ProgressBarShown);
-
-    /// <summary>Timings are printed and kept with the artefacts, never asserted.</summary>
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        Console.WriteLine(line);
-        File.AppendAllText(Path.Combine(BrowserSession.ArtefactsDirectory, "studio-timing.txt"), line + Environment.NewLine);
     }
 
     private async Task<IPage> SignedInStudioAsync(string email)
@@ -378,62 +240,9 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
         await BrowserSession.WaitForCircuitAsync(page);
     }
 
-    private static async Task ChooseModelAsync(IPage page, string modelId)
-    {
-        await page.Locator("[data-testid=model-select]").ClickAsync();
-        await page.Locator($".mud-popover-open [data-model-id='{modelId}']").ClickAsync();
-        await Assertions.Expect(page.Locator(".mud-popover-open [data-model-id]")).ToHaveCountAsync(0);
-    }
-
-    private static async Task SetSizeAsync(IPage page, int width, int height)
-    {
-        await page.FillAsync("#studio-width", width.ToString(CultureInfo.InvariantCulture));
-        await page.FillAsync("#studio-height", height.ToString(CultureInfo.InvariantCulture));
-        await Assertions.Expect(page.Locator("#studio-height")).ToHaveValueAsync(height.ToString(CultureInfo.InvariantCulture));
-    }
-
-    /// <summary>An image the browser really fetched and decoded through the signed-in, authorised endpoint.</summary>
-    private static async Task WaitForLoadedImageAsync(ILocator image, string urlPart, float timeoutMs = 20_000)
-    {
-        await Assertions.Expect(image).ToHaveAttributeAsync("src", new Regex(Regex.Escape(urlPart)), new LocatorAssertionsToHaveAttributeOptions { Timeout = timeoutMs });
-        await image.EvaluateAsync("img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, fail) => { img.onload = () => ok(true); img.onerror = () => fail('image did not load'); })");
-    }
-
-    /// <summary>
-    /// After a resize the drawer and MudBlazor's breakpoint listener re-lay the page out over a few
-    /// frames, so this waits (up to 5 s) for a width that fits, and fails with the widths if none comes.
-    /// </summary>
-    private static async Task AssertNoSidewaysScrollAsync(IPage page)
-    {
-        try
-        {
-            await page.WaitForFunctionAsync("() => document.documentElement.scrollWidth <= window.innerWidth", null, new() { Timeout = 5_000 });
-        }
-        catch (TimeoutException)
-        {
-            var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
-            Assert.Fail($"The Studio scrolls sideways at phone width: the page is {widths[0]} px wide in a {widths[1]} px window.");
-        }
-    }
-
     private async Task<Job> JobAsync(Guid id)
     {
         await using var db = await session.Factory.Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
         return await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id);
-    }
-
-    private static Image<Rgb24> Checkerboard(int width, int height)
-    {
-        var picture = new Image<Rgb24>(width, height);
-        for (var y = 0; y < height; y++)
-        {
-            for (var x = 0; x < width; x++)
-            {
-                var light = ((x / 32) + (y / 32)) % 2 == 0;
-                picture[x, y] = light ? new Rgb24(200, 180, 150) : new Rgb24(60, 70, 90);
-            }
-        }
-
-        return picture;
     }
 }

@@ -18,11 +18,10 @@ internal static class WebApp
 {
     public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?> overrides)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(WebHostLayout.Options(args));
         builder.Configuration.AddAppSettingsBesideExecutable(builder.Environment.ContentRootPath);
         builder.Configuration.AddCommandLineOverrides(overrides);
-        // Serve package assets (MudBlazor, Blazor's script) from a plain build too, not only when published.
-        builder.WebHost.UseStaticWebAssets();
+        builder.UseDevelopmentStaticWebAssets();
 
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
@@ -38,9 +37,11 @@ internal static class WebApp
         builder.Services.AddWebApi();
         builder.Services.AddApiDocsAndHub();
         builder.Services.AddWebUi();
+        builder.Services.AddReverseProxySupport();
 
         var app = builder.Build();
 
+        app.UseReverseProxySupport();
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error", createScopeForErrors: true);
@@ -53,7 +54,7 @@ internal static class WebApp
         app.UseAuthorization();
         app.UseAntiforgery();
 
-        app.MapStaticAssets().AllowAnonymous();
+        app.MapCheckedStaticAssets();
         app.MapHealth();
         app.MapMaskUploads();
         app.MapImageUploads();

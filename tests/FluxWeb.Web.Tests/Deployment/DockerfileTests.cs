@@ -5,7 +5,7 @@ namespace FluxWeb.Web.Tests.Deployment;
 /// <summary>No Docker engine runs in CI, so the Dockerfile is linted and its promises checked as text.</summary>
 public sealed class DockerfileTests
 {
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FluxWeb.sln")))
@@ -52,5 +52,28 @@ public sealed class DockerfileTests
         Assert.Matches(@"(?m)^ENTRYPOINT\s+\[""/app/fluxweb""", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/data", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/models", dockerfile);
+    }
+
+    [Fact]
+    public void The_runtime_stage_writes_only_to_its_volumes_and_tmp_so_a_read_only_root_works()
+    {
+        var runtime = Dockerfile()[Dockerfile().LastIndexOf("\nFROM ", StringComparison.Ordinal)..].Replace("\\\n", " ", StringComparison.Ordinal);
+        var environment = System.Text.RegularExpressions.Regex.Matches(runtime, @"(?m)^ENV\s+(.+)$")
+            .SelectMany(m => m.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
+
+        Assert.Equal("/data", environment["FluxWeb__DataDirectory"]);
+        Assert.Equal("/models", environment["FluxWeb__ModelsDirectory"]);
+        Assert.Equal("Auto", environment["Inference__Device"]);
+        Assert.Equal("json", environment["Logging__Console__FormatterName"]);
+        // Every path the image's environment names for the app to write is a volume or /tmp (a tmpfs with --read-only).
+        foreach (var (key, value) in environment.Where(e => e.Value.StartsWith('/')))
+        {
+            Assert.True(value.StartsWith("/data", StringComparison.Ordinal) || value.StartsWith("/models", StringComparison.Ordinal) || value.StartsWith("/tmp/", StringComparison.Ordinal), $"{key}={value} is neither a volume nor under /tmp");
+        }
+
+        Assert.Contains("--read-only --tmpfs /tmp", Dockerfile(), StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^WORKDIR\s+/home/fluxweb\s*$", runtime);
     }
 }

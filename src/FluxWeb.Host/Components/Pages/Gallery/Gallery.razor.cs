@@ -358,7 +358,7 @@ public sealed partial class Gallery : IAsyncDisposable
         }
     }
 
-    private void Go(string url) => Navigation.NavigateTo(url);
+    private void Go(string url) => Navigation.NavigateTo(Navigation.Rooted(url));
 
     private async Task RestartObserverAsync()
     {

@@ -69,7 +69,7 @@ public sealed partial class ImageDetailView
         (detail, refusal, loading) = (result.Detail, result.LicenceRefusal, false);
     }
 
-    private void Go(string url) => Navigation.NavigateTo(url);
+    private void Go(string url) => Navigation.NavigateTo(Navigation.Rooted(url));
 
     private async Task ToggleFavouriteAsync()
     {

@@ -32,6 +32,9 @@ public sealed partial class ImageDropZone : IAsyncDisposable
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
 
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
     [Parameter]
     public string ButtonText { get; set; } = "Choose pictures";
 
@@ -79,7 +82,7 @@ public sealed partial class ImageDropZone : IAsyncDisposable
                 selfReference = DotNetObjectReference.Create(this);
                 handle = module is null ? null : await module.InvokeAsync<IJSObjectReference>("attachImageUploads", zone, input, selfReference, new
                 {
-                    uploadUrl = ImageUploadEndpoints.CollectionPath,
+                    uploadUrl = Navigation.Rooted(ImageUploadEndpoints.CollectionPath),
                     maxBytes = MaxBytes,
                     disabled = Disabled,
                 });

@@ -27,6 +27,9 @@ public sealed partial class MaskEditor : IAsyncDisposable
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
 
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
     /// <summary>The picture to mask, by URL (same origin); never sent over the circuit as pixels.</summary>
     [Parameter, EditorRequired]
     public string ImageUrl { get; set; } = "";
@@ -94,7 +97,7 @@ public sealed partial class MaskEditor : IAsyncDisposable
             selfReference ??= DotNetObjectReference.Create(this);
             editor = await module.InvokeAsync<IJSObjectReference>("createMaskEditor", canvasHost, selfReference, new
             {
-                imageUrl = ImageUrl,
+                imageUrl = Navigation.Rooted(ImageUrl),
                 width = ImageWidth,
                 height = ImageHeight,
                 tool = ToolName(Tool),
@@ -142,7 +145,7 @@ public sealed partial class MaskEditor : IAsyncDisposable
         var current = editor ?? throw new InvalidOperationException("The mask editor has not started yet.");
         try
         {
-            var answer = await current.InvokeAsync<JsonElement>("uploadMask", cancellationToken, uploadUrl);
+            var answer = await current.InvokeAsync<JsonElement>("uploadMask", cancellationToken, Navigation.Rooted(uploadUrl));
             return answer.GetRawText();
         }
         catch (JSException exception)
