@@ -36,11 +36,12 @@ public sealed partial class ImageClassifierAutoInstall(
             return;
         }
 
-        // Let the server finish starting first; the install takes a few seconds of CPU.
-        await Task.Yield();
+        // Said before the first await, so no request after start-up sees a plain "off" while it installs.
         filter.SetStatus(new ImageFilterStatus(ImageFilterState.Installing,
             $"Image filtering is installing: downloading nsfwjs {settings.ClassifierVersion} from {settings.Registry} and converting it. Until it is on, outputs are delivered marked \"not checked\"."));
         LogInstalling(logger, settings.ClassifierVersion, settings.Registry);
+        // The server finishes starting meanwhile; the install takes a few seconds of CPU.
+        await Task.Yield();
         try
         {
             var installed = await installer.InstallFromRegistryAsync(cancellationToken: stoppingToken);
