@@ -20,6 +20,11 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/flu
     && mkdir -p /data /models \
     && chown fluxweb:fluxweb /data /models
 COPY --from=build /app /app
+# Image filtering is on from the first start: nsfwjs's classifier is downloaded from the npm registry
+# (sha512-checked), converted to ONNX and checked at build time, outside the /models volume.
+ENV Provenance__Filters__ClassifierDirectory=/opt/fluxweb/safety
+RUN /app/fluxweb safety install --data /tmp/fluxweb-build --models /tmp/fluxweb-build/models \
+    && rm -rf /tmp/fluxweb-build
 # The app's files live in /app (its content root, whatever the working directory); nothing it
 # writes goes there or to HOME: data and keys to /data, models to /models, temporary files and
 # the CUDA kernel cache to /tmp.

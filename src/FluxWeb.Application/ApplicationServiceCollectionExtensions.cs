@@ -17,11 +17,19 @@ public static class ApplicationServiceCollectionExtensions
     /// Identity core (users, roles, stores, password/lockout rules) and the account services.
     /// Cookie authentication is added by the web host; the CLI uses this alone.
     /// </summary>
-    /// <summary>The steps every generated image takes before it is stored or written (safety, watermark, C2PA).</summary>
+    /// <summary>The steps every generated image takes before it is stored or written (safety, watermark, C2PA), and the image classifier's installer.</summary>
     public static IServiceCollection AddOutputs(this IServiceCollection services)
     {
         services.AddSingleton<Outputs.OutputFinisher>();
         services.AddSingleton<Outputs.WatermarkSerials>();
+        services.AddSingleton<Safety.ImageClassifierInstaller>();
+        return services;
+    }
+
+    /// <summary>The server's first start installs the image classifier in the background (the web app only: a CLI command never downloads by itself).</summary>
+    public static IServiceCollection AddImageClassifierAutoInstall(this IServiceCollection services)
+    {
+        services.AddHostedService<Safety.ImageClassifierAutoInstall>();
         return services;
     }
 

@@ -60,7 +60,8 @@ public static class ProvenanceServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ContentFilterOptions>>();
-            var (classifier, status) = ImageClassifierLoader.Load(options.Value);
+            var folder = sp.GetRequiredService<IOptions<ProvenanceStorageOptions>>().Value.ResolveClassifiersDirectory(options.Value);
+            var (classifier, status) = ImageClassifierLoader.Load(options.Value, folder);
             return new ImageContentFilter(options, classifier, status);
         });
         return services;

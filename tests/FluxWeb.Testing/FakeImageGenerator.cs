@@ -35,6 +35,9 @@ public sealed class FakeImageGenerator : IImageGenerator
     /// <summary>Return an exception to throw at that step (e.g. <see cref="OutOfMemory"/>), or null to go on.</summary>
     public Func<GenerationRequest, int, Exception?>? FailAt { get; set; }
 
+    /// <summary>What the finished job "generates" instead of the seed's solid colour (e.g. a picture the safety classifier flags).</summary>
+    public Func<GenerationRequest, Image<Rgb24>>? Picture { get; set; }
+
     public ConcurrentQueue<GenerationRequest> Started { get; } = new();
 
     /// <summary>What each started job's input images looked like (the images themselves are disposed with the job).</summary>
@@ -125,10 +128,10 @@ public sealed class FakeImageGenerator : IImageGenerator
 
             cancellationToken.ThrowIfCancellationRequested();
             progress?.Report(new GenerationProgress(GenerationStage.Decoding, resolved.Steps, resolved.Steps, SimulatedStepTime * resolved.Steps));
-            var image = new Image<Rgb24>(resolved.Width, resolved.Height, ColourOf(request.Seed));
+            var image = Picture?.Invoke(request) ?? new Image<Rgb24>(resolved.Width, resolved.Height, ColourOf(request.Seed));
             Completed.Enqueue(request);
             var elapsed = SimulatedStepTime * resolved.Steps;
-            return new GenerationResult(image, request.ModelId, request.Seed, resolved.Width, resolved.Height, resolved.Steps, request.Guidance, elapsed, elapsed, false);
+            return new GenerationResult(image, request.ModelId, request.Seed, image.Width, image.Height, resolved.Steps, request.Guidance, elapsed, elapsed, false);
         }
         catch (OperationCanceledException)
         {

@@ -26,6 +26,9 @@ public class FluxWebFactory : WebApplicationFactory<Program>
         settings["Inference:Device"] = "Cpu";
         // Tiny test models: one thread avoids thread-pool spinning on a busy 2-core CI machine (4× faster here).
         settings["Inference:CpuThreads"] = "1";
+        // Tests never reach the internet: a test that wants the background install turns it on with a local registry.
+        settings["Provenance:Filters:AutoInstall"] = "false";
+        settings["Provenance:Filters:Registry"] = "http://127.0.0.1:9/unreachable-in-tests";
         Directory.CreateDirectory(ModelsDirectory);
     }
 

@@ -64,6 +64,8 @@ public sealed class QueueHost : IAsyncDisposable
             ["FluxWeb:DataDirectory"] = dataDirectory,
             ["FluxWeb:ModelsDirectory"] = modelsDirectory,
             ["Inference:Device"] = "Cpu",
+            ["Provenance:Filters:AutoInstall"] = "false",
+            ["Provenance:Filters:Registry"] = "http://127.0.0.1:9/unreachable-in-tests",
         });
         if (settings is not null)
         {

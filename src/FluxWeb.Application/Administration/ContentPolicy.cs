@@ -47,16 +47,74 @@ public sealed partial class ContentPolicy(
     public async Task ApplyStoredAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var stored = await db.PolicySettings.AsNoTracking().SingleOrDefaultAsync(s => s.Key == PolicySetting.PromptBlockList, cancellationToken);
-        if (stored is null)
+        var settings = await db.PolicySettings.AsNoTracking()
+            .Where(s => s.Key == PolicySetting.PromptBlockList || s.Key == PolicySetting.ImageThresholds)
+            .ToDictionaryAsync(s => s.Key, s => s.Value, cancellationToken);
+        if (settings.TryGetValue(PolicySetting.ImageThresholds, out var thresholds))
         {
-            return;
+            images.SetPolicy(new ImageSafetyPolicy(JsonSerializer.Deserialize<List<ClassThreshold>>(thresholds, ThresholdJson) ?? []));
         }
 
-        var terms = JsonSerializer.Deserialize<List<string>>(stored.Value) ?? [];
-        prompts.SetBlockedTerms(terms);
-        LogApplied(logger, prompts.BlockedTerms.Count);
+        if (settings.TryGetValue(PolicySetting.PromptBlockList, out var stored))
+        {
+            var terms = JsonSerializer.Deserialize<List<string>>(stored) ?? [];
+            prompts.SetBlockedTerms(terms);
+            LogApplied(logger, prompts.BlockedTerms.Count);
+        }
     }
+
+    /// <summary>The image classifier's thresholds in force (the defaults until an admin saves others).</summary>
+    public ImageSafetyPolicy ImageThresholds => images.Policy;
+
+    /// <summary>The classes the thresholds can name: the running classifier's, else nsfwjs's.</summary>
+    public IReadOnlyList<string> ImageClasses => images.Classifier is PackagedImageClassifier packaged ? packaged.Classes : NsfwjsClasses;
+
+    public static IReadOnlyList<string> NsfwjsClasses { get; } = ["Drawing", "Hentai", "Neutral", "Porn", "Sexy"];
+
+    /// <summary>
+    /// Stores and applies the image thresholds; returns an error (and changes nothing) for a threshold
+    /// outside (0, 1], an empty or unknown class, or a class named twice in one rule.
+    /// </summary>
+    public async Task<string?> SaveImageThresholdsAsync(IReadOnlyList<ClassThreshold> rules, ChangeActor actor, CancellationToken cancellationToken = default)
+    {
+        foreach (var rule in rules)
+        {
+            if (rule.Classes.Count == 0 || rule.Classes.Distinct(StringComparer.Ordinal).Count() != rule.Classes.Count)
+            {
+                return "Each threshold names one or more different classes.";
+            }
+
+            if (rule.Classes.FirstOrDefault(c => !ImageClasses.Contains(c, StringComparer.Ordinal)) is { } unknown)
+            {
+                return $"'{unknown}' is not one of the classifier's classes ({string.Join(", ", ImageClasses)}).";
+            }
+
+            if (!(rule.Threshold > 0 && rule.Threshold <= 1))
+            {
+                return $"The threshold for {rule.Label} must be more than 0 and at most 1.";
+            }
+        }
+
+        var policy = new ImageSafetyPolicy(rules.ToList());
+        var before = images.Policy.Describe();
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await db.PolicySettings.SingleOrDefaultAsync(s => s.Key == PolicySetting.ImageThresholds, cancellationToken);
+        var email = actor.UserId is null ? null : await db.Users.Where(u => u.Id == actor.UserId).Select(u => u.Email).SingleOrDefaultAsync(cancellationToken);
+        row ??= db.PolicySettings.Add(new PolicySetting { Key = PolicySetting.ImageThresholds, Value = "[]" }).Entity;
+        row.Value = JsonSerializer.Serialize(policy.Rules, ThresholdJson);
+        row.UpdatedUtc = time.GetUtcNow().UtcDateTime;
+        row.UpdatedBy = email ?? actor.Channel;
+        await db.SaveChangesAsync(cancellationToken);
+        images.SetPolicy(policy);
+        await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, actor.UserId)
+        {
+            Detail = $"Image thresholds changed from \"{before}\" to \"{policy.Describe()}\".",
+            Channel = actor.Channel,
+        }, cancellationToken);
+        return null;
+    }
+
+    private static readonly JsonSerializerOptions ThresholdJson = new(JsonSerializerDefaults.Web);
 
     /// <summary>Stores and applies a new block list; returns an error for a list that is too long.</summary>
     public async Task<string?> SaveBlockedTermsAsync(IEnumerable<string> terms, ChangeActor actor, CancellationToken cancellationToken = default)

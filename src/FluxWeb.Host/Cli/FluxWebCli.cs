@@ -60,6 +60,7 @@ internal static class FluxWebCli
             GenerateCommand.Create(output),
             InspectCommands.Create(output),
             VerifyCommand.Create(output),
+            SafetyCommands.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
         root.TreatUnmatchedTokensAsErrors = false;

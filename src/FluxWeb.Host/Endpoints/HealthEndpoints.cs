@@ -8,8 +8,8 @@ namespace FluxWeb.Host.Endpoints;
 
 public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering);
 
-/// <summary>Whether outputs and reference images are screened; "off" is said out loud, never implied.</summary>
-public sealed record ImageFilteringHealth(bool Enabled, string Description);
+/// <summary>Whether outputs and reference images are screened (state "on", "installing" or "off"); "off" is said out loud with the reason, never implied.</summary>
+public sealed record ImageFilteringHealth(bool Enabled, string State, string Description);
 
 public sealed record DatabaseHealth(bool Reachable);
 
@@ -45,7 +45,7 @@ internal static class HealthEndpoints
             new DatabaseHealth(reachable),
             new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason),
             models,
-            new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.Description));
+            new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description));
 
         return Results.Json(report, statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }

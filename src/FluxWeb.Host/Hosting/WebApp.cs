@@ -28,6 +28,7 @@ internal static class WebApp
         builder.Services.AddInference();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
+        builder.Services.AddImageClassifierAutoInstall();
         builder.Services.AddJobs();
         builder.Services.AddJobWorker();
         builder.Services.AddGallery();

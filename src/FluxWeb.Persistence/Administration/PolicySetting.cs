@@ -1,9 +1,12 @@
 namespace FluxWeb.Persistence.Administration;
 
-/// <summary>One server-wide policy value set by an administrator (the prompt block list), kept across restarts.</summary>
+/// <summary>One server-wide policy value set by an administrator (the prompt block list, the image thresholds), kept across restarts.</summary>
 public sealed class PolicySetting
 {
     public const string PromptBlockList = "prompt-block-list";
+
+    /// <summary>The image classifier's thresholds: <c>[{"classes":["Porn","Hentai"],"threshold":0.7}, …]</c>.</summary>
+    public const string ImageThresholds = "image-thresholds";
 
     public required string Key { get; set; }
 

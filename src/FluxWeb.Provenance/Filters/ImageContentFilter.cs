@@ -20,7 +20,7 @@ public enum ContentVerdict
     Blocked,
     BlurredForReview,
 
-    /// <summary>No classifier is installed: nothing was checked, and the admin page says so.</summary>
+    /// <summary>No classifier is running (not installed, still installing, or failed): nothing was checked, and the admin page says so.</summary>
     Unchecked,
 }
 
@@ -29,36 +29,106 @@ public sealed record ContentDecision(ContentVerdict Verdict, double? NsfwProbabi
     public bool MustBlur => Verdict == ContentVerdict.BlurredForReview;
 
     public bool NeedsReview => Verdict == ContentVerdict.BlurredForReview;
+
+    /// <summary>Every class's probability, when a classifier ran.</summary>
+    public ImageScores? Scores { get; init; }
+
+    /// <summary>Which rule flagged the picture, in words ("Porn + Hentai 0.82 ≥ 0.70").</summary>
+    public string? Reason { get; init; }
+}
+
+public enum ImageFilterState
+{
+    Off,
+    Installing,
+    On,
 }
 
 /// <summary>Whether image filtering runs, in words for the admin page and /healthz.</summary>
-public sealed record ImageFilterStatus(bool Enabled, string Description);
-
-/// <summary>Applies the admin's image policy with the operator-supplied classifier, if any.</summary>
-public sealed class ImageContentFilter(IOptions<ContentFilterOptions> options, IImageSafetyClassifier? classifier, ImageFilterStatus status)
+public sealed record ImageFilterStatus(ImageFilterState State, string Description)
 {
-    private readonly ContentFilterOptions _options = options.Value;
+    public bool Enabled => State == ImageFilterState.On;
 
-    public ImageFilterStatus Status { get; } = status;
+    public string StateName => State.ToString().ToLowerInvariant();
+}
+
+/// <summary>One picture checked without any role's consequences (the CLI's <c>safety check</c>, the admin page).</summary>
+public sealed record ImageClassification(ImageScores Scores, bool Flagged, string? Reason, double Score, string Model);
+
+/// <summary>
+/// Applies the admin's image policy with the classifier that is running, if any. The classifier can
+/// arrive after start-up (the background install on a fresh server) and the policy can change at any
+/// time (admin page); both are swapped atomically, so a check sees one or the other, never half.
+/// </summary>
+public sealed class ImageContentFilter
+{
+    private readonly ContentFilterOptions _options;
+    private volatile Running _running;
+    private volatile ImageSafetyPolicy _policy = ImageSafetyPolicy.NsfwjsDefault;
+
+    public ImageContentFilter(IOptions<ContentFilterOptions> options, IImageSafetyClassifier? classifier, ImageFilterStatus status)
+    {
+        _options = options.Value;
+        _running = new Running(classifier, status);
+    }
+
+    public ImageFilterStatus Status
+    {
+        get
+        {
+            var running = _running;
+            return running.Classifier is { } classifier
+                ? running.Status with { Description = $"Image filtering is on: {classifier.ModelName}, {PolicyFor(classifier).Describe()}; flagged uploads are refused, flagged outputs are {(_options.OutputAction == ContentAction.Block ? "blocked" : "blurred and flagged for review")}." }
+                : running.Status;
+        }
+    }
+
+    public IImageSafetyClassifier? Classifier => _running.Classifier;
+
+    /// <summary>The thresholds for the installed classifier's classes (an operator-supplied binary classifier uses <c>ImageThreshold</c> instead).</summary>
+    public ImageSafetyPolicy Policy => _policy;
+
+    public void SetPolicy(ImageSafetyPolicy policy) => _policy = policy;
+
+    /// <summary>A classifier is ready: from now on every picture is checked.</summary>
+    public void Activate(IImageSafetyClassifier classifier) => _running = new Running(classifier, new ImageFilterStatus(ImageFilterState.On, ""));
+
+    /// <summary>No classifier runs (installing, or off with the reason and the fix).</summary>
+    public void SetStatus(ImageFilterStatus status) => _running = new Running(null, status);
+
+    public ImageClassification? Check(Image<Rgba32> image)
+    {
+        if (_running.Classifier is not { } classifier)
+        {
+            return null;
+        }
+
+        var policy = PolicyFor(classifier);
+        var scores = classifier.Classify(image);
+        var reason = policy.Reason(scores);
+        return new ImageClassification(scores, reason is not null, reason, policy.Score(scores), classifier.ModelName);
+    }
 
     public ContentDecision Screen(Image<Rgba32> image, ImageRole role)
     {
-        if (classifier is null)
+        var running = _running;
+        if (running.Classifier is null)
         {
-            return new ContentDecision(ContentVerdict.Unchecked, null, Status.Description);
+            return new ContentDecision(ContentVerdict.Unchecked, null, running.Status.Description);
         }
 
-        var probability = classifier.NsfwProbability(image);
-        if (probability <= _options.ImageThreshold)
+        var check = Check(image)!;
+        if (!check.Flagged)
         {
-            return new ContentDecision(ContentVerdict.Allowed, probability, null);
+            return new ContentDecision(ContentVerdict.Allowed, check.Score, null) { Scores = check.Scores };
         }
 
-        return role == ImageRole.Input || _options.OutputAction == ContentAction.Block
-            ? new ContentDecision(ContentVerdict.Blocked, probability, role == ImageRole.Input
+        return (role == ImageRole.Input || _options.OutputAction == ContentAction.Block
+            ? new ContentDecision(ContentVerdict.Blocked, check.Score, role == ImageRole.Input
                 ? "This image was flagged by the content filter and cannot be used. Choose another image."
                 : "The generated image was flagged by the content filter and was not kept.")
-            : new ContentDecision(ContentVerdict.BlurredForReview, probability, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it.");
+            : new ContentDecision(ContentVerdict.BlurredForReview, check.Score, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it."))
+            with { Scores = check.Scores, Reason = check.Reason };
     }
 
     /// <summary>Blurs beyond recognition: pixelate, then a wide Gaussian blur, both scaled to the picture.</summary>
@@ -67,4 +137,12 @@ public sealed class ImageContentFilter(IOptions<ContentFilterOptions> options, I
         var size = Math.Max(image.Width, image.Height);
         image.Mutate(x => x.Pixelate(Math.Max(2, size / 24)).GaussianBlur(Math.Max(2f, size / 48f)));
     }
+
+    private ImageSafetyPolicy PolicyFor(IImageSafetyClassifier classifier) =>
+        classifier is OnnxImageSafetyClassifier
+            // "Flagged above ImageThreshold": p > t is p ≥ the next double after t.
+            ? new ImageSafetyPolicy([new ClassThreshold([OnnxImageSafetyClassifier.NsfwClass], Math.BitIncrement(_options.ImageThreshold))])
+            : _policy;
+
+    private sealed record Running(IImageSafetyClassifier? Classifier, ImageFilterStatus Status);
 }

@@ -33,7 +33,20 @@ public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposa
         ModelPath = modelPath;
     }
 
+    public const string NormalClass = "normal";
+    public const string NsfwClass = "nsfw";
+
     public string ModelPath { get; }
+
+    public string ModelName => Path.GetFileName(ModelPath);
+
+    public IReadOnlyList<string> Classes { get; } = [NormalClass, NsfwClass];
+
+    public ImageScores Classify(Image<Rgba32> image)
+    {
+        var nsfw = NsfwProbability(image);
+        return new ImageScores(new Dictionary<string, double>(StringComparer.Ordinal) { [NormalClass] = 1 - nsfw, [NsfwClass] = nsfw });
+    }
 
     public double NsfwProbability(Image<Rgba32> image)
     {
@@ -71,7 +84,13 @@ public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposa
     private static float Normalise(byte value) => ((value / 255f) - 0.5f) / 0.5f;
 }
 
+/// <summary>An image classifier the content filter can run: named classes, one probability each.</summary>
 public interface IImageSafetyClassifier
 {
-    double NsfwProbability(Image<Rgba32> image);
+    /// <summary>For people: "nsfwjs 4.4.0 MobileNetV2", or the operator's file name.</summary>
+    string ModelName { get; }
+
+    IReadOnlyList<string> Classes { get; }
+
+    ImageScores Classify(Image<Rgba32> image);
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using FluxWeb.Testing.Safety;
 
 namespace FluxWeb.Browser.Tests.Published;
 
@@ -37,6 +38,9 @@ public sealed partial class PublishedApp : IAsyncDisposable
         Assert.True(environment.Remove("Urls"), "The Dockerfile no longer sets Urls; this test replaces it with a free port.");
         environment["FluxWeb__DataDirectory"] = DataDirectory;
         environment["FluxWeb__ModelsDirectory"] = ModelsDirectory;
+        // The image installs the classifier here at build time (a RUN step); the test does the same below.
+        Assert.Equal("/opt/fluxweb/safety", environment["Provenance__Filters__ClassifierDirectory"]);
+        environment["Provenance__Filters__ClassifierDirectory"] = ClassifierDirectory;
         environment["Urls"] = "http://127.0.0.1:0";
         environment["HOME"] = HomeDirectory;
         // The image is run with --tmpfs /tmp; this is that folder.
@@ -59,6 +63,9 @@ public sealed partial class PublishedApp : IAsyncDisposable
 
     public string TempDirectory => Path.Combine(Root, "tmp");
 
+    /// <summary>The image's <c>/opt/fluxweb/safety</c>, filled at build time by <c>fluxweb safety install</c>.</summary>
+    public string ClassifierDirectory => Path.Combine(Root, "classifier");
+
     public string BaseUrl { get; private set; } = "";
 
     public int? ProcessId => server?.Id;
@@ -75,7 +82,7 @@ public sealed partial class PublishedApp : IAsyncDisposable
         var root = Directory.CreateTempSubdirectory("fluxweb-published-").FullName;
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         var app = new PublishedApp(publishFolder, root, name);
-        foreach (var volume in new[] { app.DataDirectory, app.ModelsDirectory, app.TempDirectory })
+        foreach (var volume in new[] { app.DataDirectory, app.ModelsDirectory, app.TempDirectory, app.ClassifierDirectory })
         {
             Directory.CreateDirectory(volume);
             app.GiveToAppUser(volume);
@@ -83,6 +90,8 @@ public sealed partial class PublishedApp : IAsyncDisposable
 
         Directory.CreateDirectory(app.HomeDirectory);
         File.SetUnixFileMode(app.HomeDirectory, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        // The Dockerfile's build-time install, from the tarball npm already holds instead of the registry.
+        await app.RunCommandAsync(null, "safety", "install", "--from", NsfwjsPackage.TarballPath);
         return app;
     }
 

@@ -147,7 +147,7 @@ public sealed partial class ImageDetailView
         {
             "Allowed" => "passed",
             "BlurredForReview" => "blurred for review",
-            "Unchecked" => "not checked (no image classifier installed)",
+            "Unchecked" => "not checked (image filtering was off or still installing when this image was made)",
             null => "not recorded",
             var other => other,
         };
