@@ -105,7 +105,7 @@ public sealed partial class JobRunner(
                     await progress.FlushAsync();
                     var model = catalog.Find(job.ModelId)?.Manifest
                         ?? throw new InvalidOperationException($"Model '{job.ModelId}' disappeared while its job ran.");
-                    var finished = finisher.Finish(result, model, await serials.NextAsync(CancellationToken.None), await IngredientsAsync(job));
+                    var finished = finisher.Finish(result, model, await serials.IssueAsync(job.Id, job.OwnerId, model, CancellationToken.None), await IngredientsAsync(job));
                     await SucceedAsync(job, result, finished, licence, engineSeconds);
                 }
             }
