@@ -1,4 +1,5 @@
 using System.Reflection;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
@@ -25,6 +26,7 @@ internal static class HealthEndpoints
     {
         endpoints.MapGet(Path, GetAsync)
             .AllowAnonymous()
+            .ServesImageData(ImageDataKind.None)
             .WithName("Health")
             .Produces<HealthReport>()
             .Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable);

@@ -23,6 +23,9 @@ internal static class WebApp
         builder.Configuration.AddCommandLineOverrides(overrides);
         // Serve package assets (MudBlazor, Blazor's script) from a plain build too, not only when published.
         builder.WebHost.UseStaticWebAssets();
+        // Only the assets the build lists, as a published app serves them: without this a plain build also maps a
+        // catch-all GET route for files added later, so its route table (which the licence tests read) would differ.
+        builder.Configuration["DisableStaticAssetNotFoundRuntimeFallback"] ??= "true";
 
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
@@ -53,7 +56,8 @@ internal static class WebApp
         app.UseAuthorization();
         app.UseAntiforgery();
 
-        app.MapStaticAssets().AllowAnonymous();
+        // The app's own files and its packages' (scripts, styles, fonts): the same for everyone, nothing of any image.
+        app.MapStaticAssets().AllowAnonymous().ServesImageData(ImageDataKind.None);
         app.MapHealth();
         app.MapMaskUploads();
         app.MapImageUploads();
@@ -65,8 +69,17 @@ internal static class WebApp
         app.MapModelEndpoints();
         app.MapAdminEndpoints();
         app.MapApiDocsAndHub();
+        // Pages declare what they show with [ImageData]; the framework's own endpoints (the circuit's hub, its
+        // script) carry only what those pages render, so they declare nothing of their own.
         app.MapRazorComponents<App>()
-            .AddInteractiveServerRenderMode();
+            .AddInteractiveServerRenderMode()
+            .Add(endpoint =>
+            {
+                if (!endpoint.Metadata.OfType<Microsoft.AspNetCore.Components.Endpoints.ComponentTypeMetadata>().Any())
+                {
+                    endpoint.Metadata.Add(new ImageDataAttribute(ImageDataKind.None));
+                }
+            });
 
         return app;
     }
