@@ -16,6 +16,10 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<StoredImage> Images => Set<StoredImage>();
 
+    public DbSet<IssuedSerial> IssuedSerials => Set<IssuedSerial>();
+
+    public DbSet<Counter> Counters => Set<Counter>();
+
     public DbSet<UserQuota> UserQuotas => Set<UserQuota>();
 
     public DbSet<DailyUsage> DailyUsage => Set<DailyUsage>();

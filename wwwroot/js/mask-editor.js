@@ -741,16 +741,46 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 }
 
 // ---- helpers ---------------------------------------------------------------------------------
-function loadImage(url) {
+const IMAGE_NOT_LOADED = "The image could not be loaded. Go back to the Studio and open the mask editor again.";
+
+// Fetched rather than set as an <img> source, so a refusal (a licence that no longer covers the image,
+// a mask that is not the user's) is shown with the server's reason instead of a blank picture.
+async function loadImage(url) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", cache: "no-cache" });
+  } catch {
+    throw new Error(IMAGE_NOT_LOADED);
+  }
+  if (!response.ok) {
+    throw new Error((await problemDetail(response)) ?? IMAGE_NOT_LOADED);
+  }
+  const objectUrl = URL.createObjectURL(await response.blob());
   const image = new Image();
   image.decoding = "async";
-  image.src = url;
-  return image.decode().then(
-    () => image,
-    () => {
-      throw new Error("The image could not be loaded. Go back to the Studio and open the mask editor again.");
-    },
-  );
+  image.src = objectUrl;
+  try {
+    await image.decode();
+    return image;
+  } catch {
+    throw new Error(IMAGE_NOT_LOADED);
+  } finally {
+    // A decoded image keeps its pixels; the URL was only needed to get there.
+    URL.revokeObjectURL(objectUrl);
+  }
+}
+
+async function problemDetail(response) {
+  if (!(response.headers.get("Content-Type") ?? "").includes("json")) {
+    return null;
+  }
+  try {
+    const problem = await response.json();
+    const text = typeof problem.detail === "string" && problem.detail ? problem.detail : problem.title;
+    return typeof text === "string" && text ? `The image could not be loaded: ${text}` : null;
+  } catch {
+    return null;
+  }
 }
 
 function createCanvas(width, height, className) {

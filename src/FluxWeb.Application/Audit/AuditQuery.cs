@@ -29,9 +29,9 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts)
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var query = Apply(db, filter);
         var total = await query.CountAsync(cancellationToken);
-        var events = await query.OrderByDescending(a => a.TimeUtc).ThenByDescending(a => a.Id)
-            .Skip(Math.Max(0, page) * pageSize).Take(pageSize)
-            .ToListAsync(cancellationToken);
+        var events = Paging.Offset(page, pageSize) is { } offset
+            ? await query.OrderByDescending(a => a.TimeUtc).ThenByDescending(a => a.Id).Skip(offset).Take(pageSize).ToListAsync(cancellationToken)
+            : [];
         return new AuditPage(events, total);
     }
 

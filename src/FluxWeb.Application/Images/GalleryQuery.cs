@@ -14,7 +14,7 @@ namespace FluxWeb.Application.Images;
 /// show a commercial account what a non-commercial model made; administrators see everything,
 /// with such images marked.
 /// </summary>
-public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, LicenceGate licences)
+public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, LicenceGate licences, ImageAccess access)
 {
     public const int DefaultPageSize = 48;
 
@@ -81,7 +81,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
         }
 
         var account = await licences.AccountTypeAsync(viewer.UserId, cancellationToken);
-        if (await licences.MayReceiveAsync(viewer.UserId, viewer.IsAdmin, image, LicencedAction.View, cancellationToken) is { Allowed: false } refused)
+        if (await access.DecideAsync(viewer, image, LicencedAction.View, cancellationToken) is { Allowed: false } refused)
         {
             return new GalleryDetailResult(null, refused.Reason);
         }

@@ -34,9 +34,9 @@ public sealed class ImageListing(IDbContextFactory<FluxWebDbContext> contexts, L
         }
 
         var total = await query.CountAsync(cancellationToken);
-        var images = await query.OrderByDescending(i => i.CreatedUtc).ThenByDescending(i => i.Id)
-            .Skip(page * pageSize).Take(pageSize)
-            .ToListAsync(cancellationToken);
+        var images = Paging.Offset(page, pageSize) is { } offset
+            ? await query.OrderByDescending(i => i.CreatedUtc).ThenByDescending(i => i.Id).Skip(offset).Take(pageSize).ToListAsync(cancellationToken)
+            : [];
         return new ImageListPage(images, page, pageSize, total);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Images;
 using Microsoft.EntityFrameworkCore;
@@ -17,14 +18,17 @@ namespace FluxWeb.Application.Images;
 public sealed record ImageFile(StoredImage Image, string FullPath);
 
 /// <summary>
-/// Image files under <c>&lt;data&gt;/images/</c> with their rows. Every read checks ownership here,
-/// so endpoints, the worker and later the gallery share one rule: the owner or an administrator.
+/// Image files under <c>&lt;data&gt;/images/</c> with their rows: storing them, and reading them for
+/// <see cref="ImageAccess"/> only. Its readers are internal on purpose: every read from outside this
+/// assembly (an endpoint, a page, the command line) goes through <see cref="ImageAccess"/>, which
+/// applies ownership, the image's kind and the licence in one place.
 /// </summary>
 public sealed class ImageStore(
     IDbContextFactory<FluxWebDbContext> contexts,
     IOptions<PersistenceOptions> persistence,
     SafeImageDecoder decoder,
     ImageContentFilter filter,
+    UploadLicenceCheck uploads,
     TimeProvider time)
 {
     public const string Folder = "images";
@@ -34,13 +38,21 @@ public sealed class ImageStore(
     public string Root => Path.Combine(Path.GetFullPath(persistence.Value.DataDirectory), Folder);
 
     /// <summary>
-    /// Stores an uploaded input (reference, source or mask) as PNG after the hardened decoder (size
-    /// caps, identify before decode, PNG/JPEG/WebP only, orientation applied, metadata dropped) and,
-    /// for pictures, the input safety check. Refusals are <see cref="InvalidImageException"/> with the
-    /// status code the HTTP layer should answer.
+    /// Stores an uploaded input (a picture, or with <paramref name="kind"/> Mask a mask given as a file)
+    /// as PNG after the hardened decoder (size caps, identify before decode, PNG/JPEG/WebP only,
+    /// orientation applied, metadata dropped), for pictures the input safety check, and for every
+    /// upload the licence check of its watermark (<see cref="UploadLicenceCheck"/>). Refusals are
+    /// <see cref="InvalidImageException"/> with the status code the HTTP layer should answer.
     /// </summary>
-    public async Task<StoredImage> SaveUploadAsync(string ownerId, Stream content, string? fileName = null, bool screen = true, CancellationToken cancellationToken = default)
+    /// <param name="channel">Where the upload came from, for the audit log of a licence refusal (api, ui, cli).</param>
+    public async Task<StoredImage> SaveUploadAsync(
+        string ownerId, Stream content, string? fileName = null, bool screen = true, StoredImageKind kind = StoredImageKind.Upload, string channel = "api", CancellationToken cancellationToken = default)
     {
+        if (kind == StoredImageKind.Output)
+        {
+            throw new ArgumentException("Outputs are written by the job runner, not uploaded.", nameof(kind));
+        }
+
         byte[] bytes;
         Image<Rgba32> decoded;
         try
@@ -60,13 +72,18 @@ public sealed class ImageStore(
                 throw new InvalidImageException(decision.Message ?? "The image was refused by the content filter.", 422);
             }
 
+            if (await uploads.RefusalAsync(ownerId, uploads.SerialIn(decoded), channel, cancellationToken) is { } refused)
+            {
+                throw new InvalidImageException(refused, InvalidImageException.LicenceRefused);
+            }
+
             using var image = decoded.CloneAs<Rgb24>();
             var id = Guid.NewGuid();
             var row = new StoredImage
             {
                 Id = id,
                 OwnerId = ownerId,
-                Kind = StoredImageKind.Upload,
+                Kind = kind,
                 RelativePath = "",
                 ContentType = "image/png",
                 Sha256 = "",
@@ -80,16 +97,16 @@ public sealed class ImageStore(
     }
 
     /// <summary>
-    /// Stores an upload that the caller has already decoded, checked and re-encoded as PNG (the mask
-    /// editor's masks), so jobs find it by id like any other input.
+    /// Stores a mask that the caller has already decoded, checked (its watermark included) and
+    /// re-encoded as 8-bit grey PNG (the mask editor's masks), so jobs find it by id.
     /// </summary>
-    public async Task<StoredImage> SaveCheckedPngAsync(string ownerId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
+    public async Task<StoredImage> SaveMaskAsync(string ownerId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
     {
         var row = new StoredImage
         {
             Id = Guid.NewGuid(),
             OwnerId = ownerId,
-            Kind = StoredImageKind.Upload,
+            Kind = StoredImageKind.Mask,
             RelativePath = "",
             ContentType = "image/png",
             Sha256 = "",
@@ -102,7 +119,7 @@ public sealed class ImageStore(
     }
 
     /// <summary>The stored file's bytes when <paramref name="ownerId"/> owns the image (the C2PA ingredients of an output).</summary>
-    public async Task<byte[]?> ReadOwnedBytesAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    internal async Task<byte[]?> ReadOwnedBytesAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId && i.OwnerId == ownerId, cancellationToken);
@@ -121,40 +138,33 @@ public sealed class ImageStore(
         return WriteBytesAsync(row, png, width, height, $"job-{jobId:N}", cancellationToken);
     }
 
-    /// <summary>The image's row and file when <paramref name="viewer"/> may read it; null otherwise (not found and not yours look the same).</summary>
-    public async Task<ImageFile?> FindAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
+    /// <summary>The image's row and file when <paramref name="viewer"/> owns it or administers; no licence check (that is <see cref="ImageAccess"/>'s).</summary>
+    internal async Task<ImageFile?> FindAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
-        if (image is null || !viewer.MayAccess(image.OwnerId))
-        {
-            return null;
-        }
-
-        var path = FullPath(image.RelativePath);
-        return File.Exists(path) ? new ImageFile(image, path) : null;
+        var image = await RowAsync(imageId, cancellationToken);
+        return image is not null && viewer.MayAccess(image.OwnerId) && ExistingFile(image) is { } path ? new ImageFile(image, path) : null;
     }
 
-    /// <summary>The row of one of the owner's own images, or null.</summary>
-    public async Task<StoredImage?> FindRowAsync(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    /// <summary>Any image's row, whoever owns it; the caller decides who may have it.</summary>
+    internal async Task<StoredImage?> RowAsync(Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId && i.OwnerId == ownerId, cancellationToken);
+        return await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
+    }
+
+    /// <summary>The file of a row, or null when it is not on disk (any more).</summary>
+    internal string? ExistingFile(StoredImage image)
+    {
+        var path = FullPath(image.RelativePath);
+        return File.Exists(path) ? path : null;
     }
 
     /// <summary>Decodes an input for the engine; only the owner's own images may be used.</summary>
-    public async Task<Image<TPixel>?> LoadAsync<TPixel>(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    internal async Task<Image<TPixel>?> LoadAsync<TPixel>(string ownerId, Guid imageId, CancellationToken cancellationToken = default)
         where TPixel : unmanaged, IPixel<TPixel>
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId && i.OwnerId == ownerId, cancellationToken);
-        if (image is null)
-        {
-            return null;
-        }
-
-        var path = FullPath(image.RelativePath);
-        return File.Exists(path) ? await Image.LoadAsync<TPixel>(path, cancellationToken) : null;
+        var image = await RowAsync(imageId, cancellationToken);
+        return image is not null && image.OwnerId == ownerId && ExistingFile(image) is { } path ? await Image.LoadAsync<TPixel>(path, cancellationToken) : null;
     }
 
     public string FullPath(string relativePath)
@@ -201,8 +211,11 @@ public sealed class ImageStore(
     }
 }
 
-/// <summary>An upload that is not an image FluxWeb accepts; the message is for the user, the status code for HTTP (400, 413, 415, 422).</summary>
+/// <summary>An upload that is not an image FluxWeb accepts; the message is for the user, the status code for HTTP (400, 403, 413, 415, 422).</summary>
 public sealed class InvalidImageException(string message, int statusCode = 400) : Exception(message)
 {
+    /// <summary>The account's licence does not allow this picture (its watermark traces it to a non-commercial model).</summary>
+    public const int LicenceRefused = 403;
+
     public int StatusCode { get; } = statusCode;
 }

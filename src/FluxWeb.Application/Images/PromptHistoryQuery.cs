@@ -45,9 +45,14 @@ public sealed class PromptHistoryQuery(IDbContextFactory<FluxWebDbContext> conte
 
         var prompts = jobs.GroupBy(j => j.Prompt).Select(g => new { Prompt = g.Key, LastUsedUtc = g.Max(j => j.EnqueuedUtc), Uses = g.Count() });
         var total = await prompts.CountAsync(cancellationToken);
+        if (Paging.Offset(page, pageSize) is not { } offset)
+        {
+            return new PromptHistoryPage([], total, page, pageSize);
+        }
+
         var rows = await prompts
             .OrderByDescending(p => p.LastUsedUtc).ThenBy(p => p.Prompt)
-            .Skip(page * pageSize).Take(pageSize)
+            .Skip(offset).Take(pageSize)
             .ToListAsync(cancellationToken);
         if (rows.Count == 0)
         {

@@ -26,7 +26,7 @@ public sealed partial class GenerationService(
     LicenceGate licences,
     ModelAccessService modelAccess,
     AuditLog audit,
-    ImageStore images,
+    ImageAccess access,
     QuotaService quotas,
     GpuCostEstimator estimator,
     IJobEvents events,
@@ -88,8 +88,11 @@ public sealed partial class GenerationService(
             return SubmitResult.Forbidden(accessRefusal);
         }
 
-        var licenceRefusal = (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken)).Reason
-            ?? await JobInputs.LicenceRefusalAsync(images, licences, userId, request.ReferenceImageIds, request.SourceImageId, cancellationToken);
+        var licenceRefusal = (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken)).Reason;
+        var (inputs, inputProblem) = licenceRefusal is null
+            ? await JobInputs.LoadAsync(access, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken)
+            : (null, null);
+        licenceRefusal ??= inputProblem is { LicenceRefused: true } ? inputProblem.Message : null;
         if (licenceRefusal is not null)
         {
             LogLicenceRefused(logger, userId, model.Id);
@@ -97,10 +100,9 @@ public sealed partial class GenerationService(
             return SubmitResult.RefusedByLicence(licenceRefusal);
         }
 
-        var (inputs, inputError) = await JobInputs.LoadAsync(images, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken);
         if (inputs is null)
         {
-            return SubmitResult.Invalid(inputError!);
+            return SubmitResult.Invalid(inputProblem!.Message);
         }
 
         var seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));

@@ -7,6 +7,9 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace FluxWeb.Application.Jobs;
 
+/// <summary>Why a job's inputs cannot be used: a message for the user, and whether it is the licence's refusal.</summary>
+internal sealed record InputProblem(string Message, bool LicenceRefused);
+
 /// <summary>A job's decoded input images, owned by one user; disposed with the request they built.</summary>
 internal sealed class JobInputs : IDisposable
 {
@@ -23,10 +26,62 @@ internal sealed class JobInputs : IDisposable
 
     public Image<L8>? Mask { get; }
 
-    /// <summary>Loads the owner's own images; any other id reads as missing, with a message for the user.</summary>
-    public static async Task<(JobInputs? Inputs, string? Error)> LoadAsync(
-        ImageStore store, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, Guid? maskId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks every input of a request through <see cref="ImageAccess.InputAsync"/>: the owner's own,
+    /// of the right kind, and allowed as input under the account's licence (references, the source
+    /// and the mask alike). A licence refusal wins over every other problem and is reported as such,
+    /// so the caller answers 403 and audits it. On success: the references, then source and mask.
+    /// </summary>
+    public static async Task<(IReadOnlyList<ImageAccessResult> Inputs, InputProblem? Problem)> CheckAsync(
+        ImageAccess access, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, Guid? maskId, CancellationToken cancellationToken)
     {
+        var wanted = referenceIds.Select((id, i) => (Id: id, Role: InputRole.Reference, Name: $"Reference image {i + 1}", Missing: $"Reference image {i + 1} was not found. Upload it again.")).ToList();
+        if (sourceId is { } source)
+        {
+            wanted.Add((source, InputRole.Source, "The source image", "The source image was not found. Upload it again."));
+        }
+
+        if (maskId is { } mask)
+        {
+            wanted.Add((mask, InputRole.Mask, "The mask", "The mask was not found. Paint it again."));
+        }
+
+        var results = new List<ImageAccessResult>();
+        foreach (var input in wanted)
+        {
+            var result = await access.InputAsync(ownerId, input.Id, input.Role, cancellationToken);
+            if (result.Outcome == ImageAccessOutcome.LicenceRefused)
+            {
+                return ([], new InputProblem(result.Reason!, LicenceRefused: true));
+            }
+
+            results.Add(result);
+        }
+
+        for (var i = 0; i < results.Count; i++)
+        {
+            switch (results[i].Outcome)
+            {
+                case ImageAccessOutcome.NotFound:
+                    return ([], new InputProblem(wanted[i].Missing, LicenceRefused: false));
+                case ImageAccessOutcome.WrongKind:
+                    return ([], new InputProblem($"{wanted[i].Name}: {results[i].Reason}", LicenceRefused: false));
+            }
+        }
+
+        return (results, null);
+    }
+
+    /// <summary>Checks (<see cref="CheckAsync"/>) and decodes a job's inputs; a file that vanished in between reads as missing.</summary>
+    public static async Task<(JobInputs? Inputs, InputProblem? Problem)> LoadAsync(
+        ImageAccess access, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, Guid? maskId, CancellationToken cancellationToken)
+    {
+        var (allowed, problem) = await CheckAsync(access, ownerId, referenceIds, sourceId, maskId, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
         var references = new List<Image<Rgb24>>();
         Image<Rgb24>? source = null;
         Image<L8>? mask = null;
@@ -34,31 +89,17 @@ internal sealed class JobInputs : IDisposable
         {
             for (var i = 0; i < referenceIds.Count; i++)
             {
-                var reference = await store.LoadAsync<Rgb24>(ownerId, referenceIds[i], cancellationToken);
-                if (reference is null)
-                {
-                    return (null, $"Reference image {i + 1} was not found. Upload it again.");
-                }
-
-                references.Add(reference);
+                references.Add(await ImageAccess.LoadAsync<Rgb24>(allowed[i], cancellationToken));
             }
 
-            if (sourceId is { } sid)
+            if (sourceId is not null)
             {
-                source = await store.LoadAsync<Rgb24>(ownerId, sid, cancellationToken);
-                if (source is null)
-                {
-                    return (null, "The source image was not found. Upload it again.");
-                }
+                source = await ImageAccess.LoadAsync<Rgb24>(allowed[referenceIds.Count], cancellationToken);
             }
 
-            if (maskId is { } mid)
+            if (maskId is not null)
             {
-                mask = await store.LoadAsync<L8>(ownerId, mid, cancellationToken);
-                if (mask is null)
-                {
-                    return (null, "The mask was not found. Paint it again.");
-                }
+                mask = await ImageAccess.LoadAsync<L8>(allowed[^1], cancellationToken);
             }
 
             var inputs = new JobInputs(references, source, mask);
@@ -67,27 +108,16 @@ internal sealed class JobInputs : IDisposable
             mask = null;
             return (inputs, null);
         }
+        catch (FileNotFoundException)
+        {
+            return (null, new InputProblem("An input image was deleted while the job was prepared. Add it again.", false));
+        }
         finally
         {
             references.ForEach(r => r.Dispose());
             source?.Dispose();
             mask?.Dispose();
         }
-    }
-
-    /// <summary>The licence refusal for reusing one of these images as input (a commercial account and a non-commercial output), or null.</summary>
-    public static async Task<string?> LicenceRefusalAsync(ImageStore store, LicenceGate licences, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, CancellationToken cancellationToken)
-    {
-        foreach (var id in sourceId is { } source ? referenceIds.Append(source) : referenceIds)
-        {
-            if (await store.FindRowAsync(ownerId, id, cancellationToken) is { } row
-                && await licences.MayReceiveAsync(ownerId, isAdmin: false, row, LicencedAction.UseAsReference, cancellationToken) is { Allowed: false } refused)
-            {
-                return refused.Reason;
-            }
-        }
-
-        return null;
     }
 
     public GenerationRequest ToRequest(Job job) => new()

@@ -25,6 +25,7 @@ namespace FluxWeb.Application.Jobs;
 public sealed partial class JobRunner(
     IImageGenerator generator,
     ImageStore images,
+    ImageAccess access,
     OutputFinisher finisher,
     LicenceGate licences,
     ModelAccessService modelAccess,
@@ -54,39 +55,41 @@ public sealed partial class JobRunner(
         double engineSeconds = 0;
         try
         {
-            // The account type may have changed while the job waited: check the licence again at the GPU's door.
+            // The account type may have changed while the job waited: check the licence again at the GPU's
+            // door, for the model and for every input image (references, source and mask).
             var manifest = catalog.Find(job.ModelId)?.Manifest;
-            var licenceRefusal = manifest is null ? null
-                : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason
-                    ?? await JobInputs.LicenceRefusalAsync(images, licences, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, handle.Token);
-            var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.ModelId, handle.Token) : null;
-            if (accessRefusal is not null)
-            {
-                // Disabled account, or the model disabled / kept from the owner's role while the job waited.
-                engineFree();
-                await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
-                await EndAsync(job, JobState.Failed, JobEventKind.Failed, accessRefusal, 0);
-                return;
-            }
-
-            if (licenceRefusal is not null)
-            {
-                LogLicenceRefused(logger, job.Id);
-                engineFree();
-                await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
-                await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
-                return;
-            }
-
-            var (inputs, missing) = await JobInputs.LoadAsync(images, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token);
-            if (inputs is null)
-            {
-                await EndAsync(job, JobState.Failed, JobEventKind.Failed, missing, 0);
-                return;
-            }
-
+            var licenceRefusal = manifest is null ? null : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason;
+            var (inputs, inputProblem) = licenceRefusal is null
+                ? await JobInputs.LoadAsync(access, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token)
+                : (null, null);
             using (inputs)
             {
+                licenceRefusal ??= inputProblem is { LicenceRefused: true } ? inputProblem.Message : null;
+                var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.ModelId, handle.Token) : null;
+                if (accessRefusal is not null)
+                {
+                    // Disabled account, or the model disabled / kept from the owner's role while the job waited.
+                    engineFree();
+                    await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
+                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, accessRefusal, 0);
+                    return;
+                }
+
+                if (licenceRefusal is not null)
+                {
+                    LogLicenceRefused(logger, job.Id);
+                    engineFree();
+                    await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
+                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
+                    return;
+                }
+
+                if (inputs is null)
+                {
+                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, inputProblem?.Message, 0);
+                    return;
+                }
+
                 var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
                 var started = time.GetTimestamp();
                 GenerationResult result;
@@ -105,7 +108,7 @@ public sealed partial class JobRunner(
                     await progress.FlushAsync();
                     var model = catalog.Find(job.ModelId)?.Manifest
                         ?? throw new InvalidOperationException($"Model '{job.ModelId}' disappeared while its job ran.");
-                    var finished = finisher.Finish(result, model, await serials.NextAsync(CancellationToken.None), await IngredientsAsync(job));
+                    var finished = finisher.Finish(result, model, await serials.IssueAsync(job.Id, job.OwnerId, model, CancellationToken.None), await IngredientsAsync(job));
                     await SucceedAsync(job, result, finished, licence, engineSeconds);
                 }
             }

@@ -1,3 +1,4 @@
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Jobs;
@@ -19,14 +20,27 @@ public enum CancelOutcome
 
     /// <summary>It was running; the engine stops it at once and the job ends as cancelled.</summary>
     Stopping,
+
+    /// <summary>The actor's licence hides the job (a non-commercial model's, for a commercial account): nothing changed.</summary>
+    LicenceRefused,
+}
+
+/// <summary>How a request for one job (or its preview) ends: the view, "not found", or the licence's refusal.</summary>
+public sealed record JobRead<T>(T? Value, string? LicenceRefusal = null)
+    where T : class
+{
+    public bool NotFound => Value is null && LicenceRefusal is null;
 }
 
 /// <summary>
-/// Reading and cancelling jobs for every door. Ownership is decided here (owner or administrator)
-/// so the endpoints, the Studio panel and later the API hub cannot disagree.
+/// Reading and cancelling jobs for every door. Ownership is decided here (owner or administrator),
+/// and what a job carries (prompt, seed, preview, output) goes through <see cref="ImageAccess"/>'s
+/// licence rule, so the endpoints, the Studio panels and the API hub cannot disagree: a commercial
+/// account sees nothing of a job whose model's output it may not receive.
 /// </summary>
 public sealed partial class JobService(
     IDbContextFactory<FluxWebDbContext> contexts,
+    ImageAccess access,
     LiveJobBoard board,
     RunningJobs runningJobs,
     IJobEvents events,
@@ -37,34 +51,59 @@ public sealed partial class JobService(
     public const int MaxListed = 200;
 
     /// <summary>The viewer's own jobs, newest first: waiting and running ones always, plus up to <paramref name="finished"/> finished ones.</summary>
+    /// <remarks>Jobs whose outputs the viewer's licence does not let it receive are left out, like their images.</remarks>
     public async Task<IReadOnlyList<JobView>> ListMineAsync(JobActor viewer, int finished = 20, CancellationToken cancellationToken = default)
     {
         finished = Math.Clamp(finished, 0, MaxListed);
+        var licence = await access.JobFilterAsync(viewer, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var active = await db.Jobs.AsNoTracking()
-            .Where(j => j.OwnerId == viewer.UserId && (j.State == JobState.Queued || j.State == JobState.Running))
+        var mine = licence.Apply(db.Jobs.AsNoTracking().Where(j => j.OwnerId == viewer.UserId), db);
+        var active = await mine
+            .Where(j => j.State == JobState.Queued || j.State == JobState.Running)
             .OrderBy(j => j.EnqueuedUtc).ThenBy(j => j.BatchIndex)
             .Take(MaxListed)
             .ToListAsync(cancellationToken);
-        var done = finished == 0 ? [] : await db.Jobs.AsNoTracking()
-            .Where(j => j.OwnerId == viewer.UserId && j.State != JobState.Queued && j.State != JobState.Running)
+        var done = finished == 0 ? [] : await mine
+            .Where(j => j.State != JobState.Queued && j.State != JobState.Running)
             .OrderByDescending(j => j.FinishedUtc)
             .Take(finished)
             .ToListAsync(cancellationToken);
         return [.. active.Select(j => JobView.From(j, board)), .. done.Select(j => JobView.From(j, board))];
     }
 
-    public async Task<JobView?> GetAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default)
+    /// <summary>One job for its owner or an administrator; null when it does not exist, is someone else's, or its licence hides it from the viewer.</summary>
+    public async Task<JobView?> GetAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default) =>
+        (await ReadAsync(viewer, jobId, cancellationToken)).Value;
+
+    /// <summary>One job, telling "not found" (also someone else's) apart from the licence's refusal, which the API answers with its reason.</summary>
+    public async Task<JobRead<JobView>> ReadAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        return job is not null && viewer.MayAccess(job.OwnerId) ? JobView.From(job, board) : null;
+        if (job is null || !viewer.MayAccess(job.OwnerId))
+        {
+            return new JobRead<JobView>(null);
+        }
+
+        var decision = await access.JobAsync(viewer, jobId, cancellationToken);
+        return decision.Allowed ? new JobRead<JobView>(JobView.From(job, board)) : new JobRead<JobView>(null, decision.Reason);
     }
 
-    /// <summary>The running job's latest preview as PNG, for its owner or an administrator; null otherwise.</summary>
-    public byte[]? GetPreviewPng(JobActor viewer, Guid jobId) =>
-        board.Running(jobId) is { } live && viewer.MayAccess(live.OwnerId) ? live.PreviewPng() : null;
+    /// <summary>The running job's latest preview as PNG, for its owner or an administrator, licence-checked now; not found otherwise.</summary>
+    public async Task<JobRead<byte[]>> GetPreviewAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        if (board.Running(jobId) is not { } live || !viewer.MayAccess(live.OwnerId))
+        {
+            return new JobRead<byte[]>(null);
+        }
 
+        var decision = await access.JobAsync(viewer, jobId, cancellationToken);
+        return !decision.Allowed ? new JobRead<byte[]>(null, decision.Reason)
+            : live.PreviewPng() is { } png ? new JobRead<byte[]>(png)
+            : new JobRead<byte[]>(null);
+    }
+
+    /// <remarks>A job the licence hides from the actor is refused like any other action on its output.</remarks>
     public async Task<CancelOutcome> CancelAsync(JobActor actor, Guid jobId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -72,6 +111,11 @@ public sealed partial class JobService(
         if (job is null || !actor.MayAccess(job.OwnerId))
         {
             return CancelOutcome.NotFound;
+        }
+
+        if (!(await access.JobAsync(actor, jobId, cancellationToken)).Allowed)
+        {
+            return CancelOutcome.LicenceRefused;
         }
 
         if (job.State.IsFinished())

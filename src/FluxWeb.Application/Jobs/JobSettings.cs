@@ -1,3 +1,5 @@
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
@@ -24,25 +26,38 @@ public sealed record JobSettings(
     float Strength,
     bool FeatherComposite);
 
+/// <summary>What "use these settings" found: the settings, or why not (null and null: not found).</summary>
+public sealed record JobSettingsResult(JobSettings? Settings, string? LicenceRefusal = null)
+{
+    public static JobSettingsResult NotFound { get; } = new(Settings: null);
+}
+
 /// <summary>
 /// Finds the job behind an image. Ownership is the image store's rule: the owner, or an
-/// administrator; anything else reads as "not found".
+/// administrator; anything else reads as "not found". The settings are reused to make a new image
+/// (prompt, seed, model, inputs), so they go through <see cref="ImageAccess"/> as the image would
+/// as an input: a commercial account gets the licence's refusal for a non-commercial model's image.
 /// </summary>
-public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contexts)
+public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contexts, ImageAccess access)
 {
-    public async Task<JobSettings?> ForImageAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
+    public async Task<JobSettingsResult> ForImageAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (image?.JobId is not { } jobId || !viewer.MayAccess(image.OwnerId))
         {
-            return null;
+            return JobSettingsResult.NotFound;
+        }
+
+        if (await access.DecideAsync(viewer, image, LicencedAction.UseAsReference, cancellationToken) is { Allowed: false } refused)
+        {
+            return new JobSettingsResult(null, refused.Reason);
         }
 
         var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         return job is null || !viewer.MayAccess(job.OwnerId)
-            ? null
-            : new JobSettings(
+            ? JobSettingsResult.NotFound
+            : new JobSettingsResult(new JobSettings(
                 job.Id,
                 image.Id,
                 job.ModelId,
@@ -56,6 +71,6 @@ public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contex
                 [.. job.ReferenceImageIds],
                 job.SourceImageId,
                 job.Strength,
-                job.FeatherComposite);
+                job.FeatherComposite));
     }
 }

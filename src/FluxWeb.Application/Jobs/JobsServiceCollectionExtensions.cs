@@ -12,7 +12,8 @@ public static class JobsServiceCollectionExtensions
 {
     /// <summary>
     /// The queue's services: submission (<see cref="GenerationService"/>), reading and cancelling
-    /// (<see cref="JobService"/>), quotas, the image store and live events. Needs AddPersistence and
+    /// (<see cref="JobService"/>), quotas, the image store with its one licence-checked door
+    /// (<see cref="ImageAccess"/>) and live events. Needs AddPersistence and
     /// AddInference. The worker is separate (<see cref="AddJobWorker"/>) so a CLI command can submit
     /// without draining the queue itself.
     /// </summary>
@@ -42,7 +43,9 @@ public static class JobsServiceCollectionExtensions
             new FairSchedulingPolicy(sp.GetRequiredService<IOptions<QueueOptions>>().Value.Scheduling.ModelSwitchMaxWait));
         services.AddSingleton<QuotaClock>();
         services.AddSingleton<QuotaService>();
+        services.AddSingleton<Licensing.UploadLicenceCheck>();
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<ImageAccess>();
         services.AddSingleton<GpuCostEstimator>();
         services.AddSingleton<JobEvents>();
         services.AddSingleton<IJobEvents>(sp => sp.GetRequiredService<JobEvents>());

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Licensing;
+using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 
 namespace FluxWeb.Host.Cli;
@@ -59,10 +61,10 @@ internal sealed record GenerateAsUser(
 
         var actor = new JobActor(account.Id, IsAdmin: false);
         var store = services.GetRequiredService<ImageStore>();
-        async Task<Guid> UploadAsync(string path, bool screen)
+        async Task<Guid> UploadAsync(string path, bool screen, StoredImageKind kind = StoredImageKind.Upload)
         {
             await using var file = File.OpenRead(path);
-            return (await store.SaveUploadAsync(account.Id, file, Path.GetFileName(path), screen, cancellationToken)).Id;
+            return (await store.SaveUploadAsync(account.Id, file, Path.GetFileName(path), screen, kind, "cli", cancellationToken)).Id;
         }
 
         List<Guid> referenceIds = [];
@@ -76,7 +78,7 @@ internal sealed record GenerateAsUser(
             }
 
             sourceId = request.Source is { } source ? await UploadAsync(source, screen: true) : null;
-            maskId = request.Mask is { } mask ? await UploadAsync(mask, screen: false) : null;
+            maskId = request.Mask is { } mask ? await UploadAsync(mask, screen: false, StoredImageKind.Mask) : null;
         }
         catch (InvalidImageException ex)
         {
@@ -118,10 +120,19 @@ internal sealed record GenerateAsUser(
             throw;
         }
 
-        if (job.State != JobState.Succeeded || job.OutputImageId is not { } imageId || await store.FindAsync(actor, imageId, cancellationToken) is not { } file)
+        if (job.State != JobState.Succeeded || job.OutputImageId is not { } imageId)
         {
             return output.Fail(job.Error ?? $"The job ended {job.State.ToString().ToLowerInvariant()} without an image.");
         }
+
+        // The file leaves FluxWeb: an export, through the same licence-checked door as every other read.
+        var read = await services.GetRequiredService<ImageAccess>().OpenAsync(actor, imageId, new ImageRead(LicencedAction.Export, "cli"), cancellationToken);
+        if (!read.Allowed)
+        {
+            return output.Fail(read.Reason ?? "The job's image is no longer there.");
+        }
+
+        var file = read.File;
 
         var path = Path.GetFullPath(request.OutFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

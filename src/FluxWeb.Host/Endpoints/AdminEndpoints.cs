@@ -17,7 +17,8 @@ internal static class AdminEndpoints
 
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var admin = endpoints.MapGroup("").RequireAuthorization(ApiAuthentication.AdminPolicy).ExcludeFromDescription();
+        // Usage and the audit log name jobs, models and images: data about images, for administrators only.
+        var admin = endpoints.MapGroup("").RequireAuthorization(ApiAuthentication.AdminPolicy).ExcludeFromDescription().ServesImageData(ImageDataKind.Derived);
         admin.MapGet(UsageCsvPath, UsageCsvAsync);
         admin.MapGet(AuditCsvPath, AuditCsvAsync);
         return endpoints;

@@ -1,8 +1,7 @@
-using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
-using FluxWeb.Persistence.Audit;
+using FluxWeb.Host.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;
@@ -20,9 +19,11 @@ internal static class GalleryEndpoints
 {
     public static IEndpointRouteBuilder MapGalleryEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var images = endpoints.MapGroup($"{JobUrls.ApiPrefix}/images").RequireAuthorization().WithTags("Images");
+        // Favourites and deletion answer nothing of the image, but act on one: the licence applies as for reading it.
+        var images = endpoints.MapGroup($"{JobUrls.ApiPrefix}/images").RequireAuthorization().WithTags("Images").ServesImageData(ImageDataKind.Derived);
 
         images.MapGet("{id:guid}/thumbnail", ThumbnailAsync)
+            .ServesImageData(ImageDataKind.Bytes)
             .WithName("GetImageThumbnail")
             .Produces(StatusCodes.Status200OK, contentType: ThumbnailStore.ContentType)
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -48,21 +49,21 @@ internal static class GalleryEndpoints
     private static IResult LicenceRefused(string? reason) =>
         Results.Problem(detail: reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
 
-    private static async Task<IResult> ThumbnailAsync(HttpContext http, ImageStore images, ThumbnailStore thumbnails, LicenceGate licences, AuditLog audit, Guid id, CancellationToken cancellationToken)
+    private static async Task<IResult> ThumbnailAsync(HttpContext http, ImageAccess images, ThumbnailStore thumbnails, Guid id, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
-        var file = actor is null ? null : await images.FindAsync(actor, id, cancellationToken);
-        if (file is null)
+        var read = actor is null ? ImageAccessResult.NotFound : await images.OpenAsync(actor, id, new ImageRead(LicencedAction.View, "api"), cancellationToken);
+        if (read.Outcome == ImageAccessOutcome.LicenceRefused)
+        {
+            return LicenceRefused(read.Reason);
+        }
+
+        if (!read.Allowed)
         {
             return NotFound();
         }
 
-        if (await licences.MayReceiveAsync(actor!.UserId, actor.IsAdmin, file.Image, LicencedAction.View, cancellationToken) is { Allowed: false } refused)
-        {
-            await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, actor.UserId) { Succeeded = false, ImageId = id, ModelId = file.Image.ModelId, Detail = refused.Reason, Channel = "api" }, cancellationToken);
-            return LicenceRefused(refused.Reason);
-        }
-
+        var file = read.File;
         var thumbnail = await thumbnails.GetAsync(file, cancellationToken);
         // As for the image: private to the user, and revalidated (a cheap 304) so access is checked every time.
         http.Response.Headers.CacheControl = "private, no-cache";

@@ -37,7 +37,7 @@ public sealed record GenerationApiRequest
     [Description("Masked edit: the image to repaint (needs maskImageId).")]
     public Guid? SourceImageId { get; init; }
 
-    [Description("Masked edit: white repaints, black keeps; from POST /api/v1/uploads/masks.")]
+    [Description("Masked edit: white repaints, black keeps; a mask from POST /api/v1/uploads/masks (other images are refused as masks).")]
     public Guid? MaskImageId { get; init; }
 
     [Description("Masked edit strength in (0, 1].")]
@@ -61,6 +61,8 @@ internal static class GenerationEndpoints
         endpoints.MapPost($"{JobUrls.ApiPrefix}/generations", SubmitAsync)
             .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
             .RequireApiRequestHeader()
+            // Takes images as inputs (references, source, mask): each licence-checked as the job's input.
+            .ServesImageData(ImageDataKind.Derived)
             .WithTags("Generations")
             .WithName("SubmitGeneration")
             .WithSummary("Queue one or more images")

@@ -1,12 +1,17 @@
 using System.Reflection;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
+using FluxWeb.Persistence.Accounts;
 using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Endpoints;
 
 public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering);
+
+/// <summary>What anyone (a load balancer, Docker's health check) is told: healthy or not, and whether the database answers.</summary>
+public sealed record HealthStatus(string Status, DatabaseHealth Database);
 
 /// <summary>Whether outputs and reference images are screened (state "on", "installing" or "off"); "off" is said out loud with the reason, never implied.</summary>
 public sealed record ImageFilteringHealth(bool Enabled, string State, string Description);
@@ -17,6 +22,11 @@ public sealed record DeviceHealth(string Kind, bool Cuda, string Reason);
 
 public sealed record ModelHealth(string Id, string? Family, string? Licence, bool? CommercialUse, bool Usable, string? Error);
 
+/// <summary>
+/// <c>GET /healthz</c>: every check runs for every caller, but only a signed-in administrator gets
+/// the details (build version with its commit, device and driver, model packages and their
+/// errors, filtering): for anyone else they would be a map of the server.
+/// </summary>
 internal static class HealthEndpoints
 {
     public const string Path = "/healthz";
@@ -25,29 +35,39 @@ internal static class HealthEndpoints
     {
         endpoints.MapGet(Path, GetAsync)
             .AllowAnonymous()
+            .ServesImageData(ImageDataKind.None)
             .WithName("Health")
-            .Produces<HealthReport>()
-            .Produces<HealthReport>(StatusCodes.Status503ServiceUnavailable);
+            .WithDescription("Healthy or not, and whether the database answers; a signed-in administrator gets the full report (version, device, models, filtering).")
+            .Produces<HealthStatus>()
+            .Produces<HealthStatus>(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
+        var statusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        var status = reachable ? "Healthy" : "Unhealthy";
+        // Probed on the first check whoever asks, so the device is known (and logged) before a job needs it.
         var device = devices.Device;
+        if (!http.User.IsInRole(Roles.Admin))
+        {
+            return Results.Json(new HealthStatus(status, new DatabaseHealth(reachable)), statusCode: statusCode);
+        }
+
         var models = catalog.List()
             .Select(m => new ModelHealth(m.Id, m.Manifest?.Family, m.Manifest?.Licence?.Id, m.Manifest?.Licence?.CommercialUse, m.IsUsable, m.Error))
             .ToList();
 
         var report = new HealthReport(
-            reachable ? "Healthy" : "Unhealthy",
+            status,
             Version,
             new DatabaseHealth(reachable),
             new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason),
             models,
             new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description));
 
-        return Results.Json(report, statusCode: reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return Results.Json(report, statusCode: statusCode);
     }
 
     private static string Version { get; } =

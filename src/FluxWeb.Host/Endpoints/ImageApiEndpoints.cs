@@ -35,10 +35,11 @@ internal static class ImageApiEndpoints
     {
         endpoints.MapGet($"{JobUrls.ApiPrefix}/images", ListAsync)
             .RequireAuthorization(ApiAuthentication.ApiPolicy)
+            .ServesImageData(ImageDataKind.Derived)
             .WithTags("Images")
             .WithName("ListImages")
             .WithSummary("Your images, newest first")
-            .WithDescription("Outputs (default) or uploads, paged. Images your account's licence does not let it receive are left out.")
+            .WithDescription("Outputs (default), uploads or masks, paged. Images your account's licence does not let it receive are left out; a page past the end is empty.")
             .Produces<ImageApiPage>();
 
         return endpoints;

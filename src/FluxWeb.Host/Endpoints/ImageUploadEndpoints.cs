@@ -30,10 +30,11 @@ internal static class ImageUploadEndpoints
         endpoints.MapPost(CollectionPath, UploadAsync)
             .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
             .RequireApiRequestHeader()
+            .ServesImageData(ImageDataKind.Derived)
             .WithTags("Images")
             .WithName("UploadImage")
             .WithSummary("Upload a reference or source image")
-            .WithDescription("The raw picture as the request body with its Content-Type (PNG, JPEG or WebP, within the server's size caps). Answers 201 with its id.")
+            .WithDescription("The raw picture as the request body with its Content-Type (PNG, JPEG or WebP, within the server's size caps). Answers 201 with its id; 403 when its invisible watermark shows this server made it with a model your account's licence does not allow.")
             // Documented, not declared with Accepts(): routing would then answer a wrong Content-Type
             // with an empty 415 before this handler could say what to send instead.
             .AddOpenApiOperationTransformer((operation, _, _) =>
@@ -49,6 +50,7 @@ internal static class ImageUploadEndpoints
             })
             .Produces<ImageUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
@@ -87,7 +89,7 @@ internal static class ImageUploadEndpoints
         var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier)!;
         try
         {
-            var stored = await images.SaveUploadAsync(userId, request.Body, SafeFileName(name), cancellationToken: cancellationToken);
+            var stored = await images.SaveUploadAsync(userId, request.Body, SafeFileName(name), channel: "api", cancellationToken: cancellationToken);
             logger.LogInformation("Stored upload {ImageId} ({Width}×{Height}) for user {UserId}", stored.Id, stored.Width, stored.Height, userId);
             return Results.Created(JobUrls.Image(stored.Id), new ImageUploadResponse(stored.Id, stored.Width, stored.Height));
         }
@@ -122,6 +124,7 @@ internal static class ImageUploadEndpoints
         logger.LogInformation("Refused an image upload ({StatusCode}): {Message}", statusCode, message);
         var title = statusCode switch
         {
+            StatusCodes.Status403Forbidden => "Not available to this account's licence",
             StatusCodes.Status413PayloadTooLarge => "Picture too large",
             StatusCodes.Status415UnsupportedMediaType => "Not a PNG, JPEG or WebP picture",
             StatusCodes.Status422UnprocessableEntity => "Picture refused",

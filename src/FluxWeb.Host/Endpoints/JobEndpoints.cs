@@ -1,5 +1,9 @@
+using FluxWeb.Application.Audit;
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Host.Hosting;
+using FluxWeb.Persistence.Audit;
 using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;
@@ -13,18 +17,23 @@ internal static class JobEndpoints
     public static IEndpointRouteBuilder MapJobEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // A signed-in user or an API key (ApiAuthentication); changes need the key's generate scope.
-        var jobs = endpoints.MapGroup($"{JobUrls.ApiPrefix}/jobs").RequireAuthorization(ApiAuthentication.ApiPolicy).WithTags("Jobs");
+        var jobs = endpoints.MapGroup($"{JobUrls.ApiPrefix}/jobs").RequireAuthorization(ApiAuthentication.ApiPolicy).WithTags("Jobs")
+            .ServesImageData(ImageDataKind.Derived);
 
-        jobs.MapGet("", ListAsync).WithName("ListJobs").WithSummary("Your waiting and running jobs, then your latest finished ones").Produces<IReadOnlyList<JobView>>();
-        jobs.MapGet("{id:guid}", GetAsync).WithName("GetJob").WithSummary("One job: state, queue position, step, output URL").Produces<JobView>().ProducesProblem(StatusCodes.Status404NotFound);
+        jobs.MapGet("", ListAsync).WithName("ListJobs").WithSummary("Your waiting and running jobs, then your latest finished ones")
+            .WithDescription("Jobs of models whose output your account's licence does not let it receive are left out.").Produces<IReadOnlyList<JobView>>();
+        jobs.MapGet("{id:guid}", GetAsync).WithName("GetJob").WithSummary("One job: state, queue position, step, output URL")
+            .Produces<JobView>().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         jobs.MapPost("{id:guid}/cancel", CancelAsync).WithName("CancelJob").WithSummary("Cancel a waiting job or stop a running one")
             .RequireAuthorization(ApiAuthentication.ApiWritePolicy).RequireApiRequestHeader()
-            .Produces<JobView>().Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        jobs.MapGet("{id:guid}/preview", Preview).WithName("GetJobPreview").WithSummary("The running job's latest preview (PNG)")
-            .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces<JobView>().Produces<JobView>(StatusCodes.Status202Accepted).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        jobs.MapGet("{id:guid}/preview", PreviewAsync).WithName("GetJobPreview").WithSummary("The running job's latest preview (PNG)")
+            .ServesImageData(ImageDataKind.Bytes)
+            .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
 
         endpoints.MapGet($"{JobUrls.ApiPrefix}/images/{{id:guid}}", GetImageAsync)
             .RequireAuthorization(ApiAuthentication.ApiPolicy)
+            .ServesImageData(ImageDataKind.Bytes)
             .WithTags("Images")
             .WithName("GetImage")
             .WithSummary("A stored image (add ?download=true for an attachment)")
@@ -33,6 +42,10 @@ internal static class JobEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
+
+    /// <summary>The licence's refusal, with its reason, for the owner who may no longer receive it.</summary>
+    internal static IResult LicenceRefused(string? reason) =>
+        Results.Problem(detail: reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
 
     /// <summary>A conditional request for the file the client already has: answered 304, nothing leaves.</summary>
     private static bool IsRevalidation(HttpContext http, string sha256) =>
@@ -51,8 +64,13 @@ internal static class JobEndpoints
     private static async Task<IResult> GetAsync(HttpContext http, JobService jobs, Guid id, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
-        var job = actor is null ? null : await jobs.GetAsync(actor, id, cancellationToken);
-        return job is null ? NotFound() : Results.Ok(job);
+        var job = actor is null ? new JobRead<JobView>(null) : await jobs.ReadAsync(actor, id, cancellationToken);
+        return job switch
+        {
+            { Value: { } view } => Results.Ok(view),
+            { LicenceRefusal: { } reason } => LicenceRefused(reason),
+            _ => NotFound(),
+        };
     }
 
     private static async Task<IResult> CancelAsync(HttpContext http, JobService jobs, Guid id, CancellationToken cancellationToken)
@@ -70,16 +88,22 @@ internal static class JobEndpoints
             CancelOutcome.Cancelled => Results.Ok(job),
             CancelOutcome.Stopping => Results.Accepted(value: job),
             CancelOutcome.AlreadyFinished => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already finished", detail: $"The job has already {job?.State.ToString().ToLowerInvariant() ?? "finished"}."),
+            CancelOutcome.LicenceRefused => LicenceRefused((await jobs.ReadAsync(actor, id, cancellationToken)).LicenceRefusal),
             _ => NotFound(),
         };
     }
 
-    /// <summary>The running job's latest preview; never cached, as it changes every step and belongs to one user.</summary>
-    private static IResult Preview(HttpContext http, JobService jobs, Guid id)
+    /// <summary>The running job's latest preview, licence-checked now; never cached, as it changes every step and belongs to one user.</summary>
+    private static async Task<IResult> PreviewAsync(HttpContext http, JobService jobs, Guid id, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
-        var png = actor is null ? null : jobs.GetPreviewPng(actor, id);
-        if (png is null)
+        var preview = actor is null ? new JobRead<byte[]>(null) : await jobs.GetPreviewAsync(actor, id, cancellationToken);
+        if (preview.LicenceRefusal is { } reason)
+        {
+            return LicenceRefused(reason);
+        }
+
+        if (preview.Value is not { } png)
         {
             return NotFound();
         }
@@ -88,32 +112,36 @@ internal static class JobEndpoints
         return Results.Bytes(png, "image/png");
     }
 
-    private static async Task<IResult> GetImageAsync(HttpContext http, Application.Images.ImageStore images, Application.Licensing.LicenceGate licences, Application.Audit.AuditLog audit, Guid id, bool? download, CancellationToken cancellationToken)
+    private static async Task<IResult> GetImageAsync(HttpContext http, ImageAccess images, AuditLog audit, Guid id, bool? download, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
-        var file = actor is null ? null : await images.FindAsync(actor, id, cancellationToken);
-        if (file is null)
+        if (actor is null)
         {
             return NotFound();
         }
 
         // A script holding a key takes the file out of FluxWeb: that is an export, for the licence and the audit log.
         var viaKey = ApiAuthentication.IsApiKey(http.User);
-        var action = viaKey ? Application.Licensing.LicencedAction.Export
-            : download == true ? Application.Licensing.LicencedAction.Download : Application.Licensing.LicencedAction.View;
-        if (await licences.MayReceiveAsync(actor!.UserId, actor.IsAdmin, file.Image, action, cancellationToken) is { Allowed: false } refused)
+        var action = viaKey ? LicencedAction.Export : download == true ? LicencedAction.Download : LicencedAction.View;
+        var read = await images.OpenAsync(actor, id, new ImageRead(action, "api"), cancellationToken);
+        if (read.Outcome == ImageAccessOutcome.LicenceRefused)
         {
-            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.LicenceRefused, actor.UserId) { Succeeded = false, ImageId = id, ModelId = file.Image.ModelId, Detail = refused.Reason, Channel = "api" }, cancellationToken);
-            return Results.Problem(detail: refused.Reason, statusCode: StatusCodes.Status403Forbidden, title: "Not available to this account's licence");
+            return LicenceRefused(read.Reason);
         }
 
+        if (!read.Allowed)
+        {
+            return NotFound();
+        }
+
+        var file = read.File;
         if (viaKey && !IsRevalidation(http, file.Image.Sha256))
         {
-            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.Export, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
+            await audit.RecordAsync(new AuditEntry(AuditActions.Export, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
         }
         else if (download == true)
         {
-            await audit.RecordAsync(new Application.Audit.AuditEntry(Persistence.Audit.AuditActions.Download, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
+            await audit.RecordAsync(new AuditEntry(AuditActions.Download, actor.UserId) { ImageId = id, ModelId = file.Image.ModelId, TargetUserId = file.Image.OwnerId, Channel = "api" }, cancellationToken);
         }
 
         if (download == true)

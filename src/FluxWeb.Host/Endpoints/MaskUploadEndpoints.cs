@@ -1,6 +1,10 @@
 using System.Security.Claims;
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Host.Uploads;
+using FluxWeb.Persistence.Images;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
@@ -12,7 +16,8 @@ public sealed record MaskUploadResponse(string Id, int Width, int Height, long P
 
 /// <summary>
 /// Masks travel as PNG over plain HTTP from the browser (never over the Blazor circuit):
-/// <c>POST /api/v1/uploads/masks</c> with the PNG as the body, and <c>GET /api/v1/uploads/masks/{id}</c> for its owner.
+/// <c>POST /api/v1/uploads/masks</c> with the PNG as the body, and <c>GET /api/v1/uploads/masks/{id}</c> for its owner
+/// (masks only: any other image id is "no such mask", whoever owns it).
 /// </summary>
 internal static class MaskUploadEndpoints
 {
@@ -26,11 +31,14 @@ internal static class MaskUploadEndpoints
             .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
             .RequireApiRequestHeader()
             .WithName("UploadMask")
+            .ServesImageData(ImageDataKind.Derived)
             .Produces<MaskUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        masks.MapGet("{id:guid}", Get)
+        masks.MapGet("{id:guid}", GetAsync)
+            .ServesImageData(ImageDataKind.Bytes)
             .WithName("GetMask")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -60,7 +68,7 @@ internal static class MaskUploadEndpoints
         try
         {
             var body = await ReadBoundedAsync(request.Body, MaskUploadStore.MaxMaskBytes, cancellationToken);
-            var mask = await store.SaveAsync(userId, body, cancellationToken);
+            var mask = await store.SaveAsync(userId, body, "api", cancellationToken);
             logger.LogInformation("Stored mask {MaskId} ({Width}×{Height}, {PaintedPixels} painted pixels) for user {UserId}", mask.Id, mask.Width, mask.Height, mask.PaintedPixels, userId);
             return Results.Created($"{CollectionPath}/{mask.Id:N}", new MaskUploadResponse(mask.Id.ToString("N"), mask.Width, mask.Height, mask.PaintedPixels));
         }
@@ -68,25 +76,40 @@ internal static class MaskUploadEndpoints
         {
             return Refused(refusal, logger);
         }
+        catch (InvalidImageException licence) when (licence.StatusCode == InvalidImageException.LicenceRefused)
+        {
+            logger.LogInformation("Refused a mask upload by the licence: {Message}", licence.Message);
+            return JobEndpoints.LicenceRefused(licence.Message);
+        }
         catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Refused(MaskUploadStore.TooLarge(), logger);
         }
     }
 
-    private static async Task<IResult> Get(Guid id, HttpContext context, MaskUploadStore store, CancellationToken cancellationToken)
+    /// <summary>Only masks, only their painter's (administrators included), through the same licence-checked door as every image.</summary>
+    private static async Task<IResult> GetAsync(Guid id, HttpContext context, ImageAccess images, CancellationToken cancellationToken)
     {
-        var userId = context.User.FindFirstValue(ClaimTypes.NameIdentifier)!;
-        var path = await store.FindPathAsync(userId, id, cancellationToken);
-        if (path is null)
+        var actor = JobActor.From(context.User);
+        var read = actor is null ? ImageAccessResult.NotFound
+            : await images.OpenAsync(actor, id, new ImageRead(LicencedAction.View, "api") { Kinds = MaskOnly, OwnerOnly = true }, cancellationToken);
+        if (read.Outcome == ImageAccessOutcome.LicenceRefused)
+        {
+            return JobEndpoints.LicenceRefused(read.Reason);
+        }
+
+        if (!read.Allowed)
         {
             return Problem(StatusCodes.Status404NotFound, "No such mask", "None of your saved masks has this id.");
         }
 
-        // A mask never changes under its id; it is one user's, so only their browser may keep it.
-        context.Response.Headers.CacheControl = "private, max-age=31536000, immutable";
-        return Results.File(path, "image/png", entityTag: new EntityTagHeaderValue($"\"{id:N}\""));
+        // Private, and revalidated by its tag (a cheap 304) like every image, so access is decided on each use.
+        context.Response.Headers.CacheControl = "private, no-cache";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        return Results.File(read.File.FullPath, "image/png", entityTag: new EntityTagHeaderValue($"\"{read.File.Image.Sha256}\""));
     }
+
+    private static readonly IReadOnlySet<StoredImageKind> MaskOnly = new HashSet<StoredImageKind> { StoredImageKind.Mask };
 
     private static async Task<byte[]> ReadBoundedAsync(Stream body, long limit, CancellationToken cancellationToken)
     {

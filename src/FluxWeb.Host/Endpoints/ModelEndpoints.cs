@@ -11,6 +11,7 @@ internal static class ModelEndpoints
     {
         endpoints.MapGet($"{JobUrls.ApiPrefix}/models", ListAsync)
             .RequireAuthorization(ApiAuthentication.ApiPolicy)
+            .ServesImageData(ImageDataKind.None)
             .WithTags("Models")
             .WithName("ListModels")
             .WithSummary("Models you may use")

@@ -50,13 +50,15 @@ internal static class ApiDocsServiceCollectionExtensions
     /// <summary>The document and the docs page need a signed-in user (the docs page is for people, with the cookie).</summary>
     public static IEndpointRouteBuilder MapApiDocsAndHub(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapOpenApi(DocumentPath).RequireAuthorization(ApiAuthentication.ApiPolicy);
+        endpoints.MapOpenApi(DocumentPath).RequireAuthorization(ApiAuthentication.ApiPolicy).ServesImageData(ImageDataKind.None);
         endpoints.MapScalarApiReference(DocsPath, options => options
                 .WithTitle("FluxWeb API")
                 .WithOpenApiRoutePattern(DocumentPath)
                 .AddPreferredSecuritySchemes(ApiAuthentication.KeyScheme))
-            .RequireAuthorization();
-        endpoints.MapHub<JobHub>(ApiAuthentication.HubPath);
+            .RequireAuthorization()
+            .ServesImageData(ImageDataKind.None);
+        // Job events: each one licence-checked as it is sent (IJobEvents).
+        endpoints.MapHub<JobHub>(ApiAuthentication.HubPath).ServesImageData(ImageDataKind.Derived);
         return endpoints;
     }
 }

@@ -18,7 +18,8 @@ internal static partial class StaticAssetFiles
     {
         var environment = app.Environment;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(StaticAssetFiles).FullName!);
-        var assets = app.MapStaticAssets().AllowAnonymous();
+        // The app's own files and its packages' (scripts, styles, fonts): the same for everyone, nothing of any image.
+        var assets = app.MapStaticAssets().AllowAnonymous().ServesImageData(ImageDataKind.None);
         assets.Add(endpoint =>
         {
             if (endpoint.Metadata.OfType<StaticAssetDescriptor>().FirstOrDefault() is not { } asset || endpoint.RequestDelegate is not { } serve)

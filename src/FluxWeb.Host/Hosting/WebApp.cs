@@ -22,6 +22,9 @@ internal static class WebApp
         builder.Configuration.AddAppSettingsBesideExecutable(builder.Environment.ContentRootPath);
         builder.Configuration.AddCommandLineOverrides(overrides);
         builder.UseDevelopmentStaticWebAssets();
+        // Only the assets the build lists, as a published app serves them: without this a plain build also maps a
+        // catch-all GET route for files added later, so its route table (which the licence tests read) would differ.
+        builder.Configuration["DisableStaticAssetNotFoundRuntimeFallback"] ??= "true";
 
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
@@ -67,8 +70,17 @@ internal static class WebApp
         app.MapModelEndpoints();
         app.MapAdminEndpoints();
         app.MapApiDocsAndHub();
+        // Pages declare what they show with [ImageData]; the framework's own endpoints (the circuit's hub, its
+        // script) carry only what those pages render, so they declare nothing of their own.
         app.MapRazorComponents<App>()
-            .AddInteractiveServerRenderMode();
+            .AddInteractiveServerRenderMode()
+            .Add(endpoint =>
+            {
+                if (!endpoint.Metadata.OfType<Microsoft.AspNetCore.Components.Endpoints.ComponentTypeMetadata>().Any())
+                {
+                    endpoint.Metadata.Add(new ImageDataAttribute(ImageDataKind.None));
+                }
+            });
 
         return app;
     }

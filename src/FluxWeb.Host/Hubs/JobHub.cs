@@ -47,11 +47,8 @@ internal sealed class JobHub(IJobEvents events, JobHubConnections connections, I
         var connectionId = Context.ConnectionId;
         // Only the owner's subscription, even for an administrator: the admin queue page is where everyone's jobs are seen.
         var owner = new JobActor(viewer.UserId, IsAdmin: false);
-        var subscription = events.Subscribe(owner, e =>
-        {
-            // Fire and forget: the worker publishing the event must never wait for a slow client.
-            _ = hub.Clients.Client(connectionId).SendAsync(EventMethod, JobHubEvent.From(e));
-        });
+        // Each event is licence-checked as it goes out, and sent in order; the worker publishing it never waits for a slow client.
+        var subscription = events.Subscribe(owner, e => hub.Clients.Client(connectionId).SendAsync(EventMethod, JobHubEvent.From(e)));
         connections.Add(connectionId, subscription);
         return base.OnConnectedAsync();
     }

@@ -1,5 +1,5 @@
 using FluxWeb.Application.Images;
-using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Provenance.Decoding;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
@@ -12,7 +12,9 @@ public sealed record StoredMask(Guid Id, int Width, int Height, long PaintedPixe
 
 /// <summary>
 /// Masks painted in the mask editor: checked as PNG, decoded to 8-bit grey and re-encoded (never
-/// stored as sent), then kept in the image store as the user's upload, so a job can use it by id.
+/// stored as sent), then kept in the image store as the user's mask, so a job can use it by id.
+/// A mask sent in colour could be a copy of a generated picture (its brightness survives the grey
+/// conversion): its watermark is read first, like every upload's (<see cref="UploadLicenceCheck"/>).
 /// </summary>
 public sealed class MaskUploadStore : IDisposable
 {
@@ -30,18 +32,24 @@ public sealed class MaskUploadStore : IDisposable
 
     private readonly ImageStore _images;
     private readonly SafeImageDecoder _decoder;
+    private readonly UploadLicenceCheck _licence;
 
     // Bounds decoding memory the way SafeImageDecoder does for its own decodes: an L8 8192² mask is 64 MiB.
     private readonly SemaphoreSlim _decodes = new(2);
 
-    public MaskUploadStore(ImageStore images, SafeImageDecoder decoder)
+    public MaskUploadStore(ImageStore images, SafeImageDecoder decoder, UploadLicenceCheck licence)
     {
         _images = images;
         _decoder = decoder;
+        _licence = licence;
     }
 
-    /// <summary>Checks, decodes and stores a mask PNG; refusals are <see cref="UnsafeImageException"/>s with a message for the user.</summary>
-    public async Task<StoredMask> SaveAsync(string ownerId, byte[] png, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Checks, decodes and stores a mask PNG. Refusals are <see cref="UnsafeImageException"/>s with a message for the user,
+    /// or an <see cref="InvalidImageException"/> with status 403 when its watermark traces it to a model the account's licence excludes.
+    /// </summary>
+    /// <param name="channel">Where it came from, for the audit log of a licence refusal.</param>
+    public async Task<StoredMask> SaveAsync(string ownerId, byte[] png, string channel = "api", CancellationToken cancellationToken = default)
     {
         if (png.LongLength > MaxMaskBytes)
         {
@@ -52,9 +60,10 @@ public sealed class MaskUploadStore : IDisposable
         byte[] encoded;
         int width, height;
         long painted;
+        long? serial;
         try
         {
-            using var mask = Decode(png);
+            using var mask = Decode(png, out serial);
             (width, height, painted) = (mask.Width, mask.Height, CountPainted(mask));
             using var output = new MemoryStream();
             await mask.SaveAsync(output, GrayscalePng, cancellationToken);
@@ -65,13 +74,14 @@ public sealed class MaskUploadStore : IDisposable
             _decodes.Release();
         }
 
-        var row = await _images.SaveCheckedPngAsync(ownerId, encoded, width, height, cancellationToken);
+        if (await _licence.RefusalAsync(ownerId, serial, channel, cancellationToken) is { } refused)
+        {
+            throw new InvalidImageException(refused, InvalidImageException.LicenceRefused);
+        }
+
+        var row = await _images.SaveMaskAsync(ownerId, encoded, width, height, cancellationToken);
         return new StoredMask(row.Id, width, height, painted);
     }
-
-    /// <summary>The mask's file when <paramref name="ownerId"/> saved it; null otherwise (absent and not yours look the same).</summary>
-    public async Task<string?> FindPathAsync(string ownerId, Guid id, CancellationToken cancellationToken = default) =>
-        (await _images.FindAsync(new JobActor(ownerId, IsAdmin: false), id, cancellationToken))?.FullPath;
 
     public void Dispose() => _decodes.Dispose();
 
@@ -81,10 +91,13 @@ public sealed class MaskUploadStore : IDisposable
 
     /// <summary>
     /// The hardened checks first (format from the bytes, PNG structure, Identify and dimension limits), then a
-    /// decode straight to 8-bit gray on the decoder's restricted configuration.
+    /// decode on the decoder's restricted configuration: straight to 8-bit grey for a grey PNG (no colour, so no
+    /// watermark), else in colour to read the watermark (<paramref name="serial"/>) before the colour is dropped.
     /// </summary>
-    private Image<L8> Decode(byte[] png)
+    private Image<L8> Decode(byte[] png, out long? serial)
     {
+        serial = null;
+
         // Checked before the shared decoder, whose refusal would suggest JPEG or WebP, which masks cannot be.
         if (!png.AsSpan().StartsWith(PngSignature))
         {
@@ -102,7 +115,16 @@ public sealed class MaskUploadStore : IDisposable
         Image<L8> mask;
         try
         {
-            mask = Image.Load<L8>(_decoder.Configuration, png);
+            if (IsGrey(png))
+            {
+                mask = Image.Load<L8>(_decoder.Configuration, png);
+            }
+            else
+            {
+                using var colour = Image.Load<Rgba32>(_decoder.Configuration, png);
+                serial = _licence.SerialIn(colour);
+                mask = colour.CloneAs<L8>();
+            }
         }
         catch (Exception exception) when (exception is not (OutOfMemoryException or OperationCanceledException))
         {
@@ -117,6 +139,12 @@ public sealed class MaskUploadStore : IDisposable
         }
 
         return mask;
+    }
+
+    private bool IsGrey(byte[] png)
+    {
+        using var stream = new MemoryStream(png, writable: false);
+        return Image.Identify(_decoder.Configuration, stream).Metadata.GetPngMetadata().ColorType is PngColorType.Grayscale or PngColorType.GrayscaleWithAlpha;
     }
 
     private static long CountPainted(Image<L8> mask)

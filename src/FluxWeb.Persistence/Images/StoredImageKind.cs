@@ -2,9 +2,12 @@ namespace FluxWeb.Persistence.Images;
 
 public enum StoredImageKind
 {
-    /// <summary>An input the user uploaded: reference, source or mask.</summary>
+    /// <summary>A picture the user uploaded: a reference or the source of a masked edit.</summary>
     Upload = 0,
 
     /// <summary>A generated image.</summary>
     Output = 1,
+
+    /// <summary>A mask painted in the mask editor (or given to <c>generate --user --mask</c>): white repaints, black keeps.</summary>
+    Mask = 2,
 }

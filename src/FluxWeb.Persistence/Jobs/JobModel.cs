@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace FluxWeb.Persistence.Jobs;
 
-/// <summary>Mapping of the queue's tables: jobs, stored images, quota overrides and the usage ledger.</summary>
+/// <summary>Mapping of the queue's tables: jobs, stored images, issued watermark serials, quota overrides and the usage ledger.</summary>
 internal static class JobModel
 {
     // SQLite has no unsigned 64-bit integer: seeds keep all 64 bits by reinterpreting them as signed.
@@ -65,6 +65,24 @@ internal static class JobModel
             image.HasIndex(i => i.JobId);
             image.Property(i => i.SafetyVerdict).HasMaxLength(32);
             image.HasIndex(i => i.WatermarkSerial);
+        });
+
+        builder.Entity<IssuedSerial>(serial =>
+        {
+            serial.ToTable("WatermarkSerials");
+            serial.HasKey(s => s.Id);
+            serial.Property(s => s.OwnerId).HasMaxLength(450);
+            serial.Property(s => s.ModelId).HasMaxLength(200);
+            serial.Property(s => s.LicenceId).HasMaxLength(100);
+            serial.Property(s => s.IssuedUtc).HasConversion(Utc);
+            serial.HasIndex(s => s.Serial);
+        });
+
+        builder.Entity<Counter>(counter =>
+        {
+            counter.ToTable("Counters");
+            counter.HasKey(c => c.Name);
+            counter.Property(c => c.Name).HasMaxLength(64);
         });
 
         builder.Entity<UserQuota>(quota =>

@@ -301,22 +301,22 @@ public sealed class JobWorkerTests : IAsyncLifetime
         var id = await SubmitAsync(ada, "preview me");
         await hold.Reached.WaitAsync(TimeSpan.FromSeconds(10));
 
-        var png = host.Jobs.GetPreviewPng(ada, id);
+        var png = (await host.Jobs.GetPreviewAsync(ada, id)).Value;
         Assert.NotNull(png);
         using (var preview = Image.Load<Rgb24>(png))
         {
             Assert.Equal(FakeImageGenerator.ColourOf(1 + 2), preview[0, 0]);
         }
 
-        Assert.NotNull(host.Jobs.GetPreviewPng(admin, id));
-        Assert.Null(host.Jobs.GetPreviewPng(bob, id));
+        Assert.NotNull((await host.Jobs.GetPreviewAsync(admin, id)).Value);
+        Assert.True((await host.Jobs.GetPreviewAsync(bob, id)).NotFound);
         var view = await host.Jobs.GetAsync(ada, id);
         Assert.Equal((JobState.Running, 2, $"/api/v1/jobs/{id}/preview?step=2"), (view!.State, view.Step, view.PreviewUrl));
         Assert.Null(await host.Jobs.GetAsync(bob, id));
 
         hold.Release();
         await host.WaitForEndAsync(id);
-        Assert.Null(host.Jobs.GetPreviewPng(ada, id));
+        Assert.True((await host.Jobs.GetPreviewAsync(ada, id)).NotFound);
     }
 
     [Fact]

@@ -72,6 +72,25 @@ public sealed class DwtDctWatermarkTests
     }
 
     [Fact]
+    public void The_upload_check_finds_this_installations_serial_and_nothing_in_other_pictures()
+    {
+        var other = new InvisibleWatermarker(Options.Create(new WatermarkOptions()), new InstallationIdentity("someone-else"));
+        using var ours = TestImages.Photo(512, 512, seed: 13);
+        using var theirs = TestImages.Photo(512, 512, seed: 14);
+        using var unmarked = TestImages.Photo(512, 512, seed: 15);
+        using var flux = TestImages.Photo(512, 512, seed: 16);
+        Watermarker.TryEmbed(ours, 31337);
+        other.TryEmbed(theirs, 31337);
+        new DwtDctWatermark().Embed(flux, WatermarkBits.Parse(KnownWatermarks.FluxReference.Bits));
+
+        Assert.Equal(31337, Watermarker.FindOwnSerial(ours));
+        Assert.Null(Watermarker.FindOwnSerial(theirs));
+        Assert.Null(Watermarker.FindOwnSerial(unmarked));
+        Assert.Null(Watermarker.FindOwnSerial(flux));
+        Assert.Equal(Watermarker.Detect(ours).Serial, Watermarker.FindOwnSerial(ours));
+    }
+
+    [Fact]
     public void A_flux_reference_mark_is_named()
     {
         using var image = TestImages.Photo(512, 512, seed: 12);

@@ -79,7 +79,8 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
         Publish(JobEventKind.PositionChanged, jobs[0], JobState.Queued, e => e with { QueuePosition = 1 });
         Publish(JobEventKind.PositionChanged, jobs[1], JobState.Queued, e => e with { QueuePosition = 3 });
         cut.WaitForAssertion(() => Assert.Equal("Queued · next to run", StatusOf(cut, jobs[0])));
-        Assert.Equal("Queued · 3 in line", StatusOf(cut, jobs[1]));
+        // Events reach a subscriber in order but after the publisher returns (each is licence-checked as it is delivered).
+        cut.WaitForAssertion(() => Assert.Equal("Queued · 3 in line", StatusOf(cut, jobs[1])));
 
         Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 4 });
         Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 2, TotalSteps = 4, PreviewUrl = JobUrls.Preview(jobs[0], 2) });

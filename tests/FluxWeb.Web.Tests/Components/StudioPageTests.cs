@@ -69,7 +69,7 @@ public sealed class StudioPageTests : IAsyncLifetime
         foreach (var service in new[]
         {
             typeof(GenerationService), typeof(JobService), typeof(IJobEvents), typeof(JobSettingsReader), typeof(ModelAccessService),
-            typeof(ImageStore), typeof(LicenceGate), typeof(ModelCatalog), typeof(ExecutionDeviceProbe),
+            typeof(ImageStore), typeof(ImageAccess), typeof(LicenceGate), typeof(ModelCatalog), typeof(ExecutionDeviceProbe),
             typeof(IOptions<InferenceOptions>), typeof(IOptions<QueueOptions>), typeof(IOptions<ImageDecodingOptions>),
         })
         {
@@ -365,6 +365,31 @@ public sealed class StudioPageTests : IAsyncLifetime
 
         await cut.InvokeAsync(() => navigation.NavigateTo("/studio?reference=not-an-id"));
         cut.WaitForAssertion(() => Assert.Equal("link", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+    }
+
+    [Fact]
+    public async Task A_settings_link_to_a_non_commercial_image_is_refused_for_a_commercial_account_like_reference_and_edit_links()
+    {
+        // Made while the account was NonCommercial; then an administrator switched it to Commercial.
+        var nico = await host.CreateUserAsync("nico@example.com", accountType: AccountType.NonCommercial);
+        var made = await host.Generation.SubmitAsync(nico.UserId, QueueHost.Request("a secret non-commercial harbour", seed: 4242, model: QueueHost.OtherModelId));
+        var imageId = (await host.WaitForJobAsync(made.JobIds.Single(), j => j.State == JobState.Succeeded)).OutputImageId!.Value;
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == nico.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+        await using var ctx = NewContext(nico);
+        var navigation = ctx.Services.GetRequiredService<NavigationManager>();
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=model-facts]")));
+
+        await cut.InvokeAsync(() => navigation.NavigateTo($"/studio?settings={imageId}"));
+
+        cut.WaitForAssertion(() => Assert.Equal("licence", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+        Assert.Contains("may not use images made by klein-test-nc as input", cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
+        var form = DraftOf(cut).Form;
+        Assert.NotEqual("a secret non-commercial harbour", form.Prompt);
+        Assert.NotEqual("4242", form.SeedText);
+        Assert.DoesNotContain("a secret non-commercial harbour", cut.Markup, StringComparison.Ordinal);
+        Assert.DoesNotContain("4242", cut.Markup, StringComparison.Ordinal);
+        cut.WaitForAssertion(() => Assert.EndsWith("/studio", navigation.Uri, StringComparison.Ordinal));
     }
 
     private static async Task<Guid> UploadAsync(ImageStore store, string ownerId)

@@ -67,8 +67,13 @@ public sealed class DockerfileTests
         Assert.Equal("/models", environment["FluxWeb__ModelsDirectory"]);
         Assert.Equal("Auto", environment["Inference__Device"]);
         Assert.Equal("json", environment["Logging__Console__FormatterName"]);
-        // Every path the image's environment names for the app to write is a volume or /tmp (a tmpfs with --read-only).
-        foreach (var (key, value) in environment.Where(e => e.Value.StartsWith('/')))
+        // The classifier is installed into the image at build time and only read at run time.
+        Assert.Equal("/opt/fluxweb/safety", environment["Provenance__Filters__ClassifierDirectory"]);
+        Assert.Matches(@"(?m)^RUN /app/fluxweb safety install\b", runtime);
+        string[] readOnly = ["Provenance__Filters__ClassifierDirectory"];
+
+        // Every other path the image's environment names for the app to write is a volume or /tmp (a tmpfs with --read-only).
+        foreach (var (key, value) in environment.Where(e => e.Value.StartsWith('/') && !readOnly.Contains(e.Key)))
         {
             Assert.True(value.StartsWith("/data", StringComparison.Ordinal) || value.StartsWith("/models", StringComparison.Ordinal) || value.StartsWith("/tmp/", StringComparison.Ordinal), $"{key}={value} is neither a volume nor under /tmp");
         }

@@ -8,13 +8,16 @@ namespace FluxWeb.Web.Tests.Health;
 public sealed class HealthEndpointTests
 {
     [Fact]
-    public async Task Healthz_is_anonymous_json_with_database_device_and_models()
+    public async Task Healthz_gives_an_administrator_json_with_database_device_and_models()
     {
         using var factory = new FluxWebFactory();
         TestModelPackages.WriteCatalogOnly(factory.ModelsDirectory, "good", ModelLicence.Apache2());
         WriteManifest(factory.ModelsDirectory, "unlicensed", """{"schemaVersion":1,"id":"unlicensed","displayName":"No licence","family":"tiny"}""");
+        // The first account registered becomes the administrator.
+        var admin = new SiteClient(factory.CreateBrowserClient());
+        await admin.RegisterAsync("admin@example.com");
 
-        var response = await factory.CreateBrowserClient().GetAsync("/healthz");
+        var response = await admin.Http.GetAsync("/healthz");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
@@ -38,8 +41,34 @@ public sealed class HealthEndpointTests
         var error = models["unlicensed"].GetProperty("error").GetString()!;
         Assert.Contains("unlicensed/manifest.json", error, StringComparison.Ordinal);
         Assert.Contains("licence.id", error, StringComparison.Ordinal);
-        // Nothing about the server's file system leaks to anonymous callers.
+        // Nothing about the server's file system leaks, not even to an administrator.
         Assert.DoesNotContain(factory.ModelsDirectory, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("version").GetString()));
+    }
+
+    [Fact]
+    public async Task Healthz_tells_anonymous_callers_and_users_only_whether_the_server_is_healthy()
+    {
+        using var factory = new FluxWebFactory().With("Accounts:Registration", "Open");
+        TestModelPackages.WriteCatalogOnly(factory.ModelsDirectory, "good", ModelLicence.Apache2());
+        var admin = new SiteClient(factory.CreateBrowserClient());
+        await admin.RegisterAsync("admin@example.com");
+        var user = new SiteClient(factory.CreateBrowserClient());
+        await user.RegisterAsync("user@example.com");
+
+        foreach (var client in new[] { factory.CreateBrowserClient(), user.Http })
+        {
+            var response = await client.GetAsync("/healthz");
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            // What a load balancer or Docker's health check needs, and nothing that helps an attacker:
+            // no build (commit hash), no device or library details, no model packages, no paths.
+            Assert.Equal(["database", "status"], json.RootElement.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+            Assert.Equal("Healthy", json.RootElement.GetProperty("status").GetString());
+            Assert.True(json.RootElement.GetProperty("database").GetProperty("reachable").GetBoolean());
+        }
     }
 
     [Fact]

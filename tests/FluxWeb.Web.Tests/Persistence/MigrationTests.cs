@@ -1,5 +1,8 @@
+using FluxWeb.Application.Outputs;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Images;
+using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -63,6 +66,56 @@ public sealed class MigrationTests
             Assert.Equal("old@example.com", user.Email);
             Assert.Equal(AccountType.Commercial, user.AccountType);
         }
+    }
+
+    [Fact]
+    public async Task Upgrading_seeds_the_serial_ledger_and_counter_from_the_images_and_marks_the_masks_jobs_used()
+    {
+        using var folder = new TempFolder();
+        var options = Options(folder.Path);
+        var at = new DateTime(2026, 11, 30, 12, 0, 0, DateTimeKind.Utc);
+        Guid usedMask, unusedUpload;
+        await using (var db = new FluxWebDbContext(options))
+        {
+            var migrations = db.Database.GetMigrations().ToList();
+            await db.GetService<IMigrator>().MigrateAsync(migrations[migrations.IndexOf("20261204100936_AddWatermarkSerialLedgerAndMasks") - 1]);
+            db.Users.Add(new FluxUser { Id = "u", UserName = "u@example.com", Email = "u@example.com" });
+            StoredImage Image(StoredImageKind kind, long? serial, DateTime created, string? model = null) => new()
+            {
+                Id = Guid.NewGuid(), OwnerId = "u", Kind = kind, WatermarkSerial = serial, CreatedUtc = created, ModelId = model,
+                LicenceId = model is null ? null : "FLUX-Non-Commercial", CommercialUse = model is null ? null : false,
+                RelativePath = "images/x.png", ContentType = "image/png", Sha256 = "",
+            };
+            // Two processes counting in memory handed out serial 7 twice; the newer image is the one that counts.
+            var images = new[]
+            {
+                Image(StoredImageKind.Output, 7, at, "nc-model"), Image(StoredImageKind.Output, 7, at.AddMinutes(1), "other-model"),
+                Image(StoredImageKind.Output, 5, at.AddMinutes(2), "nc-model"), Image(StoredImageKind.Upload, null, at), Image(StoredImageKind.Upload, null, at),
+            };
+            (usedMask, unusedUpload) = (images[3].Id, images[4].Id);
+            db.Images.AddRange(images);
+            db.Jobs.Add(new Job { Id = Guid.NewGuid(), OwnerId = "u", ModelId = "nc-model", Prompt = "p", MaskImageId = usedMask, SourceImageId = unusedUpload, EnqueuedUtc = at });
+            await db.SaveChangesAsync();
+        }
+
+        await new DatabaseMigrator(new Factory(options), NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+
+        await using (var db = new FluxWebDbContext(options))
+        {
+            Assert.Equal(StoredImageKind.Mask, (await db.Images.SingleAsync(i => i.Id == usedMask)).Kind);
+            Assert.Equal(StoredImageKind.Upload, (await db.Images.SingleAsync(i => i.Id == unusedUpload)).Kind);
+            Assert.Equal(7, await db.Counters.Where(c => c.Name == Counter.WatermarkSerial).Select(c => c.Value).SingleAsync());
+            Assert.Equal([7, 7, 5], await db.IssuedSerials.OrderBy(s => s.Id).Select(s => s.Serial).ToListAsync());
+        }
+
+        var serials = new WatermarkSerials(new Factory(options), TimeProvider.System);
+        Assert.Equal("other-model", (await serials.TraceAsync(7))!.Model.ModelId);
+        Assert.False((await serials.TraceAsync(5))!.Model.CommercialUseAllowed);
+        Assert.Null(await serials.TraceAsync(6));
+        var model = new FluxWeb.Inference.Packages.ModelPackageManifest { Id = "m", Licence = FluxWeb.Inference.Packages.ModelLicence.Apache2() };
+        Assert.Equal(8, await serials.IssueAsync(Guid.NewGuid(), "u", model));
+        Assert.Equal(9, await serials.IssueAsync(Guid.NewGuid(), "u", model));
+        Assert.True((await serials.TraceAsync(9))!.Model.CommercialUseAllowed);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using FluxWeb.Host.Hosting;
 using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -8,7 +9,7 @@ internal static class AccountEndpoints
 {
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var account = endpoints.MapGroup("/Account");
+        var account = endpoints.MapGroup("/Account").ServesImageData(ImageDataKind.None);
 
         // A POST with the antiforgery token (the layout's sign-out button), never a GET a link could trigger.
         account.MapPost("/Logout", async (HttpContext context, [FromServices] SignInManager<FluxUser> signInManager, [FromServices] FluxWeb.Application.Audit.AuditLog audit, [FromServices] ILoggerFactory loggers) =>

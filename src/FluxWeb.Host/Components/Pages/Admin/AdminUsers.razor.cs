@@ -76,7 +76,10 @@ public sealed partial class AdminUsers
             message = $"Created {newEmail.Trim()} ({newRole}, {newAccountType}).";
             createError = null;
             creating = false;
+            // The next account starts from the defaults again: a Commercial User unless the admin says otherwise.
             newEmail = newPassword = "";
+            newRole = Roles.User;
+            newAccountType = AccountType.Commercial;
             await LoadAsync();
         }
         finally

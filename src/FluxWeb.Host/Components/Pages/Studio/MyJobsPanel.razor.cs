@@ -177,6 +177,10 @@ public sealed partial class MyJobsPanel : IDisposable
                     Snackbar.Add("That job no longer exists.", Severity.Warning);
                     jobs?.Remove(jobId);
                     break;
+                case CancelOutcome.LicenceRefused:
+                    Snackbar.Add("Your account's licence no longer covers that job's model, so it is no longer shown to you.", Severity.Warning);
+                    jobs?.Remove(jobId);
+                    break;
             }
         }
         finally

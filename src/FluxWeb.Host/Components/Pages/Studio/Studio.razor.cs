@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Models;
 using FluxWeb.Host.Endpoints;
 using FluxWeb.Inference;
@@ -25,7 +24,9 @@ public sealed record StudioNotice(Severity Severity, string Title, string Messag
 /// The Studio: the form designers iterate with, their queue and their results. Everything goes
 /// through <see cref="GenerationService.SubmitAsync"/> (channel "ui"); pictures travel by URL and
 /// uploads over HTTP. Deep links from the Gallery: <c>?settings=</c>, <c>?reference=</c>, <c>?edit=</c>
-/// (image ids), handled once the circuit is live and then dropped from the address.
+/// (image ids), handled once the circuit is live and then dropped from the address. Every image a
+/// link names goes through <see cref="ImageAccess"/> first, settings included: a commercial account
+/// gets the licence's refusal for a non-commercial model's image, not its prompt and seed.
 /// </summary>
 public sealed partial class Studio
 {
@@ -59,10 +60,7 @@ public sealed partial class Studio
     private ModelAccessService Models { get; set; } = default!;
 
     [Inject]
-    private ImageStore Images { get; set; } = default!;
-
-    [Inject]
-    private LicenceGate Licences { get; set; } = default!;
+    private ImageAccess Images { get; set; } = default!;
 
     [Inject]
     private StudioDraft Draft { get; set; } = default!;
@@ -427,23 +425,24 @@ public sealed partial class Studio
         }
     }
 
-    /// <summary>The user's own image, if it may be an input under the account's licence; otherwise null and a notice saying why.</summary>
-    private async Task<StoredImage?> UsableInputAsync(Guid imageId, string use)
+    /// <summary>The user's own picture, if it may be an input under the account's licence; otherwise null and a notice saying why.</summary>
+    private async Task<StoredImage?> UsableInputAsync(Guid imageId, string use, InputRole role)
     {
-        var row = await Images.FindRowAsync(actor!.UserId, imageId);
-        if (row is null)
+        var input = await Images.InputAsync(actor!.UserId, imageId, role);
+        switch (input.Outcome)
         {
-            notice = new StudioNotice(Severity.Warning, $"Cannot {use}:", "that image is not one of yours, or it no longer exists.", "not-found");
-            return null;
+            case ImageAccessOutcome.Allowed:
+                return input.Image;
+            case ImageAccessOutcome.LicenceRefused:
+                notice = new StudioNotice(Severity.Error, $"Cannot {use}:", input.Reason ?? "the licence of the model that made it does not allow it for this account.", "licence");
+                return null;
+            case ImageAccessOutcome.WrongKind:
+                notice = new StudioNotice(Severity.Warning, $"Cannot {use}:", input.Reason!, "wrong-kind");
+                return null;
+            default:
+                notice = new StudioNotice(Severity.Warning, $"Cannot {use}:", "that image is not one of yours, or it no longer exists.", "not-found");
+                return null;
         }
-
-        if (await Licences.MayReceiveAsync(actor.UserId, isAdmin: false, row, LicencedAction.UseAsReference) is { Allowed: false } refused)
-        {
-            notice = new StudioNotice(Severity.Error, $"Cannot {use}:", refused.Reason ?? "the licence of the model that made it does not allow it for this account.", "licence");
-            return null;
-        }
-
-        return row;
     }
 
     private async Task AddReferenceAsync(Guid imageId)
@@ -454,7 +453,7 @@ public sealed partial class Studio
             return;
         }
 
-        if (await UsableInputAsync(imageId, "use it as a reference") is not { } row)
+        if (await UsableInputAsync(imageId, "use it as a reference", InputRole.Reference) is not { } row)
         {
             return;
         }
@@ -477,7 +476,7 @@ public sealed partial class Studio
             return;
         }
 
-        if (await UsableInputAsync(imageId, "edit it") is not { } row)
+        if (await UsableInputAsync(imageId, "edit it", InputRole.Source) is not { } row)
         {
             return;
         }
@@ -522,8 +521,14 @@ public sealed partial class Studio
     /// </summary>
     private async Task UseSettingsAsync(Guid imageId)
     {
-        var settings = await SettingsReader.ForImageAsync(actor!, imageId);
-        if (settings is null)
+        var found = await SettingsReader.ForImageAsync(actor!, imageId);
+        if (found.LicenceRefusal is { } refusal)
+        {
+            notice = new StudioNotice(Severity.Error, "Cannot use those settings:", refusal, "licence");
+            return;
+        }
+
+        if (found.Settings is not { } settings)
         {
             notice = new StudioNotice(Severity.Warning, "Cannot use those settings:", "the image was not found, or it was not generated here.", "not-found");
             return;
@@ -551,7 +556,7 @@ public sealed partial class Studio
         var references = new List<StudioImage>();
         foreach (var id in settings.ReferenceImageIds.Take(Limits.MaxReferences))
         {
-            if (await InputIfUsableAsync(id) is { } reference)
+            if (await InputIfUsableAsync(id, InputRole.Reference) is { } reference)
             {
                 references.Add(reference);
             }
@@ -562,7 +567,7 @@ public sealed partial class Studio
             left.Add(string.Create(CultureInfo.InvariantCulture, $"{settings.ReferenceImageIds.Count - references.Count} of its reference pictures are not available"));
         }
 
-        var source = settings.SourceImageId is { } sourceId ? await InputIfUsableAsync(sourceId) : null;
+        var source = settings.SourceImageId is { } sourceId ? await InputIfUsableAsync(sourceId, InputRole.Source) : null;
         if (settings.SourceImageId is not null && source is null)
         {
             left.Add("its source picture is not available");
@@ -581,13 +586,8 @@ public sealed partial class Studio
             : new StudioNotice(Severity.Info, "Settings loaded,", $"except that {string.Join("; ", left)}. {message}", "settings");
     }
 
-    private async Task<StudioImage?> InputIfUsableAsync(Guid imageId)
-    {
-        var row = await Images.FindRowAsync(actor!.UserId, imageId);
-        return row is not null && (await Licences.MayReceiveAsync(actor.UserId, isAdmin: false, row, LicencedAction.UseAsReference)).Allowed
-            ? ToStudioImage(row)
-            : null;
-    }
+    private async Task<StudioImage?> InputIfUsableAsync(Guid imageId, InputRole role) =>
+        await Images.InputAsync(actor!.UserId, imageId, role) is { Allowed: true, Image: { } row } ? ToStudioImage(row) : null;
 
     private static StudioImage ToStudioImage(StoredImage row) =>
         new(row.Id, row.Width, row.Height, row.Kind == StoredImageKind.Output ? row.Prompt : null);

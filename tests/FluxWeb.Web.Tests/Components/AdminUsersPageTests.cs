@@ -1,0 +1,87 @@
+using System.Security.Claims;
+using AngleSharp.Dom;
+using Bunit;
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.ApiKeys;
+using FluxWeb.Host.Components.Pages.Admin;
+using FluxWeb.Persistence.Accounts;
+using FluxWeb.Testing;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
+
+namespace FluxWeb.Web.Tests.Components;
+
+/// <summary>The admin "Users" page on the real administration services (SQLite).</summary>
+public sealed class AdminUsersPageTests : IAsyncLifetime
+{
+    private readonly TempFolder folder = new("fluxweb-admin-users");
+    private QueueHost host = default!;
+    private Application.Jobs.JobActor admin = default!;
+
+    public async Task InitializeAsync()
+    {
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddAdministration());
+        admin = await host.CreateUserAsync("admin@example.com", Roles.Admin, AccountType.Commercial);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        folder.Dispose();
+    }
+
+    private BunitContext NewContext()
+    {
+        var ctx = new BunitContext();
+        var auth = ctx.AddAuthorization();
+        auth.SetAuthorized("admin@example.com");
+        auth.SetRoles(Roles.Admin);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.UserId));
+        ctx.Services.AddMudServices();
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<UserAdministration>());
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<ApiKeyService>());
+        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
+        ctx.SetRendererInfo(new RendererInfo("Server", true));
+        return ctx;
+    }
+
+    private static IElement Radio(IRenderedComponent<AdminUsers> cut, string group, string label) =>
+        cut.FindAll($"[data-testid={group}] .mud-radio").Single(r => r.TextContent.Trim() == label).QuerySelector("input")!;
+
+    private static async Task CreateAsync(IRenderedComponent<AdminUsers> cut, string email, string? accountType = null)
+    {
+        await cut.Find("[data-testid=new-user]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => cut.Find("[data-testid=create-user]"));
+        await cut.Find("input[data-testid=new-email]").ChangeAsync(new ChangeEventArgs { Value = email });
+        await cut.Find("input[data-testid=new-password]").ChangeAsync(new ChangeEventArgs { Value = SiteClient.StrongPassword });
+        if (accountType is not null)
+        {
+            await Radio(cut, "new-account-type", accountType).ClickAsync(new MouseEventArgs());
+        }
+
+        await cut.Find("[data-testid=create-submit]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Contains(email, cut.Find("[data-testid=users-message]").TextContent, StringComparison.Ordinal));
+    }
+
+    private Task<AccountType> AccountTypeAsync(string email) =>
+        host.WithDbAsync(db => db.Users.Where(u => u.Email == email).Select(u => u.AccountType).SingleAsync());
+
+    [Fact]
+    public async Task The_new_user_form_starts_from_the_defaults_again_after_each_create()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<AdminUsers>();
+        cut.WaitForAssertion(() => Assert.Contains("admin@example.com", cut.Find("[data-testid=admin-users]").TextContent, StringComparison.Ordinal));
+
+        await CreateAsync(cut, "student@example.com", accountType: "Non-commercial");
+        Assert.Equal(AccountType.NonCommercial, await AccountTypeAsync("student@example.com"));
+
+        // The next account is created without touching the account type: it gets the default, Commercial.
+        await CreateAsync(cut, "designer@example.com");
+        Assert.Equal(AccountType.Commercial, await AccountTypeAsync("designer@example.com"));
+    }
+}
