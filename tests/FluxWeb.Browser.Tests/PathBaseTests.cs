@@ -61,6 +61,7 @@ public sealed class PathBaseTests(PathBaseBrowserSession session) : IClassFixtur
                 await image.SaveAsPngAsync(picture);
             }
 
+            await StudioPage.WaitForUploadsReadyAsync(page, "reference-drop");
             await page.SetInputFilesAsync("[data-testid=reference-drop-input]", picture);
             var reference = page.Locator("[data-testid=reference]");
             await StudioPage.WaitForLoadedImageAsync(reference.Locator("img"), $"{PathBaseBrowserSession.PathBase}/api/v1/images/");

@@ -61,6 +61,10 @@ public static class StudioPage
     }
 
     /// <summary>An image the browser really fetched and decoded through the signed-in, authorised endpoint.</summary>
+    /// <summary>A drop zone takes files once its script has attached (it marks itself); a file chosen earlier goes nowhere.</summary>
+    public static async Task WaitForUploadsReadyAsync(IPage page, string zoneTestId) =>
+        await page.Locator($"[data-testid={zoneTestId}][data-uploads-ready=true]").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+
     public static async Task WaitForLoadedImageAsync(ILocator image, string urlPart, float timeoutMs = 20_000)
     {
         await Assertions.Expect(image).ToHaveAttributeAsync("src", new Regex(Regex.Escape(urlPart)), new LocatorAssertionsToHaveAttributeOptions { Timeout = timeoutMs });

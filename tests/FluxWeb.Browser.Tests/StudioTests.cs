@@ -62,6 +62,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
                 await picture.SaveAsync(gifPath, new GifEncoder());
             }
 
+            await StudioPage.WaitForUploadsReadyAsync(page, "reference-drop");
             await page.SetInputFilesAsync("[data-testid=reference-drop-input]", gifPath);
             await Assertions.Expect(page.Locator("[data-testid=reference-problem]")).ToContainTextAsync("animation.gif is a GIF");
             await Assertions.Expect(page.Locator("[data-testid=reference]")).ToHaveCountAsync(0);

@@ -88,6 +88,8 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
   zone.addEventListener("dragover", onDragOver);
   zone.addEventListener("dragleave", onDragLeave);
   zone.addEventListener("drop", onDrop);
+  // Files chosen before this point would go nowhere; scripts and tests wait for the mark.
+  zone.dataset.uploadsReady = "true";
 
   // One batch at a time and one file at a time, so images arrive in the order they were chosen.
   function enqueue(files) {
@@ -191,6 +193,7 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
     },
     dispose() {
       disposed = true;
+      delete zone.dataset.uploadsReady;
       picker?.removeEventListener("click", onPick);
       input.removeEventListener("change", onChange);
       zone.removeEventListener("dragenter", onDragEnter);
