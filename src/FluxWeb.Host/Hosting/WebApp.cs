@@ -6,6 +6,7 @@ using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
+using FluxWeb.Host.Hubs;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
@@ -47,6 +48,7 @@ internal static class WebApp
         }
 
         app.UseRequestIdHeader();
+        app.UseJobHubOriginCheck();
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseNoStatusCodePagesForApi();
         app.UseAuthentication();
