@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using FluxWeb.Application.Accounts;
@@ -179,9 +180,17 @@ public sealed partial class ApiKeyService(
         if (found.LastUsedUtc is null || now - found.LastUsedUtc >= LastUsedResolution)
         {
             var stale = now - LastUsedResolution;
-            // Conditional, so parallel requests of one script write once.
-            await db.ApiKeys.Where(k => k.Id == found.Id && (k.LastUsedUtc == null || k.LastUsedUtc <= stale))
-                .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedUtc, now), cancellationToken);
+            try
+            {
+                // Conditional, so parallel requests of one script write once.
+                await db.ApiKeys.Where(k => k.Id == found.Id && (k.LastUsedUtc == null || k.LastUsedUtc <= stale))
+                    .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedUtc, now), cancellationToken);
+            }
+            catch (Exception ex) when (ex is DbException or DbUpdateException or IOException)
+            {
+                // Bookkeeping only: a full disk or a locked database must not turn the script's request into an error.
+                LogLastUsedNotRecorded(logger, ex, found.Id);
+            }
         }
 
         return new ApiKeyIdentity(found.Id, found.UserId, found.Email, found.Scope);
@@ -235,6 +244,9 @@ public sealed partial class ApiKeyService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} created for user {UserId} with scope {Scope}")]
     private static partial void LogCreated(ILogger logger, Guid keyId, string userId, ApiKeyScope scope);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The last use of API key {KeyId} could not be recorded; the request goes on")]
+    private static partial void LogLastUsedNotRecorded(ILogger logger, Exception exception, Guid keyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} of user {UserId} revoked")]
     private static partial void LogRevoked(ILogger logger, Guid keyId, string userId);

@@ -42,6 +42,7 @@ public static class JobsServiceCollectionExtensions
             new FairSchedulingPolicy(sp.GetRequiredService<IOptions<QueueOptions>>().Value.Scheduling.ModelSwitchMaxWait));
         services.AddSingleton<QuotaClock>();
         services.AddSingleton<QuotaService>();
+        services.TryAddSingleton<IImageFiles, DiskImageFiles>();
         services.AddSingleton<ImageStore>();
         services.AddSingleton<GpuCostEstimator>();
         services.AddSingleton<JobEvents>();

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using FluxWeb.Application.Images;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Provenance.Decoding;
@@ -29,7 +30,8 @@ internal static class MaskUploadEndpoints
             .Produces<MaskUploadResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         masks.MapGet("{id:guid}", Get)
             .WithName("GetMask")
             .Produces(StatusCodes.Status200OK, contentType: "image/png")
@@ -71,6 +73,10 @@ internal static class MaskUploadEndpoints
         catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Refused(MaskUploadStore.TooLarge(), logger);
+        }
+        catch (ImageStorageException notStored)
+        {
+            return ImageUploadEndpoints.NotStored(notStored);
         }
     }
 

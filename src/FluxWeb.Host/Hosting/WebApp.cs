@@ -80,5 +80,7 @@ internal static class WebApp
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AccountService>().EnsureRolesAsync();
         await app.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
+        // Half-written files of interrupted writes (a crash, a full disk) would otherwise stay for good.
+        app.Services.GetRequiredService<ImageStore>().RemoveAbandonedPartialFiles();
     }
 }
