@@ -8,9 +8,6 @@ public enum AccountChangeKind
     /// <summary>Role changed, account disabled, password reset: every session and connection of the account ends.</summary>
     SessionsEnded,
 
-    /// <summary>One session ended (signed out): the circuits and connections that used it end.</summary>
-    SignedOut,
-
     /// <summary>One API key revoked: the hub connections opened with it end.</summary>
     ApiKeyRevoked,
 }
@@ -19,9 +16,6 @@ public enum AccountChangeKind
 public sealed record AccountChange(string UserId, AccountChangeKind Kind)
 {
     public Guid? ApiKeyId { get; init; }
-
-    /// <summary>For <see cref="AccountChangeKind.SignedOut"/>: the ended session's id.</summary>
-    public string? SessionId { get; init; }
 }
 
 /// <summary>

@@ -18,7 +18,7 @@ namespace FluxWeb.Host.Hosting;
 /// the database survives restarts, so sessions do too. Every principal it hands out carries
 /// <see cref="AccountSessions.SessionClaim"/>, so an open circuit can tell whether its session still exists.
 /// </summary>
-internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> contexts, AccountChanges changes, TimeProvider time) : ITicketStore
+internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> contexts, TimeProvider time) : ITicketStore
 {
     public async Task<string> StoreAsync(AuthenticationTicket ticket) => await StoreAsync(ticket, CancellationToken.None);
 
@@ -77,15 +77,11 @@ internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> co
 
     public async Task RemoveAsync(string key, CancellationToken cancellationToken)
     {
+        // Not pushed to open pages: the tab that signs out is leaving already, and a push would race its own
+        // redirect (it cannot be told from the others). Other tabs of the session leave at their next re-check.
         var id = Id(key);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var userId = await db.UserSessions.Where(s => s.Id == id).Select(s => s.UserId).SingleOrDefaultAsync(cancellationToken);
         await db.UserSessions.Where(s => s.Id == id).ExecuteDeleteAsync(cancellationToken);
-        if (userId is not null)
-        {
-            // Other tabs of this session end now instead of at their next revalidation.
-            changes.Publish(new AccountChange(userId, AccountChangeKind.SignedOut) { SessionId = id });
-        }
     }
 
     /// <summary>The row's id: the database never holds the key a cookie presents.</summary>

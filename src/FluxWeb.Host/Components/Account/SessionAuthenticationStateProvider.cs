@@ -140,13 +140,7 @@ internal sealed partial class SessionAuthenticationStateProvider : ServerAuthent
             return;
         }
 
-        var concerned = change.Kind switch
-        {
-            AccountChangeKind.SessionsEnded => true,
-            AccountChangeKind.SignedOut => change.SessionId is null || change.SessionId == user.FindFirstValue(AccountSessions.SessionClaim),
-            _ => false,
-        };
-        if (concerned)
+        if (change.Kind == AccountChangeKind.SessionsEnded)
         {
             Wake();
         }

@@ -40,16 +40,19 @@ public sealed class SessionWatch : ComponentBase, IDisposable
         }
     }
 
-    /// <summary>The sign-in page with the reason it shows (a fixed text per reason: the address carries no message of its own).</summary>
-    public static string SignInUrl(SessionEnd reason) => $"Account/Login?ended={Code(reason)}";
+    /// <summary>
+    /// The sign-in page with the reason it shows (a fixed text per reason: the address carries no message
+    /// of its own). A plain sign-out needs no explanation: it may be this very tab's own.
+    /// </summary>
+    public static string SignInUrl(SessionEnd reason) => Code(reason) is { } code ? $"Account/Login?ended={code}" : "Account/Login";
 
-    public static string Code(SessionEnd reason) => reason switch
+    public static string? Code(SessionEnd reason) => reason switch
     {
         SessionEnd.RoleChanged => "role",
         SessionEnd.Disabled => "disabled",
         SessionEnd.AccountChanged => "account-changed",
         SessionEnd.Deleted => "deleted",
-        _ => "signed-out",
+        _ => null,
     };
 
     /// <summary>What the sign-in page says for a reason code; null for none or an unknown code.</summary>
@@ -59,7 +62,6 @@ public sealed class SessionWatch : ComponentBase, IDisposable
         "disabled" => "You were signed out because an administrator disabled your account.",
         "account-changed" => "You were signed out because your account changed (for example, its password was reset). Sign in again.",
         "deleted" => "You were signed out because your account no longer exists.",
-        "signed-out" => "You were signed out: in another tab or window, or your session expired.",
         _ => null,
     };
 
