@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -38,6 +39,7 @@ public static class ApplicationServiceCollectionExtensions
         services.AddOptions<AccountOptions>()
             .BindConfiguration(AccountOptions.SectionName)
             .Validate(o => o.PasswordMinimumLength >= 6, "Accounts:PasswordMinimumLength must be at least 6.")
+            .Validate(o => o.SessionRevalidationInterval >= TimeSpan.FromMilliseconds(100) && o.SessionRevalidationInterval <= TimeSpan.FromHours(1), "Accounts:SessionRevalidationInterval must be between 00:00:00.1 and 01:00:00.")
             .ValidateOnStart();
 
         // Identity's EF stores want a scoped context; hand them one from the factory.
@@ -72,6 +74,9 @@ public static class ApplicationServiceCollectionExtensions
             });
 
         services.AddScoped<AccountService>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<AccountChanges>();
+        services.AddSingleton<AccountSessions>();
         services.AddSingleton<Licensing.LicenceGate>();
         services.AddSingleton<Audit.AuditLog>();
         services.AddSingleton<Models.ModelAccessService>();

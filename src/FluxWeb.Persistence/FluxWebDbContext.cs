@@ -32,6 +32,8 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<PolicySetting> PolicySettings => Set<PolicySetting>();
 
+    public DbSet<UserSession> UserSessions => Set<UserSession>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -46,6 +48,20 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
                 .HasDefaultValue(AccountType.Commercial)
                 .HasSentinel((AccountType)(-1));
             user.Property(u => u.CreatedUtc);
+        });
+
+        builder.Entity<UserSession>(session =>
+        {
+            session.ToTable("UserSessions");
+            session.HasKey(s => s.Id);
+            session.Property(s => s.Id).HasMaxLength(64);
+            session.Property(s => s.UserId).HasMaxLength(450);
+            session.HasOne(s => s.User).WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+            session.Property(s => s.CreatedUtc).HasConversion(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+            session.Property(s => s.RenewedUtc).HasConversion(v => v, v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+            session.Property(s => s.ExpiresUtc).HasConversion(v => v, v => v.HasValue ? DateTime.SpecifyKind(v.Value, DateTimeKind.Utc) : v);
+            session.HasIndex(s => s.UserId);
+            session.HasIndex(s => s.ExpiresUtc);
         });
 
         JobModel.Configure(builder);

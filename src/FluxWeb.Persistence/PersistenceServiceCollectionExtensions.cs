@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,8 @@ public static class PersistenceServiceCollectionExtensions
         {
             var persistence = sp.GetRequiredService<IOptions<PersistenceOptions>>().Value;
             Configure(options, persistence);
+            // Interceptors registered as services apply to every context (diagnostics; tests use one to make the database refuse writes).
+            options.AddInterceptors(sp.GetServices<IInterceptor>());
         });
         services.AddSingleton<DatabaseMigrator>();
         return services;

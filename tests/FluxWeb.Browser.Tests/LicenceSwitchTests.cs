@@ -32,7 +32,7 @@ public sealed class LicenceSwitchTests(QueueBrowserSession session) : IClassFixt
         {
             await BrowserSession.RegisterAsync(page, "nico@example.com");
             var users = session.Factory.Services.GetRequiredService<UserAdministration>();
-            var nicoId = (await users.FindByEmailAsync("nico@example.com"))!.Id;
+            var nicoId = (await users.FindByEmailAsync("nico@example.com", ChangeActor.CommandLine))!.Id;
             await users.ChangeAsync(nicoId, new UserChange { AccountType = AccountType.NonCommercial }, ChangeActor.CommandLine);
             var made = await session.Factory.Services.GetRequiredService<GenerationService>()
                 .SubmitAsync(nicoId, QueueHost.Request("non-commercial picture", seed: 0x808080, model: QueueHost.OtherModelId) with { Width = 256, Height = 256 });

@@ -23,4 +23,11 @@ public sealed class AccountOptions
     public int MaxFailedSignInAttempts { get; set; } = 5;
 
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How often an open page (circuit) or job-hub connection re-checks its account and session in
+    /// the database: a change made in another process (the CLI) reaches it within this time; one made
+    /// through this server reaches it at once.
+    /// </summary>
+    public TimeSpan SessionRevalidationInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -13,6 +13,7 @@ public static class AdministrationServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddAdministration(this IServiceCollection services)
     {
+        services.AddSingleton<AdminAuthorization>();
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<ModelAdministration>();

@@ -24,6 +24,7 @@ public sealed partial class ContentPolicy(
     ImageContentFilter images,
     ImageStore store,
     IDbContextFactory<FluxWebDbContext> contexts,
+    AdminAuthorization admins,
     AuditLog audit,
     TimeProvider time,
     ILogger<ContentPolicy> logger)
@@ -77,6 +78,7 @@ public sealed partial class ContentPolicy(
     /// </summary>
     public async Task<string?> SaveImageThresholdsAsync(IReadOnlyList<ClassThreshold> rules, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         foreach (var rule in rules)
         {
             if (rule.Classes.Count == 0 || rule.Classes.Distinct(StringComparer.Ordinal).Count() != rule.Classes.Count)
@@ -119,6 +121,7 @@ public sealed partial class ContentPolicy(
     /// <summary>Stores and applies a new block list; returns an error for a list that is too long.</summary>
     public async Task<string?> SaveBlockedTermsAsync(IEnumerable<string> terms, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var list = terms.Select(t => t.Trim()).Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         if (list.Count > MaxTerms)
         {
@@ -152,8 +155,9 @@ public sealed partial class ContentPolicy(
         return null;
     }
 
-    public async Task<IReadOnlyList<ReviewItem>> ReviewListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ReviewItem>> ReviewListAsync(ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var rows = await db.Images.AsNoTracking()
             .Where(i => i.Kind == StoredImageKind.Output && i.SafetyVerdict == FlaggedVerdict)
@@ -167,6 +171,7 @@ public sealed partial class ContentPolicy(
     /// <summary>Keeps a flagged output (still blurred) and takes it off the review list.</summary>
     public async Task<bool> MarkReviewedAsync(Guid imageId, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.SingleOrDefaultAsync(i => i.Id == imageId && i.SafetyVerdict == FlaggedVerdict, cancellationToken);
         if (image is null)
@@ -183,6 +188,7 @@ public sealed partial class ContentPolicy(
     /// <summary>Deletes a flagged output: its file and its row; the job stays in its owner's history without an image.</summary>
     public async Task<bool> DeleteFlaggedAsync(Guid imageId, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.SingleOrDefaultAsync(i => i.Id == imageId && i.SafetyVerdict == FlaggedVerdict, cancellationToken);
         if (image is null)

@@ -1,3 +1,4 @@
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Outputs;
 using FluxWeb.Persistence;
 using FluxWeb.Provenance.Inspection;
@@ -15,11 +16,12 @@ public sealed record ImageCheckResult(ProvenanceReport Report, TracedJob? Job);
 /// decoded pixels (<see cref="ProvenanceInspector"/>, the same as <c>fluxweb verify</c>), then the
 /// job the watermark's serial belongs to, if it was made here.
 /// </summary>
-public sealed class ImageCheck(ProvenanceInspector inspector, WatermarkSerials serials, IDbContextFactory<FluxWebDbContext> contexts)
+public sealed class ImageCheck(ProvenanceInspector inspector, WatermarkSerials serials, IDbContextFactory<FluxWebDbContext> contexts, AdminAuthorization admins)
 {
     /// <exception cref="FluxWeb.Provenance.Decoding.UnsafeImageException">The file is over the upload caps.</exception>
-    public async Task<ImageCheckResult> CheckAsync(Stream file, string? fileName, CancellationToken cancellationToken = default)
+    public async Task<ImageCheckResult> CheckAsync(ChangeActor actor, Stream file, string? fileName, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var report = await inspector.InspectAsync(file, fileName, cancellationToken);
         if (report.Watermark is not { Present: true, FromThisInstallation: true, Serial: { } serial }
             || await serials.FindJobAsync(serial, cancellationToken) is not { } jobId)

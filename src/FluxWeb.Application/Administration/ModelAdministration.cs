@@ -27,11 +27,12 @@ public sealed record ModelAdminRow(
 /// <summary>Work in progress under the models folder: a package being built, or a pull's downloads.</summary>
 public sealed record PackageActivity(string Kind, string Name, int Files, long Bytes, DateTime LastWriteUtc);
 
-/// <summary>The admin side of models: the catalog with the administrator's rules, and changing those rules.</summary>
-public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService access, IDbContextFactory<FluxWebDbContext> contexts, AuditLog audit, TimeProvider time)
+/// <summary>The admin side of models: the catalog with the administrator's rules, and changing those rules (the actor must be an administrator now).</summary>
+public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService access, IDbContextFactory<FluxWebDbContext> contexts, AdminAuthorization admins, AuditLog audit, TimeProvider time)
 {
-    public async Task<IReadOnlyList<ModelAdminRow>> ListAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ModelAdminRow>> ListAsync(ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var rules = await access.RulesAsync(cancellationToken);
         return catalog.List().Select(model =>
         {
@@ -54,7 +55,14 @@ public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService
     }
 
     /// <summary>Builds in hidden <c>.building-*</c> folders and pulls in <c>.downloads/</c>; a stale entry is what a crashed build or an interrupted pull left.</summary>
-    public IReadOnlyList<PackageActivity> Activity()
+    public async Task<IReadOnlyList<PackageActivity>> ActivityAsync(ChangeActor actor, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        // Reads the models folder: off the caller's thread (a circuit's, on the admin page).
+        return await Task.Run(Activity, cancellationToken);
+    }
+
+    private IReadOnlyList<PackageActivity> Activity()
     {
         var root = catalog.ModelsDirectory;
         if (!Directory.Exists(root))
@@ -82,6 +90,7 @@ public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService
 
     public async Task<string?> SetAsync(string modelId, bool enabled, IReadOnlyList<string>? allowedRoles, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         if (catalog.Find(modelId) is null)
         {
             return $"No model package '{modelId}' is installed.";

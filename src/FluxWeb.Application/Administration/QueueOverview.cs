@@ -10,14 +10,18 @@ namespace FluxWeb.Application.Administration;
 /// <summary>A job on the admin queue page: the owner's view plus who owns it.</summary>
 public sealed record QueueEntry(JobView Job, string OwnerEmail);
 
-/// <summary>Every user's jobs for administrators, and cancelling any of them (through <see cref="JobService"/>, which owns cancellation).</summary>
-public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, LiveJobBoard board, JobService jobs, AuditLog audit)
+/// <summary>
+/// Every user's jobs for administrators, and cancelling any of them (through <see cref="JobService"/>,
+/// which owns cancellation). Each call checks that the actor is an administrator now.
+/// </summary>
+public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, LiveJobBoard board, JobService jobs, AdminAuthorization admins, AuditLog audit)
 {
     public const int MaxListed = 500;
 
     /// <summary>Running jobs, then waiting ones in queue order, then the <paramref name="finished"/> most recently finished.</summary>
-    public async Task<IReadOnlyList<QueueEntry>> ListAsync(int finished = 50, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<QueueEntry>> ListAsync(ChangeActor actor, int finished = 50, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var active = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Queued || j.State == JobState.Running)
@@ -40,9 +44,11 @@ public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, 
         ];
     }
 
-    public async Task<CancelOutcome> CancelAsync(string adminId, Guid jobId, CancellationToken cancellationToken = default)
+    public async Task<CancelOutcome> CancelAsync(ChangeActor actor, Guid jobId, CancellationToken cancellationToken = default)
     {
-        var outcome = await jobs.CancelAsync(new JobActor(adminId, IsAdmin: true), jobId, cancellationToken);
+        await admins.EnsureAsync(actor, cancellationToken);
+        var adminId = actor.UserId;
+        var outcome = await jobs.CancelAsync(new JobActor(adminId ?? "", IsAdmin: true), jobId, cancellationToken);
         if (outcome is CancelOutcome.Cancelled or CancelOutcome.Stopping)
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -53,7 +59,7 @@ public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, 
                 TargetUserId = owner.OwnerId,
                 ModelId = owner.ModelId,
                 Detail = outcome == CancelOutcome.Cancelled ? "Cancelled a waiting job." : "Stopped a running job.",
-                Channel = "ui",
+                Channel = actor.Channel,
             }, cancellationToken);
         }
 

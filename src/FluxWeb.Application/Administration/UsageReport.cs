@@ -1,3 +1,4 @@
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -11,13 +12,14 @@ public sealed record UsageRow(DateOnly Day, string UserId, string Email, int Ima
 public sealed record UsageDay(DateOnly Day, int Images, double GpuSeconds, int Rejected);
 
 /// <summary>The admins' usage view and its CSV, read from the daily ledger the quotas keep (so it shows exactly what the quotas counted).</summary>
-public sealed class UsageReport(IDbContextFactory<FluxWebDbContext> contexts, QuotaClock clock)
+public sealed class UsageReport(IDbContextFactory<FluxWebDbContext> contexts, QuotaClock clock, AdminAuthorization admins)
 {
     public const int MaxRows = 10_000;
 
     /// <summary>Quota days <paramref name="from"/> … <paramref name="to"/> (inclusive; default: the last 30 days), newest first.</summary>
-    public async Task<IReadOnlyList<UsageRow>> QueryAsync(DateOnly? from = null, DateOnly? to = null, string? user = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<UsageRow>> QueryAsync(ChangeActor actor, DateOnly? from = null, DateOnly? to = null, string? user = null, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var last = to ?? clock.Today;
         var first = from ?? last.AddDays(-29);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

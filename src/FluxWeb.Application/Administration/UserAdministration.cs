@@ -94,18 +94,28 @@ public sealed record UserChangeResult(bool Succeeded, string? Error, IReadOnlyLi
 /// Account administration for the admin pages and the CLI (one place, so both audit alike and keep
 /// the same guards: the last enabled administrator cannot be demoted or disabled). A singleton
 /// that opens a scope per operation for Identity's user manager, so no database context outlives
-/// one call (the admin pages are long-lived circuits).
+/// one call (the admin pages are long-lived circuits). Every call checks that its actor is an
+/// administrator now (<see cref="AdminAuthorization"/>); a role change, disabling or a password
+/// reset ends the account's sessions (<see cref="AccountSessions.EndAllAsync"/>).
 /// </summary>
 public sealed partial class UserAdministration(
     IServiceScopeFactory scopes,
     IDbContextFactory<FluxWebDbContext> contexts,
+    AdminAuthorization admins,
+    AccountSessions sessions,
     AuditLog audit,
     TimeProvider time,
     ILogger<UserAdministration> logger)
 {
     public const int MaxListed = 500;
 
-    public async Task<IReadOnlyList<UserSummary>> SearchAsync(string? search = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<UserSummary>> SearchAsync(ChangeActor actor, string? search = null, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        return await SearchUncheckedAsync(search, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<UserSummary>> SearchUncheckedAsync(string? search, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var query = db.Users.AsNoTracking();
@@ -144,23 +154,36 @@ public sealed partial class UserAdministration(
         }).ToList();
     }
 
-    public async Task<UserSummary?> FindByEmailAsync(string email, CancellationToken cancellationToken = default)
+    public async Task<UserSummary?> FindByEmailAsync(string email, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var normalized = email.Trim().ToUpperInvariant();
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var id = await db.Users.Where(u => u.NormalizedEmail == normalized).Select(u => u.Id).SingleOrDefaultAsync(cancellationToken);
-        return id is null ? null : await GetAsync(id, cancellationToken);
+        return id is null ? null : await GetUncheckedAsync(id, cancellationToken);
     }
 
-    public async Task<UserSummary?> GetAsync(string userId, CancellationToken cancellationToken = default)
+    public async Task<UserSummary?> GetAsync(string userId, ChangeActor actor, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        return await GetUncheckedAsync(userId, cancellationToken);
+    }
+
+    private async Task<UserSummary?> GetUncheckedAsync(string userId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var email = await db.Users.Where(u => u.Id == userId).Select(u => u.Email).SingleOrDefaultAsync(cancellationToken);
-        return email is null ? null : (await SearchAsync(email, cancellationToken)).FirstOrDefault(u => u.Id == userId);
+        return email is null ? null : (await SearchUncheckedAsync(email, cancellationToken)).FirstOrDefault(u => u.Id == userId);
     }
 
     /// <summary>How many of the account's stored outputs come from non-commercial models: what a switch to Commercial takes away from it.</summary>
-    public async Task<int> NonCommercialOutputsAsync(string userId, CancellationToken cancellationToken = default)
+    public async Task<int> NonCommercialOutputsAsync(string userId, ChangeActor actor, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        return await NonCommercialOutputsUncheckedAsync(userId, cancellationToken);
+    }
+
+    private async Task<int> NonCommercialOutputsUncheckedAsync(string userId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await db.Images.Where(i => i.OwnerId == userId).CountAsync(LicenceQueries.NonCommercialOutput, cancellationToken);
@@ -168,6 +191,7 @@ public sealed partial class UserAdministration(
 
     public async Task<AccountResult> CreateAsync(string email, string password, string role, AccountType accountType, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var result = await scope.ServiceProvider.GetRequiredService<AccountService>().CreateAsync(email, password, role, accountType);
         if (result.Succeeded)
@@ -186,6 +210,7 @@ public sealed partial class UserAdministration(
     /// <summary>Applies <paramref name="change"/> to one account: all of it, or (on a refusal) none of what follows the refusal. Each applied part is audited.</summary>
     public async Task<UserChangeResult> ChangeAsync(string userId, UserChange change, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
         var user = await users.FindByIdAsync(userId);
@@ -212,7 +237,7 @@ public sealed partial class UserAdministration(
 
         if (change.AccountType == AccountType.Commercial && user.AccountType == AccountType.NonCommercial && !change.ConfirmOutputsUnavailable)
         {
-            var outputs = await NonCommercialOutputsAsync(userId, cancellationToken);
+            var outputs = await NonCommercialOutputsUncheckedAsync(userId, cancellationToken);
             if (outputs > 0)
             {
                 return new UserChangeResult(false, UnavailableWarning(email, outputs), [], outputs);
@@ -225,6 +250,18 @@ public sealed partial class UserAdministration(
         }
 
         var changes = new List<string>();
+        // A new role, a disabled account or a new password ends every session the account has open.
+        var endSessions = false;
+        async Task<UserChangeResult> StoppedAsync(IdentityResult failure)
+        {
+            if (endSessions)
+            {
+                await EndSessionsAsync(users, user);
+            }
+
+            return new UserChangeResult(false, Describe(failure), changes);
+        }
+
         if (change.NewPassword is { } password)
         {
             var token = await users.GeneratePasswordResetTokenAsync(user);
@@ -238,15 +275,17 @@ public sealed partial class UserAdministration(
             await users.SetLockoutEndDateAsync(user, null);
             await users.ResetAccessFailedCountAsync(user);
             changes.Add("password reset");
+            endSessions = true;
         }
 
         if (change.Role is { } targetRole && !(currentRoles.Count == 1 && currentRoles[0] == targetRole))
         {
             var removed = await users.RemoveFromRolesAsync(user, currentRoles);
+            endSessions |= removed.Succeeded;
             var added = removed.Succeeded ? await users.AddToRoleAsync(user, targetRole) : removed;
             if (!added.Succeeded)
             {
-                return new UserChangeResult(false, Describe(added), changes);
+                return await StoppedAsync(added);
             }
 
             changes.Add($"role {string.Join("/", currentRoles)} → {targetRole}");
@@ -259,10 +298,10 @@ public sealed partial class UserAdministration(
             var updated = await users.UpdateAsync(user);
             if (!updated.Succeeded)
             {
-                return new UserChangeResult(false, Describe(updated), changes);
+                return await StoppedAsync(updated);
             }
 
-            var outputs = before == AccountType.NonCommercial ? await NonCommercialOutputsAsync(userId, cancellationToken) : 0;
+            var outputs = before == AccountType.NonCommercial ? await NonCommercialOutputsUncheckedAsync(userId, cancellationToken) : 0;
             changes.Add(outputs > 0
                 ? $"account type {before} → {accountType} ({outputs} non-commercial output{(outputs == 1 ? "" : "s")} kept but no longer available to the account)"
                 : $"account type {before} → {accountType}");
@@ -274,15 +313,10 @@ public sealed partial class UserAdministration(
             var updated = await users.UpdateAsync(user);
             if (!updated.Succeeded)
             {
-                return new UserChangeResult(false, Describe(updated), changes);
+                return await StoppedAsync(updated);
             }
 
-            if (disabled)
-            {
-                // A new security stamp ends the account's signed-in sessions at their next validation.
-                await users.UpdateSecurityStampAsync(user);
-            }
-
+            endSessions |= disabled;
             changes.Add(disabled ? "disabled" : "enabled");
         }
 
@@ -293,6 +327,11 @@ public sealed partial class UserAdministration(
             {
                 changes.Add(described);
             }
+        }
+
+        if (endSessions)
+        {
+            await EndSessionsAsync(users, user);
         }
 
         foreach (var what in changes)
@@ -307,6 +346,16 @@ public sealed partial class UserAdministration(
         }
 
         return new UserChangeResult(true, null, changes);
+    }
+
+    /// <summary>
+    /// The new stamp refuses the account's cookies and circuits that remember the old role or
+    /// password; deleting its sessions refuses them on the very next request, in every process.
+    /// </summary>
+    private async Task EndSessionsAsync(UserManager<FluxUser> users, FluxUser user)
+    {
+        await users.UpdateSecurityStampAsync(user);
+        await sessions.EndAllAsync(user.Id, CancellationToken.None);
     }
 
     public static string UnavailableWarning(string email, int outputs) =>

@@ -1,5 +1,8 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
+using FluxWeb.Application.Accounts;
+using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
@@ -25,9 +28,16 @@ public sealed record ApiKeyIdentity(Guid KeyId, string UserId, string? Email, Ap
 /// Per-user API keys: <c>fw_</c> + 8 random characters (the prefix, unique, for lookup and display)
 /// + 43 more (256 random bits). Only the SHA-256 of the key is stored; a presented key is found by
 /// its prefix and compared in constant time. Every door (account page, admin page, CLI) creates and
-/// revokes through here, so each change is audited the same way.
+/// revokes through here, so each change is audited the same way. An account manages its own keys;
+/// anyone else's need an administrator (checked in the database on every call) or the command line.
 /// </summary>
-public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> contexts, AuditLog audit, TimeProvider time, ILogger<ApiKeyService> logger)
+public sealed partial class ApiKeyService(
+    IDbContextFactory<FluxWebDbContext> contexts,
+    AdminAuthorization admins,
+    AccountChanges changes,
+    AuditLog audit,
+    TimeProvider time,
+    ILogger<ApiKeyService> logger)
 {
     public const string KeyStart = "fw_";
     public const int MaxNameLength = 100;
@@ -41,6 +51,7 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
 
     public async Task<(CreatedApiKey? Key, string? Error)> CreateAsync(string userId, string name, ApiKeyScope scope, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await EnsureMayManageAsync(userId, actor, cancellationToken);
         name = name.Trim();
         if (name.Length is 0 or > MaxNameLength)
         {
@@ -95,8 +106,9 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
         return (new CreatedApiKey(Info(row), key), null);
     }
 
-    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string userId, bool includeRevoked = true, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(string userId, ChangeActor actor, bool includeRevoked = true, CancellationToken cancellationToken = default)
     {
+        await EnsureMayManageAsync(userId, actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var rows = await db.ApiKeys.AsNoTracking()
             .Where(k => k.UserId == userId && (includeRevoked || k.RevokedUtc == null))
@@ -104,9 +116,14 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
         return rows.OrderBy(k => k.RevokedUtc is not null).ThenByDescending(k => k.CreatedUtc).Select(Info).ToList();
     }
 
-    /// <summary>Revokes one of <paramref name="userId"/>'s keys, by id or by the name of an active key. Effective for the next request.</summary>
+    /// <summary>
+    /// Revokes one of <paramref name="userId"/>'s keys, by id or by the name of an active key. Effective
+    /// for the next request; hub connections opened with it in this process close at once (others
+    /// within the revalidation interval).
+    /// </summary>
     public async Task<(ApiKeyInfo? Key, string? Error)> RevokeAsync(string userId, Guid? keyId, string? name, ChangeActor actor, CancellationToken cancellationToken = default)
     {
+        await EnsureMayManageAsync(userId, actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var candidates = db.ApiKeys.Where(k => k.UserId == userId);
         var row = keyId is { } id
@@ -123,6 +140,7 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
             row.RevokedUtc = time.GetUtcNow().UtcDateTime;
             await db.SaveChangesAsync(cancellationToken);
             LogRevoked(logger, row.Id, userId);
+            changes.Publish(new AccountChange(userId, AccountChangeKind.ApiKeyRevoked) { ApiKeyId = row.Id });
             var email = await db.Users.Where(u => u.Id == userId).Select(u => u.Email).SingleOrDefaultAsync(cancellationToken);
             await audit.RecordAsync(new AuditEntry(AuditActions.ApiKeyRevoked, actor.UserId)
             {
@@ -162,12 +180,35 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
         if (found.LastUsedUtc is null || now - found.LastUsedUtc >= LastUsedResolution)
         {
             var stale = now - LastUsedResolution;
-            // Conditional, so parallel requests of one script write once.
-            await db.ApiKeys.Where(k => k.Id == found.Id && (k.LastUsedUtc == null || k.LastUsedUtc <= stale))
-                .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedUtc, now), cancellationToken);
+            try
+            {
+                // Conditional, so parallel requests of one script write once.
+                await db.ApiKeys.Where(k => k.Id == found.Id && (k.LastUsedUtc == null || k.LastUsedUtc <= stale))
+                    .ExecuteUpdateAsync(set => set.SetProperty(k => k.LastUsedUtc, now), cancellationToken);
+            }
+            catch (Exception ex) when (ex is DbException or DbUpdateException or IOException)
+            {
+                // Bookkeeping only: a full disk or a locked database must not turn the script's request into an error.
+                LogLastUsedNotRecorded(logger, ex, found.Id);
+            }
         }
 
         return new ApiKeyIdentity(found.Id, found.UserId, found.Email, found.Scope);
+    }
+
+    /// <summary>Whether a key still works: not revoked, and its account not disabled (the hub re-checks its open connections with this).</summary>
+    public async Task<bool> IsActiveAsync(Guid keyId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.ApiKeys.AnyAsync(k => k.Id == keyId && k.RevokedUtc == null && !k.User!.Disabled, cancellationToken);
+    }
+
+    private async Task EnsureMayManageAsync(string userId, ChangeActor actor, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(actor.UserId, userId, StringComparison.Ordinal))
+        {
+            await admins.EnsureAsync(actor, cancellationToken);
+        }
     }
 
     public static string Describe(ApiKeyScope scope) => scope == ApiKeyScope.Generate ? "generate" : "read";
@@ -203,6 +244,9 @@ public sealed partial class ApiKeyService(IDbContextFactory<FluxWebDbContext> co
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} created for user {UserId} with scope {Scope}")]
     private static partial void LogCreated(ILogger logger, Guid keyId, string userId, ApiKeyScope scope);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The last use of API key {KeyId} could not be recorded; the request goes on")]
+    private static partial void LogLastUsedNotRecorded(ILogger logger, Exception exception, Guid keyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} of user {UserId} revoked")]
     private static partial void LogRevoked(ILogger logger, Guid keyId, string userId);

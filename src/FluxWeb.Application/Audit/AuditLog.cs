@@ -69,10 +69,30 @@ public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> context
     private static partial void LogWriteFailed(ILogger logger, Exception exception, string action);
 }
 
-/// <summary>Who made an administrative change, for the audit log: a signed-in person (UI), or the command line (no user).</summary>
-public sealed record ChangeActor(string? UserId, string Channel)
+/// <summary>
+/// Who asks for an administrative read or change: a signed-in person (UI), whose role the admin
+/// services check in the database on every call, or the command line (the operator on the server,
+/// no user). Only these two factories make one, so a UI caller can never pass for the command line.
+/// </summary>
+public sealed record ChangeActor
 {
+    private ChangeActor(string? userId, string channel)
+    {
+        UserId = userId;
+        Channel = channel;
+    }
+
     public static ChangeActor CommandLine { get; } = new(null, "cli");
 
-    public static ChangeActor Ui(string userId) => new(userId, "ui");
+    public string? UserId { get; }
+
+    public string Channel { get; }
+
+    public bool IsCommandLine => UserId is null;
+
+    public static ChangeActor Ui(string userId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        return new(userId, "ui");
+    }
 }

@@ -10,8 +10,8 @@ public sealed record AuditFilter(string? User = null, string? Action = null, Dat
 
 public sealed record AuditPage(IReadOnlyList<AuditEvent> Events, int Total);
 
-/// <summary>Reads the audit trail for administrators: filtered, newest first, paged, or as CSV.</summary>
-public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts)
+/// <summary>Reads the audit trail for administrators (checked on every call): filtered, newest first, paged, or as CSV.</summary>
+public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, AdminAuthorization admins)
 {
     public const int MaxExportRows = 100_000;
 
@@ -23,8 +23,9 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts)
         AuditActions.ApiKeyCreated, AuditActions.ApiKeyRevoked,
     ];
 
-    public async Task<AuditPage> SearchAsync(AuditFilter filter, int page = 0, int pageSize = 50, CancellationToken cancellationToken = default)
+    public async Task<AuditPage> SearchAsync(ChangeActor actor, AuditFilter filter, int page = 0, int pageSize = 50, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         pageSize = Math.Clamp(pageSize, 1, 500);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var query = Apply(db, filter);
@@ -35,8 +36,9 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts)
         return new AuditPage(events, total);
     }
 
-    public async Task<string> ExportCsvAsync(AuditFilter filter, CancellationToken cancellationToken = default)
+    public async Task<string> ExportCsvAsync(ChangeActor actor, AuditFilter filter, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var events = await Apply(db, filter).OrderByDescending(a => a.TimeUtc).ThenByDescending(a => a.Id).Take(MaxExportRows).ToListAsync(cancellationToken);
         var emails = await TargetEmailsAsync(db, events, cancellationToken);
@@ -46,8 +48,9 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts)
     }
 
     /// <summary>E-mails of the target users on a page of events (the log keeps ids).</summary>
-    public async Task<IReadOnlyDictionary<string, string>> TargetEmailsAsync(IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyDictionary<string, string>> TargetEmailsAsync(ChangeActor actor, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await TargetEmailsAsync(db, events, cancellationToken);
     }

@@ -5,6 +5,7 @@ using FluxWeb.Application.Licensing;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Images;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using FluxWeb.Provenance.Decoding;
 using FluxWeb.Provenance.Filters;
@@ -23,15 +24,23 @@ public sealed record ImageFile(StoredImage Image, string FullPath);
 /// assembly (an endpoint, a page, the command line) goes through <see cref="ImageAccess"/>, which
 /// applies ownership, the image's kind and the licence in one place.
 /// </summary>
-public sealed class ImageStore(
+public sealed partial class ImageStore(
     IDbContextFactory<FluxWebDbContext> contexts,
     IOptions<PersistenceOptions> persistence,
     SafeImageDecoder decoder,
     ImageContentFilter filter,
     UploadLicenceCheck uploads,
-    TimeProvider time)
+    IImageFiles files,
+    TimeProvider time,
+    ILogger<ImageStore> logger)
 {
     public const string Folder = "images";
+
+    /// <summary>A file being written is named after its final name plus this, and renamed once complete.</summary>
+    public const string PartialSuffix = ".partial";
+
+    /// <summary>A partial file older than this belongs to no write in progress (a write takes milliseconds, even of the largest PNG).</summary>
+    public static readonly TimeSpan AbandonedPartialAge = TimeSpan.FromMinutes(1);
 
     private static readonly PngEncoder Png = new() { CompressionLevel = PngCompressionLevel.DefaultCompression };
 
@@ -89,9 +98,7 @@ public sealed class ImageStore(
                 Sha256 = "",
             };
             await WriteFileAsync(row, image, $"{id:N}", cancellationToken);
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            db.Images.Add(row);
-            await db.SaveChangesAsync(cancellationToken);
+            await RecordAsync(row, cancellationToken);
             return row;
         }
     }
@@ -112,10 +119,24 @@ public sealed class ImageStore(
             Sha256 = "",
         };
         await WriteBytesAsync(row, png, width, height, $"{row.Id:N}", cancellationToken);
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        db.Images.Add(row);
-        await db.SaveChangesAsync(cancellationToken);
+        await RecordAsync(row, cancellationToken);
         return row;
+    }
+
+    /// <summary>Adds an upload's row; when the database refuses it, the file it describes goes too.</summary>
+    private async Task RecordAsync(StoredImage row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            db.Images.Add(row);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch
+        {
+            DeleteUnrecordedFile(row);
+            throw;
+        }
     }
 
     /// <summary>The stored file's bytes when <paramref name="ownerId"/> owns the image (the C2PA ingredients of an output).</summary>
@@ -203,12 +224,90 @@ public sealed class ImageStore(
         row.Sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
         var path = FullPath(row.RelativePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Write beside and move, so a reader never sees half a file.
-        var partial = path + ".partial";
-        await File.WriteAllBytesAsync(partial, bytes, cancellationToken);
-        File.Move(partial, path, overwrite: true);
+        var partial = path + PartialSuffix;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await using (var stream = files.Create(partial))
+            {
+                await stream.WriteAsync(bytes, cancellationToken);
+                await stream.FlushAsync(cancellationToken);
+            }
+
+            File.Move(partial, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Half a file must not outlive the failure (a full disk stays full with it).
+            TryDelete(partial);
+            LogWriteFailed(logger, ex, row.RelativePath);
+            throw ImageStorageException.From(ex);
+        }
     }
+
+    /// <summary>Removes a stored file whose row was never written (the database refused it after the file was stored).</summary>
+    public void DeleteUnrecordedFile(StoredImage row)
+    {
+        if (!string.IsNullOrEmpty(row.RelativePath))
+        {
+            TryDelete(FullPath(row.RelativePath));
+        }
+    }
+
+    /// <summary>
+    /// Start-up: removes the partial files that interrupted writes left (a crash, a full disk) and that
+    /// no write still in progress owns. Returns how many were removed.
+    /// </summary>
+    public int RemoveAbandonedPartialFiles()
+    {
+        if (!Directory.Exists(Root))
+        {
+            return 0;
+        }
+
+        // The file system's clock, not the TimeProvider: file times are real.
+        var cutoff = DateTime.UtcNow - AbandonedPartialAge;
+        var removed = 0;
+        foreach (var file in new DirectoryInfo(Root).EnumerateFiles("*" + PartialSuffix, SearchOption.AllDirectories))
+        {
+            // Recent ones may belong to another process on this data folder (the CLI) writing right now.
+            if (file.LastWriteTimeUtc < cutoff && TryDelete(file.FullName))
+            {
+                removed++;
+            }
+        }
+
+        if (removed > 0)
+        {
+            LogPartialsRemoved(logger, removed);
+        }
+
+        return removed;
+    }
+
+    private bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogDeleteFailed(logger, ex, path);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not write the image file {RelativePath}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string relativePath);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Path}")]
+    private static partial void LogDeleteFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} partial image files left by interrupted writes")]
+    private static partial void LogPartialsRemoved(ILogger logger, int count);
 }
 
 /// <summary>An upload that is not an image FluxWeb accepts; the message is for the user, the status code for HTTP (400, 403, 413, 415, 422).</summary>

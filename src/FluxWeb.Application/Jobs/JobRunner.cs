@@ -42,9 +42,17 @@ public sealed partial class JobRunner(
 {
     public const string UnexpectedFailure = "The job failed because of an unexpected error on the server. An administrator can find the details in the log under this job's id.";
 
+    public const string DatabaseFull = "The job's result could not be recorded: the server's disk is full. Your quota was given back; an administrator needs to free space.";
+
+    /// <summary>Longest wait between attempts to record how a job ended while the database refuses writes.</summary>
+    private static readonly TimeSpan MaxRecordRetryDelay = TimeSpan.FromSeconds(30);
+
+    private CancellationToken stopping;
+
     /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
     public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
+        this.stopping = stopping;
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.ModelId });
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
         var progress = new JobProgressReporter(job, live, events, contexts, time, options.Value.ProgressWriteInterval, logger);
@@ -139,11 +147,18 @@ public sealed partial class JobRunner(
             await progress.FlushAsync();
             await EndAsync(job, JobState.Failed, JobEventKind.Failed, ex.Message, engineSeconds);
         }
+        catch (ImageStorageException ex)
+        {
+            // The image was made but cannot be kept (a full disk): the job fails and says so, the quota is given back.
+            LogOutputNotStored(logger, ex, job.Id);
+            await progress.FlushAsync();
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, $"{ex.Message} Your quota was given back.", engineSeconds);
+        }
         catch (Exception ex)
         {
             LogUnexpected(logger, ex, job.Id);
             await progress.FlushAsync();
-            await EndAsync(job, JobState.Failed, JobEventKind.Failed, UnexpectedFailure, engineSeconds);
+            await EndAsync(job, JobState.Failed, JobEventKind.Failed, IsDatabaseFull(ex) ? DatabaseFull : UnexpectedFailure, engineSeconds);
         }
         finally
         {
@@ -195,7 +210,20 @@ public sealed partial class JobRunner(
         };
         // Final writes run to completion even while the server stops: the GPU work is done.
         await images.WriteOutputFileAsync(row, job.Id, finished.Png, result.Width, result.Height, CancellationToken.None);
+        try
+        {
+            await RecordSuccessAsync(job, row, gpuSeconds);
+        }
+        catch
+        {
+            // Not recorded, so not kept: the job ends failed and its file must not linger without a row.
+            images.DeleteUnrecordedFile(row);
+            throw;
+        }
+    }
 
+    private async Task RecordSuccessAsync(Job job, StoredImage row, double gpuSeconds)
+    {
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
@@ -226,8 +254,60 @@ public sealed partial class JobRunner(
         });
     }
 
-    /// <summary>Failed or cancelled: the image is given back to the quota, the GPU time that was used is charged.</summary>
+    /// <summary>
+    /// Failed or cancelled: the image is given back to the quota, the GPU time that was used is charged.
+    /// While the database refuses the write (a full disk) it is tried again, with growing pauses, until it
+    /// goes through or the server stops: the job must not stay "Running" until the next start.
+    /// </summary>
     private async Task EndAsync(Job job, JobState state, JobEventKind kind, string? error, double gpuSeconds)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await RecordEndAsync(job, state, kind, error, gpuSeconds);
+                return;
+            }
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
+            {
+                LogEndNotRecorded(logger, ex, job.Id, attempt, delay);
+                if (IsDatabaseFull(ex) && error == UnexpectedFailure)
+                {
+                    error = DatabaseFull;
+                }
+            }
+
+            try
+            {
+                // Real time, not the TimeProvider: a fake clock in tests must not stall the retry.
+                await Task.Delay(delay, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: the row stays Running and the next start recovers the job.
+                return;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRecordRetryDelay.Ticks));
+        }
+    }
+
+    /// <summary>SQLite's "database or disk is full" (SQLITE_FULL), however EF wrapped it.</summary>
+    private static bool IsDatabaseFull(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } || ImageStorageException.IsDiskFull(e))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task RecordEndAsync(Job job, JobState state, JobEventKind kind, string? error, double gpuSeconds)
     {
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
@@ -286,6 +366,12 @@ public sealed partial class JobRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The engine failed job {JobId} ({Failure})")]
     private static partial void LogEngineFailed(ILogger logger, Exception exception, Guid jobId, InferenceFailure failure);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The output of job {JobId} could not be stored")]
+    private static partial void LogOutputNotStored(ILogger logger, Exception exception, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record how job {JobId} ended (attempt {Attempt}); trying again in {Delay}")]
+    private static partial void LogEndNotRecorded(ILogger logger, Exception exception, Guid jobId, int attempt, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed unexpectedly")]
     private static partial void LogUnexpected(ILogger logger, Exception exception, Guid jobId);

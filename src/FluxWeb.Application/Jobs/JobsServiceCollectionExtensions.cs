@@ -44,6 +44,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<QuotaClock>();
         services.AddSingleton<QuotaService>();
         services.AddSingleton<Licensing.UploadLicenceCheck>();
+        services.TryAddSingleton<IImageFiles, DiskImageFiles>();
         services.AddSingleton<ImageStore>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<GpuCostEstimator>();

@@ -33,7 +33,7 @@ internal static class ApiKeysCommands
             }
 
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
-            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, cancellationToken);
+            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, ChangeActor.CommandLine, cancellationToken);
             if (owner is null)
             {
                 return output.Fail($"no account with the e-mail '{parse.GetValue(user)!.Trim()}'.");
@@ -67,7 +67,7 @@ internal static class ApiKeysCommands
             }
 
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
-            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, cancellationToken);
+            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, ChangeActor.CommandLine, cancellationToken);
             if (owner is null)
             {
                 return output.Fail($"no account with the e-mail '{parse.GetValue(user)!.Trim()}'.");
@@ -93,13 +93,13 @@ internal static class ApiKeysCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
-            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, cancellationToken);
+            var owner = await host.Services.GetRequiredService<UserAdministration>().FindByEmailAsync(parse.GetValue(user)!, ChangeActor.CommandLine, cancellationToken);
             if (owner is null)
             {
                 return output.Fail($"no account with the e-mail '{parse.GetValue(user)!.Trim()}'.");
             }
 
-            var keys = await host.Services.GetRequiredService<ApiKeyService>().ListAsync(owner.Id, cancellationToken: cancellationToken);
+            var keys = await host.Services.GetRequiredService<ApiKeyService>().ListAsync(owner.Id, ChangeActor.CommandLine, cancellationToken: cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.WriteLine(output, keys.Select(k => new { k.Id, k.Name, Scope = ApiKeyService.Describe(k.Scope), k.Prefix, k.CreatedUtc, k.LastUsedUtc, k.RevokedUtc }));

@@ -22,6 +22,12 @@ internal static class FluxWebCli
         output ??= CliOutput.Console;
         var root = BuildRootCommand(output);
         var parse = root.Parse(args);
+        // One line and a non-zero exit for anything the parser could not place, before any command runs (or a server starts).
+        if (CommandLineErrors.Describe(parse) is { } error)
+        {
+            return output.Fail(error);
+        }
+
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration
@@ -62,7 +68,8 @@ internal static class FluxWebCli
             VerifyCommand.Create(output),
             SafetyCommands.Create(output),
         };
-        // `fluxweb` alone behaves as `fluxweb serve`, and host options (--urls, --environment, …) pass through.
+        // `fluxweb` alone behaves as `fluxweb serve`, and host configuration (--environment, --Section:Key=value) passes
+        // through; CommandLineErrors refuses any other word, so a mistyped command never starts a server.
         root.TreatUnmatchedTokensAsErrors = false;
         root.Options.Add(ServeCommand.UrlsOption);
         root.SetAction(ServeCommand.RunAsync);

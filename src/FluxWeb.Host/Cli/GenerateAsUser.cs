@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FluxWeb.Application.Administration;
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
@@ -53,7 +54,7 @@ internal sealed record GenerateAsUser(
 
     private static async Task<int> RunAsync(CliOutput output, GenerateAsUser request, IServiceProvider services, CancellationToken cancellationToken)
     {
-        var account = await services.GetRequiredService<UserAdministration>().FindByEmailAsync(request.Email, cancellationToken);
+        var account = await services.GetRequiredService<UserAdministration>().FindByEmailAsync(request.Email, ChangeActor.CommandLine, cancellationToken);
         if (account is null)
         {
             return output.Fail($"no account with the e-mail '{request.Email.Trim()}'.");

@@ -13,6 +13,7 @@ internal static class ServeCommand
     public static Command Create()
     {
         var serve = new Command("serve", "Run the web app (the default when no command is given).") { UrlsOption };
+        // Host configuration passes through to the web host; CommandLineErrors refuses anything else.
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction(RunAsync);
         return serve;

@@ -161,7 +161,7 @@ internal static class UsersCommands
 
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
             var administration = host.Services.GetRequiredService<UserAdministration>();
-            var user = await administration.FindByEmailAsync(parse.GetValue(email)!, cancellationToken);
+            var user = await administration.FindByEmailAsync(parse.GetValue(email)!, ChangeActor.CommandLine, cancellationToken);
             if (user is null)
             {
                 return output.Fail($"no account with the e-mail '{parse.GetValue(email)!.Trim()}'.");
@@ -210,7 +210,7 @@ internal static class UsersCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
-            var users = await host.Services.GetRequiredService<UserAdministration>().SearchAsync(parse.GetValue(search), cancellationToken);
+            var users = await host.Services.GetRequiredService<UserAdministration>().SearchAsync(ChangeActor.CommandLine, parse.GetValue(search), cancellationToken);
             if (parse.GetValue(json))
             {
                 CliJson.WriteLine(output, users.Select(u => new

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
@@ -24,26 +25,46 @@ internal static class AdminEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> UsageCsvAsync(UsageReport usage, string? from, string? to, string? user, CancellationToken cancellationToken)
+    private static async Task<IResult> UsageCsvAsync(HttpContext http, UsageReport usage, string? from, string? to, string? user, CancellationToken cancellationToken)
     {
         if (!TryDay(from, out var first) || !TryDay(to, out var last))
         {
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid date", detail: "Dates are yyyy-MM-dd.");
         }
 
-        var rows = await usage.QueryAsync(first, last, user, cancellationToken);
-        return Csv(UsageReport.ToCsv(rows), "fluxweb-usage");
+        try
+        {
+            var rows = await usage.QueryAsync(Actor(http), first, last, user, cancellationToken);
+            return Csv(UsageReport.ToCsv(rows), "fluxweb-usage");
+        }
+        catch (AdminAccessDeniedException ex)
+        {
+            return NoLongerAdmin(ex);
+        }
     }
 
-    private static async Task<IResult> AuditCsvAsync(AuditQuery audit, string? user, string? action, string? from, string? to, CancellationToken cancellationToken)
+    private static async Task<IResult> AuditCsvAsync(HttpContext http, AuditQuery audit, string? user, string? action, string? from, string? to, CancellationToken cancellationToken)
     {
         if (!TryDay(from, out var first) || !TryDay(to, out var last))
         {
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid date", detail: "Dates are yyyy-MM-dd.");
         }
 
-        return Csv(await audit.ExportCsvAsync(new AuditFilter(user, action, first, last), cancellationToken), "fluxweb-audit");
+        try
+        {
+            return Csv(await audit.ExportCsvAsync(Actor(http), new AuditFilter(user, action, first, last), cancellationToken), "fluxweb-audit");
+        }
+        catch (AdminAccessDeniedException ex)
+        {
+            return NoLongerAdmin(ex);
+        }
     }
+
+    /// <summary>The cookie's administrator; the services check the role again in the database (the cookie may remember an old one).</summary>
+    private static ChangeActor Actor(HttpContext http) => ChangeActor.Ui(http.User.FindFirstValue(ClaimTypes.NameIdentifier)!);
+
+    private static IResult NoLongerAdmin(AdminAccessDeniedException ex) =>
+        Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Not an administrator", detail: ex.Message);
 
     private static IResult Csv(string text, string name) =>
         Results.File(Encoding.UTF8.GetBytes(text), "text/csv; charset=utf-8", $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}.csv");

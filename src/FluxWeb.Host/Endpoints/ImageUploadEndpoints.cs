@@ -53,7 +53,8 @@ internal static class ImageUploadEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         return endpoints;
     }
 
@@ -101,7 +102,18 @@ internal static class ImageUploadEndpoints
         {
             return Refused(logger, StatusCodes.Status413PayloadTooLarge, TooLargeMessage(maxBytes));
         }
+        catch (ImageStorageException notStored)
+        {
+            return NotStored(notStored);
+        }
     }
+
+    /// <summary>The server could not keep a valid picture: 507 for a full disk (nothing the client can fix by resending now), else 500; the store logged the cause.</summary>
+    public static IResult NotStored(ImageStorageException notStored) =>
+        Results.Problem(
+            detail: notStored.Message,
+            statusCode: notStored.DiskFull ? StatusCodes.Status507InsufficientStorage : StatusCodes.Status500InternalServerError,
+            title: "Picture not stored");
 
     private static string TooLargeMessage(long maxBytes) =>
         $"The file is larger than the {maxBytes / (1024.0 * 1024.0):0.#} MiB this server accepts for a picture. Save it smaller (or as JPEG or WebP) and upload it again.";

@@ -36,7 +36,8 @@ internal static class MaskUploadEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         masks.MapGet("{id:guid}", GetAsync)
             .ServesImageData(ImageDataKind.Bytes)
             .WithName("GetMask")
@@ -84,6 +85,10 @@ internal static class MaskUploadEndpoints
         catch (BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Refused(MaskUploadStore.TooLarge(), logger);
+        }
+        catch (ImageStorageException notStored)
+        {
+            return ImageUploadEndpoints.NotStored(notStored);
         }
     }
 

@@ -44,6 +44,11 @@ internal static class ApiDocsServiceCollectionExtensions
 
         services.AddSignalR().AddJsonProtocol(json => json.PayloadSerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         services.AddSingleton<JobHubConnections>();
+        services.AddHostedService<JobHubGuard>();
+        services.AddOptions<JobHubOptions>()
+            .BindConfiguration(JobHubOptions.SectionName)
+            .Validate(o => o.AllowedOrigins.All(JobHubOptions.IsOrigin), "Hub:AllowedOrigins takes origins only, such as https://tools.example.com (scheme and host, an optional port, no path).")
+            .ValidateOnStart();
         return services;
     }
 

@@ -6,6 +6,7 @@ using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components;
 using FluxWeb.Host.Components.Account;
 using FluxWeb.Host.Endpoints;
+using FluxWeb.Host.Hubs;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
@@ -52,6 +53,7 @@ internal static class WebApp
         }
 
         app.UseRequestIdHeader();
+        app.UseJobHubOriginCheck();
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
         app.UseNoStatusCodePagesForApi();
         app.UseAuthentication();
@@ -92,5 +94,7 @@ internal static class WebApp
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AccountService>().EnsureRolesAsync();
         await app.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
+        // Half-written files of interrupted writes (a crash, a full disk) would otherwise stay for good.
+        app.Services.GetRequiredService<ImageStore>().RemoveAbandonedPartialFiles();
     }
 }

@@ -13,7 +13,11 @@ internal static class WebSecurityServiceCollectionExtensions
     {
         services.AddCascadingAuthenticationState();
         services.AddScoped<IdentityRedirectManager>();
-        services.AddScoped<AuthenticationStateProvider, IdentityRevalidatingAuthenticationStateProvider>();
+        // Each circuit re-checks its session against the database within seconds, and at once on a change made here.
+        services.AddScoped<AuthenticationStateProvider, SessionAuthenticationStateProvider>();
+        services.AddSingleton<DatabaseTicketStore>();
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<DatabaseTicketStore>((cookie, store) => cookie.SessionStore = store);
 
         services.AddAuthentication(options =>
             {

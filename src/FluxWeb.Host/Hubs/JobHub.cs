@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Security.Claims;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Pipeline;
@@ -43,13 +43,16 @@ internal sealed class JobHub(IJobEvents events, JobHubConnections connections, I
 
     public override Task OnConnectedAsync()
     {
-        var viewer = JobActor.From(Context.User!) ?? throw new HubException("Not signed in.");
+        var user = Context.User!;
+        var viewer = JobActor.From(user) ?? throw new HubException("Not signed in.");
         var connectionId = Context.ConnectionId;
         // Only the owner's subscription, even for an administrator: the admin queue page is where everyone's jobs are seen.
         var owner = new JobActor(viewer.UserId, IsAdmin: false);
         // Each event is licence-checked as it goes out, and sent in order; the worker publishing it never waits for a slow client.
         var subscription = events.Subscribe(owner, e => hub.Clients.Client(connectionId).SendAsync(EventMethod, JobHubEvent.From(e)));
-        connections.Add(connectionId, subscription);
+        // Kept with its key or session, so JobHubGuard can close it once either is revoked.
+        var keyId = Guid.TryParse(user.FindFirstValue(ApiAuthentication.KeyIdClaim), out var id) ? id : (Guid?)null;
+        connections.Add(new JobHubConnection(Context, subscription, viewer.UserId, keyId, user));
         return base.OnConnectedAsync();
     }
 
@@ -57,37 +60,5 @@ internal sealed class JobHub(IJobEvents events, JobHubConnections connections, I
     {
         connections.Remove(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
-    }
-}
-
-/// <summary>The job-event subscription of each hub connection, ended when the connection ends.</summary>
-internal sealed class JobHubConnections : IDisposable
-{
-    private readonly ConcurrentDictionary<string, IDisposable> subscriptions = new(StringComparer.Ordinal);
-
-    public int Count => subscriptions.Count;
-
-    public void Add(string connectionId, IDisposable subscription)
-    {
-        if (!subscriptions.TryAdd(connectionId, subscription))
-        {
-            subscription.Dispose();
-        }
-    }
-
-    public void Remove(string connectionId)
-    {
-        if (subscriptions.TryRemove(connectionId, out var subscription))
-        {
-            subscription.Dispose();
-        }
-    }
-
-    public void Dispose()
-    {
-        foreach (var id in subscriptions.Keys)
-        {
-            Remove(id);
-        }
     }
 }

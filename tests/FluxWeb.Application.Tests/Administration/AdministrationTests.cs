@@ -1,7 +1,11 @@
+using System.Reflection;
 using FluxWeb.Application.Administration;
+using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Models;
 using FluxWeb.Persistence.Accounts;
+using FluxWeb.Persistence.Administration;
 using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Provenance.Filters;
@@ -89,7 +93,7 @@ public sealed class AdministrationTests : IAsyncLifetime
         var made = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("fine"));
         await host.WaitForEndAsync(made.JobIds.Single());
 
-        var rows = await Service<UsageReport>().QueryAsync(user: "REFUSED@");
+        var rows = await Service<UsageReport>().QueryAsync(ChangeActor.CommandLine, user: "REFUSED@");
         var row = Assert.Single(rows);
         Assert.Equal(("refused@example.com", 1, 3), (row.Email, row.Images, row.Rejected));
         var csv = UsageReport.ToCsv(rows).Split("\r\n");
@@ -127,10 +131,10 @@ public sealed class AdministrationTests : IAsyncLifetime
         await audit.RecordAsync(new AuditEntry(AuditActions.SignIn, user.UserId) { Channel = "ui" });
         var query = Service<AuditQuery>();
 
-        var downloads = await query.SearchAsync(new AuditFilter("MALLORY", AuditActions.Download));
+        var downloads = await query.SearchAsync(ChangeActor.CommandLine, new AuditFilter("MALLORY", AuditActions.Download));
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var none = await query.SearchAsync(new AuditFilter("mallory", null, today.AddDays(1)));
-        var csv = await query.ExportCsvAsync(new AuditFilter("mallory"));
+        var none = await query.SearchAsync(ChangeActor.CommandLine, new AuditFilter("mallory", null, today.AddDays(1)));
+        var csv = await query.ExportCsvAsync(ChangeActor.CommandLine, new AuditFilter("mallory"));
 
         Assert.Equal(1, downloads.Total);
         Assert.Equal(0, none.Total);
@@ -154,5 +158,97 @@ public sealed class AdministrationTests : IAsyncLifetime
         Assert.Contains("only enabled administrator", demote.Error, StringComparison.Ordinal);
         Assert.True(afterSecond.Succeeded, afterSecond.Error);
         Assert.Equal(["role Admin → User"], afterSecond.Changes);
+    }
+
+    [Theory]
+    [InlineData("demoted")]
+    [InlineData("disabled")]
+    public async Task A_demoted_or_disabled_administrator_can_no_longer_use_any_admin_service(string how)
+    {
+        var chief = await host.CreateUserAsync("chief@example.com", Roles.Admin);
+        var former = await host.CreateUserAsync("former@example.com", Roles.Admin);
+        var user = await host.CreateUserAsync("someone@example.com");
+        var (key, _) = await Service<ApiKeyService>().CreateAsync(user.UserId, "nightly", ApiKeyScope.Read, ChangeActor.CommandLine);
+        var hold = engine.HoldNextJob(step: 1);
+        var running = (await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("running"))).JobIds.Single();
+        await hold.Reached;
+        var waiting = (await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("waiting"))).JobIds.Single();
+        var actor = ChangeActor.Ui(former.UserId);
+        // While an administrator, the circuit's actor may do everything.
+        Assert.Contains(await Service<QueueOverview>().ListAsync(actor), e => e.Job.Id == waiting);
+
+        var change = how == "demoted" ? new UserChange { Role = Roles.User } : new UserChange { Disabled = true };
+        var changed = await Service<UserAdministration>().ChangeAsync(former.UserId, change, ChangeActor.Ui(chief.UserId));
+        Assert.True(changed.Succeeded, changed.Error);
+
+        // The page still holds the same actor (its circuit remembers the Admin role); every service asks the database.
+        var calls = new Dictionary<string, Func<Task>>
+        {
+            ["queue list"] = () => Service<QueueOverview>().ListAsync(actor),
+            ["queue cancel waiting"] = () => Service<QueueOverview>().CancelAsync(actor, waiting),
+            ["queue cancel running"] = () => Service<QueueOverview>().CancelAsync(actor, running),
+            ["users search"] = () => Service<UserAdministration>().SearchAsync(actor),
+            ["users find"] = () => Service<UserAdministration>().FindByEmailAsync("someone@example.com", actor),
+            ["users get"] = () => Service<UserAdministration>().GetAsync(user.UserId, actor),
+            ["users outputs"] = () => Service<UserAdministration>().NonCommercialOutputsAsync(user.UserId, actor),
+            ["users create"] = () => Service<UserAdministration>().CreateAsync("new@example.com", "Sunflower-42!", Roles.Admin, AccountType.Commercial, actor),
+            ["users change"] = () => Service<UserAdministration>().ChangeAsync(user.UserId, new UserChange { Role = Roles.Admin }, actor),
+            ["users re-promote self"] = () => Service<UserAdministration>().ChangeAsync(former.UserId, new UserChange { Role = Roles.Admin, Disabled = false }, actor),
+            ["models list"] = () => Service<ModelAdministration>().ListAsync(actor),
+            ["models activity"] = () => Service<ModelAdministration>().ActivityAsync(actor),
+            ["models set"] = () => Service<ModelAdministration>().SetAsync(QueueHost.ModelId, enabled: false, null, actor),
+            ["usage"] = () => Service<UsageReport>().QueryAsync(actor),
+            ["audit search"] = () => Service<AuditQuery>().SearchAsync(actor, new AuditFilter()),
+            ["audit csv"] = () => Service<AuditQuery>().ExportCsvAsync(actor, new AuditFilter()),
+            ["audit emails"] = () => Service<AuditQuery>().TargetEmailsAsync(actor, []),
+            ["block list"] = () => Service<ContentPolicy>().SaveBlockedTermsAsync(["harmless"], actor),
+            ["review list"] = () => Service<ContentPolicy>().ReviewListAsync(actor),
+            ["review keep"] = () => Service<ContentPolicy>().MarkReviewedAsync(Guid.NewGuid(), actor),
+            ["review delete"] = () => Service<ContentPolicy>().DeleteFlaggedAsync(Guid.NewGuid(), actor),
+            ["check image"] = () => Service<ImageCheck>().CheckAsync(actor, new MemoryStream([1, 2, 3]), "x.png"),
+            ["keys of another"] = () => Service<ApiKeyService>().ListAsync(user.UserId, actor),
+            ["key for another"] = () => Service<ApiKeyService>().CreateAsync(user.UserId, "sneaky", ApiKeyScope.Generate, actor),
+            ["revoke another's"] = () => Service<ApiKeyService>().RevokeAsync(user.UserId, key!.Info.Id, null, actor),
+        };
+        foreach (var (what, call) in calls)
+        {
+            var refused = await Record.ExceptionAsync(call);
+            Assert.True(refused is AdminAccessDeniedException, $"{what}: {refused?.GetType().Name ?? "allowed"}");
+        }
+
+        // Nothing happened.
+        Assert.Equal(JobState.Queued, (await host.JobAsync(waiting)).State);
+        Assert.Equal(JobState.Running, (await host.JobAsync(running)).State);
+        Assert.True((await Service<ModelAccessService>().ChoicesAsync(user.UserId)).Single(c => c.Id == QueueHost.ModelId).Allowed);
+        Assert.Empty(Service<ContentPolicy>().BlockedTerms);
+        var someone = await Service<UserAdministration>().GetAsync(user.UserId, ChangeActor.Ui(chief.UserId));
+        Assert.Equal(Roles.User, someone!.Role);
+        Assert.Equal(1, someone.ActiveApiKeys);
+        var formerNow = await Service<UserAdministration>().GetAsync(former.UserId, ChangeActor.Ui(chief.UserId));
+        Assert.Equal(how == "demoted" ? (Roles.User, false) : (Roles.Admin, true), (formerNow!.Role, formerNow.Disabled));
+        Assert.Null(await Service<UserAdministration>().FindByEmailAsync("new@example.com", ChangeActor.CommandLine));
+
+        // The one who is still an administrator goes on as before.
+        Assert.Equal(CancelOutcome.Cancelled, await Service<QueueOverview>().CancelAsync(ChangeActor.Ui(chief.UserId), waiting));
+        hold.Release();
+        await host.WaitForEndAsync(running);
+    }
+
+    /// <summary>The rule above holds for methods added later: every public operation of an admin service names its actor.</summary>
+    [Fact]
+    public void Every_admin_service_operation_takes_the_actor_it_checks()
+    {
+        Type[] services = [typeof(UserAdministration), typeof(QueueOverview), typeof(ModelAdministration), typeof(UsageReport), typeof(AuditQuery), typeof(ContentPolicy), typeof(ImageCheck)];
+        // Start-up and the static helpers are not operations an administrator asks for.
+        string[] exempt = [nameof(ContentPolicy.ApplyStoredAsync)];
+
+        var unchecked_ = services
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+            .Where(m => !m.IsSpecialName && typeof(Task).IsAssignableFrom(m.ReturnType) && !exempt.Contains(m.Name))
+            .Where(m => !m.GetParameters().Any(p => p.ParameterType == typeof(ChangeActor)))
+            .Select(m => $"{m.DeclaringType!.Name}.{m.Name}")
+            .ToList();
+
+        Assert.Empty(unchecked_);
     }
 }

@@ -49,7 +49,7 @@ public sealed class OutputSafetyTests : IAsyncLifetime
         Assert.Equal(nameof(ContentVerdict.Allowed), allowedRow.SafetyVerdict);
         Assert.True(allowedRow.NsfwScore < 0.1);
 
-        var review = await host.Services.GetRequiredService<ContentPolicy>().ReviewListAsync();
+        var review = await host.Services.GetRequiredService<ContentPolicy>().ReviewListAsync(ChangeActor.CommandLine);
         var item = Assert.Single(review);
         Assert.Equal((row.Id, "ada@example.com"), (item.ImageId, item.OwnerEmail));
     }

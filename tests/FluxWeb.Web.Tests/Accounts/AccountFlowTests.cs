@@ -111,11 +111,19 @@ public sealed class AccountFlowTests
 
         await attacker.LoginAsync("ada@example.com", "Wrong-password-2");
         var third = await attacker.LoginAsync("ada@example.com", "Wrong-password-3");
-        Assert.Equal("/Account/Lockout", third.Headers.Location?.AbsolutePath);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
+            Assert.True(await users.IsLockedOutAsync((await users.FindByEmailAsync("ada@example.com"))!));
+        }
 
-        // Locked out: even the right password is refused until the lockout ends.
+        // Locked out: even the right password is refused until the lockout ends, with the same words
+        // as a wrong password (the form does not tell a stranger that this account exists and is locked).
         var correct = await attacker.LoginAsync("ada@example.com");
-        Assert.Equal("/Account/Lockout", correct.Headers.Location?.AbsolutePath);
+        Assert.Equal(HttpStatusCode.OK, correct.StatusCode);
+        Assert.Contains("Wrong e-mail or password", await correct.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, (await attacker.Http.GetAsync("/studio")).StatusCode);
     }
 
     [Fact]

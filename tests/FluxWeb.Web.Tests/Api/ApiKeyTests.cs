@@ -79,7 +79,7 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         var submitted = await scenario.WithDbAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.JobId == jobId && a.Action == AuditActions.Generate));
         Assert.Equal("api", submitted.Channel);
 
-        var keys = await scenario.Factory.Service<ApiKeyService>().ListAsync(scenario.AdaId);
+        var keys = await scenario.Factory.Service<ApiKeyService>().ListAsync(scenario.AdaId, ChangeActor.CommandLine);
         Assert.NotNull(keys.Single(k => k.Name == "ada script").LastUsedUtc);
     }
 

@@ -33,7 +33,7 @@ public sealed class WatermarkSerialCliTests(DemoModelsFixture models) : IClassFi
         using var server = new FluxWebFactory().WithEngine(new FakeImageGenerator()).With("Queue:PollInterval", "01:00:00");
         var users = server.Service<UserAdministration>();
         Assert.True((await users.CreateAsync("cli@example.com", SiteClient.StrongPassword, Roles.User, AccountType.Commercial, ChangeActor.CommandLine)).Succeeded);
-        var userId = (await users.FindByEmailAsync("cli@example.com"))!.Id;
+        var userId = (await users.FindByEmailAsync("cli@example.com", ChangeActor.CommandLine))!.Id;
         var generation = server.Service<GenerationService>();
 
         async Task<Job> ServerJobAsync(ulong seed)

@@ -32,7 +32,7 @@ public sealed class LicenceSwitchDuringJobTests : IAsyncLifetime
         await new SiteClient(factory.CreateBrowserClient()).RegisterAsync("admin@example.com");
         nico = new SiteClient(factory.CreateBrowserClient());
         await nico.RegisterAsync("nico@example.com");
-        nicoId = (await factory.Service<UserAdministration>().FindByEmailAsync("nico@example.com"))!.Id;
+        nicoId = (await factory.Service<UserAdministration>().FindByEmailAsync("nico@example.com", ChangeActor.CommandLine))!.Id;
         await factory.Service<UserAdministration>().ChangeAsync(nicoId, new UserChange { AccountType = AccountType.NonCommercial }, ChangeActor.CommandLine);
         var (key, error) = await factory.Service<FluxWeb.Application.ApiKeys.ApiKeyService>()
             .CreateAsync(nicoId, "nico script", FluxWeb.Persistence.Administration.ApiKeyScope.Generate, ChangeActor.CommandLine);

@@ -16,18 +16,31 @@ internal sealed class IdentityRedirectManager(NavigationManager navigationManage
         MaxAge = TimeSpan.FromSeconds(5),
     };
 
-    public void RedirectTo(string? uri)
-    {
-        uri ??= "";
+    public void RedirectTo(string? uri) => navigationManager.NavigateTo(OnThisSite(uri));
 
-        // Prevent open redirects.
-        if (!Uri.IsWellFormedUriString(uri, UriKind.Relative)
-            || uri.StartsWith("//", StringComparison.Ordinal))
+    /// <summary>
+    /// <paramref name="uri"/> as a path on this site, or the home page when it leads anywhere else
+    /// (another host, //host, /\host, javascript:, a malformed address). Judged by where the browser
+    /// would actually go, so no spelling of an off-site address gets through, and none turns a
+    /// successful sign-in into an error page.
+    /// </summary>
+    public string OnThisSite(string? uri)
+    {
+        if (string.IsNullOrWhiteSpace(uri) || uri.Any(char.IsControl))
         {
-            uri = navigationManager.ToBaseRelativePath(uri);
+            return "";
         }
 
-        navigationManager.NavigateTo(uri);
+        var site = new Uri(navigationManager.BaseUri);
+        if (!Uri.TryCreate(site, uri.Trim(), out var target)
+            || target.Scheme != site.Scheme
+            || !string.Equals(target.Authority, site.Authority, StringComparison.OrdinalIgnoreCase)
+            || !target.AbsolutePath.StartsWith(site.AbsolutePath, StringComparison.Ordinal))
+        {
+            return "";
+        }
+
+        return target.PathAndQuery[site.AbsolutePath.Length..] + target.Fragment;
     }
 
     public void RedirectTo(string uri, Dictionary<string, object?> queryParameters)

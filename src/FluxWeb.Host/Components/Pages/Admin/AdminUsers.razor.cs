@@ -1,10 +1,10 @@
 using System.Globalization;
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
 using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Authorization;
 
 namespace FluxWeb.Host.Components.Pages.Admin;
 
@@ -42,12 +42,18 @@ public sealed partial class AdminUsers
     [Inject]
     private ApiKeyService ApiKeys { get; set; } = default!;
 
-    [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
-
     protected override Task OnInitializedAsync() => LoadAsync();
 
-    private async Task LoadAsync() => users = await Administration.SearchAsync(search);
+    private Task LoadAsync() => AsAdminAsync(async actor => users = await Administration.SearchAsync(actor, search));
+
+    protected override void OnAccessEnded()
+    {
+        users = [];
+        editing = null;
+        creating = false;
+        keys = [];
+        message = null;
+    }
 
     private async Task SearchAsync(string text)
     {
@@ -55,18 +61,17 @@ public sealed partial class AdminUsers
         await LoadAsync();
     }
 
-    private async Task<ChangeActor> ActorAsync()
-    {
-        var user = (await AuthenticationState).User;
-        return ChangeActor.Ui(user.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)!.Value);
-    }
-
     private async Task CreateAsync()
     {
         busy = true;
         try
         {
-            var result = await Administration.CreateAsync(newEmail, newPassword, newRole, newAccountType, await ActorAsync());
+            AccountResult? result = null;
+            if (!await AsAdminAsync(async actor => result = await Administration.CreateAsync(newEmail, newPassword, newRole, newAccountType, actor)) || result is null)
+            {
+                return;
+            }
+
             if (!result.Succeeded)
             {
                 createError = result.Error;
@@ -101,16 +106,19 @@ public sealed partial class AdminUsers
         editError = null;
         pendingUnavailable = 0;
         needsConfirmation = false;
-        keys = await ApiKeys.ListAsync(user.Id);
+        await AsAdminAsync(async actor => keys = await ApiKeys.ListAsync(user.Id, actor));
     }
 
     /// <summary>Tells the admin what a switch to Commercial takes away before anything is saved.</summary>
     private async Task AccountTypeChangedAsync(AccountType type)
     {
         editAccountType = type;
-        pendingUnavailable = editing is { AccountType: AccountType.NonCommercial } user && type == AccountType.Commercial
-            ? await Administration.NonCommercialOutputsAsync(user.Id)
-            : 0;
+        pendingUnavailable = 0;
+        if (editing is { AccountType: AccountType.NonCommercial } user && type == AccountType.Commercial)
+        {
+            await AsAdminAsync(async actor => pendingUnavailable = await Administration.NonCommercialOutputsAsync(user.Id, actor));
+        }
+
         needsConfirmation = pendingUnavailable > 0;
     }
 
@@ -139,7 +147,12 @@ public sealed partial class AdminUsers
                 NewPassword = string.IsNullOrEmpty(editPassword) ? null : editPassword,
                 ConfirmOutputsUnavailable = confirmed,
             };
-            var result = await Administration.ChangeAsync(user.Id, change, await ActorAsync());
+            UserChangeResult? result = null;
+            if (!await AsAdminAsync(async actor => result = await Administration.ChangeAsync(user.Id, change, actor)) || result is null)
+            {
+                return;
+            }
+
             if (!result.Succeeded)
             {
                 pendingUnavailable = result.NonCommercialOutputsNeedingConfirmation;
@@ -165,9 +178,14 @@ public sealed partial class AdminUsers
             return;
         }
 
-        await ApiKeys.RevokeAsync(user.Id, key.Id, null, await ActorAsync());
-        keys = await ApiKeys.ListAsync(user.Id);
-        await LoadAsync();
+        if (await AsAdminAsync(async actor =>
+            {
+                await ApiKeys.RevokeAsync(user.Id, key.Id, null, actor);
+                keys = await ApiKeys.ListAsync(user.Id, actor);
+            }))
+        {
+            await LoadAsync();
+        }
     }
 
     private static string? Text(double? value) => value switch
