@@ -18,8 +18,11 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/flu
     && mkdir -p /data /models \
     && chown fluxweb:fluxweb /data /models
 COPY --from=build /app /app
+# Inference__Device=Cuda: a container that cannot use its GPU refuses to start and says why (driver, architecture,
+# missing --gpus) instead of serving a CPU fallback on which the bf16 models cannot run.
 ENV FluxWeb__DataDirectory=/data \
     FluxWeb__ModelsDirectory=/models \
+    Inference__Device=Cuda \
     Urls=http://+:5000 \
     Logging__Console__FormatterName=json \
     DOTNET_gcServer=0

@@ -23,6 +23,8 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ExecutionDeviceProbe>();
+        // A host that is started (the web app, `generate --user`) learns its device at start; Device=Cuda refuses to start without one.
+        services.AddHostedService<InferenceStartup>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<SessionFactory>();
         services.AddSingleton<ResidentSessions>();

@@ -52,5 +52,7 @@ public sealed class DockerfileTests
         Assert.Matches(@"(?m)^ENTRYPOINT\s+\[""/app/fluxweb""", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/data", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/models", dockerfile);
+        // The image is for GPU boxes: without a usable GPU it must refuse to start, not fall back to the CPU.
+        Assert.Matches(@"(?m)^\s+Inference__Device=Cuda\b", dockerfile);
     }
 }
