@@ -36,6 +36,13 @@ public sealed class InferenceOptions
     /// <summary>Threads per ONNX Runtime session on the CPU; 0 lets ONNX Runtime decide.</summary>
     public int CpuThreads { get; set; }
 
+    /// <summary>
+    /// Capture the transformer's CUDA work once per image shape and replay it as a CUDA graph (ONNX
+    /// Runtime's enable_cuda_graph): fewer kernel launches per step, at the price of fixed buffers
+    /// per shape and a capture on the first job of each shape. Off by default; bench/gpu measures it.
+    /// </summary>
+    public bool CudaGraphs { get; set; }
+
     /// <summary>Side of the square step preview image (latent → RGB projection, not a VAE decode).</summary>
     public int PreviewSide { get; set; } = 256;
 

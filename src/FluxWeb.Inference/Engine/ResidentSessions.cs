@@ -68,7 +68,10 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
             InferenceSession session;
             try
             {
-                session = factory.Create(Path.Combine(model.Folder, info.File), cancellationToken);
+                session = factory.Create(
+                    Path.Combine(model.Folder, info.File),
+                    cancellationToken,
+                    quantizedWeights: component == ModelComponent.Transformer && manifest.Precision.Weights is "fp8" or "nvfp4");
             }
             catch (OnnxRuntimeException ex)
             {
