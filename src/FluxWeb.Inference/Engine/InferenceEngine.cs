@@ -25,11 +25,18 @@ public sealed partial class InferenceEngine(
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly EmbeddingCache embeddings = new(options.Value.EmbeddingCacheEntries);
+    private readonly DeviceGraphs graphs = new(sessions.Factory);
+    private readonly TransformerBufferCache buffers = Track(new TransformerBufferCache(), sessions);
     private readonly ConcurrentDictionary<string, KleinPromptTokenizer> tokenizers = new(StringComparer.Ordinal);
 
     public IReadOnlyList<ResidentComponent> Resident => sessions.Snapshot();
 
     internal InferenceOptions Settings => options.Value;
+
+    private ResidentSessions Sessions => sessions;
+
+    /// <summary>CUDA graphs only where they can exist: on CUDA, when configured.</summary>
+    private bool CudaGraphs => options.Value.CudaGraphs && sessions.Factory.Device.IsCuda;
 
     public EmbeddingCache Embeddings => embeddings;
 
@@ -91,6 +98,13 @@ public sealed partial class InferenceEngine(
         }
     }
 
+    /// <summary>Device buffers are allocated through the transformer's session: they go before it does.</summary>
+    private static TransformerBufferCache Track(TransformerBufferCache cache, ResidentSessions sessions)
+    {
+        sessions.Removing += session => cache.Release(session);
+        return cache;
+    }
+
     public void Dispose()
     {
         foreach (var tokenizer in tokenizers.Values)
@@ -98,6 +112,8 @@ public sealed partial class InferenceEngine(
             tokenizer.Dispose();
         }
 
+        buffers.Dispose();
+        graphs.Dispose();
         gate.Dispose();
     }
 
@@ -157,7 +173,7 @@ public sealed partial class InferenceEngine(
                 Sampler.Renoise(latents, noise, cleanSource!, sigmas[start]);
             }
 
-            Denoise(latents, noise, cleanSource, mask, context, unconditional, references, sigmas, start);
+            latents = Denoise(latents, noise, cleanSource, mask, context, unconditional, references, sigmas, start);
 
             // The steps are done: decoding reports them as done, so progress never goes back to 0.
             Report(GenerationStage.Decoding, resolved.Steps);
@@ -256,26 +272,50 @@ public sealed partial class InferenceEngine(
             return ImageTensors.FromChw(pixels, resolved.Width, resolved.Height);
         }
 
-        private void Denoise(float[] latents, float[] noise, float[]? cleanSource, float[]? mask, float[] context, float[]? unconditional, List<(float[] Tokens, int Height, int Width)> references, float[] sigmas, int start)
+        private float[] Denoise(float[] latents, float[] noise, float[]? cleanSource, float[]? mask, float[] context, float[]? unconditional, List<(float[] Tokens, int Height, int Width)> references, float[] sigmas, int start)
         {
             var component = manifest.Components.Transformer!;
             var session = engine.Session(model, ModelComponent.Transformer, cancellationToken);
-            using var steps = new TransformerSteps(session, component, latents.Length / LatentLayout.Channels, GridHeight, GridWidth, references, context, unconditional);
-            Sampler.Run(
-                latents,
-                sigmas,
-                start,
-                (_, sigma) => engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => Timed(() =>
+            var job = new DenoiseInputs(
+                latents, references, context, unconditional, KleinPromptTokenizer.MaxLength, GridHeight, GridWidth, sigmas, start, resolved.Guidance,
+                mask is null ? null : (noise, cleanSource!, mask), manifest.Preview);
+            var cudaGraphs = engine.CudaGraphs;
+            var buffers = engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => engine.buffers.Get(session, engine.Sessions.Factory.DeviceMemory(), job.Shape, cudaGraphs), cancellationToken);
+            var fitted = LatentPreview.HasFittedProjection(manifest.Preview);
+            using var previews = new OrderedBackgroundWork();
+            // The guard wraps the whole loop: on a failure the loop's bindings are gone before the session is discarded.
+            var final = engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => DeviceDenoiser.Run(
+                session,
+                component,
+                engine.graphs,
+                buffers,
+                job,
+                cudaGraphs,
+                (_, graphId, run) => Timed(() =>
                 {
                     using var runOptions = CancellableRunOptions(out var registration);
                     using (registration)
                     {
-                        return steps.Run(latents, sigma, resolved.Guidance, runOptions);
+                        if (graphId is { } id)
+                        {
+                            runOptions.AddRunConfigEntry("gpu_graph_id", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        }
+
+                        run(runOptions);
+                        return true;
                     }
-                }), cancellationToken),
-                mask is null ? null : (noise, cleanSource!, mask),
-                (step, velocity) => Report(GenerationStage.Denoising, step + 1, LatentPreview.Render(LatentPreview.PredictClean(latents, velocity.AsSpan(0, latents.Length), sigmas[step]), GridHeight, GridWidth, manifest.Preview)),
-                cancellationToken);
+                }),
+                // The preview's bytes are made off the loop's thread: the next step starts at once.
+                (step, rgb) => previews.Enqueue(() => Report(GenerationStage.Denoising, step + 1, LatentPreview.FromProjected(rgb, GridHeight, GridWidth, fitted))),
+                cancellationToken: cancellationToken), cancellationToken);
+            previews.Drain();
+            if (cudaGraphs && engine.buffers.ShouldReloadSession)
+            {
+                // Every captured shape holds its graph until the session goes: start afresh before they pile up.
+                engine.Sessions.Discard(model.Id, ModelComponent.Transformer);
+            }
+
+            return final;
         }
 
         private RunOptions CancellableRunOptions(out CancellationTokenRegistration registration)

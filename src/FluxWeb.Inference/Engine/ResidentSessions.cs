@@ -33,6 +33,11 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
 
     public long BudgetBytes => options.Value.BudgetBytes(factory.Device.IsCuda);
 
+    public SessionFactory Factory => factory;
+
+    /// <summary>Raised (under the lock) just before a session is disposed: whoever holds device memory allocated through it must free that first.</summary>
+    public event Action<InferenceSession>? Removing;
+
     public IReadOnlyList<ResidentComponent> Snapshot()
     {
         lock (gate)
@@ -151,6 +156,7 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
     {
         if (sessions.Remove(key, out var entry))
         {
+            Removing?.Invoke(entry.Session);
             entry.Session.Dispose();
         }
     }

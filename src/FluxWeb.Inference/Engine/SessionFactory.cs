@@ -18,17 +18,57 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
     /// <summary>Free device memory now (CUDA runtime), for the memory budget; null on the CPU or when the runtime cannot say.</summary>
     public long? FreeDeviceBytes() => Device.IsCuda ? devices.Cuda.FreeBytes(Device.CudaDeviceId) : null;
 
+    /// <summary>A small graph built in code (sampler step, device copies) on the inference device.</summary>
+    public InferenceSession CreateFromBytes(byte[] model, string name)
+    {
+        using var sessionOptions = Options(name, cudaGraph: false);
+        return new InferenceSession(model, sessionOptions);
+    }
+
+    /// <summary>Where device buffers live: CUDA memory of the chosen GPU, or ordinary memory on the CPU.</summary>
+    public OrtMemoryInfo DeviceMemory() => Device.IsCuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Device.CudaDeviceId, OrtMemType.Default)
+        : new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
+
     /// <param name="quantizedWeights">The graph holds FP8/NVFP4 linears: on a GPU with ONNX Runtime's fused kernels for them, they are rewritten to use those (weights stay quantized in device memory).</param>
     /// <param name="cudaGraph">Capture the graph's CUDA work once per shape and replay it (see <see cref="InferenceOptions.CudaGraphs"/>).</param>
     public InferenceSession Create(string modelPath, CancellationToken cancellationToken, bool quantizedWeights = false, bool cudaGraph = false)
     {
-        using var sessionOptions = new SessionOptions
+        using var sessionOptions = Options(Path.GetFileNameWithoutExtension(modelPath), cudaGraph);
+        var device = Device;
+        using var registration = cancellationToken.Register(() => sessionOptions.SetLoadCancellationFlag(true));
+        try
+        {
+            if (quantizedWeights && device.IsCuda && (device.NativeFp8 || device.PackedFp4))
+            {
+                var portable = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
+                var rewritten = QuantizedLinearRewriter.Rewrite(portable, fp8: device.NativeFp8, fp4: device.PackedFp4);
+                if (rewritten.Fp8Linears + rewritten.Fp4Linears > 0)
+                {
+                    LogFusedKernels(log, Path.GetFileName(modelPath), rewritten.Fp8Linears, rewritten.Fp4Linears);
+                    // The graph comes from memory, so ONNX Runtime must be told where its external weights are.
+                    sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
+                    return new InferenceSession(rewritten.Model.ToByteArray(), sessionOptions);
+                }
+            }
+
+            return new InferenceSession(modelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private SessionOptions Options(string name, bool cudaGraph)
+    {
+        var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             // WARNING, not ERROR: ONNX Runtime says at creation when it placed nodes on the CPU instead of the GPU.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
-            LogId = Path.GetFileNameWithoutExtension(modelPath),
+            LogId = name,
         };
         if (options.Value.CpuThreads > 0)
         {
@@ -57,28 +97,7 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
             sessionOptions.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
         }
 
-        using var registration = cancellationToken.Register(() => sessionOptions.SetLoadCancellationFlag(true));
-        try
-        {
-            if (quantizedWeights && device.IsCuda && (device.NativeFp8 || device.PackedFp4))
-            {
-                var portable = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
-                var rewritten = QuantizedLinearRewriter.Rewrite(portable, fp8: device.NativeFp8, fp4: device.PackedFp4);
-                if (rewritten.Fp8Linears + rewritten.Fp4Linears > 0)
-                {
-                    LogFusedKernels(log, Path.GetFileName(modelPath), rewritten.Fp8Linears, rewritten.Fp4Linears);
-                    // The graph comes from memory, so ONNX Runtime must be told where its external weights are.
-                    sessionOptions.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", Path.GetDirectoryName(Path.GetFullPath(modelPath))!);
-                    return new InferenceSession(rewritten.Model.ToByteArray(), sessionOptions);
-                }
-            }
-
-            return new InferenceSession(modelPath, sessionOptions);
-        }
-        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken);
-        }
+        return sessionOptions;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: {Fp8} FP8 linears run as MatMulBlockQuantizedFp8Weight and {Fp4} NVFP4 linears as MatMulBlockQuantizedFp4Weight (weights stay quantized on the GPU)")]

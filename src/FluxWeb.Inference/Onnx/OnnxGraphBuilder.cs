@@ -193,12 +193,25 @@ public sealed class OnnxGraphBuilder
         }
         else
         {
-            value = ToCompute(raw, ToOnnx(weight.Info.DType, weight.File.Path, name));
+            var stored = ToOnnx(weight.Info.DType, weight.File.Path, name);
+            value = ToCompute(raw, stored);
+            if (stored != ComputeType)
+            {
+                castWeights.Add(name);
+            }
         }
 
         boundWeights[cacheKey] = value;
         return value;
     }
+
+    private readonly HashSet<string> castWeights = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checkpoint tensors this graph binds in another type than it computes in, so ONNX Runtime casts
+    /// them every time the session loads (a package build can store them in the compute type instead).
+    /// </summary>
+    public IReadOnlyCollection<string> CastWeights => castWeights;
 
     /// <summary>Binds a checkpoint tensor exactly as stored (no cast), for graphs that unpack it themselves.</summary>
     public string RawWeight(WeightSet weights, string name) => AddExternalInitializer(weights, weights.Get(name));
