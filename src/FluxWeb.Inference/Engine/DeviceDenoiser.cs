@@ -39,7 +39,7 @@ public sealed record DenoiseInputs(
 public static class DeviceDenoiser
 {
     /// <summary>Runs one ONNX Runtime call: the engine wraps it in its failure handling, timing and cancellation; the graph id is set for CUDA graph replay.</summary>
-    public delegate void RunCall(string what, int? cudaGraphId, Action<RunOptions> run);
+    public delegate void RunCall(string what, int? cudaGraphId, bool lastTransformerRun, Action<RunOptions> run);
 
     /// <param name="afterStep">Step k (0-based) is done; its preview as RGB [image tokens, 4, 3]. Called on the loop's thread: hand heavy work off.</param>
     /// <param name="observe">For tests: host copies of the latents after each step and of the (first batch entry's) velocity it used: downloads per step, so never in production.</param>
@@ -96,14 +96,14 @@ public static class DeviceDenoiser
             cancellationToken.ThrowIfCancellationRequested();
             transformerBinding.BindInput(component.Inputs["hiddenStates"], buffers.Hidden[current]);
             transformerBinding.BindInput(component.Inputs["timestep"], buffers.Timestep[current]);
-            run("transformer", cudaGraphs ? buffers.FirstGraphId + current : null, options => transformer.RunWithBinding(options, transformerBinding));
+            run("transformer", cudaGraphs ? buffers.FirstGraphId + current : null, index == steps - 1, options => transformer.RunWithBinding(options, transformerBinding));
 
             stepBinding.BindInput(SamplerStepGraph.Hidden, buffers.Hidden[current]);
             stepBinding.BindInput(SamplerStepGraph.Step, buffers.Step[current]);
             stepBinding.BindOutput(SamplerStepGraph.NextHidden, buffers.Hidden[1 - current]);
             stepBinding.BindOutput(SamplerStepGraph.NextTimestep, buffers.Timestep[1 - current]);
             stepBinding.BindOutput(SamplerStepGraph.NextStep, buffers.Step[1 - current]);
-            run("sampler step", null, options => step.RunWithBinding(options, stepBinding));
+            run("sampler step", null, false, options => step.RunWithBinding(options, stepBinding));
             current = 1 - current;
 
             afterStep?.Invoke(index, (float[])preview.Clone());
@@ -160,7 +160,7 @@ public static class DeviceDenoiser
             binding.BindOutput(DeviceGraphs.UploadInputs[i].Name + "_out", targets[i]);
         }
 
-        run("upload", null, options => uploads.RunWithBinding(options, binding));
+        run("upload", null, false, options => uploads.RunWithBinding(options, binding));
     }
 
     private static float[] Download(DeviceGraphs graphs, OrtValue hidden, int batch, int tokens, int imageTokens, RunCall run)
@@ -171,7 +171,7 @@ public static class DeviceDenoiser
         using var binding = downloads.CreateIoBinding();
         binding.BindInput("hidden", hidden);
         binding.BindOutput("hidden_out", target);
-        run("download", null, options => downloads.RunWithBinding(options, binding));
+        run("download", null, false, options => downloads.RunWithBinding(options, binding));
         return all.AsSpan(0, imageTokens * LatentLayout.Channels).ToArray();
     }
 

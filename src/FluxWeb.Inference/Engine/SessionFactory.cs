@@ -15,6 +15,8 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
 
     public ExecutionDevice Device => devices.Device;
 
+    public ExecutionDeviceProbe Probe => devices;
+
     /// <summary>Free device memory now (CUDA runtime), for the memory budget; null on the CPU or when the runtime cannot say.</summary>
     public long? FreeDeviceBytes() => Device.IsCuda ? devices.Cuda.FreeBytes(Device.CudaDeviceId) : null;
 
@@ -32,9 +34,16 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
 
     /// <param name="quantizedWeights">The graph holds FP8/NVFP4 linears: on a GPU with ONNX Runtime's fused kernels for them, they are rewritten to use those (weights stay quantized in device memory).</param>
     /// <param name="cudaGraph">Capture the graph's CUDA work once per shape and replay it (see <see cref="InferenceOptions.CudaGraphs"/>).</param>
-    public InferenceSession Create(string modelPath, CancellationToken cancellationToken, bool quantizedWeights = false, bool cudaGraph = false)
+    /// <param name="profilePrefix">Write ONNX Runtime's profile (which provider ran each node, how long) to files starting with this (bench/gpu).</param>
+    public InferenceSession Create(string modelPath, CancellationToken cancellationToken, bool quantizedWeights = false, bool cudaGraph = false, string? profilePrefix = null)
     {
         using var sessionOptions = Options(Path.GetFileNameWithoutExtension(modelPath), cudaGraph);
+        if (profilePrefix is not null)
+        {
+            sessionOptions.EnableProfiling = true;
+            sessionOptions.ProfileOutputPathPrefix = profilePrefix;
+        }
+
         var device = Device;
         using var registration = cancellationToken.Register(() => sessionOptions.SetLoadCancellationFlag(true));
         try
@@ -90,6 +99,11 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
             if (cudaGraph)
             {
                 providerOptions["enable_cuda_graph"] = "1";
+            }
+
+            if (options.Value.CudaArenaLimitGiB > 0)
+            {
+                providerOptions["gpu_mem_limit"] = ((long)(options.Value.CudaArenaLimitGiB * (1L << 30))).ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
             cuda.UpdateOptions(providerOptions);

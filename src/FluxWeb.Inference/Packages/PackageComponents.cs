@@ -55,6 +55,11 @@ public static class PackageComponents
             throw new InvalidOperationException($"The checkpoint holds tensors no graph uses, so it is not the architecture it claims: {string.Join(", ", unbound.Take(5))}{(unbound.Count > 5 ? ", …" : "")}.");
         }
 
+        var elementBytes = precision == ComputePrecision.Float32 ? 4 : 2;
+        components.TextEncoder.ActivationBytesPerUnit = Engine.ActivationEstimate.TextEncoderPerToken(weights.TextEncoderConfig.HiddenSize, elementBytes);
+        components.Transformer.ActivationBytesPerUnit = Engine.ActivationEstimate.TransformerPerToken(weights.TransformerConfig.Hidden, elementBytes);
+        components.VaeEncoder.ActivationBytesPerUnit = components.VaeDecoder.ActivationBytesPerUnit = Engine.ActivationEstimate.VaePerPixel(weights.VaeConfig.LevelChannels(0), elementBytes);
+
         progress?.Report("fitting the step-preview colours to this VAE");
         var preview = FitPreview(folder, weights, precision);
         return new BuiltComponents(components, transformer.BoundParameterCount, unused, preview);

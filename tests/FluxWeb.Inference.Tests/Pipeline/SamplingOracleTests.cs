@@ -69,7 +69,7 @@ public sealed class SamplingOracleTests(ITestOutputHelper output)
             buffers.Get(transformer, factory.DeviceMemory(), job.Shape, cudaGraphs: false),
             job,
             cudaGraphs: false,
-            (_, _, run) =>
+            (_, _, _, run) =>
             {
                 using var runOptions = new RunOptions();
                 run(runOptions);
