@@ -40,8 +40,9 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
         using var sessionOptions = Options(Path.GetFileNameWithoutExtension(modelPath), cudaGraph);
         if (profilePrefix is not null)
         {
-            sessionOptions.EnableProfiling = true;
+            // The prefix first: enabling profiling takes the prefix set at that moment.
             sessionOptions.ProfileOutputPathPrefix = profilePrefix;
+            sessionOptions.EnableProfiling = true;
         }
 
         var device = Device;
