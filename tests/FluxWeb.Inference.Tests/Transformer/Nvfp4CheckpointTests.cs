@@ -148,17 +148,23 @@ public sealed class Nvfp4CheckpointTests(ITestOutputHelper output)
         var scalars = WeightTables.Read(table).Count(r => r.Name.EndsWith(".weight_scale_2", StringComparison.Ordinal));
         Assert.Equal(parameters, graph.BoundParameterCount - blockScales - scalars);
 
-        var plan = CheckpointPackageBuilder.Inspect(new CheckpointBuildRequest
+        // And `models build` from the official layout: the whole package, converted, hashed and verified.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var built = CheckpointPackageBuilder.Build(folder.Combine("models"), new CheckpointBuildRequest
         {
             From = official,
             TextEncoder = WeightTables.WriteSparse(size == "4b" ? "qwen3-4b-text-encoder.tsv" : "qwen3-8b-text-encoder.tsv", folder.Combine("qwen3"), "model.safetensors"),
             Vae = WeightTables.WriteSparse("flux2-vae.tsv", folder.Path, "ae.safetensors"),
             Tokenizer = KleinPromptTokenizer.BundledTokenizerPath,
         });
-        Assert.Equal("nvfp4", plan.WeightPrecision);
-        Assert.Equal($"klein-{size}-nvfp4", plan.Id);
-        Assert.True(plan.ConvertNvfp4Layout);
-        Assert.Equal($"FLUX.2 [klein] {size.ToUpperInvariant()} NVFP4", plan.DisplayName);
+        output.WriteLine($"models build from the sparse official layout: {clock.Elapsed.TotalSeconds:F1} s; {string.Join("; ", built.Plan.Notes)}");
+        Assert.Equal("nvfp4", built.Plan.WeightPrecision);
+        Assert.Equal($"klein-{size}-nvfp4", built.Manifest.Id);
+        Assert.True(built.Plan.ConvertNvfp4Layout);
+        Assert.Equal($"FLUX.2 [klein] {size.ToUpperInvariant()} NVFP4", built.Manifest.DisplayName);
+        Assert.Equal("Apache-2.0", built.Manifest.Licence!.Id);
+        var verification = ModelPackageVerifier.Verify(Path.Combine(folder.Combine("models"), built.Manifest.Id));
+        Assert.True(verification.Ok, string.Join("\n", verification.Problems));
     }
 
     /// <summary>ComfyUI's dequantisation, written from its description independently of the converter: flat scales as [row tiles, column tiles, 32, 4, 4] = (b, a, c) with row = tile·128 + a·32 + b.</summary>
