@@ -37,7 +37,7 @@ case "${1:-}" in
     shift
     install_test_prerequisites
     echo "==> dotnet test"
-    # The real bench/gpu staging (a 300 MB publish through zstd -19) takes minutes: only when asked for,
+    # The real bench/gpu staging (a 350 MB publish through xz -9e) takes minutes: only when asked for,
     # e.g. ./build.sh test --filter Category=GpuStage.
     case " $* " in
       *" --filter "* | *" --filter="*) exec dotnet test FluxWeb.sln -c Release "$@" ;;

@@ -49,7 +49,8 @@ case "$cmd" in
       cp "$part" "$parts_dir/$name"
       echo "kept $name ($(stat -c %s "$part") bytes, sha256 ok)"
     done
-    "$0" status
+    # Through bash, not "$0": the device's copy of the working tree may not keep the executable bit.
+    bash "$0" status
     ;;
 
   status)
@@ -69,7 +70,7 @@ case "$cmd" in
     codec=$(awk '$1 == "codec" { print $2 }' "$parts_dir/MANIFEST")
     names=$(awk '$1 == "part" { print $2 }' "$parts_dir/MANIFEST")
     for name in $names; do
-      [ -f "$parts_dir/$name" ] || fail "$name is missing: add it first ($("$0" status | tail -1))"
+      [ -f "$parts_dir/$name" ] || fail "$name is missing: add it first ($(bash "$0" status | tail -1))"
       [ "$(sha256sum "$parts_dir/$name" | cut -d' ' -f1)" = "$(manifest_value part "$name" 3)" ] || fail "$name is damaged"
     done
     joined="$store/$archive"
