@@ -4,8 +4,9 @@
 Written from the forward pass in shared/spec/flux2-klein.md (BFL names: fused qkv, adaLN rows [shift; scale]),
 with torch.nn.functional.scaled_dot_product_attention; no diffusers. It first checks itself against the tiny
 oracle fixtures (tests/fixtures/flux2-tiny, computed by Black Forest Labs' own code), so the baseline computes
-the same function, then times klein 4B steps in bf16 on the GPU with random weights (the same shapes FluxWeb's
-check times; random or zero weights do not change kernel times).
+the same function, then times klein 4B steps in bf16 on the GPU (the same shapes FluxWeb's check times) with zero
+weights, as FluxWeb's check has, and again with random ones: zeros cost a GEMM no fewer operations, but less power,
+so a power-limited GPU may run them faster.
 
   python3 bench/gpu/torch-baseline.py --fixtures tests/fixtures/flux2-tiny [--sizes 512,1024,2048] [--out DIR]
   python3 bench/gpu/torch-baseline.py --dry-run --fixtures tests/fixtures/flux2-tiny    (no torch needed)
@@ -197,35 +198,48 @@ def check_fixtures(fixtures, device):
 
 
 def time_steps(sizes, device, warmup=2, runs=5):
-    """klein 4B steps in bf16 with random weights: median ms and effective TFLOP/s per size."""
+    """klein 4B steps in bf16: median ms and effective TFLOP/s per size, with zero weights and prompt first
+    (what FluxWeb's check runs: its packages are sparse files of zeros), then with random ones. A GEMM on zeros
+    draws less power, so a power-limited GPU may clock higher on it: the first rows give the like-for-like
+    ratio, the difference between the two says how much zeros flatter both."""
     import torch
     torch.manual_seed(0)
-    weights = {n: (torch.randn(s, device=device, dtype=torch.bfloat16) * 0.02) for n, s in parameter_shapes(KLEIN_4B).items()}
-    model = Klein(KLEIN_4B, weights, torch.bfloat16)
     rows = []
-    for side in sizes:
-        grid = side // 16
-        tokens = grid * grid
-        x = torch.randn(1, tokens, 128, device=device)
-        ctx = torch.randn(1, 512, KLEIN_4B["context"], device=device)
-        img_ids = torch.stack([torch.zeros(tokens), torch.arange(tokens) // grid, torch.arange(tokens) % grid, torch.zeros(tokens)], dim=-1).to(device)
-        txt_ids = torch.stack([torch.zeros(512), torch.zeros(512), torch.zeros(512), torch.arange(512)], dim=-1).to(device)
-        sigma = torch.tensor([0.7], device=device)
-        times = []
-        with torch.inference_mode():
-            for i in range(warmup + runs):
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                model.forward(x, ctx, sigma, img_ids, txt_ids)
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                if i >= warmup:
-                    times.append((time.perf_counter() - start) * 1000)
-        ms = sorted(times)[len(times) // 2]
-        flop = FLOP_4B_AT_1024 * (tokens + 512) / 4608
-        peak = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if device == "cuda" else ""
-        rows.append((f"torch eager 4B {side}² step (bf16, SDPA)", f"{ms:.1f} ms", f"{flop / (ms / 1000) / 1e12:.1f} effective TFLOP/s of {flop / 1e12:.1f}{peak}"))
+    for kind in ("zero", "random"):
+        if device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        if kind == "zero":
+            weights = {n: torch.zeros(s, device=device, dtype=torch.bfloat16) for n, s in parameter_shapes(KLEIN_4B).items()}
+        else:
+            weights = {n: (torch.randn(s, device=device, dtype=torch.bfloat16) * 0.02) for n, s in parameter_shapes(KLEIN_4B).items()}
+        model = Klein(KLEIN_4B, weights, torch.bfloat16)
+        for side in sizes:
+            grid = side // 16
+            tokens = grid * grid
+            x = torch.randn(1, tokens, 128, device=device)
+            ctx = torch.zeros(1, 512, KLEIN_4B["context"], device=device) if kind == "zero" else torch.randn(1, 512, KLEIN_4B["context"], device=device)
+            img_ids = torch.stack([torch.zeros(tokens), torch.arange(tokens) // grid, torch.arange(tokens) % grid, torch.zeros(tokens)], dim=-1).to(device)
+            txt_ids = torch.stack([torch.zeros(512), torch.zeros(512), torch.zeros(512), torch.arange(512)], dim=-1).to(device)
+            sigma = torch.tensor([0.7], device=device)
+            times = []
+            with torch.inference_mode():
+                for i in range(warmup + runs):
+                    if device == "cuda":
+                        torch.cuda.synchronize()
+                    start = time.perf_counter()
+                    model.forward(x, ctx, sigma, img_ids, txt_ids)
+                    if device == "cuda":
+                        torch.cuda.synchronize()
+                    if i >= warmup:
+                        times.append((time.perf_counter() - start) * 1000)
+            ms = sorted(times)[len(times) // 2]
+            flop = FLOP_4B_AT_1024 * (tokens + 512) / 4608
+            peak = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB" if device == "cuda" else ""
+            rows.append((f"torch eager 4B {side}² step (bf16, SDPA, {kind} weights)", f"{ms:.1f} ms", f"{flop / (ms / 1000) / 1e12:.1f} effective TFLOP/s of {flop / 1e12:.1f}{peak}"))
+        # One set of 4B weights on the device at a time.
+        del model, weights
+        if device == "cuda":
+            torch.cuda.empty_cache()
     return rows
 
 
@@ -247,7 +261,7 @@ def dry_run(fixtures, sizes):
                 raise SystemExit(f"{case}: no '{key}'")
         rows.append((f"fixture {case}", f"{h['x_ids']['shape'][-2]} image + {h['ctx_ids']['shape'][-2]} text tokens", "would be compared in float32 and bf16"))
     params = sum(math.prod(s) for s in parameter_shapes(KLEIN_4B).values())
-    rows.append(("4B random weights", f"{params:,} parameters", f"{params * 2 / 2**30:.2f} GiB in bf16"))
+    rows.append(("4B weights, zero then random", f"{params:,} parameters", f"{params * 2 / 2**30:.2f} GiB in bf16, one set at a time"))
     for side in sizes:
         tokens = (side // 16) ** 2 + 512
         rows.append((f"would time 4B {side}²", f"{tokens} tokens", f"{FLOP_4B_AT_1024 * tokens / 4608 / 1e12:.1f} linear TFLOP a step"))

@@ -104,7 +104,7 @@ public sealed class GpuStageTests(ITestOutputHelper output)
 
         Assert.Contains("| fixture weights | 41 tensors | names and shapes match the forward pass |", output_, StringComparison.Ordinal);
         Assert.Contains("| fixture transformer_fwd_ref | 80 image + 12 text tokens |", output_, StringComparison.Ordinal);
-        Assert.Contains("| 4B random weights | 3,875,544,576 parameters |", output_, StringComparison.Ordinal);
+        Assert.Contains("| 4B weights, zero then random | 3,875,544,576 parameters |", output_, StringComparison.Ordinal);
         Assert.Contains("| would time 4B 1024² | 4608 tokens | 34.8 linear TFLOP a step |", output_, StringComparison.Ordinal);
     }
 
