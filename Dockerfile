@@ -28,10 +28,12 @@ RUN /app/fluxweb safety install --data /tmp/fluxweb-build --models /tmp/fluxweb-
 # The app's files live in /app (its content root, whatever the working directory); nothing it
 # writes goes there or to HOME: data and keys to /data, models to /models, temporary files and
 # the CUDA kernel cache to /tmp.
+# Inference__Device=Cuda: a container that cannot use its GPU refuses to start and says why (driver, architecture,
+# missing --gpus) instead of serving a CPU fallback on which the bf16 models cannot run.
 ENV FluxWeb__DataDirectory=/data \
     FluxWeb__ModelsDirectory=/models \
+    Inference__Device=Cuda \
     Urls=http://+:5000 \
-    Inference__Device=Auto \
     CUDA_CACHE_PATH=/tmp/cuda-cache \
     Logging__Console__FormatterName=json \
     DOTNET_gcServer=0

@@ -10,11 +10,35 @@ public sealed class InferenceOptions
 
     public int CudaDeviceId { get; set; }
 
-    /// <summary>Device memory the engine may fill with model weights (GPU); sessions beyond it are unloaded least-recently-used first.</summary>
-    public double VramBudgetGiB { get; set; } = 20;
+    /// <summary>
+    /// Device memory the engine may fill with model weights and their activations (GPU); sessions beyond
+    /// it are unloaded least-recently-used first. 0: the GPU's free memory at start less <see cref="VramReserveGiB"/>.
+    /// </summary>
+    public double VramBudgetGiB { get; set; }
+
+    /// <summary>
+    /// Caps each CUDA session's activation arena (ONNX Runtime's gpu_mem_limit; weights are outside it).
+    /// 0: no cap. For sharing a GPU with other processes, and for bench/gpu's out-of-memory check.
+    /// </summary>
+    public double CudaArenaLimitGiB { get; set; }
+
+    /// <summary>Left free on the GPU for the CUDA context, cuBLAS/cuDNN workspaces and fragmentation when the budget comes from free memory.</summary>
+    public double VramReserveGiB { get; set; } = 1.5;
 
     /// <summary>The same budget when running on the CPU (system memory).</summary>
     public double RamBudgetGiB { get; set; } = 32;
+
+    /// <summary>
+    /// After a job whose activations are unusually large (over 1.5× the median of recent jobs, or a
+    /// quarter of the budget), ONNX Runtime's arenas give back what they grew for it.
+    /// </summary>
+    public bool ShrinkArenasAfterLargeJobs { get; set; } = true;
+
+    /// <summary>
+    /// What the web app loads in the background at start: <c>MostUsed</c> (on a GPU: the package
+    /// with the most images), <c>None</c>, or a package id (also on the CPU).
+    /// </summary>
+    public string? WarmStart { get; set; } = Engine.WarmStart.MostUsed;
 
     /// <summary>Largest output side in pixels (floored to a multiple of 16).</summary>
     public int MaxSide { get; set; } = 2048;
@@ -36,8 +60,14 @@ public sealed class InferenceOptions
     /// <summary>Threads per ONNX Runtime session on the CPU; 0 lets ONNX Runtime decide.</summary>
     public int CpuThreads { get; set; }
 
+    /// <summary>
+    /// Capture the transformer's CUDA work once per image shape and replay it as a CUDA graph (ONNX
+    /// Runtime's enable_cuda_graph): fewer kernel launches per step, at the price of fixed buffers
+    /// per shape and a capture on the first job of each shape. Off by default; bench/gpu measures it.
+    /// </summary>
+    public bool CudaGraphs { get; set; }
+
     /// <summary>Side of the square step preview image (latent → RGB projection, not a VAE decode).</summary>
     public int PreviewSide { get; set; } = 256;
 
-    public long BudgetBytes(bool cuda) => (long)((cuda ? VramBudgetGiB : RamBudgetGiB) * (1L << 30));
 }

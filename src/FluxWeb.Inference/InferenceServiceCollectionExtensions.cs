@@ -23,12 +23,27 @@ public static class InferenceServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ExecutionDeviceProbe>();
+        // A host that is started (the web app, `generate --user`) learns its device at start; Device=Cuda refuses to start without one.
+        services.AddHostedService<InferenceStartup>();
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<SessionFactory>();
+        services.AddSingleton<MemoryBudget>();
         services.AddSingleton<ResidentSessions>();
         // The inference singleton: one per process, the only owner of ONNX Runtime sessions.
         services.AddSingleton<InferenceEngine>();
         services.AddSingleton<IImageGenerator>(sp => sp.GetRequiredService<InferenceEngine>());
+        services.AddSingleton<ModelUsage>();
+        return services;
+    }
+
+    /// <summary>
+    /// The web app's background warm start (<see cref="WarmStart"/>): only the server loads models
+    /// ahead of jobs; command-line tools load what they use.
+    /// </summary>
+    public static IServiceCollection AddInferenceWarmStart(this IServiceCollection services)
+    {
+        services.AddSingleton<WarmStart>();
+        services.AddHostedService(sp => sp.GetRequiredService<WarmStart>());
         return services;
     }
 }

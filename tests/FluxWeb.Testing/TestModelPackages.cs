@@ -8,7 +8,8 @@ namespace FluxWeb.Testing;
 /// </summary>
 public static class TestModelPackages
 {
-    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled)
+    /// <param name="compute">The compute precision the manifest declares ("bf16" is one the CPU cannot run, so the package is listed as unusable there).</param>
+    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled, string compute = "fp32")
     {
         var folder = Path.Combine(modelsDirectory, id);
         Directory.CreateDirectory(folder);
@@ -25,7 +26,7 @@ public static class TestModelPackages
             Family = family,
             Variant = variant,
             Licence = licence,
-            Precision = new PrecisionInfo { Weights = "fp32", Compute = "fp32" },
+            Precision = new PrecisionInfo { Weights = compute == "fp32" ? "fp32" : "bf16", Compute = compute },
             Sampling = ManifestTemplates.SamplingFor(variant),
             TextEncoder = new TextEncoderInfo { Id = "qwen3-test", HiddenSize = 16, ContextDim = 48 },
             Tokenizer = new TokenizerInfo { File = ManifestTemplates.TokenizerFile },

@@ -46,7 +46,7 @@ public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService
                 manifest?.Licence?.CommercialUse,
                 manifest?.Demo ?? false,
                 model.IsUsable,
-                model.Error,
+                model.Problem,
                 rule.Enabled,
                 rule.AllowedRoles,
                 manifest?.Components.All().Sum(c => c.Component?.WeightBytes ?? 0) ?? 0,

@@ -76,9 +76,14 @@ public sealed partial class GenerationService(
         }
 
         var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, request.ModelId, StringComparison.Ordinal));
-        if (model is null || !model.IsUsable)
+        if (model is null || model.Manifest is null)
         {
             return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
+        }
+
+        if (model.Problem is { } unusable)
+        {
+            return SubmitResult.Invalid($"The model '{request.ModelId}' cannot be used: {unusable}");
         }
 
         if (await modelAccess.AdminRefusalAsync(userId, model.Id, cancellationToken) is { } accessRefusal)

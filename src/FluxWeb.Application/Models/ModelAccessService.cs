@@ -28,8 +28,9 @@ public sealed record ModelRules(bool Enabled, IReadOnlyList<string>? AllowedRole
 /// <summary>
 /// Which installed models an account may use, with the reason for each one it may not: the model
 /// picker shows them disabled with that reason, and submission refuses them with the same words.
-/// Three rules, in this order: the account is enabled, the administrator's model settings
-/// (enabled, roles), then the licence (<see cref="LicencePolicy"/>).
+/// Four rules, in this order: the account is enabled, the server's inference device can run the
+/// package (a bf16 package on a CPU cannot), the administrator's model settings (enabled, roles),
+/// then the licence (<see cref="LicencePolicy"/>).
 /// </summary>
 public sealed class ModelAccessService(ModelCatalog catalog, LicenceGate licences, IDbContextFactory<FluxWebDbContext> contexts)
 {
@@ -48,7 +49,7 @@ public sealed class ModelAccessService(ModelCatalog catalog, LicenceGate licence
             }
 
             var reason = disabled ? AccountDisabled
-                : AdminRefusal(manifest.Id, rules.GetValueOrDefault(manifest.Id) ?? ModelRules.Default, roles)
+                : model.DeviceProblem ?? AdminRefusal(manifest.Id, rules.GetValueOrDefault(manifest.Id) ?? ModelRules.Default, roles)
                 ?? LicencePolicy.Decide(account, LicenceGate.Facts(manifest), LicencedAction.Generate).Reason;
             choices.Add(new ModelChoice(manifest.Id, manifest.Label, manifest.Licence!.Id, manifest.AllowsCommercialUse, manifest.Demo, manifest.Variant, manifest.Sampling, reason is null, reason));
         }

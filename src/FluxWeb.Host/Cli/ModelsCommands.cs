@@ -164,12 +164,12 @@ internal static class ModelsCommands
     private static Command List(CliOutput output)
     {
         var json = JsonOption();
-        var command = new Command("list", "List the installed model packages, and why any of them does not load.") { json };
+        var command = new Command("list", "List the installed model packages, and why any of them does not load or cannot run on this server's device.") { json };
         command.SetAction((parse, cancellationToken) => RunAsync(output, parse, cancellationToken: cancellationToken, body: (catalog, _) =>
         {
             var models = catalog.List();
             var summaries = models.Select(m => m.Manifest is not null && m.Error is null
-                ? PackageSummary.From(m.Manifest, m.Folder)
+                ? PackageSummary.From(m.Manifest, m.Folder) with { Usable = m.IsUsable, Error = m.DeviceProblem }
                 : new PackageSummary { Id = m.Id, Folder = m.Folder, Usable = false, Error = m.Error }).ToList();
             if (parse.GetValue(json))
             {
@@ -184,8 +184,9 @@ internal static class ModelsCommands
             }
 
             string[] header = ["ID", "NAME", "FAMILY", "VARIANT", "LICENCE", "WEIGHTS/COMPUTE", "SIZE", "STATUS"];
-            var rows = summaries.Select(s => s.Usable
-                ? new[] { s.Id, s.Label!, s.Family!, s.Variant!, $"{s.Licence} ({(s.CommercialUse == true ? "commercial" : "non-commercial")})", $"{s.Weights}/{s.Compute}", FormatBytes(s.Bytes), "ok" }
+            // A sound package this device cannot run keeps its details; the status says why it is unusable.
+            var rows = summaries.Select(s => s.Label is not null
+                ? new[] { s.Id, s.Label, s.Family!, s.Variant!, $"{s.Licence} ({(s.CommercialUse == true ? "commercial" : "non-commercial")})", $"{s.Weights}/{s.Compute}", FormatBytes(s.Bytes), s.Usable ? "ok" : s.Error! }
                 : [s.Id, "", "", "", "", "", "", $"error: {s.Error}"]).ToList();
             var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
             foreach (var row in rows.Prepend(header))

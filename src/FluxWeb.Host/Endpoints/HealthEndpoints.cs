@@ -18,7 +18,8 @@ public sealed record ImageFilteringHealth(bool Enabled, string State, string Des
 
 public sealed record DatabaseHealth(bool Reachable);
 
-public sealed record DeviceHealth(string Kind, bool Cuda, string Reason);
+/// <param name="UnsupportedPrecisions">Compute precision → why this device cannot run it (packages computing in it are listed as unusable).</param>
+public sealed record DeviceHealth(string Kind, bool Cuda, string Reason, IReadOnlyDictionary<string, string> UnsupportedPrecisions);
 
 public sealed record ModelHealth(string Id, string? Family, string? Licence, bool? CommercialUse, bool Usable, string? Error);
 
@@ -56,14 +57,14 @@ internal static class HealthEndpoints
         }
 
         var models = catalog.List()
-            .Select(m => new ModelHealth(m.Id, m.Manifest?.Family, m.Manifest?.Licence?.Id, m.Manifest?.Licence?.CommercialUse, m.IsUsable, m.Error))
+            .Select(m => new ModelHealth(m.Id, m.Manifest?.Family, m.Manifest?.Licence?.Id, m.Manifest?.Licence?.CommercialUse, m.IsUsable, m.Problem))
             .ToList();
 
         var report = new HealthReport(
             status,
             Version,
             new DatabaseHealth(reachable),
-            new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason),
+            new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason, device.UnsupportedPrecisions),
             models,
             new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description));
 

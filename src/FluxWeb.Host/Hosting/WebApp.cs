@@ -30,6 +30,7 @@ internal static class WebApp
         builder.Services.AddPersistence();
         builder.Services.AddAccounts();
         builder.Services.AddInference();
+        builder.Services.AddInferenceWarmStart();
         builder.Services.AddProvenance();
         builder.Services.AddOutputs();
         builder.Services.AddImageClassifierAutoInstall();

@@ -21,15 +21,26 @@ public sealed partial class InferenceEngine(
     ModelCatalog catalog,
     ResidentSessions sessions,
     IOptions<InferenceOptions> options,
-    ILogger<InferenceEngine> logger) : IImageGenerator, IDisposable
+    ILogger<InferenceEngine> logger,
+    ModelUsage? usage = null) : IImageGenerator, IDisposable
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly EmbeddingCache embeddings = new(options.Value.EmbeddingCacheEntries);
+    private readonly DeviceGraphs graphs = new(sessions.Factory);
+    private readonly TransformerBufferCache buffers = Track(new TransformerBufferCache(), sessions);
+    private readonly ArenaShrinkPolicy arenas = new();
     private readonly ConcurrentDictionary<string, KleinPromptTokenizer> tokenizers = new(StringComparer.Ordinal);
 
     public IReadOnlyList<ResidentComponent> Resident => sessions.Snapshot();
 
     internal InferenceOptions Settings => options.Value;
+
+    private ResidentSessions Sessions => sessions;
+
+    private ILogger Logger => logger;
+
+    /// <summary>CUDA graphs only where they can exist: on CUDA, when configured.</summary>
+    private bool CudaGraphs => options.Value.CudaGraphs && sessions.Factory.Device.IsCuda;
 
     public EmbeddingCache Embeddings => embeddings;
 
@@ -43,7 +54,39 @@ public sealed partial class InferenceEngine(
         try
         {
             // The work is long and CPU-bound on the CPU provider: keep it off the caller's thread.
-            return await Task.Run(() => new KleinPipelineRun(this, model!, request, resolved, progress, cancellationToken).Execute(), cancellationToken).ConfigureAwait(false);
+            var result = await Task.Run(() => new KleinPipelineRun(this, model!, request, resolved, progress, cancellationToken).Execute(), cancellationToken).ConfigureAwait(false);
+            usage?.Record(model!.Id);
+            return result;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Loads a package's text encoder, transformer and VAE decoder (within the budget) as a job would, taking the engine's turn.</summary>
+    public async Task<TimeSpan> WarmAsync(string modelId, CancellationToken cancellationToken)
+    {
+        var model = catalog.Find(modelId);
+        if (model is null || !model.IsUsable)
+        {
+            throw new InferenceFailedException(InferenceFailure.ModelUnavailable, $"Model '{modelId}' cannot be loaded: {model?.Problem ?? "it is not installed"}");
+        }
+
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await Task.Run(
+                () =>
+                {
+                    foreach (var component in new[] { ModelComponent.TextEncoder, ModelComponent.Transformer, ModelComponent.VaeDecoder })
+                    {
+                        sessions.Get(model, component, cancellationToken);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+            return clock.Elapsed;
         }
         finally
         {
@@ -60,8 +103,13 @@ public sealed partial class InferenceEngine(
         return tokenizers.GetOrAdd(hash, _ => new KleinPromptTokenizer(path));
     }
 
-    internal InferenceSession Session(InstalledModel model, ModelComponent component, CancellationToken cancellationToken) =>
-        sessions.Get(model, component, cancellationToken);
+    internal InferenceSession Session(InstalledModel model, ModelComponent component, CancellationToken cancellationToken, long activationBytes = 0) =>
+        sessions.Get(model, component, cancellationToken, activationBytes);
+
+    /// <summary>Flash/memory-efficient attention: CUDA computing in fp16/bf16 (no [heads, tokens, tokens] scores).</summary>
+    private bool FusedAttention(ModelPackageManifest manifest) => sessions.Factory.Device.IsCuda && manifest.Precision.Compute != "fp32";
+
+    private string ShrinkTarget => sessions.Factory.Device.IsCuda ? $"gpu:{sessions.Factory.Device.CudaDeviceId}" : "cpu:0";
 
     /// <summary>Runs ONNX Runtime work for a component, turning its failures into a readable job failure and a reset.</summary>
     internal T Guard<T>(InstalledModel model, ModelComponent component, int width, int height, Func<T> run, CancellationToken cancellationToken)
@@ -91,6 +139,13 @@ public sealed partial class InferenceEngine(
         }
     }
 
+    /// <summary>Device buffers are allocated through the transformer's session: they go before it does.</summary>
+    private static TransformerBufferCache Track(TransformerBufferCache cache, ResidentSessions sessions)
+    {
+        sessions.Removing += session => cache.Release(session);
+        return cache;
+    }
+
     public void Dispose()
     {
         foreach (var tokenizer in tokenizers.Values)
@@ -98,8 +153,13 @@ public sealed partial class InferenceEngine(
             tokenizer.Dispose();
         }
 
+        buffers.Dispose();
+        graphs.Dispose();
         gate.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A job of {Package} needs ~{Megabytes} MB of activations, unusually many: the arenas give that memory back when it ends")]
+    private static partial void LogShrinking(ILogger logger, string package, long megabytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Component} of {Package} failed ({Kind}): {Detail}")]
     private static partial void LogRunFailed(ILogger logger, ModelComponent component, string package, InferenceFailure kind, string detail);
@@ -117,6 +177,9 @@ public sealed partial class InferenceEngine(
         private readonly ModelPackageManifest manifest = model.Manifest!;
         private TimeSpan modelTime;
         private bool promptTruncated;
+
+        /// <summary>This job's activations are unusually large: its last transformer and decoder runs shrink their arenas.</summary>
+        private bool shrinkArenas;
 
         private int GridWidth => resolved.Width / 16;
 
@@ -157,7 +220,7 @@ public sealed partial class InferenceEngine(
                 Sampler.Renoise(latents, noise, cleanSource!, sigmas[start]);
             }
 
-            Denoise(latents, noise, cleanSource, mask, context, unconditional, references, sigmas, start);
+            latents = Denoise(latents, noise, cleanSource, mask, context, unconditional, references, sigmas, start);
 
             // The steps are done: decoding reports them as done, so progress never goes back to 0.
             Report(GenerationStage.Decoding, resolved.Steps);
@@ -185,7 +248,7 @@ public sealed partial class InferenceEngine(
             var encoded = engine.Tokenizer(model).Encode(prompt);
             promptTruncated |= prompt.Length > 0 && encoded.Truncated;
             var component = manifest.Components.TextEncoder!;
-            var session = engine.Session(model, ModelComponent.TextEncoder, cancellationToken);
+            var session = engine.Session(model, ModelComponent.TextEncoder, cancellationToken, ActivationEstimate.TextEncoder(manifest, encoded.InputIds.Length, engine.FusedAttention(manifest)));
             var length = encoded.InputIds.Length;
             var result = engine.Guard(model, ModelComponent.TextEncoder, resolved.Width, resolved.Height, () => Timed(() =>
             {
@@ -219,7 +282,7 @@ public sealed partial class InferenceEngine(
         private float[] EncodeImage(Image<Rgb24> image)
         {
             var component = manifest.Components.VaeEncoder!;
-            var session = engine.Session(model, ModelComponent.VaeEncoder, cancellationToken);
+            var session = engine.Session(model, ModelComponent.VaeEncoder, cancellationToken, ActivationEstimate.VaeEncoder(manifest, image.Width, image.Height));
             var pixels = ImageTensors.ToChw(image);
             var latents = engine.Guard(model, ModelComponent.VaeEncoder, image.Width, image.Height, () => Timed(() =>
             {
@@ -239,13 +302,14 @@ public sealed partial class InferenceEngine(
         private Image<Rgb24> Decode(float[] latents)
         {
             var component = manifest.Components.VaeDecoder!;
-            var session = engine.Session(model, ModelComponent.VaeDecoder, cancellationToken);
+            var session = engine.Session(model, ModelComponent.VaeDecoder, cancellationToken, ActivationEstimate.VaeDecoder(manifest, resolved.Width, resolved.Height));
             var chw = LatentLayout.Unpack(latents, LatentLayout.Channels, GridHeight, GridWidth);
             var pixels = engine.Guard(model, ModelComponent.VaeDecoder, resolved.Width, resolved.Height, () => Timed(() =>
             {
                 using var runOptions = CancellableRunOptions(out var registration);
                 using (registration)
                 {
+                    ShrinkIfLarge(runOptions);
                     using var outputs = session.Run(
                         [NamedOnnxValue.CreateFromTensor(component.Inputs["latents"], new DenseTensor<float>(chw, [1, LatentLayout.Channels, GridHeight, GridWidth]))],
                         [component.Outputs["image"]],
@@ -253,29 +317,85 @@ public sealed partial class InferenceEngine(
                     return outputs.Single().AsTensor<float>().ToArray();
                 }
             }), cancellationToken);
+            Shrunk(ModelComponent.VaeDecoder);
             return ImageTensors.FromChw(pixels, resolved.Width, resolved.Height);
         }
 
-        private void Denoise(float[] latents, float[] noise, float[]? cleanSource, float[]? mask, float[] context, float[]? unconditional, List<(float[] Tokens, int Height, int Width)> references, float[] sigmas, int start)
+        private float[] Denoise(float[] latents, float[] noise, float[]? cleanSource, float[]? mask, float[] context, float[]? unconditional, List<(float[] Tokens, int Height, int Width)> references, float[] sigmas, int start)
         {
             var component = manifest.Components.Transformer!;
-            var session = engine.Session(model, ModelComponent.Transformer, cancellationToken);
-            using var steps = new TransformerSteps(session, component, latents.Length / LatentLayout.Channels, GridHeight, GridWidth, references, context, unconditional);
-            Sampler.Run(
-                latents,
-                sigmas,
-                start,
-                (_, sigma) => engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => Timed(() =>
+            var job = new DenoiseInputs(
+                latents, references, context, unconditional, KleinPromptTokenizer.MaxLength, GridHeight, GridWidth, sigmas, start, resolved.Guidance,
+                mask is null ? null : (noise, cleanSource!, mask), manifest.Preview);
+            var activations = ActivationEstimate.Transformer(manifest, job.Batch, job.Tokens, job.TextTokens, engine.FusedAttention(manifest));
+            shrinkArenas = engine.Settings.ShrinkArenasAfterLargeJobs && engine.arenas.IsUnusual(activations, engine.Sessions.BudgetBytes);
+            engine.arenas.Record(activations);
+            if (shrinkArenas)
+            {
+                LogShrinking(engine.Logger, model.Id, activations >> 20);
+            }
+
+            var session = engine.Session(model, ModelComponent.Transformer, cancellationToken, activations);
+            var cudaGraphs = engine.CudaGraphs;
+            var buffers = engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => engine.buffers.Get(session, engine.Sessions.Factory.DeviceMemory(), job.Shape, cudaGraphs), cancellationToken);
+            var fitted = LatentPreview.HasFittedProjection(manifest.Preview);
+            using var previews = new OrderedBackgroundWork();
+            // The guard wraps the whole loop: on a failure the loop's bindings are gone before the session is discarded.
+            var final = engine.Guard(model, ModelComponent.Transformer, resolved.Width, resolved.Height, () => DeviceDenoiser.Run(
+                session,
+                component,
+                engine.graphs,
+                buffers,
+                job,
+                cudaGraphs,
+                (_, graphId, lastTransformerRun, run) => Timed(() =>
                 {
                     using var runOptions = CancellableRunOptions(out var registration);
                     using (registration)
                     {
-                        return steps.Run(latents, sigma, resolved.Guidance, runOptions);
+                        if (graphId is { } id)
+                        {
+                            runOptions.AddRunConfigEntry("gpu_graph_id", id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        }
+
+                        if (lastTransformerRun)
+                        {
+                            ShrinkIfLarge(runOptions);
+                        }
+
+                        run(runOptions);
+                        return true;
                     }
-                }), cancellationToken),
-                mask is null ? null : (noise, cleanSource!, mask),
-                (step, velocity) => Report(GenerationStage.Denoising, step + 1, LatentPreview.Render(LatentPreview.PredictClean(latents, velocity.AsSpan(0, latents.Length), sigmas[step]), GridHeight, GridWidth, manifest.Preview)),
-                cancellationToken);
+                }),
+                // The preview's bytes are made off the loop's thread: the next step starts at once.
+                (step, rgb) => previews.Enqueue(() => Report(GenerationStage.Denoising, step + 1, LatentPreview.FromProjected(rgb, GridHeight, GridWidth, fitted))),
+                cancellationToken: cancellationToken), cancellationToken);
+            previews.Drain();
+            Shrunk(ModelComponent.Transformer);
+            if (cudaGraphs && engine.buffers.ShouldReloadSession)
+            {
+                // Every captured shape holds its graph until the session goes: start afresh before they pile up.
+                engine.Sessions.Discard(model.Id, ModelComponent.Transformer);
+            }
+
+            return final;
+        }
+
+        /// <summary>At the end of this run ONNX Runtime gives back the arena memory the run grew (an unusually large job).</summary>
+        private void ShrinkIfLarge(RunOptions runOptions)
+        {
+            if (shrinkArenas)
+            {
+                runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", engine.ShrinkTarget);
+            }
+        }
+
+        private void Shrunk(ModelComponent component)
+        {
+            if (shrinkArenas)
+            {
+                engine.Sessions.ArenaShrunk(model.Id, component);
+            }
         }
 
         private RunOptions CancellableRunOptions(out CancellationTokenRegistration registration)

@@ -5,20 +5,27 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace FluxWeb.Inference.Engine;
 
-/// <summary>A loaded component as the engine reports it (health, admin pages).</summary>
-public sealed record ResidentComponent(string PackageId, ModelComponent Component, long EstimatedBytes, DateTimeOffset LastUsed);
+/// <summary>A loaded component as the engine reports it (health, admin pages): its weights and the activation arena it has grown to.</summary>
+public sealed record ResidentComponent(string PackageId, ModelComponent Component, long EstimatedBytes, DateTimeOffset LastUsed)
+{
+    public long ArenaBytes { get; init; }
+}
 
 /// <summary>
-/// The ONNX Runtime sessions the engine keeps loaded, within a memory budget. Loading takes seconds
-/// to minutes, so nothing that fits is ever reloaded: when a new session would overflow the budget,
-/// idle sessions go first from other packages (least recently used), then this package's text
-/// encoder and VAE; the transformer of the package in use stays. Sessions that failed are disposed
-/// so the next job gets a fresh one.
+/// The ONNX Runtime sessions the engine keeps loaded, within a memory budget (<see cref="MemoryBudget"/>).
+/// Each session counts its weights and the activation arena it grew to for the largest run it has
+/// done (arenas keep their memory until shrunk). Loading takes seconds to minutes, so nothing that
+/// fits is ever reloaded: when a load or a larger run would overflow the budget (or the GPU's real
+/// free memory), idle sessions go first from other packages (least recently used), then this
+/// package's text encoder and VAE, and only for a VAE run that still does not fit, its transformer
+/// (9B on a 24 GB card: the text encoder is unloaded before the transformer loads). Sessions that
+/// failed are disposed so the next job gets a fresh one.
 /// </summary>
-public sealed partial class ResidentSessions(SessionFactory factory, IOptions<InferenceOptions> options, TimeProvider time, ILogger<ResidentSessions> logger) : IDisposable
+public sealed partial class ResidentSessions(SessionFactory factory, IOptions<InferenceOptions> options, TimeProvider time, ILogger<ResidentSessions> logger, MemoryBudget? budget = null) : IDisposable
 {
     private readonly Lock gate = new();
     private readonly Dictionary<(string Package, ModelComponent Component), Entry> sessions = [];
+    private readonly MemoryBudget memory = budget ?? new MemoryBudget(factory.Probe, options);
 
     private sealed class Entry(InferenceSession session, long bytes, string folder)
     {
@@ -29,20 +36,31 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
         public string Folder { get; } = folder;
 
         public DateTimeOffset LastUsed { get; set; }
+
+        /// <summary>Activation memory the session's arena has grown to (the largest run since loading or the last shrink).</summary>
+        public long ArenaBytes { get; set; }
     }
 
-    public long BudgetBytes => options.Value.BudgetBytes(factory.Device.IsCuda);
+    public long BudgetBytes => memory.Bytes;
+
+    public SessionFactory Factory => factory;
+
+    public MemoryBudget Budget => memory;
+
+    /// <summary>Raised (under the lock) just before a session is disposed: whoever holds device memory allocated through it must free that first.</summary>
+    public event Action<InferenceSession>? Removing;
 
     public IReadOnlyList<ResidentComponent> Snapshot()
     {
         lock (gate)
         {
-            return sessions.Select(s => new ResidentComponent(s.Key.Package, s.Key.Component, s.Value.Bytes, s.Value.LastUsed)).OrderBy(r => r.PackageId, StringComparer.Ordinal).ThenBy(r => r.Component).ToList();
+            return sessions.Select(s => new ResidentComponent(s.Key.Package, s.Key.Component, s.Value.Bytes, s.Value.LastUsed) { ArenaBytes = s.Value.ArenaBytes })
+                .OrderBy(r => r.PackageId, StringComparer.Ordinal).ThenBy(r => r.Component).ToList();
         }
     }
 
-    /// <summary>The session for one component, loading it (and making room) when needed.</summary>
-    public InferenceSession Get(InstalledModel model, ModelComponent component, CancellationToken cancellationToken)
+    /// <summary>The session for one component, loading it when needed and making room for its weights and for a run needing <paramref name="activationBytes"/>.</summary>
+    public InferenceSession Get(InstalledModel model, ModelComponent component, CancellationToken cancellationToken, long activationBytes = 0)
     {
         var manifest = model.Manifest ?? throw new InferenceFailedException(InferenceFailure.ModelUnavailable, $"Model '{model.Id}' cannot be used: {model.Error}");
         var key = (model.Id, component);
@@ -51,6 +69,13 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
             if (sessions.TryGetValue(key, out var existing) && existing.Folder == model.Folder)
             {
                 existing.LastUsed = time.GetUtcNow();
+                if (activationBytes > existing.ArenaBytes)
+                {
+                    // The arena will grow to this run's size: make room for the growth.
+                    MakeRoom(key, activationBytes - existing.ArenaBytes, newWeights: 0);
+                    existing.ArenaBytes = activationBytes;
+                }
+
                 return existing.Session;
             }
 
@@ -62,13 +87,17 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
 
             var info = Component(manifest, component);
             var bytes = EstimateBytes(manifest, info);
-            MakeRoom(model.Id, component, bytes);
+            MakeRoom(key, bytes + activationBytes, newWeights: bytes);
             LogLoading(logger, component, model.Id, bytes / (1 << 20));
             var started = time.GetTimestamp();
             InferenceSession session;
             try
             {
-                session = factory.Create(Path.Combine(model.Folder, info.File), cancellationToken);
+                session = factory.Create(
+                    Path.Combine(model.Folder, info.File),
+                    cancellationToken,
+                    quantizedWeights: component == ModelComponent.Transformer && manifest.Precision.Weights is "fp8" or "nvfp4",
+                    cudaGraph: component == ModelComponent.Transformer && options.Value.CudaGraphs);
             }
             catch (OnnxRuntimeException ex)
             {
@@ -76,8 +105,20 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
             }
 
             LogLoaded(logger, component, model.Id, time.GetElapsedTime(started).TotalSeconds);
-            sessions[key] = new Entry(session, bytes, model.Folder) { LastUsed = time.GetUtcNow() };
+            sessions[key] = new Entry(session, bytes, model.Folder) { LastUsed = time.GetUtcNow(), ArenaBytes = activationBytes };
             return session;
+        }
+    }
+
+    /// <summary>The component's arena was shrunk at the end of its last run: it no longer holds that run's activations.</summary>
+    public void ArenaShrunk(string packageId, ModelComponent component)
+    {
+        lock (gate)
+        {
+            if (sessions.TryGetValue((packageId, component), out var entry))
+            {
+                entry.ArenaBytes = 0;
+            }
         }
     }
 
@@ -109,45 +150,73 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
         _ => manifest.Components.VaeDecoder!,
     };
 
-    /// <summary>Stored bytes, doubled when float32 compute widens 16-bit weights at load (FP8 stays FP8: its dequantisation is not folded).</summary>
+    /// <summary>Stored bytes, doubled when float32 compute widens 16-bit weights at load (FP8 and NVFP4 stay quantized: their dequantisation is not folded).</summary>
     internal static long EstimateBytes(ModelPackageManifest manifest, ComponentInfo component)
     {
         var widened = manifest.Precision.Compute == "fp32" && manifest.Precision.Weights is "bf16" or "fp16";
         return component.WeightBytes * (widened ? 2 : 1);
     }
 
-    private void MakeRoom(string packageId, ModelComponent component, long needed)
+    /// <summary>
+    /// Evicts idle sessions until <paramref name="needed"/> more bytes fit the budget, and, for a new
+    /// load of <paramref name="newWeights"/>, until the GPU really has that much free.
+    /// </summary>
+    private void MakeRoom((string Package, ModelComponent Component) requested, long needed, long newWeights)
     {
-        var budget = BudgetBytes;
-        long Used() => sessions.Values.Sum(e => e.Bytes);
-        var candidates = sessions
-            .Where(s => !(s.Key.Package == packageId && s.Key.Component == ModelComponent.Transformer))
-            .OrderBy(s => s.Key.Package == packageId ? 1 : 0)
-            .ThenBy(s => s.Key.Package == packageId ? (int)s.Key.Component : 0)
-            .ThenBy(s => s.Value.LastUsed)
-            .Select(s => s.Key)
+        var budgetBytes = memory.Bytes;
+        long Used() => sessions.Values.Sum(e => e.Bytes + e.ArenaBytes);
+        var ownTransformer = (requested.Package, ModelComponent.Transformer);
+        var candidates = sessions.Keys
+            .Where(k => k != requested && k != ownTransformer)
+            .OrderBy(k => k.Package == requested.Package ? 1 : 0)
+            .ThenBy(k => k.Package == requested.Package ? (int)k.Component : 0)
+            .ThenBy(k => sessions[k].LastUsed)
             .ToList();
-        foreach (var key in candidates)
+        var next = 0;
+        while (Used() + needed > budgetBytes && next < candidates.Count)
         {
-            if (Used() + needed <= budget)
+            Evict(candidates[next++], "to stay within the memory budget");
+        }
+
+        // A VAE run of the package in use may unload its transformer (reloaded by the next job), but only when that makes it fit.
+        if (Used() + needed > budgetBytes && requested.Component is ModelComponent.VaeDecoder or ModelComponent.VaeEncoder
+            && sessions.TryGetValue(ownTransformer, out var transformer) && Used() - transformer.Bytes - transformer.ArenaBytes + needed <= budgetBytes)
+        {
+            Evict(ownTransformer, "so its own VAE run fits the memory budget");
+        }
+
+        if (Used() + needed > budgetBytes)
+        {
+            LogOverBudget(logger, requested.Component, requested.Package, (Used() + needed) / (1 << 20), budgetBytes / (1 << 20));
+        }
+
+        if (newWeights > 0 && memory.FreeNow() is { } free)
+        {
+            // Another process on the GPU, or arenas larger than estimated: the device's own count decides.
+            while (free - memory.ReserveBytes < newWeights && next < candidates.Count)
             {
-                return;
+                Evict(candidates[next++], "because the GPU has too little free memory");
+                free = memory.FreeNow() ?? free;
             }
 
-            LogEvicting(logger, key.Component, key.Package);
-            Remove(key);
+            if (free - memory.ReserveBytes < newWeights)
+            {
+                LogTooLittleFree(logger, requested.Component, requested.Package, newWeights / (1 << 20), free / (1 << 20));
+            }
         }
+    }
 
-        if (Used() + needed > budget)
-        {
-            LogOverBudget(logger, component, packageId, (Used() + needed) / (1 << 20), budget / (1 << 20));
-        }
+    private void Evict((string Package, ModelComponent Component) key, string why)
+    {
+        LogEvicting(logger, key.Component, key.Package, why);
+        Remove(key);
     }
 
     private void Remove((string, ModelComponent) key)
     {
         if (sessions.Remove(key, out var entry))
         {
+            Removing?.Invoke(entry.Session);
             entry.Session.Dispose();
         }
     }
@@ -160,9 +229,12 @@ public sealed partial class ResidentSessions(SessionFactory factory, IOptions<In
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Component} of {Package} in {Seconds:F1} s")]
     private static partial void LogLoaded(ILogger logger, ModelComponent component, string package, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Unloading {Component} of {Package} to stay within the memory budget")]
-    private static partial void LogEvicting(ILogger logger, ModelComponent component, string package);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloading {Component} of {Package} {Why}")]
+    private static partial void LogEvicting(ILogger logger, ModelComponent component, string package, string why);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Loading {Component} of {Package} needs {NeededMb} MB, over the {BudgetMb} MB budget; trying anyway")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Component} of {Package} needs {NeededMb} MB with its activations, over the {BudgetMb} MB budget; trying anyway")]
     private static partial void LogOverBudget(ILogger logger, ModelComponent component, string package, long neededMb, long budgetMb);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Loading {Component} of {Package} needs {NeededMb} MB but the GPU has {FreeMb} MB free; trying anyway")]
+    private static partial void LogTooLittleFree(ILogger logger, ModelComponent component, string package, long neededMb, long freeMb);
 }

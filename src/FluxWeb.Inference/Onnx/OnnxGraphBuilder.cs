@@ -193,15 +193,35 @@ public sealed class OnnxGraphBuilder
         }
         else
         {
-            value = ToCompute(raw, ToOnnx(weight.Info.DType, weight.File.Path, name));
+            var stored = ToOnnx(weight.Info.DType, weight.File.Path, name);
+            value = ToCompute(raw, stored);
+            if (stored != ComputeType)
+            {
+                castWeights.Add(name);
+            }
         }
 
         boundWeights[cacheKey] = value;
         return value;
     }
 
+    private readonly HashSet<string> castWeights = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Checkpoint tensors this graph binds in another type than it computes in, so ONNX Runtime casts
+    /// them every time the session loads (a package build can store them in the compute type instead).
+    /// </summary>
+    public IReadOnlyCollection<string> CastWeights => castWeights;
+
     /// <summary>Binds a checkpoint tensor exactly as stored (no cast), for graphs that unpack it themselves.</summary>
     public string RawWeight(WeightSet weights, string name) => AddExternalInitializer(weights, weights.Get(name));
+
+    /// <summary>
+    /// Binds a checkpoint tensor's bytes under another ONNX element type and shape (e.g. U8 packed
+    /// pairs as FLOAT4E2M1 [rows, 2·columns]); the bytes must be exactly what that type and shape hold.
+    /// </summary>
+    public string RawWeight(WeightSet weights, string name, DataType declaredType, params long[] dims) =>
+        AddExternalInitializer(weights, weights.Get(name), (declaredType, dims));
 
     public string Uint8Scalar(byte value)
     {
@@ -236,16 +256,17 @@ public sealed class OnnxGraphBuilder
 
     private readonly Dictionary<string, string> externalInitializers = new(StringComparer.Ordinal);
 
-    private string AddExternalInitializer(WeightSet weights, WeightRef weight)
+    private string AddExternalInitializer(WeightSet weights, WeightRef weight, (DataType Type, long[] Dims)? declared = null)
     {
-        var key = $"{weight.File.Path}|{weight.Name}";
+        var key = declared is { } d ? $"{weight.File.Path}|{weight.Name}|{d.Type}" : $"{weight.File.Path}|{weight.Name}";
         if (externalInitializers.TryGetValue(key, out var existing))
         {
             return existing;
         }
 
         weights.MarkBound(weight.Name);
-        BoundParameterCount += weight.Info.ElementCount;
+        // Packed 4-bit weights hold two parameters a byte: count the declared shape.
+        BoundParameterCount += declared is { } counted ? counted.Dims.Aggregate(1L, (a, b) => a * b) : weight.Info.ElementCount;
         var location = Path.GetRelativePath(modelDirectory, Path.GetFullPath(weight.File.Path)).Replace('\\', '/');
         if (location.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(location))
         {
@@ -257,10 +278,23 @@ public sealed class OnnxGraphBuilder
         var tensor = new TensorProto
         {
             Name = name,
-            DataType = (int)ToOnnx(weight.Info.DType, weight.File.Path, weight.Name),
+            DataType = (int)(declared?.Type ?? ToOnnx(weight.Info.DType, weight.File.Path, weight.Name)),
             DataLocation = TensorProto.Types.DataLocation.External,
         };
-        tensor.Dims.AddRange(weight.Info.Shape);
+        if (declared is { } view)
+        {
+            var bits = view.Type switch { DataType.Float4E2M1 or DataType.Int4 or DataType.Uint4 => 4, DataType.Float8E4M3Fn or DataType.Float8E5M2 or DataType.Uint8 or DataType.Int8 => 8, _ => throw new ArgumentException($"Binding bytes as {view.Type} is not supported.", nameof(declared)) };
+            if (view.Dims.Aggregate(1L, (a, b) => a * b) * bits != weight.Info.Length * 8)
+            {
+                throw new SafeTensorsException(Path.GetFileName(weight.File.Path), $"holds {weight.Info.Length} bytes, not the {view.Type} [{string.Join(",", view.Dims)}] the graph reads.", weight.Name);
+            }
+
+            tensor.Dims.AddRange(view.Dims);
+        }
+        else
+        {
+            tensor.Dims.AddRange(weight.Info.Shape);
+        }
         tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
         tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = weight.Info.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = weight.Info.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });

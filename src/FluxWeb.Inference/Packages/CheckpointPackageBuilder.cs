@@ -63,7 +63,8 @@ public sealed record CheckpointPlan(
     ComponentFiles Vae,
     string TokenizerFile,
     string? ModelIndexFile,
-    IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Notes,
+    bool ConvertNvfp4Layout = false)
 {
     public bool IsOfficialFamily => ModelLicence.ForFamily(Family) is not null;
 }
@@ -93,7 +94,7 @@ public static class CheckpointPackageBuilder
         var placed = new List<PlacedFile>();
         var manifest = PackageStaging.Build(modelsDirectory, plan.Id, folder =>
         {
-            placed.AddRange(Place(folder, "transformer", plan.Transformer, progress));
+            placed.AddRange(plan.ConvertNvfp4Layout ? ConvertNvfp4(folder, plan.Transformer, progress) : Place(folder, "transformer", plan.Transformer, progress));
             placed.AddRange(Place(folder, "text_encoder", plan.TextEncoder, progress));
             placed.AddRange(Place(folder, "vae", plan.Vae, progress));
             File.Copy(plan.TokenizerFile, Path.Combine(folder, ManifestTemplates.TokenizerFile));
@@ -187,11 +188,19 @@ public static class CheckpointPackageBuilder
             ? $"family: {family} (not an official klein size: hidden {transformerConfig.Hidden}, {transformerConfig.DoubleBlocks}+{transformerConfig.SingleBlocks} blocks); licence {licence.Id} as given"
             : $"family: {family} (hidden {transformerConfig.Hidden}, context {transformerConfig.ContextDim}, text encoder Qwen3-{(size == "4b" ? "4B" : "8B")}); licence {licence.Id} from the family");
 
-        var isFp8 = names.IsFp8;
-        var weightPrecision = isFp8 ? "fp8" : WeightPrecisionName(transformerWeights, names, transformerConfig);
-        notes.Add($"weights: {weightPrecision} ({(names.Naming == Flux2Naming.Bfl ? "BFL" : "diffusers")} names{(isFp8 ? ", FP8 E4M3 block linears with per-tensor scales" : "")}); graphs compute in {request.Precision.ManifestName()}");
+        var quantized = QuantizedLinearCount(transformerWeights, names, transformerConfig);
+        var weightPrecision = quantized.Nvfp4 > 0 ? "nvfp4" : quantized.Fp8 > 0 ? "fp8" : WeightPrecisionName(transformerWeights, names, transformerConfig);
+        var quantizedNote = quantized.Nvfp4 > 0
+            ? $", {quantized.Nvfp4} NVFP4 linears ({(transformerFiles.WeightFiles.Select(SafeTensorsFile.Open).Any(Nvfp4.IsComfyLayout) ? "ComfyUI's tiled layout, converted once to the row-major layout ONNX Runtime reads" : "row-major layout")}){(quantized.Fp8 > 0 ? $", {quantized.Fp8} FP8" : "")}"
+            : quantized.Fp8 > 0 ? $", {quantized.Fp8} FP8 E4M3 linears with per-tensor scales" : "";
+        notes.Add($"weights: {weightPrecision} ({(names.Naming == Flux2Naming.Bfl ? "BFL" : "diffusers")} names{quantizedNote}); graphs compute in {request.Precision.ManifestName()}");
+        if (quantized.Nvfp4 + quantized.Fp8 > 0 && request.Precision == ComputePrecision.Float32)
+        {
+            notes.Add("note: float32 compute dequantises every quantized weight to float32 at run time (4 bytes a parameter while it is alive); on a GPU build with --precision bf16");
+        }
 
-        var id = request.Id ?? (isFp8 ? $"{family}-fp8" : family);
+        var suffix = weightPrecision is "fp8" or "nvfp4" ? $"-{weightPrecision}" : "";
+        var id = request.Id ?? family + suffix;
         if (!ModelPackageValidator.IsValidId(id))
         {
             throw new ArgumentException($"--id '{id}' must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit.");
@@ -199,7 +208,7 @@ public static class CheckpointPackageBuilder
 
         var displayName = request.DisplayName ?? (size is null
             ? $"FLUX.2 checkpoint {sourceName.Split('@')[0]}"
-            : $"FLUX.2 [klein] {(variant == ModelVariant.Base ? "Base " : "")}{size.ToUpperInvariant()}{(isFp8 ? " FP8" : "")}");
+            : $"FLUX.2 [klein] {(variant == ModelVariant.Base ? "Base " : "")}{size.ToUpperInvariant()}{(suffix.Length > 0 ? " " + weightPrecision.ToUpperInvariant() : "")}");
         var textEncoderId = size switch
         {
             "4b" => "qwen3-4b",
@@ -211,7 +220,8 @@ public static class CheckpointPackageBuilder
         return new CheckpointPlan(
             layout, sourceName, id, family, variant, licence, weightPrecision, request.Precision, displayName,
             transformerConfig, names.Naming, textConfig, textEncoderId, vaeConfig,
-            transformerFiles, textFiles, vaeFiles, tokenizer, modelIndex, notes);
+            transformerFiles, textFiles, vaeFiles, tokenizer, modelIndex, notes,
+            ConvertNvfp4Layout: quantized.Nvfp4 > 0 && transformerFiles.WeightFiles.Select(SafeTensorsFile.Open).Any(Nvfp4.IsComfyLayout));
     }
 
     private static (CheckpointLayout, ComponentFiles, string? ModelIndex, string? TextEncoder, string? Vae, string? Tokenizer) LocateLayout(CheckpointBuildRequest request)
@@ -298,9 +308,11 @@ public static class CheckpointPackageBuilder
         }
 
         var headDim = (int)weights.Get(doubleBlocks > 0 ? names.DoubleQkNorm(0, text: false).Query : names.SingleQkNorm(0).Query).Info.Shape[0];
+        // NVFP4 packs two inputs a byte: the logical width is twice the stored one.
+        long Inputs(string name) => weights.Get(name).Info.Shape[1] * (QuantizedLinears.Storage(weights, name) == LinearStorage.Nvfp4 ? 2 : 1);
         var mlpHidden = doubleBlocks > 0
-            ? weights.Get(names.DoubleMlp(0, text: false).Out).Info.Shape[1]
-            : weights.Get(names.SingleOut(0)).Info.Shape[1] - hidden;
+            ? Inputs(names.DoubleMlp(0, text: false).Out)
+            : Inputs(names.SingleOut(0)) - hidden;
         if (headDim <= 0 || hidden % headDim != 0)
         {
             throw new SafeTensorsException(source, $"has hidden size {hidden} and a head dimension of {headDim}, which do not divide.");
@@ -498,6 +510,31 @@ public static class CheckpointPackageBuilder
         return requested ?? throw new ArgumentException("This checkpoint is not an official klein 4B/9B size, so FluxWeb cannot know its licence: pass --licence Apache-2.0 or --licence FLUX-Non-Commercial.");
     }
 
+    /// <summary>How many of the transformer's linears are stored NVFP4 and FP8 (official files quantize the block linears; mixed files exist).</summary>
+    private static (int Nvfp4, int Fp8) QuantizedLinearCount(WeightSet weights, Flux2WeightNames names, Flux2TransformerConfig config)
+    {
+        var linears = new List<string> { names.ImageIn, names.TextIn, names.TimeIn1, names.TimeIn2, names.DoubleModulation("img"), names.DoubleModulation("txt"), names.SingleModulation, names.FinalModulation, names.FinalLinear };
+        for (var block = 0; block < config.DoubleBlocks; block++)
+        {
+            foreach (var text in new[] { true, false })
+            {
+                linears.AddRange(names.FusedQkv(block, text) is { } fused ? [fused] : [names.SplitQkv(block, text).Q, names.SplitQkv(block, text).K, names.SplitQkv(block, text).V]);
+                linears.Add(names.AttentionOut(block, text));
+                linears.Add(names.DoubleMlp(block, text).In);
+                linears.Add(names.DoubleMlp(block, text).Out);
+            }
+        }
+
+        for (var block = 0; block < config.SingleBlocks; block++)
+        {
+            linears.Add(names.SingleIn(block));
+            linears.Add(names.SingleOut(block));
+        }
+
+        var storage = linears.Where(weights.Contains).Select(l => QuantizedLinears.Storage(weights, l)).ToList();
+        return (storage.Count(s => s == LinearStorage.Nvfp4), storage.Count(s => s == LinearStorage.Fp8));
+    }
+
     private static string WeightPrecisionName(WeightSet weights, Flux2WeightNames names, Flux2TransformerConfig config)
     {
         var probe = config.DoubleBlocks > 0 ? names.DoubleMlp(0, text: false).In : names.ImageIn;
@@ -526,6 +563,33 @@ public static class CheckpointPackageBuilder
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Writes the transformer's files into the package with their NVFP4 tensors rewritten from
+    /// ComfyUI's layout to the row-major one the graphs read (everything else copied as is), one
+    /// tensor in memory at a time; zero data (sparse test files) stays sparse.
+    /// </summary>
+    private static List<PlacedFile> ConvertNvfp4(string folder, ComponentFiles files, IProgress<string>? progress)
+    {
+        var target = Path.Combine(folder, "weights", "transformer");
+        Directory.CreateDirectory(target);
+        var placed = new List<PlacedFile>();
+        foreach (var file in files.WeightFiles)
+        {
+            var relative = $"weights/transformer/{Path.GetFileName(file)}";
+            var converted = Nvfp4.ConvertToRowMajor(SafeTensorsFile.Open(file), Path.Combine(target, Path.GetFileName(file)));
+            var bytes = new FileInfo(Path.Combine(target, Path.GetFileName(file))).Length;
+            progress?.Report($"converted {relative} ({bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes): {converted} NVFP4 linears from ComfyUI's tiled layout to row-major");
+            placed.Add(new PlacedFile(relative, FileLinks.Method.Copy, bytes));
+        }
+
+        foreach (var side in files.SideFiles)
+        {
+            File.Copy(side, Path.Combine(target, Path.GetFileName(side)));
+        }
+
+        return placed;
     }
 
     private static IEnumerable<PlacedFile> Place(string folder, string component, ComponentFiles files, IProgress<string>? progress)

@@ -218,6 +218,13 @@ public sealed class ComponentInfo
 
     /// <summary>Bytes of weights this component keeps in device memory (for the residency budget).</summary>
     public long WeightBytes { get; set; }
+
+    /// <summary>
+    /// Activation memory a run needs, per token of the sequence and batch entry (text encoder,
+    /// transformer) or per image pixel (VAE), estimated at build time from the architecture; null
+    /// (imported packages) uses the official klein sizes. See <see cref="Engine.ActivationEstimate"/>.
+    /// </summary>
+    public long? ActivationBytesPerUnit { get; set; }
 }
 
 public sealed class TransformerInfo

@@ -111,14 +111,25 @@ public static class PackageWeightChecks
         }
 
         var expectedType = OnnxGraphBuilder.ToOnnx(atOffset.DType, relative, atOffset.Name);
-        if (atOffset.Length != length || expectedType != tensor.DataType || !atOffset.Shape.SequenceEqual(tensor.Dimensions))
+        if (atOffset.Length != length || !(expectedType == tensor.DataType && atOffset.Shape.SequenceEqual(tensor.Dimensions) || IsPackedFourBitView(atOffset, tensor)))
         {
             problems.Add(new PackageProblem(relative, null, $"holds '{atOffset.Name}' as {atOffset.DType} {atOffset.ShapeText} ({atOffset.Length} bytes) but {graphFile} reads '{tensor.Name}' there as {tensor.DataType} [{string.Join(",", tensor.Dimensions)}] ({length} bytes)."));
         }
     }
 
+    /// <summary>NVFP4 weights are stored U8 [rows, columns/2] and read as FLOAT4E2M1 [rows, columns]: the same bytes.</summary>
+    private static bool IsPackedFourBitView(SafeTensors.SafeTensorInfo stored, OnnxExternalTensor read) =>
+        stored.DType == SafeTensors.SafeTensorDType.U8 && read.DataType == DataType.Float4E2M1
+        && stored.Shape.Length == read.Dimensions.Length && stored.Shape.Length > 0
+        && stored.Shape[..^1].SequenceEqual(read.Dimensions.Take(read.Dimensions.Length - 1)) && stored.Shape[^1] * 2 == read.Dimensions[^1];
+
     private static long? ElementBytes(OnnxExternalTensor tensor)
     {
+        if (tensor.DataType is DataType.Float4E2M1 or DataType.Int4 or DataType.Uint4)
+        {
+            return (tensor.Dimensions.Aggregate(1L, (a, b) => a * b) + 1) / 2;
+        }
+
         long bytesPerElement = tensor.DataType switch
         {
             DataType.Double or DataType.Int64 or DataType.Uint64 => 8,

@@ -96,12 +96,15 @@ public static class TinyCheckpoint
 
     /// <summary>
     /// BFL's single file: root-level BFL names (fused qkv, adaLN rows [shift; scale]), BF16; with
-    /// <paramref name="fp8"/> every block linear is F8_E4M3 with a per-tensor scale, like the official -fp8 files.
+    /// <paramref name="fp8"/> every block linear is F8_E4M3 with a per-tensor scale, like the official -fp8 files;
+    /// with <paramref name="nvfp4"/> every block linear is NVFP4 in ComfyUI's storage, like the official -nvfp4 files
+    /// (see <see cref="Nvfp4"/>; quantized the way comfy_kitchen does).
     /// </summary>
-    public static void WriteBflTransformer(string path, ulong seed = DefaultSeed, bool fp8 = false)
+    public static void WriteBflTransformer(string path, ulong seed = DefaultSeed, bool fp8 = false, bool nvfp4 = false)
     {
         var diffusers = DiffusersValues(seed).ToDictionary(t => t.Name, t => (t.Shape, t.Values), StringComparer.Ordinal);
         var writer = new SafeTensorsWriter();
+        var quantizedLayers = new JsonObject();
 
         void Plain(string bflName, string diffusersName)
         {
@@ -111,6 +114,18 @@ public static class TinyCheckpoint
 
         void Linear(string bflName, long[] shape, float[] values)
         {
+            if (nvfp4)
+            {
+                var (packed, tiledScales, tensorScale) = QuantizeNvfp4Comfy(values, (int)shape[0], (int)shape[1]);
+                var (tiledRows, tiledColumns) = Nvfp4.TiledScaleShape(shape[0], shape[1] / Nvfp4.BlockSize);
+                writer.Add(bflName + ".weight", SafeTensorDType.U8, [shape[0], shape[1] / 2], packed);
+                writer.Add(bflName + ".weight_scale", SafeTensorDType.F8_E4M3, [tiledRows, tiledColumns], tiledScales);
+                writer.AddFloat32(bflName + ".weight_scale_2", [], [tensorScale]);
+                writer.AddFloat32(bflName + ".input_scale", [], [1f]);
+                quantizedLayers[bflName] = new JsonObject { ["format"] = "nvfp4" };
+                return;
+            }
+
             if (!fp8)
             {
                 writer.AddBFloat16(bflName + ".weight", shape, values);
@@ -177,7 +192,56 @@ public static class TinyCheckpoint
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        writer.Write(path, fp8 ? new Dictionary<string, string> { ["_quantization_metadata"] = "{\"format_version\": \"1.0\"}" } : null);
+        writer.Write(path, nvfp4
+            ? new Dictionary<string, string> { [Nvfp4.QuantizationMetadataKey] = new JsonObject { ["format_version"] = "1.0", ["layers"] = quantizedLayers }.ToJsonString() }
+            : fp8 ? new Dictionary<string, string> { ["_quantization_metadata"] = "{\"format_version\": \"1.0\"}" } : null);
+    }
+
+    /// <summary>
+    /// comfy_kitchen's NVFP4 quantization of a [rows, columns] weight: a tensor scale max|W| / (6·448),
+    /// per block of 16 an E4M3 scale max|block| / 6 / tensor scale, values rounded to the nearest E2M1;
+    /// stored as ComfyUI does: first value of a pair in the high nibble, block scales tiled 128×4.
+    /// </summary>
+    public static (byte[] Packed, byte[] TiledScales, float TensorScale) QuantizeNvfp4Comfy(float[] values, int rows, int columns)
+    {
+        var tensorScale = Math.Max(values.Max(Math.Abs), 1e-12f) / (6f * 448f);
+        var blockColumns = columns / Nvfp4.BlockSize;
+        var (tiledRows, tiledColumns) = Nvfp4.TiledScaleShape(rows, blockColumns);
+        var tiled = new byte[tiledRows * tiledColumns];
+        var packed = new byte[rows * columns / 2];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var b = 0; b < blockColumns; b++)
+            {
+                var start = r * columns + b * Nvfp4.BlockSize;
+                var amax = values.AsSpan(start, Nvfp4.BlockSize).ToArray().Max(Math.Abs);
+                var scaleCode = TensorConversion.FloatToFloat8E4M3Fn(Math.Min(amax / 6f / tensorScale, 448f));
+                tiled[Nvfp4.TiledIndex(r, b, tiledColumns)] = scaleCode;
+                var total = TensorConversion.Float8E4M3FnToFloat(scaleCode) * tensorScale;
+                for (var i = 0; i < Nvfp4.BlockSize; i++)
+                {
+                    var code = NearestE2M1(total == 0 ? 0 : values[start + i] / total);
+                    var index = start + i;
+                    packed[index / 2] |= (byte)(index % 2 == 0 ? code << 4 : code);
+                }
+            }
+        }
+
+        return (packed, tiled, tensorScale);
+    }
+
+    private static byte NearestE2M1(float value)
+    {
+        var best = 0;
+        for (var code = 1; code < 16; code++)
+        {
+            if (Math.Abs(Nvfp4.E2M1[code] - value) < Math.Abs(Nvfp4.E2M1[best] - value))
+            {
+                best = code;
+            }
+        }
+
+        return (byte)best;
     }
 
     /// <summary><c>text_encoder/</c>: a Qwen3 config.json and BF16 weights in two shards named by model.safetensors.index.json.</summary>

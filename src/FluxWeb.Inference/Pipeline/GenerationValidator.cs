@@ -19,6 +19,12 @@ public static class GenerationValidator
         }
 
         var manifest = model.Manifest ?? throw new GenerationRequestException($"Model '{request.ModelId}' cannot be used: {model.Error}");
+        if (model.DeviceProblem is { } unusable)
+        {
+            // Said before anything loads: otherwise the session load fails with a misleading "run models verify".
+            throw new GenerationRequestException($"{manifest.Label}: {unusable}");
+        }
+
         var name = manifest.Label;
         if (request.Prompt.Length > MaxPromptCharacters)
         {

@@ -11,72 +11,92 @@ public static class LatentPreview
 {
     public const int VaeChannels = 32;
 
-    public static PreviewImage Render(ReadOnlySpan<float> tokens, int gridHeight, int gridWidth, LatentPreviewInfo? projection)
+    public static PreviewImage Render(ReadOnlySpan<float> tokens, int gridHeight, int gridWidth, LatentPreviewInfo? projection) =>
+        FromProjected(Project(tokens, projection), gridHeight, gridWidth, fitted: HasFittedProjection(projection));
+
+    /// <summary>Whether the package carries a fitted latent → RGB map (imported packages may not).</summary>
+    public static bool HasFittedProjection(LatentPreviewInfo? projection) =>
+        projection is not null && projection.Factors.Length == 3 * VaeChannels && projection.Bias.Length == 3;
+
+    /// <summary>
+    /// RGB of every token's 2×2 latent pixels, [tokens, 4 pixels, 3]: the fitted map, or without one
+    /// the first VAE channel as grey. <see cref="SamplerStepGraph"/> computes the same on the device,
+    /// so only these 12 values a token travel to the host.
+    /// </summary>
+    public static float[] Project(ReadOnlySpan<float> tokens, LatentPreviewInfo? projection)
+    {
+        var fitted = HasFittedProjection(projection);
+        var count = tokens.Length / LatentLayout.Channels;
+        var rgb = new float[count * 12];
+        for (var t = 0; t < count; t++)
+        {
+            var token = tokens.Slice(t * LatentLayout.Channels, LatentLayout.Channels);
+            for (var pixel = 0; pixel < 4; pixel++)
+            {
+                for (var k = 0; k < 3; k++)
+                {
+                    if (!fitted)
+                    {
+                        rgb[t * 12 + pixel * 3 + k] = token[pixel];
+                        continue;
+                    }
+
+                    var sum = projection!.Bias[k];
+                    for (var c = 0; c < VaeChannels; c++)
+                    {
+                        sum += projection.Factors[k * VaeChannels + c] * token[c * 4 + pixel];
+                    }
+
+                    rgb[t * 12 + pixel * 3 + k] = sum;
+                }
+            }
+        }
+
+        return rgb;
+    }
+
+    /// <summary>
+    /// The preview image (1/8 of the output size) from projected RGB [tokens, 4, 3]: a fitted map's
+    /// output is in [−1, 1]; the grey fallback is stretched over its own range.
+    /// </summary>
+    public static PreviewImage FromProjected(ReadOnlySpan<float> rgb, int gridHeight, int gridWidth, bool fitted)
     {
         var width = gridWidth * 2;
         var height = gridHeight * 2;
-        var rgb = new byte[width * height * 3];
-        var z = new float[VaeChannels];
-        Span<float> pixel = stackalloc float[3];
-        var fallback = projection is null || projection.Factors.Length != 3 * VaeChannels || projection.Bias.Length != 3;
-        var (low, high) = fallback ? Range(tokens) : (-1f, 1f);
+        var bytes = new byte[width * height * 3];
+        var (low, high) = fitted ? (-1f, 1f) : Range(rgb);
         for (var h = 0; h < gridHeight; h++)
         {
             for (var w = 0; w < gridWidth; w++)
             {
-                var token = tokens.Slice((h * gridWidth + w) * LatentLayout.Channels, LatentLayout.Channels);
+                var token = h * gridWidth + w;
                 for (var pi = 0; pi < 2; pi++)
                 {
                     for (var pj = 0; pj < 2; pj++)
                     {
-                        for (var c = 0; c < VaeChannels; c++)
-                        {
-                            z[c] = token[c * 4 + pi * 2 + pj];
-                        }
-
-                        Project(z, projection, fallback, pixel);
                         var offset = ((2 * h + pi) * width + 2 * w + pj) * 3;
                         for (var k = 0; k < 3; k++)
                         {
-                            rgb[offset + k] = (byte)Math.Clamp(MathF.Round((pixel[k] - low) / (high - low) * 255f), 0f, 255f);
+                            var value = rgb[token * 12 + (pi * 2 + pj) * 3 + k];
+                            bytes[offset + k] = (byte)Math.Clamp(MathF.Round((value - low) / (high - low) * 255f), 0f, 255f);
                         }
                     }
                 }
             }
         }
 
-        return new PreviewImage(width, height, rgb);
+        return new PreviewImage(width, height, bytes);
     }
 
-    private static void Project(ReadOnlySpan<float> z, LatentPreviewInfo? projection, bool fallback, Span<float> rgb)
-    {
-        if (fallback)
-        {
-            // Without a fitted map (imported packages), a grey image of the first channel still shows composition.
-            rgb[0] = rgb[1] = rgb[2] = z[0];
-            return;
-        }
-
-        for (var k = 0; k < 3; k++)
-        {
-            var sum = projection!.Bias[k];
-            for (var c = 0; c < VaeChannels; c++)
-            {
-                sum += projection.Factors[k * VaeChannels + c] * z[c];
-            }
-
-            rgb[k] = sum;
-        }
-    }
-
-    private static (float Low, float High) Range(ReadOnlySpan<float> tokens)
+    /// <summary>The range of the grey values of each token's first pixel (enough to place the image in 0–255).</summary>
+    private static (float Low, float High) Range(ReadOnlySpan<float> rgb)
     {
         var low = float.MaxValue;
         var high = float.MinValue;
-        for (var i = 0; i < tokens.Length; i += LatentLayout.Channels)
+        for (var i = 0; i < rgb.Length; i += 12)
         {
-            low = Math.Min(low, tokens[i]);
-            high = Math.Max(high, tokens[i]);
+            low = Math.Min(low, rgb[i]);
+            high = Math.Max(high, rgb[i]);
         }
 
         return high > low ? (low, high) : (low - 1, low + 1);

@@ -11,7 +11,7 @@ namespace FluxWeb.Inference.SafeTensors;
 /// </summary>
 public sealed class SafeTensorsWriter
 {
-    private readonly List<(string Name, SafeTensorDType DType, long[] Shape, byte[]? Data)> tensors = [];
+    private readonly List<(string Name, SafeTensorDType DType, long[] Shape, byte[]? Data, Func<byte[]>? Produce)> tensors = [];
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
 
     public SafeTensorsWriter Add(string name, SafeTensorDType dtype, long[] shape, byte[]? data)
@@ -27,7 +27,23 @@ public sealed class SafeTensorsWriter
             throw new ArgumentException($"Tensor '{name}' was added twice.", nameof(name));
         }
 
-        tensors.Add((name, dtype, shape, data));
+        tensors.Add((name, dtype, shape, data, null));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a tensor whose bytes are made only while <see cref="Write"/> reaches it, so a converted
+    /// checkpoint of many gigabytes holds one tensor in memory at a time. All-zero data stays a hole
+    /// (a sparse source converts to a sparse file).
+    /// </summary>
+    public SafeTensorsWriter Add(string name, SafeTensorDType dtype, long[] shape, Func<byte[]> produce)
+    {
+        if (!names.Add(name))
+        {
+            throw new ArgumentException($"Tensor '{name}' was added twice.", nameof(name));
+        }
+
+        tensors.Add((name, dtype, shape, null, produce));
         return this;
     }
 
@@ -91,10 +107,25 @@ public sealed class SafeTensorsWriter
         foreach (var tensor in tensors)
         {
             var length = tensor.Shape.Aggregate(1L, (a, b) => a * b) * tensor.DType.SizeInBytes();
-            if (tensor.Data is not null)
+            var data = tensor.Data;
+            if (tensor.Produce is not null)
+            {
+                data = tensor.Produce();
+                if (data.LongLength != length)
+                {
+                    throw new InvalidOperationException($"Tensor '{tensor.Name}' is {tensor.DType} {string.Join("x", tensor.Shape)} ({length} bytes) but {data.LongLength} bytes were produced.");
+                }
+
+                if (!data.AsSpan().ContainsAnyExcept((byte)0))
+                {
+                    data = null;
+                }
+            }
+
+            if (data is not null)
             {
                 stream.Position = dataStart + offset;
-                stream.Write(tensor.Data);
+                stream.Write(data);
             }
 
             offset += length;

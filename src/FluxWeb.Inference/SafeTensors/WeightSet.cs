@@ -122,6 +122,39 @@ public sealed class WeightSet
         return set;
     }
 
+    /// <summary>
+    /// The same checkpoint with some tensors read from <paramref name="replacements"/> instead (same
+    /// names, e.g. converted to another type); the set keeps its source and knows nothing of the
+    /// tensors it replaced.
+    /// </summary>
+    public WeightSet WithReplacements(SafeTensorsFile replacements)
+    {
+        var map = new Dictionary<string, WeightRef>(tensors, StringComparer.Ordinal);
+        foreach (var info in replacements.Tensors.Values)
+        {
+            if (!map.ContainsKey(info.Name))
+            {
+                throw new SafeTensorsException(System.IO.Path.GetFileName(replacements.Path), $"replaces a tensor {System.IO.Path.GetFileName(Source)} does not have.", info.Name);
+            }
+
+            map[info.Name] = new WeightRef(replacements, info);
+        }
+
+        return new WeightSet(Source, [.. Files, replacements], map);
+    }
+
+    /// <summary>This set with the same replacements as <paramref name="other"/> (a second graph over the same checkpoint).</summary>
+    public WeightSet WithReplacementsFrom(WeightSet other)
+    {
+        var result = this;
+        foreach (var file in other.Files.Skip(Files.Count))
+        {
+            result = result.WithReplacements(file);
+        }
+
+        return result;
+    }
+
     public bool Contains(string name) => tensors.ContainsKey(name);
 
     public WeightRef Get(string name) =>

@@ -44,8 +44,8 @@ public static class Flux2TransformerGraph
         var modText = b.Modulation(activeTemb, names.DoubleModulation("txt"), 6);
         var modSingle = b.Modulation(activeTemb, names.SingleModulation, 3);
 
-        var image = g.Linear(x, b.W(names.ImageIn, config.Hidden, config.InChannels));
-        var text = g.Linear(context, b.W(names.TextIn, config.Hidden, config.ContextDim));
+        var image = b.Linear(x, names.ImageIn, config.Hidden, config.InChannels);
+        var text = b.Linear(context, names.TextIn, config.Hidden, config.ContextDim);
         taps?.Add("img_in", image);
         taps?.Add("txt_in", text);
         var textLength = g.Dim(text, 1);
@@ -70,11 +70,11 @@ public static class Flux2TransformerGraph
         using (g.Scope("final_layer"))
         {
             var imageOut = g.Op("Slice", [joint, textLength, g.Int64(long.MaxValue), g.Int64(1)]);
-            var final = g.Linear(activeTemb, b.W(names.FinalModulation, 2L * config.Hidden, config.Hidden));
+            var final = b.Linear(activeTemb, names.FinalModulation, 2L * config.Hidden, config.Hidden);
             var chunks = g.SplitLast(g.Op("Unsqueeze", [final, g.Int64(1)]), 2);
             var (shift, scale) = names.FinalShiftFirst ? (chunks[0], chunks[1]) : (chunks[1], chunks[0]);
             var normalized = g.Modulate(g.LayerNormNoAffine(imageOut, config.Hidden, Flux2TransformerConfig.NormEpsilon), shift, scale);
-            var prediction = g.Linear(normalized, b.W(names.FinalLinear, config.InChannels, config.Hidden));
+            var prediction = b.Linear(normalized, names.FinalLinear, config.InChannels, config.Hidden);
             g.Output(g.Precision == ComputePrecision.Float32 ? prediction : g.Cast(prediction, DataType.Float), Output, DataType.Float, "batch", "image_tokens", config.InChannels);
         }
 
@@ -85,20 +85,18 @@ public static class Flux2TransformerGraph
     {
         private int H => config.Hidden;
 
-        public string W(string name, params long[] shape)
-        {
-            var scale = names.ScaleOf(name);
-            if (names.GlobalScaleOf(name) is { } global && weights.Contains(global))
-            {
-                return Nvfp4.Dequantize(g, weights, name, scale!, global, shape);
-            }
+        /// <summary>A weight that is never quantized (norm scales).</summary>
+        public string W(string name, params long[] shape) => g.Weight(weights, name, shape);
 
-            return g.Weight(weights, name, shape, scale is not null && weights.Contains(scale) ? scale : null);
-        }
+        /// <summary>y = x·Wᵀ for the linear <paramref name="name"/> [outputs, inputs], whatever its storage (bf16, FP8, NVFP4).</summary>
+        public string Linear(string x, string name, long outputs, long inputs) =>
+            QuantizedLinears.Storage(weights, name) == LinearStorage.Plain
+                ? g.Linear(x, g.Weight(weights, name, [outputs, inputs]))
+                : QuantizedLinears.Linear(g, weights, x, name, outputs, inputs);
 
         /// <summary>
         /// Per-token cos/sin [text + image tokens, head_dim/2] from 4-axis ids (t, h, w, l): angle = id_axis·θ^(−2j/axis_dim),
-        /// in float64 as the reference does, then cast to the compute type.
+        /// in float64 as the reference does, kept in float32 (the rotation runs in float32, see <see cref="JointAttention"/>).
         /// </summary>
         public (string Cos, string Sin) RotaryTables(string textIds, string imageIds)
         {
@@ -119,8 +117,8 @@ public static class Flux2TransformerGraph
 
             var ids = g.Cast(g.Op("Concat", [textIds, imageIds], a => a.Int("axis", 0)), DataType.Double);
             var angles = g.Op("MatMul", [ids, g.DoubleConstant(frequencies, 4, half)]);
-            var cos = g.Cast(g.Op("Cos", [angles]), g.ComputeType);
-            var sin = g.Cast(g.Op("Sin", [angles]), g.ComputeType);
+            var cos = g.Cast(g.Op("Cos", [angles]), DataType.Float);
+            var sin = g.Cast(g.Op("Sin", [angles]), DataType.Float);
             return (cos, sin);
         }
 
@@ -135,14 +133,14 @@ public static class Flux2TransformerGraph
             var t = g.Op("Unsqueeze", [g.Op("Mul", [timestep, g.Float32Constant([1000f])]), g.Int64(1)]);
             var arguments = g.Cast(g.Op("Mul", [t, g.Float32Constant(frequencies, 1, half)]), DataType.Double);
             var embedding = g.Cast(g.Op("Concat", [g.Op("Cos", [arguments]), g.Op("Sin", [arguments])], a => a.Int("axis", -1)), DataType.Float);
-            var hidden = g.Linear(g.ToCompute(embedding, DataType.Float), W(names.TimeIn1, H, config.TimestepDim));
-            return g.Linear(g.SiLU(hidden), W(names.TimeIn2, H, H));
+            var hidden = Linear(g.ToCompute(embedding, DataType.Float), names.TimeIn1, H, config.TimestepDim);
+            return Linear(g.SiLU(hidden), names.TimeIn2, H, H);
         }
 
         /// <summary>Shared modulation: Linear(SiLU(temb)) split into chunks of H, each [B, 1, H] to broadcast over tokens.</summary>
         public string[] Modulation(string activeTemb, string weight, int chunks)
         {
-            var projected = g.Linear(activeTemb, W(weight, (long)chunks * H, H));
+            var projected = Linear(activeTemb, weight, (long)chunks * H, H);
             return g.SplitLast(g.Op("Unsqueeze", [projected, g.Int64(1)]), chunks);
         }
 
@@ -150,18 +148,18 @@ public static class Flux2TransformerGraph
         {
             if (names.FusedQkv(block, text) is { } fused)
             {
-                var qkv = g.SplitLast(g.Linear(normalized, W(fused, 3L * H, H)), 3);
+                var qkv = g.SplitLast(Linear(normalized, fused, 3L * H, H), 3);
                 return (qkv[0], qkv[1], qkv[2]);
             }
 
             var (q, k, v) = names.SplitQkv(block, text);
-            return (g.Linear(normalized, W(q, H, H)), g.Linear(normalized, W(k, H, H)), g.Linear(normalized, W(v, H, H)));
+            return (Linear(normalized, q, H, H), Linear(normalized, k, H, H), Linear(normalized, v, H, H));
         }
 
         private string FeedForward(string x, string inWeight, string outWeight)
         {
-            var parts = g.SplitLast(g.Linear(x, W(inWeight, 2L * config.MlpHidden, H)), 2);
-            return g.Linear(g.Op("Mul", [g.SiLU(parts[0]), parts[1]]), W(outWeight, H, config.MlpHidden));
+            var parts = g.SplitLast(Linear(x, inWeight, 2L * config.MlpHidden, H), 2);
+            return Linear(g.Op("Mul", [g.SiLU(parts[0]), parts[1]]), outWeight, H, config.MlpHidden);
         }
 
         public (string Image, string Text) DoubleBlock(int block, string image, string text, string[] modImage, string[] modText, string cos, string sin, string textLength, string imageLength)
@@ -194,7 +192,7 @@ public static class Flux2TransformerGraph
             for (var s = 0; s < 2; s++)
             {
                 var (isText, x, mod) = streams[s];
-                var attended = g.Op("Add", [x, g.Op("Mul", [mod[2], g.Linear(split[s], W(names.AttentionOut(block, isText), H, H))])]);
+                var attended = g.Op("Add", [x, g.Op("Mul", [mod[2], Linear(split[s], names.AttentionOut(block, isText), H, H)])]);
                 var (mlpIn, mlpOut) = names.DoubleMlp(block, isText);
                 var normalized = g.Modulate(g.LayerNormNoAffine(attended, H, Flux2TransformerConfig.NormEpsilon), mod[3], mod[4]);
                 results[s] = g.Op("Add", [attended, g.Op("Mul", [mod[5], FeedForward(normalized, mlpIn, mlpOut)])]);
@@ -207,21 +205,22 @@ public static class Flux2TransformerGraph
         {
             var m = config.MlpHidden;
             var normalized = g.Modulate(g.LayerNormNoAffine(joint, H, Flux2TransformerConfig.NormEpsilon), mod[0], mod[1]);
-            var parts = g.SplitLast(g.Linear(normalized, W(names.SingleIn(block), 3L * H + 2L * m, H)), H, H, H, m, m);
+            var parts = g.SplitLast(Linear(normalized, names.SingleIn(block), 3L * H + 2L * m, H), H, H, H, m, m);
             var (qNorm, kNorm) = names.SingleQkNorm(block);
             var q = g.HeadRmsNorm(parts[0], W(qNorm, config.HeadDim), config.Heads, config.HeadDim, Flux2TransformerConfig.NormEpsilon);
             var k = g.HeadRmsNorm(parts[1], W(kNorm, config.HeadDim), config.Heads, config.HeadDim, Flux2TransformerConfig.NormEpsilon);
             var attention = JointAttention(q, k, parts[2], cos, sin);
             var mlp = g.Op("Mul", [g.SiLU(parts[3]), parts[4]]);
-            var output = g.Linear(g.Op("Concat", [attention, mlp], a => a.Int("axis", -1)), W(names.SingleOut(block), H, (long)H + m));
+            var output = Linear(g.Op("Concat", [attention, mlp], a => a.Int("axis", -1)), names.SingleOut(block), H, (long)H + m);
             return g.Op("Add", [joint, g.Op("Mul", [mod[2], output])]);
         }
 
         private string JointAttention(string q, string k, string v, string cos, string sin) =>
-            g.Attention(
-                g.Rotary(q, cos, sin, config.Heads, interleaved: true),
-                g.Rotary(k, cos, sin, config.Heads, interleaved: true),
-                v,
-                config.Heads);
+            g.Attention(Rotate(q, cos, sin), Rotate(k, cos, sin), v, config.Heads);
+
+        /// <summary>RoPE in float32 whatever the compute type, as diffusers does (x.float()·cos + rotated·sin, then back).</summary>
+        private string Rotate(string x, string cos, string sin) => g.Precision == ComputePrecision.Float32
+            ? g.Rotary(x, cos, sin, config.Heads, interleaved: true)
+            : g.Cast(g.Rotary(g.Cast(x, DataType.Float), cos, sin, config.Heads, interleaved: true), g.ComputeType);
     }
 }

@@ -28,10 +28,10 @@ public sealed class Flux2WeightNames
 
     public string Prefix { get; }
 
-    /// <summary>Block linears stored as FLOAT8E4M3 with a per-tensor weight_scale (BFL's official -fp8 files).</summary>
+    /// <summary>Some linears are stored as FLOAT8E4M3 with a per-tensor weight_scale (BFL's official -fp8 files).</summary>
     public bool IsFp8 { get; }
 
-    /// <summary>Block linears stored as NVFP4: packed E2M1 pairs, FP8 scales per 16 inputs and a global weight_scale_2.</summary>
+    /// <summary>Some linears are stored as NVFP4: packed E2M1 pairs, FP8 scales per 16 inputs and a global weight_scale_2.</summary>
     public bool IsNvfp4 { get; }
 
     public static Flux2WeightNames Detect(WeightSet weights)
@@ -40,8 +40,9 @@ public sealed class Flux2WeightNames
         {
             if (weights.Contains(prefix + "img_in.weight"))
             {
-                var nvfp4 = weights.Contains(prefix + "double_blocks.0.img_attn.qkv.weight_scale_2");
-                var fp8 = !nvfp4 && weights.Contains(prefix + "double_blocks.0.img_attn.qkv.weight_scale");
+                // Mixed files exist (some layers NVFP4, others FP8 or BF16): which linear is quantized how is decided per layer.
+                var nvfp4 = weights.Names.Any(n => n.EndsWith(".weight_scale_2", StringComparison.Ordinal));
+                var fp8 = weights.Names.Any(n => n.EndsWith(".weight", StringComparison.Ordinal) && weights.Get(n).Info.DType is SafeTensorDType.F8_E4M3);
                 return new Flux2WeightNames(Flux2Naming.Bfl, prefix, fp8, nvfp4);
             }
 

@@ -42,6 +42,10 @@ public sealed partial class PublishedApp : IAsyncDisposable
         Assert.Equal("/opt/fluxweb/safety", environment["Provenance__Filters__ClassifierDirectory"]);
         environment["Provenance__Filters__ClassifierDirectory"] = ClassifierDirectory;
         environment["Urls"] = "http://127.0.0.1:0";
+        // The image refuses to start without a usable GPU (Cuda); CI has none, so the one device setting the
+        // test changes is the fallback the image would otherwise refuse.
+        Assert.Equal("Cuda", environment["Inference__Device"]);
+        environment["Inference__Device"] = "Auto";
         environment["HOME"] = HomeDirectory;
         // The image is run with --tmpfs /tmp; this is that folder.
         environment["TMPDIR"] = TempDirectory;

@@ -1,3 +1,4 @@
+using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Onnx;
 using FluxWeb.Inference.Packages;
@@ -5,6 +6,8 @@ using FluxWeb.Inference.Pipeline;
 using FluxWeb.Inference.SafeTensors;
 using FluxWeb.Inference.Transformer;
 using FluxWeb.Inference.Vae;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit.Abstractions;
@@ -12,9 +15,10 @@ using Xunit.Abstractions;
 namespace FluxWeb.Inference.Tests.Pipeline;
 
 /// <summary>
-/// The whole 4-step sampling loop, as the engine runs it (the same Sampler and transformer
-/// bindings), against Black Forest Labs' own loop: every step's latents, the final latents and the
-/// decoded image, without and with a reference image.
+/// The whole 4-step sampling loop, as the engine runs it on every device (the device-resident loop
+/// with the sampler step graph, here on the CPU provider), against Black Forest Labs' own loop:
+/// every step's latents and prediction, the final latents and the decoded image, without and with
+/// a reference image.
 /// </summary>
 public sealed class SamplingOracleTests(ITestOutputHelper output)
 {
@@ -29,8 +33,12 @@ public sealed class SamplingOracleTests(ITestOutputHelper output)
         Flux2TransformerGraph.Build(WeightSet.Open(folder.Combine("transformer.safetensors")), Flux2TransformerConfig.FixtureTiny, ComputePrecision.Float32, folder.Path).Save(folder.Combine("transformer.onnx"));
         Flux2VaeGraphs.Save(Flux2VaeGraphs.BuildDecoder(WeightSet.Open(folder.Combine("vae.safetensors")), Flux2VaeConfig.FixtureTiny, ComputePrecision.Float32, folder.Path), folder.Combine("vae_decoder.onnx"));
         Flux2VaeGraphs.Save(Flux2VaeGraphs.BuildEncoder(WeightSet.Open(folder.Combine("vae.safetensors")), Flux2VaeConfig.FixtureTiny, ComputePrecision.Float32, folder.Path), folder.Combine("vae_encoder.onnx"));
-        using var transformer = new InferenceSession(folder.Combine("transformer.onnx"));
+        var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cpu, CpuThreads = 1 });
+        var factory = new SessionFactory(new ExecutionDeviceProbe(options, NullLogger<ExecutionDeviceProbe>.Instance), options);
+        using var transformer = factory.Create(folder.Combine("transformer.onnx"), CancellationToken.None);
         using var decoder = new InferenceSession(folder.Combine("vae_decoder.onnx"));
+        using var graphs = new DeviceGraphs(factory);
+        using var buffers = new TransformerBufferCache();
         var reference = TestFixtures.Open("flux2-tiny", caseFile);
         var sigmas = KleinSchedule.Sigmas(64, 4);
         Assert.Equal(reference.ReadFloat32("sigmas"), sigmas);
@@ -50,22 +58,35 @@ public sealed class SamplingOracleTests(ITestOutputHelper output)
 
         var latents = LatentLayout.Pack(reference.ReadFloat32("noise"), 128, 8, 8);
         Assert.Equal(reference.ReadFloat32("x0"), latents);
-        using var steps = new TransformerSteps(transformer, ManifestTemplates.StandardComponents().Transformer!, 64, 8, 8, references, reference.ReadFloat32("ctx"), unconditional: null);
+        var context = reference.ReadFloat32("ctx");
+        var job = new DenoiseInputs(latents, references, context, null, context.Length / 48, 8, 8, sigmas, 0, null, null, null);
+        var observed = new List<int>();
 
-        Sampler.Run(latents, sigmas, 0, (step, sigma) =>
-        {
-            var (inputError, _) = Compare(reference.ReadFloat32($"latents_step{step}"), latents);
-            Assert.True(inputError <= 1e-4f, $"step {step} input latents off by {inputError:E2}");
-            using var options = new RunOptions();
-            var velocity = steps.Run(latents, sigma, guidance: null, options);
-            var (velocityError, _) = Compare(reference.ReadFloat32($"pred_step{step}").AsSpan(0, 64 * 128).ToArray(), velocity);
-            output.WriteLine($"step {step}: latents max abs {inputError:E2}, prediction max abs {velocityError:E2}");
-            Assert.True(velocityError <= 1e-4f, $"step {step} prediction off by {velocityError:E2}");
-            return velocity;
-        });
+        var final = DeviceDenoiser.Run(
+            transformer,
+            ManifestTemplates.StandardComponents().Transformer!,
+            graphs,
+            buffers.Get(transformer, factory.DeviceMemory(), job.Shape, cudaGraphs: false),
+            job,
+            cudaGraphs: false,
+            (_, _, _, run) =>
+            {
+                using var runOptions = new RunOptions();
+                run(runOptions);
+            },
+            observe: (step, after, velocity) =>
+            {
+                observed.Add(step);
+                var (velocityError, _) = Compare(reference.ReadFloat32($"pred_step{step}").AsSpan(0, 64 * 128).ToArray(), velocity);
+                var (latentError, _) = Compare(reference.ReadFloat32($"latents_step{step + 1}"), after);
+                output.WriteLine($"step {step}: prediction max abs {velocityError:E2}, latents after it {latentError:E2}");
+                Assert.True(velocityError <= 1e-4f, $"step {step} prediction off by {velocityError:E2}");
+                Assert.True(latentError <= 1e-4f, $"step {step} latents off by {latentError:E2}");
+            });
 
-        var (finalError, _) = Compare(reference.ReadFloat32("latents_step4"), latents);
-        var chw = LatentLayout.Unpack(latents, 128, 8, 8);
+        Assert.Equal([0, 1, 2, 3], observed);
+        var (finalError, _) = Compare(reference.ReadFloat32("latents_step4"), final);
+        var chw = LatentLayout.Unpack(final, 128, 8, 8);
         using var decoded = decoder.Run([NamedOnnxValue.CreateFromTensor("latents", new DenseTensor<float>(chw, [1, 128, 8, 8]))]);
         var (imageError, _) = Compare(reference.ReadFloat32("final_image"), decoded.Single().AsTensor<float>().ToArray());
         output.WriteLine($"final latents max abs {finalError:E2}; final image max abs {imageError:E2}");

@@ -52,6 +52,8 @@ public sealed class DockerfileTests
         Assert.Matches(@"(?m)^ENTRYPOINT\s+\[""/app/fluxweb""", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/data", dockerfile);
         Assert.Matches(@"(?m)^VOLUME\s+.*/models", dockerfile);
+        // The image is for GPU boxes: without a usable GPU it must refuse to start, not fall back to the CPU.
+        Assert.Matches(@"(?m)^\s+Inference__Device=Cuda\b", dockerfile);
     }
 
     [Fact]
@@ -65,7 +67,7 @@ public sealed class DockerfileTests
 
         Assert.Equal("/data", environment["FluxWeb__DataDirectory"]);
         Assert.Equal("/models", environment["FluxWeb__ModelsDirectory"]);
-        Assert.Equal("Auto", environment["Inference__Device"]);
+        Assert.Equal("Cuda", environment["Inference__Device"]);
         Assert.Equal("json", environment["Logging__Console__FormatterName"]);
         // The classifier is installed into the image at build time and only read at run time.
         Assert.Equal("/opt/fluxweb/safety", environment["Provenance__Filters__ClassifierDirectory"]);
