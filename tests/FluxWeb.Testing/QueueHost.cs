@@ -1,12 +1,13 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
-using FluxWeb.Provenance;
 using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Provenance;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

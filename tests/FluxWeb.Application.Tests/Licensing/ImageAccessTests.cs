@@ -1,10 +1,10 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

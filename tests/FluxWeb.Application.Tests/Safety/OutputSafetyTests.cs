@@ -1,7 +1,7 @@
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Provenance.Filters;
 using FluxWeb.Testing;
 using FluxWeb.Testing.Safety;
