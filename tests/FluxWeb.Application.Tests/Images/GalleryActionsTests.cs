@@ -24,7 +24,7 @@ public sealed class GalleryActionsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com");
         bob = await host.CreateUserAsync("bob@example.com");

@@ -20,7 +20,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com", accountType: AccountType.NonCommercial);
     }
@@ -239,7 +239,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
     [Fact]
     public async Task A_real_queue_output_is_listed_with_its_licence()
     {
-        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator(), services: s => s.AddGallery());
+        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator());
         var user = await running.CreateUserAsync("artist@example.com");
         var job = await running.WaitForEndAsync((await running.Generation.SubmitAsync(user.UserId, QueueHost.Request("made by the queue", model: QueueHost.OtherModelId))).JobIds.Single());
 

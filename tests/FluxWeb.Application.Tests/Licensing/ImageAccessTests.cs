@@ -24,7 +24,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
     private readonly FakeImageGenerator engine = new();
     private QueueHost host = default!;
 
-    public async Task InitializeAsync() => host = await QueueHost.StartAsync(folder.Path, engine, services: s => s.AddGallery());
+    public async Task InitializeAsync() => host = await QueueHost.StartAsync(folder.Path, engine);
 
     public async Task DisposeAsync()
     {

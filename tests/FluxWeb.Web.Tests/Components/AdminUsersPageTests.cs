@@ -24,7 +24,7 @@ public sealed class AdminUsersPageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddAdministration());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         admin = await host.CreateUserAsync("admin@example.com", Roles.Admin, AccountType.Commercial);
     }
 
