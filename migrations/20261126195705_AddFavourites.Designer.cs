@@ -94,7 +94,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Audit.AuditEvent", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Audit.AuditEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -152,7 +152,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -241,7 +241,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("Images", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -540,9 +540,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("AspNetUserTokens", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
-                    b.HasOne("FluxWeb.Persistence.Jobs.Job", "Job")
+                    b.HasOne("FluxWeb.Domain.Jobs.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.SetNull);
@@ -558,7 +558,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.Navigation("Owner");
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", "Owner")
                         .WithMany()

@@ -190,7 +190,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("PolicySettings", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Audit.AuditEvent", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Audit.AuditEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -248,7 +248,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -337,7 +337,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("Images", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -650,9 +650,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.Navigation("User");
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
-                    b.HasOne("FluxWeb.Persistence.Jobs.Job", "Job")
+                    b.HasOne("FluxWeb.Domain.Jobs.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.SetNull);
@@ -668,7 +668,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.Navigation("Owner");
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", "Owner")
                         .WithMany()

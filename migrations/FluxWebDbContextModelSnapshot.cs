@@ -220,7 +220,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("PolicySettings", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Audit.AuditEvent", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Audit.AuditEvent", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -330,7 +330,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("WatermarkSerials", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -419,7 +419,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("Images", (string)null);
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
@@ -743,9 +743,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.Navigation("User");
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Images.StoredImage", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Images.StoredImage", b =>
                 {
-                    b.HasOne("FluxWeb.Persistence.Jobs.Job", "Job")
+                    b.HasOne("FluxWeb.Domain.Jobs.Job", "Job")
                         .WithMany()
                         .HasForeignKey("JobId")
                         .OnDelete(DeleteBehavior.SetNull);
@@ -761,7 +761,7 @@ namespace FluxWeb.Migrations.Migrations
                     b.Navigation("Owner");
                 });
 
-            modelBuilder.Entity("FluxWeb.Persistence.Jobs.Job", b =>
+            modelBuilder.Entity("FluxWeb.Domain.Jobs.Job", b =>
                 {
                     b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", "Owner")
                         .WithMany()

@@ -1,6 +1,9 @@
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
-using FluxWeb.Persistence.Audit;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Persistence.Quotas;

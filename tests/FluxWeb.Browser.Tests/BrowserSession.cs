@@ -1,6 +1,6 @@
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Cli;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
@@ -110,7 +111,7 @@ public sealed class SessionEndTests(QueueBrowserSession session, ITestOutputHelp
             await deputy.GotoAsync("/admin/queue");
             await deputy.WaitForURLAsync("**/Account/AccessDenied**");
             var state = (await session.Factory.Services.GetRequiredService<JobService>().GetAsync(new JobActor(await UserIdAsync("ada-queue@example.com"), false), jobs[1]))!.State;
-            Assert.Equal(FluxWeb.Persistence.Jobs.JobState.Queued, state);
+            Assert.Equal(FluxWeb.Domain.Jobs.JobState.Queued, state);
             hold.Release();
         }
         catch

@@ -1,12 +1,12 @@
 using FluxWeb.Application;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Inference;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
-using FluxWeb.Provenance;
 using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
@@ -17,9 +17,10 @@ using Microsoft.Extensions.Logging;
 namespace FluxWeb.Testing;
 
 /// <summary>
-/// The queue without the web server: the same modules the web app adds (persistence, accounts,
-/// inference catalog, jobs, worker) on a data folder the test owns, with the fake engine. Start a
-/// second one on the same folder to see what survives a restart.
+/// The queue without the web server: the web app's composition and start-up steps without the web
+/// layer (<see cref="FluxWebProcess.QueueServer"/>) on a data folder the test owns, with the fake
+/// engine swapped in through the composition's hook. Start a second one on the same folder to see
+/// what survives a restart.
 /// </summary>
 public sealed class QueueHost : IAsyncDisposable
 {
@@ -75,31 +76,19 @@ public sealed class QueueHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         var logs = new CapturingLoggerProvider();
         builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information);
-        builder.Services.AddPersistence();
-        builder.Services.AddAccounts();
-        builder.Services.AddInference();
-        builder.Services.AddProvenance();
-        builder.Services.AddOutputs();
-        builder.Services.AddSingleton(engine);
-        if (time is not null)
+        var process = worker ? FluxWebProcess.QueueServer : FluxWebProcess.QueueServer with { Name = "queue server without its worker", RunsWorker = false };
+        builder.Services.AddFluxWeb(process, replace =>
         {
-            builder.Services.AddSingleton(time);
-        }
+            replace.AddSingleton(engine);
+            if (time is not null)
+            {
+                replace.AddSingleton(time);
+            }
 
-        builder.Services.AddJobs();
-        if (worker)
-        {
-            builder.Services.AddJobWorker();
-        }
-
-        services?.Invoke(builder.Services);
+            services?.Invoke(replace);
+        });
         var built = builder.Build();
-        await built.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
-        await using (var scope = built.Services.CreateAsyncScope())
-        {
-            await scope.ServiceProvider.GetRequiredService<Application.Accounts.AccountService>().EnsureRolesAsync();
-        }
-
+        await built.Services.InitialiseAsync(process);
         await built.StartAsync();
         return new QueueHost(built, logs);
     }

@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Logging;

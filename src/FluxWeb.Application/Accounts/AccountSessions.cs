@@ -1,6 +1,6 @@
 using System.Security.Claims;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

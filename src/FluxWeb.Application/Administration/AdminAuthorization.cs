@@ -1,6 +1,6 @@
 using FluxWeb.Application.Audit;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Administration;

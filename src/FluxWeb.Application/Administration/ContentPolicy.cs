@@ -1,10 +1,10 @@
 using System.Text.Json;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Images;
 using FluxWeb.Provenance.Filters;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -163,7 +163,7 @@ public sealed partial class ContentPolicy(
             .Where(i => i.Kind == StoredImageKind.Output && i.SafetyVerdict == FlaggedVerdict)
             .OrderByDescending(i => i.CreatedUtc)
             .Take(500)
-            .Select(i => new { i.Id, i.JobId, i.Owner!.Email, i.ModelId, i.Prompt, i.NsfwScore, i.CreatedUtc })
+            .Select(i => new { i.Id, i.JobId, Email = db.Users.Where(u => u.Id == i.OwnerId).Select(u => u.Email).FirstOrDefault(), i.ModelId, i.Prompt, i.NsfwScore, i.CreatedUtc })
             .ToListAsync(cancellationToken);
         return rows.Select(r => new ReviewItem(r.Id, r.JobId, r.Email ?? "", r.ModelId, r.Prompt, r.NsfwScore, r.CreatedUtc)).ToList();
     }

@@ -1,10 +1,10 @@
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Models;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
-using FluxWeb.Persistence.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Administration;

@@ -1,8 +1,8 @@
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Administration;
@@ -27,13 +27,13 @@ public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, 
             .Where(j => j.State == JobState.Queued || j.State == JobState.Running)
             .OrderBy(j => j.EnqueuedUtc).ThenBy(j => j.BatchIndex)
             .Take(MaxListed)
-            .Select(j => new { Job = j, j.Owner!.Email })
+            .Select(j => new { Job = j, Email = db.Users.Where(u => u.Id == j.OwnerId).Select(u => u.Email).FirstOrDefault() })
             .ToListAsync(cancellationToken);
         var done = await db.Jobs.AsNoTracking()
             .Where(j => j.State != JobState.Queued && j.State != JobState.Running)
             .OrderByDescending(j => j.FinishedUtc)
             .Take(Math.Clamp(finished, 0, MaxListed))
-            .Select(j => new { Job = j, j.Owner!.Email })
+            .Select(j => new { Job = j, Email = db.Users.Where(u => u.Id == j.OwnerId).Select(u => u.Email).FirstOrDefault() })
             .ToListAsync(cancellationToken);
         var entries = active.Concat(done).Select(r => new QueueEntry(JobView.From(r.Job, board), r.Email ?? r.Job.OwnerId)).ToList();
         return

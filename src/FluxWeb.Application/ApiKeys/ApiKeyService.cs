@@ -4,9 +4,10 @@ using System.Text;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
+using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
-using FluxWeb.Persistence.Audit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,5 @@
+using FluxWeb.Domain.Audit;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Audit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,6 @@
 using FluxWeb.Application.Administration;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Audit;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Audit;

@@ -2,10 +2,10 @@ using System.Globalization;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

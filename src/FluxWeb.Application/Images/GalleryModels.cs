@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 
 namespace FluxWeb.Application.Images;
 

@@ -1,9 +1,9 @@
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Images;

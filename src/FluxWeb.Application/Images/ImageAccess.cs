@@ -1,12 +1,12 @@
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Images;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Images;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Images;

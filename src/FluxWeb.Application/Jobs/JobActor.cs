@@ -1,5 +1,5 @@
 using System.Security.Claims;
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 
 namespace FluxWeb.Application.Jobs;
 

@@ -1,5 +1,5 @@
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 
 namespace FluxWeb.Application.Jobs;
 

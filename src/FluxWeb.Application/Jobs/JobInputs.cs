@@ -1,7 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -1,6 +1,6 @@
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

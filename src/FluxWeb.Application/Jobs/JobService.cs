@@ -1,7 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 
 namespace FluxWeb.Application.Jobs;
 

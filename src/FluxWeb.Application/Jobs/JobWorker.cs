@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Application.Scheduling;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,7 +1,7 @@
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
 using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Licensing;

@@ -1,4 +1,4 @@
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 
 namespace FluxWeb.Application.Licensing;
 

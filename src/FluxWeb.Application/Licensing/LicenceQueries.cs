@@ -1,6 +1,6 @@
 using System.Linq.Expressions;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
 
 namespace FluxWeb.Application.Licensing;
 

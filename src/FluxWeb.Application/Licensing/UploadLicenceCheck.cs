@@ -1,6 +1,6 @@
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Outputs;
-using FluxWeb.Persistence.Audit;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Provenance.Watermarking;
 using Microsoft.Extensions.Logging;
 using SixLabors.ImageSharp;

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Persistence.Quotas;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

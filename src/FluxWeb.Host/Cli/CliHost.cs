@@ -1,21 +1,15 @@
-using FluxWeb.Application;
-using FluxWeb.Application.Administration;
-using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Hosting;
-using FluxWeb.Inference;
-using FluxWeb.Persistence;
-using FluxWeb.Provenance;
 
 namespace FluxWeb.Host.Cli;
 
 /// <summary>
-/// The same modules as the web app, without the web server: commands see the same database,
+/// The web app's composition without the web layer: commands see the same services, database,
 /// models and configuration as a running server given the same --data/--models.
 /// </summary>
 internal static class CliHost
 {
-    /// <param name="migrate">Commands that touch accounts or jobs bring the database up to date (and load the stored content policy); pure inference commands leave it alone.</param>
-    /// <param name="worker">Runs the job worker in this process (started with the host): <c>generate --user</c> waits for its own job.</param>
+    /// <param name="migrate">Commands that touch accounts, keys, jobs or images run the database start-up steps (<see cref="FluxWebProcess.Command"/>); pure inference and model commands leave the data folder alone (<see cref="FluxWebProcess.InferenceCommand"/>).</param>
+    /// <param name="worker">Runs the job worker in this process, started with the host (<see cref="FluxWebProcess.CommandWithWorker"/>): <c>generate --user</c> waits for its own job.</param>
     public static async Task<IHost> StartAsync(IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken, bool migrate = true, bool worker = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
@@ -29,27 +23,12 @@ internal static class CliHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
-        builder.Services.AddPersistence();
-        builder.Services.AddAccounts();
-        builder.Services.AddInference();
-        builder.Services.AddProvenance();
-        builder.Services.AddOutputs();
-        builder.Services.AddJobs();
-        builder.Services.AddAdministration();
-        if (worker)
-        {
-            builder.Services.AddJobWorker();
-        }
+        var process = worker ? FluxWebProcess.CommandWithWorker : migrate ? FluxWebProcess.Command : FluxWebProcess.InferenceCommand;
+        builder.Services.AddFluxWeb(process);
 
         var host = builder.Build();
-        if (migrate)
-        {
-            await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
-            // The admins' block list, so a prompt typed at the command line meets the same policy as one in the Studio.
-            await host.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
-        }
-
-        if (worker)
+        await host.Services.InitialiseAsync(process, cancellationToken);
+        if (process.RunsWorker)
         {
             await host.StartAsync(cancellationToken);
         }

@@ -4,8 +4,8 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 
 namespace FluxWeb.Host.Cli;
 

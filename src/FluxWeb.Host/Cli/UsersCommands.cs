@@ -3,7 +3,7 @@ using System.Globalization;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 
 namespace FluxWeb.Host.Cli;
 

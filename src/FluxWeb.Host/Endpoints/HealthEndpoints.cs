@@ -1,9 +1,9 @@
 using System.Reflection;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
 using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Endpoints;

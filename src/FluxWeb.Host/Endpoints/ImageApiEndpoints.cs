@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Images;
 using FluxWeb.Host.Hosting;
-using FluxWeb.Persistence.Images;
 
 namespace FluxWeb.Host.Endpoints;
 

@@ -2,8 +2,8 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Host.Hosting;
-using FluxWeb.Persistence.Audit;
 using Microsoft.Net.Http.Headers;
 
 namespace FluxWeb.Host.Endpoints;

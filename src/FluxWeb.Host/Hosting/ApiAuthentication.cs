@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using FluxWeb.Application.ApiKeys;
-using FluxWeb.Persistence.Administration;
+using FluxWeb.Domain.ApiKeys;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -66,7 +66,7 @@ internal static class ApiAuthentication
             .AddPolicy(ApiPolicy, policy => policy.AddAuthenticationSchemes(ApiScheme).RequireAuthenticatedUser())
             .AddPolicy(ApiWritePolicy, policy => policy.AddAuthenticationSchemes(ApiScheme).RequireAuthenticatedUser()
                 .RequireAssertion(context => !IsApiKey(context.User) || context.User.HasClaim(ScopeClaim, ApiKeyService.Describe(ApiKeyScope.Generate))))
-            .AddPolicy(AdminPolicy, policy => policy.AddAuthenticationSchemes(IdentityConstants.ApplicationScheme).RequireRole(Persistence.Accounts.Roles.Admin));
+            .AddPolicy(AdminPolicy, policy => policy.AddAuthenticationSchemes(IdentityConstants.ApplicationScheme).RequireRole(Domain.Accounts.Roles.Admin));
 }
 
 /// <summary>Checks a presented key against the database on every request: a revoked key or a disabled account fails at once.</summary>

@@ -27,23 +27,7 @@ internal static class WebApp
         // catch-all GET route for files added later, so its route table (which the licence tests read) would differ.
         builder.Configuration["DisableStaticAssetNotFoundRuntimeFallback"] ??= "true";
 
-        builder.Services.AddPersistence();
-        builder.Services.AddAccounts();
-        builder.Services.AddInference();
-        builder.Services.AddInferenceWarmStart();
-        builder.Services.AddProvenance();
-        builder.Services.AddOutputs();
-        builder.Services.AddImageClassifierAutoInstall();
-        builder.Services.AddJobs();
-        builder.Services.AddJobWorker();
-        builder.Services.AddGallery();
-        builder.Services.AddAdministration();
-        builder.Services.AddMaskUploads();
-        builder.Services.AddWebSecurity();
-        builder.Services.AddWebApi();
-        builder.Services.AddApiDocsAndHub();
-        builder.Services.AddWebUi();
-        builder.Services.AddReverseProxySupport();
+        builder.Services.AddFluxWeb(FluxWebProcess.WebServer);
 
         var app = builder.Build();
 
@@ -88,14 +72,7 @@ internal static class WebApp
         return app;
     }
 
-    /// <summary>Migrations and roles before the first request, on every start (logged by the migrator).</summary>
-    public static async Task InitialiseAsync(this WebApplication app, CancellationToken cancellationToken = default)
-    {
-        await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
-        await using var scope = app.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<AccountService>().EnsureRolesAsync();
-        await app.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync(cancellationToken);
-        // Half-written files of interrupted writes (a crash, a full disk) would otherwise stay for good.
-        app.Services.GetRequiredService<ImageStore>().RemoveAbandonedPartialFiles();
-    }
+    /// <summary>The start-up steps every process runs (<see cref="FluxWebComposition.InitialiseAsync"/>), on every start before the first request.</summary>
+    public static Task InitialiseAsync(this WebApplication app, CancellationToken cancellationToken = default) =>
+        app.Services.InitialiseAsync(FluxWebProcess.WebServer, cancellationToken);
 }

@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 

@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Accounts;
 using Microsoft.AspNetCore.Identity;
 
 namespace FluxWeb.Persistence.Accounts;

@@ -1,13 +1,7 @@
+using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Persistence.Accounts;
 
 namespace FluxWeb.Persistence.Administration;
-
-/// <summary>What an API key may do. <c>Read</c> lists and downloads; <c>Generate</c> also submits jobs.</summary>
-public enum ApiKeyScope
-{
-    Read = 0,
-    Generate = 1,
-}
 
 /// <summary>
 /// A per-user key for scripts. Only the SHA-256 of the key is stored: the key itself is shown once

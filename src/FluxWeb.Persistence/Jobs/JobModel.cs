@@ -1,3 +1,6 @@
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Quotas;
 using Microsoft.EntityFrameworkCore;
@@ -26,7 +29,7 @@ internal static class JobModel
             job.ToTable("Jobs");
             job.HasKey(j => j.Id);
             job.Property(j => j.OwnerId).HasMaxLength(450);
-            job.HasOne(j => j.Owner).WithMany().HasForeignKey(j => j.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            job.HasOne<FluxUser>().WithMany().HasForeignKey(j => j.OwnerId).OnDelete(DeleteBehavior.Cascade);
             job.Property(j => j.ModelId).HasMaxLength(200);
             job.Property(j => j.Mode).HasConversion<string>().HasMaxLength(32);
             job.Property(j => j.State).HasConversion<string>().HasMaxLength(16);
@@ -47,8 +50,8 @@ internal static class JobModel
             image.ToTable("Images");
             image.HasKey(i => i.Id);
             image.Property(i => i.OwnerId).HasMaxLength(450);
-            image.HasOne(i => i.Owner).WithMany().HasForeignKey(i => i.OwnerId).OnDelete(DeleteBehavior.Cascade);
-            image.HasOne(i => i.Job).WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.SetNull);
+            image.HasOne<FluxUser>().WithMany().HasForeignKey(i => i.OwnerId).OnDelete(DeleteBehavior.Cascade);
+            image.HasOne<Job>().WithMany().HasForeignKey(i => i.JobId).OnDelete(DeleteBehavior.SetNull);
             image.Property(i => i.Kind).HasConversion<string>().HasMaxLength(16);
             image.Property(i => i.ModelId).HasMaxLength(200);
             image.Property(i => i.LicenceId).HasMaxLength(100);

@@ -1,8 +1,8 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +24,7 @@ public sealed class GalleryActionsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com");
         bob = await host.CreateUserAsync("bob@example.com");

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +20,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com", accountType: AccountType.NonCommercial);
     }
@@ -201,7 +201,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
         var gone = Guid.NewGuid();
         var image = await rows.AddOutputAsync(ada, "edited", T0.AddMinutes(5), job: j =>
         {
-            j.Mode = Persistence.Jobs.JobMode.MultiReference;
+            j.Mode = Domain.Jobs.JobMode.MultiReference;
             j.Guidance = 3.5f;
             j.Strength = 0.6f;
             j.ResolvedSteps = 28;
@@ -212,7 +212,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
         var detail = (await Query.DetailAsync(ada, image.Id)).Detail!;
 
         Assert.Equal("edited", detail.Image.Prompt);
-        Assert.Equal((Persistence.Jobs.JobMode.MultiReference, 28, (float?)3.5f, 0.6f, ulong.MaxValue), (detail.Job!.Mode, detail.Job.Steps, detail.Job.Guidance, detail.Job.Strength, detail.Job.Seed));
+        Assert.Equal((Domain.Jobs.JobMode.MultiReference, 28, (float?)3.5f, 0.6f, ulong.MaxValue), (detail.Job!.Mode, detail.Job.Steps, detail.Job.Guidance, detail.Job.Strength, detail.Job.Seed));
         Assert.Equal((T0.AddMinutes(5).AddSeconds(-3), T0.AddMinutes(5).AddSeconds(-2), T0.AddMinutes(5), 1.5), (detail.Job.EnqueuedUtc, detail.Job.StartedUtc!.Value, detail.Job.FinishedUtc!.Value, detail.Job.GpuSeconds));
         Assert.Equal(("Apache-2.0", (long?)42, "Allowed"), (detail.Image.LicenceId, detail.WatermarkSerial, detail.Image.SafetyVerdict));
         Assert.Null(detail.OwnerEmail);
@@ -239,7 +239,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
     [Fact]
     public async Task A_real_queue_output_is_listed_with_its_licence()
     {
-        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator(), services: s => s.AddGallery());
+        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator());
         var user = await running.CreateUserAsync("artist@example.com");
         var job = await running.WaitForEndAsync((await running.Generation.SubmitAsync(user.UserId, QueueHost.Request("made by the queue", model: QueueHost.OtherModelId))).JobIds.Single());
 

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +20,7 @@ public sealed class PromptHistoryQueryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com");
     }

@@ -1,6 +1,6 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;

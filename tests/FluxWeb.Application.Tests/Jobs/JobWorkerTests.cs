@@ -1,9 +1,9 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

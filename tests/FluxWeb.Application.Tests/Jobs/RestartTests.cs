@@ -1,4 +1,4 @@
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 

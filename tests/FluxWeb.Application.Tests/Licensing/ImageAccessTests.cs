@@ -1,10 +1,10 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,7 +24,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
     private readonly FakeImageGenerator engine = new();
     private QueueHost host = default!;
 
-    public async Task InitializeAsync() => host = await QueueHost.StartAsync(folder.Path, engine, services: s => s.AddGallery());
+    public async Task InitializeAsync() => host = await QueueHost.StartAsync(folder.Path, engine);
 
     public async Task DisposeAsync()
     {

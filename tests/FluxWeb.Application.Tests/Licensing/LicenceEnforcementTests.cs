@@ -1,6 +1,6 @@
 using FluxWeb.Application.Licensing;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

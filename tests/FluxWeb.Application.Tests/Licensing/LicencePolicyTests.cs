@@ -1,5 +1,5 @@
 using FluxWeb.Application.Licensing;
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 
 namespace FluxWeb.Application.Tests.Licensing;
 

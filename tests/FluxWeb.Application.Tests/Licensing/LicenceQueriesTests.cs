@@ -1,6 +1,6 @@
 using FluxWeb.Application.Licensing;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Images;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
 
 namespace FluxWeb.Application.Tests.Licensing;
 

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Quotas;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence.Quotas;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;

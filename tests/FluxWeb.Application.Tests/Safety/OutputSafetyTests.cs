@@ -1,7 +1,7 @@
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Provenance.Filters;
 using FluxWeb.Testing;
 using FluxWeb.Testing.Safety;
@@ -85,16 +85,15 @@ public sealed class OutputSafetyTests : IAsyncLifetime
             Assert.Equal(nameof(ContentVerdict.Allowed), row.SafetyVerdict);
         }
 
+        // Applied by the start-up every process runs, not by a call of the test's own.
         await using var restarted = await StartAsync("BlurAndFlag");
-        await restarted.Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync();
         Assert.Equal("flagged when Porn + Hentai ≥ 0.95", restarted.Services.GetRequiredService<ImageContentFilter>().Policy.Describe());
     }
 
     private Task<QueueHost> StartAsync(string action) => QueueHost.StartAsync(
         folder.Path,
         new FakeImageGenerator { Picture = request => (request.Prompt == "flagged" ? TestPictures.Flagged() : TestPictures.Allowed()).CloneAs<Rgb24>() },
-        new Dictionary<string, string?> { ["Provenance:Filters:OutputAction"] = action },
-        services: services => services.AddAdministration());
+        new Dictionary<string, string?> { ["Provenance:Filters:OutputAction"] = action });
 
     private static async Task<Job> RunAsync(QueueHost host, string userId, string prompt)
     {

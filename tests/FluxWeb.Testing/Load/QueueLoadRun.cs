@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Scheduling;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 

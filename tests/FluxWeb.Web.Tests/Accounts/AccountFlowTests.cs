@@ -1,4 +1,5 @@
 using System.Net;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Identity;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Reflection;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Authorization;
@@ -41,7 +42,7 @@ public sealed class AuthorizationTests : IClassFixture<AuthorizationTests.TwoAcc
             await using var scope = Factory.Services.CreateAsyncScope();
             var adminId = (await scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<FluxUser>>().FindByEmailAsync("admin@example.com"))!.Id;
             var (key, error) = await Factory.Service<FluxWeb.Application.ApiKeys.ApiKeyService>()
-                .CreateAsync(adminId, "admin script", FluxWeb.Persistence.Administration.ApiKeyScope.Generate, FluxWeb.Application.Audit.ChangeActor.CommandLine);
+                .CreateAsync(adminId, "admin script", FluxWeb.Domain.ApiKeys.ApiKeyScope.Generate, FluxWeb.Application.Audit.ChangeActor.CommandLine);
             AdminKey = key?.Key ?? throw new InvalidOperationException(error);
         }
 

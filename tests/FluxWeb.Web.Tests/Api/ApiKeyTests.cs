@@ -6,9 +6,9 @@ using System.Text.Json;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Administration;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using SixLabors.ImageSharp;
@@ -289,18 +289,18 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         await erin.RegisterAsync("erin@example.com");
         var erinId = await scenario.UserIdAsync("erin@example.com");
         var users = scenario.Factory.Service<FluxWeb.Application.Administration.UserAdministration>();
-        await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Persistence.Accounts.AccountType.NonCommercial }, ChangeActor.Ui(scenario.AdminId));
+        await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Domain.Accounts.AccountType.NonCommercial }, ChangeActor.Ui(scenario.AdminId));
         var made = (await scenario.Factory.Service<GenerationService>().SubmitAsync(erinId, QueueHost.Request("nine b output", model: QueueHost.OtherModelId))).JobIds.Single();
         var image = (await scenario.WaitForEndAsync(erinId, made)).OutputImageId!.Value;
         using var key = scenario.KeyClient(await scenario.CreateKeyAsync(erinId, "erin", ApiKeyScope.Generate));
         Assert.Equal(HttpStatusCode.OK, (await key.GetAsync($"/api/v1/images/{image}")).StatusCode);
 
         // The admin is told first; without confirmation nothing changes.
-        var unconfirmed = await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Persistence.Accounts.AccountType.Commercial }, ChangeActor.Ui(scenario.AdminId));
+        var unconfirmed = await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Domain.Accounts.AccountType.Commercial }, ChangeActor.Ui(scenario.AdminId));
         Assert.False(unconfirmed.Succeeded);
         Assert.Equal(1, unconfirmed.NonCommercialOutputsNeedingConfirmation);
         Assert.Contains("1 image made by non-commercial models", unconfirmed.Error, StringComparison.Ordinal);
-        var confirmed = await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Persistence.Accounts.AccountType.Commercial, ConfirmOutputsUnavailable = true }, ChangeActor.Ui(scenario.AdminId));
+        var confirmed = await users.ChangeAsync(erinId, new FluxWeb.Application.Administration.UserChange { AccountType = FluxWeb.Domain.Accounts.AccountType.Commercial, ConfirmOutputsUnavailable = true }, ChangeActor.Ui(scenario.AdminId));
         Assert.True(confirmed.Succeeded, confirmed.Error);
 
         var viaKey = await key.GetAsync($"/api/v1/images/{image}?download=true");

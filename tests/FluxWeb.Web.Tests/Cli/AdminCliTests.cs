@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Cli;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Audit;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -87,9 +88,9 @@ public sealed class AdminCliTests
         await using (var db = OpenDatabase(data))
         {
             artistId = (await db.Users.SingleAsync(u => u.Email == "artist@example.com")).Id;
-            db.Images.Add(new FluxWeb.Persistence.Images.StoredImage
+            db.Images.Add(new FluxWeb.Domain.Images.StoredImage
             {
-                OwnerId = artistId, Kind = FluxWeb.Persistence.Images.StoredImageKind.Output, ModelId = "klein-9b", LicenceId = "FLUX-Non-Commercial", CommercialUse = false,
+                OwnerId = artistId, Kind = FluxWeb.Domain.Images.StoredImageKind.Output, ModelId = "klein-9b", LicenceId = "FLUX-Non-Commercial", CommercialUse = false,
                 RelativePath = "images/x.png", ContentType = "image/png", Sha256 = "00",
             });
             await db.SaveChangesAsync();

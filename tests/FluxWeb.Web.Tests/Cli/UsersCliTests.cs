@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Cli;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;

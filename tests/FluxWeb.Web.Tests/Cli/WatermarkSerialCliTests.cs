@@ -2,10 +2,10 @@ using System.Text.Json;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Cli;
 using FluxWeb.Persistence;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 

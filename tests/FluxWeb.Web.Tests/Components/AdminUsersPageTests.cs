@@ -3,8 +3,8 @@ using AngleSharp.Dom;
 using Bunit;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Components.Pages.Admin;
-using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
@@ -24,7 +24,7 @@ public sealed class AdminUsersPageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddAdministration());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         admin = await host.CreateUserAsync("admin@example.com", Roles.Admin, AccountType.Commercial);
     }
 

@@ -3,8 +3,8 @@ using Bunit;
 using Bunit.Rendering;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Components.Pages.Gallery;
-using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
@@ -30,7 +30,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, services: s => s.AddGallery());
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com");
     }

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using Bunit;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Components.Pages.Studio;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;

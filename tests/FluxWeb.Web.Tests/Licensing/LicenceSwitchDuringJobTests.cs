@@ -4,8 +4,8 @@ using System.Text.Json;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -35,7 +35,7 @@ public sealed class LicenceSwitchDuringJobTests : IAsyncLifetime
         nicoId = (await factory.Service<UserAdministration>().FindByEmailAsync("nico@example.com", ChangeActor.CommandLine))!.Id;
         await factory.Service<UserAdministration>().ChangeAsync(nicoId, new UserChange { AccountType = AccountType.NonCommercial }, ChangeActor.CommandLine);
         var (key, error) = await factory.Service<FluxWeb.Application.ApiKeys.ApiKeyService>()
-            .CreateAsync(nicoId, "nico script", FluxWeb.Persistence.Administration.ApiKeyScope.Generate, ChangeActor.CommandLine);
+            .CreateAsync(nicoId, "nico script", FluxWeb.Domain.ApiKeys.ApiKeyScope.Generate, ChangeActor.CommandLine);
         nicoKey = key?.Key ?? throw new InvalidOperationException(error);
     }
 

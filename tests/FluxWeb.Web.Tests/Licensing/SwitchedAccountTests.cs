@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using FluxWeb.Persistence.Audit;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 
@@ -105,7 +105,7 @@ public sealed class SwitchedAccountTests(SwitchedAccount scenario) : IClassFixtu
         var adaRefusals = await RefusalsAsync(scenario.AdaId);
         Assert.Equal(adaBefore + 1, adaRefusals.Count);
         Assert.Contains(adaRefusals, a => a.ModelId == QueueHost.OtherModelId && a.Detail!.Contains("watermark", StringComparison.OrdinalIgnoreCase));
-        Assert.Equal(0, await scenario.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == scenario.AdaId && i.Kind != FluxWeb.Persistence.Images.StoredImageKind.Output)));
+        Assert.Equal(0, await scenario.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == scenario.AdaId && i.Kind != FluxWeb.Domain.Images.StoredImageKind.Output)));
 
         // A copy of an Apache-2.0 output is an ordinary picture for a commercial account.
         var apache = await ada.PostAsync("/api/v1/uploads/images", Png(scenario.ApachePng));

@@ -1,8 +1,10 @@
 using FluxWeb.Application.Outputs;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Images;
-using FluxWeb.Persistence.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;

@@ -23,7 +23,7 @@ internal static class AccountEndpoints
 
             var userId = signInManager.UserManager.GetUserId(context.User);
             await signInManager.SignOutAsync();
-            await audit.RecordAsync(new FluxWeb.Application.Audit.AuditEntry(FluxWeb.Persistence.Audit.AuditActions.SignOut, userId) { Channel = "ui" });
+            await audit.RecordAsync(new FluxWeb.Application.Audit.AuditEntry(FluxWeb.Domain.Audit.AuditActions.SignOut, userId) { Channel = "ui" });
             loggers.CreateLogger("FluxWeb.Account").LogInformation("User signed out");
             return Results.LocalRedirect("~/Account/Login");
         }).RequireAuthorization();

@@ -3,7 +3,7 @@ using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
-using FluxWeb.Persistence.Accounts;
+using FluxWeb.Domain.Accounts;
 using Microsoft.AspNetCore.Components;
 
 namespace FluxWeb.Host.Components.Pages.Admin;

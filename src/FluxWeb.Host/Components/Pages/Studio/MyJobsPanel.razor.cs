@@ -1,7 +1,7 @@
 using System.Globalization;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
-using FluxWeb.Persistence.Jobs;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;

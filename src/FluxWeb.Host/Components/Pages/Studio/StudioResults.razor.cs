@@ -1,6 +1,6 @@
 using System.Globalization;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Persistence.Jobs;
+using FluxWeb.Domain.Jobs;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 

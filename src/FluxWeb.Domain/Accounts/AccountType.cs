@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Accounts;
+namespace FluxWeb.Domain.Accounts;
 
 /// <summary>
 /// The licensing side of an account. Commercial is the default because it is the safe side:

@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Audit;
+namespace FluxWeb.Domain.Audit;
 
 /// <summary>Who did what, when: one row per sign-in, generation, download, deletion, licence refusal or admin change.</summary>
 public sealed class AuditEvent

@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Jobs;
+namespace FluxWeb.Domain.Jobs;
 
 /// <summary>What kind of generation a job is; mirrors the pipeline's modes without depending on the inference library.</summary>
 public enum JobMode

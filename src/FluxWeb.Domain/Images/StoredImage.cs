@@ -1,7 +1,4 @@
-using FluxWeb.Persistence.Accounts;
-using FluxWeb.Persistence.Jobs;
-
-namespace FluxWeb.Persistence.Images;
+namespace FluxWeb.Domain.Images;
 
 /// <summary>
 /// An image file under the data folder with who owns it and, for outputs, what made it. The
@@ -12,15 +9,13 @@ public sealed class StoredImage
 {
     public Guid Id { get; set; }
 
+    /// <summary>The owning account (a foreign key; no navigation, so the entity does not depend on Identity).</summary>
     public required string OwnerId { get; set; }
-
-    public FluxUser? Owner { get; set; }
 
     public StoredImageKind Kind { get; set; }
 
+    /// <summary>The job that made an output (null for uploads and masks, and once that job is deleted).</summary>
     public Guid? JobId { get; set; }
-
-    public Job? Job { get; set; }
 
     public string? ModelId { get; set; }
 

@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Jobs;
+namespace FluxWeb.Domain.Jobs;
 
 /// <summary>queued → running → succeeded | failed | cancelled. Stored as text.</summary>
 public enum JobState

@@ -1,6 +1,4 @@
-using FluxWeb.Persistence.Accounts;
-
-namespace FluxWeb.Persistence.Jobs;
+namespace FluxWeb.Domain.Jobs;
 
 /// <summary>
 /// One image to generate: every request becomes one row per image (a batch of N is N jobs), so
@@ -11,9 +9,8 @@ public sealed class Job
 {
     public Guid Id { get; set; }
 
+    /// <summary>The account that asked for it (a foreign key to the accounts table; the entity has no navigation to it).</summary>
     public required string OwnerId { get; set; }
-
-    public FluxUser? Owner { get; set; }
 
     /// <summary>Jobs submitted together share a batch id; <see cref="BatchIndex"/> is their order (seed + index).</summary>
     public Guid BatchId { get; set; }

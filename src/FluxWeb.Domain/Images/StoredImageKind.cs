@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Images;
+namespace FluxWeb.Domain.Images;
 
 public enum StoredImageKind
 {

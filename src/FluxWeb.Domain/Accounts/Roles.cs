@@ -1,4 +1,4 @@
-namespace FluxWeb.Persistence.Accounts;
+namespace FluxWeb.Domain.Accounts;
 
 public static class Roles
 {
