@@ -1,6 +1,7 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Packages;
@@ -163,7 +164,7 @@ public sealed class QueueHost : IAsyncDisposable
     public Task<Job> WaitForEndAsync(Guid id, TimeSpan? timeout = null) => WaitForJobAsync(id, j => j.State.IsFinished(), timeout);
 
     public static JobRequest Request(string prompt, int count = 1, ulong? seed = 1, string model = ModelId) =>
-        new() { ModelId = model, Prompt = prompt, Count = count, Seed = seed };
+        new() { Settings = new GenerationSettings { ModelId = model, Prompt = prompt, Seed = seed }, Count = count };
 
     public async Task StopAsync()
     {

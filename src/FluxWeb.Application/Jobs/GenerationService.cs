@@ -5,12 +5,12 @@ using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Models;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Provenance.Filters;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace FluxWeb.Application.Jobs;
 
@@ -31,13 +31,10 @@ public sealed partial class GenerationService(
     GpuCostEstimator estimator,
     IJobEvents events,
     JobQueueSignal signal,
-    IOptions<QueueOptions> options,
+    GenerationLimits limits,
     TimeProvider time,
     ILogger<GenerationService> logger)
 {
-    /// <summary>Far beyond what the text encoder reads (512 tokens); only keeps absurd prompts out of the database.</summary>
-    public const int MaxPromptCharacters = 10_000;
-
     public async Task<SubmitResult> SubmitAsync(string userId, JobRequest request, CancellationToken cancellationToken = default)
     {
         var result = await SubmitCheckedAsync(userId, request, cancellationToken);
@@ -52,21 +49,21 @@ public sealed partial class GenerationService(
 
     private async Task<SubmitResult> SubmitCheckedAsync(string userId, JobRequest request, CancellationToken cancellationToken)
     {
-        if (request.Prompt.Length > MaxPromptCharacters)
+        var asked = request.Settings;
+        if (GenerationLimits.PromptProblem(asked.Prompt) is { } tooLong)
         {
-            return SubmitResult.Invalid($"The prompt is too long: at most {MaxPromptCharacters} characters.");
+            return SubmitResult.Invalid(tooLong);
         }
 
-        if (promptFilter.Check(request.Prompt) is { Blocked: true } blocked)
+        if (promptFilter.Check(asked.Prompt) is { Blocked: true } blocked)
         {
             LogPromptBlocked(logger, userId, blocked.MatchedTerm ?? "(classifier)");
             return SubmitResult.Invalid(blocked.Message ?? "The prompt was refused by the content policy of this server.");
         }
 
-        var maxBatch = options.Value.MaxBatchSize;
-        if (request.Count < 1 || request.Count > maxBatch)
+        if (limits.BatchProblem(request.Count) is { } batchProblem)
         {
-            return SubmitResult.Invalid($"Ask for between 1 and {maxBatch} images at a time.");
+            return SubmitResult.Invalid(batchProblem);
         }
 
         if (await quotas.PrecheckAsync(userId, request.Count, cancellationToken) is { } early)
@@ -75,10 +72,10 @@ public sealed partial class GenerationService(
             return SubmitResult.Refused(early);
         }
 
-        var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, request.ModelId, StringComparison.Ordinal));
+        var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, asked.ModelId, StringComparison.Ordinal));
         if (model is null || !model.IsUsable)
         {
-            return SubmitResult.Invalid($"The model '{request.ModelId}' is not installed on this server.");
+            return SubmitResult.Invalid($"The model '{asked.ModelId}' is not installed on this server.");
         }
 
         if (await modelAccess.AdminRefusalAsync(userId, model.Id, cancellationToken) is { } accessRefusal)
@@ -90,7 +87,7 @@ public sealed partial class GenerationService(
 
         var licenceRefusal = (await licences.MayGenerateAsync(userId, model.Manifest!, cancellationToken)).Reason;
         var (inputs, inputProblem) = licenceRefusal is null
-            ? await JobInputs.LoadAsync(access, userId, request.ReferenceImageIds, request.SourceImageId, request.MaskImageId, cancellationToken)
+            ? await JobInputs.LoadAsync(access, userId, asked, cancellationToken)
             : (null, null);
         licenceRefusal ??= inputProblem is { LicenceRefused: true } ? inputProblem.Message : null;
         if (licenceRefusal is not null)
@@ -105,33 +102,14 @@ public sealed partial class GenerationService(
             return SubmitResult.Invalid(inputProblem!.Message);
         }
 
-        var seed = request.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
-        var template = new Job
-        {
-            OwnerId = userId,
-            ModelId = model.Id,
-            Prompt = request.Prompt,
-            Width = request.Width,
-            Height = request.Height,
-            Steps = request.Steps,
-            Guidance = request.Guidance,
-            Seed = seed,
-            Strength = request.Strength,
-            FeatherComposite = request.FeatherComposite,
-            ReferenceImageIds = [.. request.ReferenceImageIds],
-            SourceImageId = request.SourceImageId,
-            MaskImageId = request.MaskImageId,
-        };
-
+        var seed = asked.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(sizeof(ulong)));
+        var settings = asked with { ModelId = model.Id, Seed = seed };
         ResolvedGeneration resolved;
-        JobMode mode;
         using (inputs)
         {
-            var generation = inputs.ToRequest(template);
-            mode = JobInputs.ModeOf(generation);
             try
             {
-                resolved = generator.Validate(generation);
+                resolved = generator.Validate(inputs.ToRequest(settings));
             }
             catch (GenerationRequestException ex)
             {
@@ -148,22 +126,11 @@ public sealed partial class GenerationService(
             OwnerId = userId,
             BatchId = batchId,
             BatchIndex = index,
-            ModelId = model.Id,
-            Mode = mode,
-            Prompt = request.Prompt,
-            Width = request.Width,
-            Height = request.Height,
-            Steps = request.Steps,
-            Guidance = request.Guidance,
+            Settings = settings.ForBatchImage(seed, index),
+            Mode = settings.Mode,
             ResolvedWidth = resolved.Width,
             ResolvedHeight = resolved.Height,
             ResolvedSteps = resolved.Steps,
-            Seed = unchecked(seed + (ulong)index),
-            Strength = request.Strength,
-            FeatherComposite = request.FeatherComposite,
-            ReferenceImageIds = [.. request.ReferenceImageIds],
-            SourceImageId = request.SourceImageId,
-            MaskImageId = request.MaskImageId,
             State = JobState.Queued,
             EnqueuedUtc = now,
             TotalSteps = resolved.Steps,
@@ -184,7 +151,7 @@ public sealed partial class GenerationService(
             {
                 ModelId = model.Id,
                 JobId = job.Id,
-                Detail = $"{job.Mode} {resolved.Width}×{resolved.Height}, {resolved.Steps} steps, seed {job.Seed}, licence {model.Manifest!.Licence!.Id}",
+                Detail = $"{job.Mode} {resolved.Width}×{resolved.Height}, {resolved.Steps} steps, seed {job.Settings.Seed}, licence {model.Manifest!.Licence!.Id}",
                 Channel = request.Channel,
             }, CancellationToken.None);
         }

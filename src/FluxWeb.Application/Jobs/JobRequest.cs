@@ -1,38 +1,16 @@
 using FluxWeb.Application.Quotas;
+using FluxWeb.Domain.Generation;
 
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// What a door (Studio, CLI, REST API) asks for. Input images are referenced by id: they were
-/// uploaded first and belong to the same user. <see cref="Count"/> images become that many jobs
-/// with seeds <c>Seed … Seed + Count − 1</c>.
+/// What a door (Studio, CLI, REST API) asks for: the <see cref="GenerationSettings"/> of the images
+/// and how many. Input images are referenced by id: they were uploaded first and belong to the same
+/// user. <see cref="Count"/> images become that many jobs with seeds <c>Seed … Seed + Count − 1</c>.
 /// </summary>
 public sealed record JobRequest
 {
-    public required string ModelId { get; init; }
-
-    public required string Prompt { get; init; }
-
-    public int? Width { get; init; }
-
-    public int? Height { get; init; }
-
-    /// <summary>Null: a random seed.</summary>
-    public ulong? Seed { get; init; }
-
-    public int? Steps { get; init; }
-
-    public float? Guidance { get; init; }
-
-    public IReadOnlyList<Guid> ReferenceImageIds { get; init; } = [];
-
-    public Guid? SourceImageId { get; init; }
-
-    public Guid? MaskImageId { get; init; }
-
-    public float Strength { get; init; } = 1f;
-
-    public bool FeatherComposite { get; init; }
+    public required GenerationSettings Settings { get; init; }
 
     public int Count { get; init; } = 1;
 

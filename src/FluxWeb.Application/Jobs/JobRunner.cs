@@ -53,7 +53,7 @@ public sealed partial class JobRunner(
     public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
         this.stopping = stopping;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.ModelId });
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.Settings.ModelId });
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
         var progress = new JobProgressReporter(job, live, events, contexts, time, options.Value.ProgressWriteInterval, logger);
         events.Publish(new JobEvent(JobEventKind.Started, job.Id, job.OwnerId, JobState.Running, Now) { TotalSteps = job.TotalSteps });
@@ -65,20 +65,20 @@ public sealed partial class JobRunner(
         {
             // The account type may have changed while the job waited: check the licence again at the GPU's
             // door, for the model and for every input image (references, source and mask).
-            var manifest = catalog.Find(job.ModelId)?.Manifest;
+            var manifest = catalog.Find(job.Settings.ModelId)?.Manifest;
             var licenceRefusal = manifest is null ? null : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason;
             var (inputs, inputProblem) = licenceRefusal is null
-                ? await JobInputs.LoadAsync(access, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token)
+                ? await JobInputs.LoadAsync(access, job.OwnerId, job.Settings, handle.Token)
                 : (null, null);
             using (inputs)
             {
                 licenceRefusal ??= inputProblem is { LicenceRefused: true } ? inputProblem.Message : null;
-                var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.ModelId, handle.Token) : null;
+                var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.Settings.ModelId, handle.Token) : null;
                 if (accessRefusal is not null)
                 {
                     // Disabled account, or the model disabled / kept from the owner's role while the job waited.
                     engineFree();
-                    await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
+                    await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.Settings.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
                     await EndAsync(job, JobState.Failed, JobEventKind.Failed, accessRefusal, 0);
                     return;
                 }
@@ -87,7 +87,7 @@ public sealed partial class JobRunner(
                 {
                     LogLicenceRefused(logger, job.Id);
                     engineFree();
-                    await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
+                    await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.Settings.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
                     await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
                     return;
                 }
@@ -98,12 +98,12 @@ public sealed partial class JobRunner(
                     return;
                 }
 
-                var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
+                var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.Settings.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
                 var started = time.GetTimestamp();
                 GenerationResult result;
                 try
                 {
-                    result = await generator.GenerateAsync(inputs.ToRequest(job), progress, handle.Token);
+                    result = await generator.GenerateAsync(inputs.ToRequest(job.Settings), progress, handle.Token);
                 }
                 finally
                 {
@@ -114,8 +114,8 @@ public sealed partial class JobRunner(
                 using (result.Image)
                 {
                     await progress.FlushAsync();
-                    var model = catalog.Find(job.ModelId)?.Manifest
-                        ?? throw new InvalidOperationException($"Model '{job.ModelId}' disappeared while its job ran.");
+                    var model = catalog.Find(job.Settings.ModelId)?.Manifest
+                        ?? throw new InvalidOperationException($"Model '{job.Settings.ModelId}' disappeared while its job ran.");
                     var finished = finisher.Finish(result, model, await serials.IssueAsync(job.Id, job.OwnerId, model, CancellationToken.None), await IngredientsAsync(job));
                     await SucceedAsync(job, result, finished, licence, engineSeconds);
                 }
@@ -180,11 +180,11 @@ public sealed partial class JobRunner(
             }
         }
 
-        await AddAsync(job.SourceImageId, "source image");
-        await AddAsync(job.MaskImageId, "mask");
-        for (var i = 0; i < job.ReferenceImageIds.Count; i++)
+        await AddAsync(job.Settings.SourceImageId, "source image");
+        await AddAsync(job.Settings.MaskImageId, "mask");
+        for (var i = 0; i < job.Settings.ReferenceImageIds.Count; i++)
         {
-            await AddAsync(job.ReferenceImageIds[i], $"reference image {i + 1}");
+            await AddAsync(job.Settings.ReferenceImageIds[i], $"reference image {i + 1}");
         }
 
         return inputs;
@@ -196,11 +196,11 @@ public sealed partial class JobRunner(
         {
             OwnerId = job.OwnerId,
             JobId = job.Id,
-            ModelId = job.ModelId,
+            ModelId = job.Settings.ModelId,
             LicenceId = licence?.Id,
             CommercialUse = licence?.CommercialUse,
             Seed = result.Seed,
-            Prompt = job.Prompt,
+            Prompt = job.Settings.Prompt,
             RelativePath = "",
             ContentType = "image/png",
             Sha256 = "",

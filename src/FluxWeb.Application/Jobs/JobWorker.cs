@@ -141,7 +141,7 @@ public sealed partial class JobWorker(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var queued = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Queued)
-            .Select(j => new QueuedJob(j.Id, j.OwnerId, j.ModelId, j.EnqueuedUtc, j.BatchIndex, j.EstimatedGpuSeconds))
+            .Select(j => new QueuedJob(j.Id, j.OwnerId, j.Settings.ModelId, j.EnqueuedUtc, j.BatchIndex, j.EstimatedGpuSeconds))
             .ToListAsync(cancellationToken);
         var finished = await db.Jobs.AsNoTracking()
             .Where(j => j.FinishedUtc >= windowStart && j.GpuSeconds > 0)
@@ -208,8 +208,8 @@ public sealed partial class JobWorker(
             handle.CancelByRequest();
         }
 
-        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.ModelId);
-        loadedModelId = job.ModelId;
+        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.Settings.ModelId);
+        loadedModelId = job.Settings.ModelId;
 
         // The task is in the table before it can finish, so shutdown always waits for it.
         Interlocked.Increment(ref inEngine);

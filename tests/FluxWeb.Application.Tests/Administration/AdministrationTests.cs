@@ -88,7 +88,7 @@ public sealed class AdministrationTests : IAsyncLifetime
     {
         var user = await host.CreateUserAsync("refused@example.com", accountType: AccountType.Commercial);
         await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("licence", model: QueueHost.OtherModelId));
-        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("size") with { Width = 100_000 });
+        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("size").With(s => s with { Width = 100_000 }));
         await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("batch", count: 1000));
         var made = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("fine"));
         await host.WaitForEndAsync(made.JobIds.Single());
