@@ -59,6 +59,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<JobQueueSignal>();
         services.AddSingleton<JobService>();
         services.AddSingleton<JobSettingsReader>();
+        services.AddSingleton<JobAdmission>();
         services.AddSingleton<GenerationService>();
         services.AddScoped<JobRunner>();
         return services;

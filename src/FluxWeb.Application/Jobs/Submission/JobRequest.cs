@@ -38,4 +38,13 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     public static SubmitResult RefusedByLicence(string reason) => new([], 0, reason, null) { LicenceRefused = true };
 
     public static SubmitResult Forbidden(string reason) => new([], 0, reason, null) { AccessRefused = true };
+
+    /// <summary>What each admission refusal means at the doors: 400, 403 (access or licence) or 429.</summary>
+    public static SubmitResult From(AdmissionRefusal refusal) => refusal.Check switch
+    {
+        AdmissionCheck.ModelAccess => Forbidden(refusal.Message),
+        AdmissionCheck.Licence => RefusedByLicence(refusal.Message),
+        AdmissionCheck.Quota when refusal.Quota is { } quota => Refused(quota),
+        _ => Invalid(refusal.Message),
+    };
 }
