@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Generation;
 using FluxWeb.Inference.Devices;
 
 namespace FluxWeb.Inference;
@@ -70,4 +71,13 @@ public sealed class InferenceOptions
     /// <summary>Side of the square step preview image (latent → RGB projection, not a VAE decode).</summary>
     public int PreviewSide { get; set; } = 256;
 
+    /// <summary>The generation limits these options set (sizes and pictures); the queue's options add the batch size.</summary>
+    public GenerationLimits ToGenerationLimits() => new()
+    {
+        MinSide = MinSide,
+        MaxSide = MaxSide,
+        MaxPixels = MaxPixels,
+        MaxReferences = MaxReferences,
+        MaxReferencePixels = MaxReferencePixels,
+    };
 }

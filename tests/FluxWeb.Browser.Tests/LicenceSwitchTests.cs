@@ -35,7 +35,7 @@ public sealed class LicenceSwitchTests(QueueBrowserSession session) : IClassFixt
             var nicoId = (await users.FindByEmailAsync("nico@example.com", ChangeActor.CommandLine))!.Id;
             await users.ChangeAsync(nicoId, new UserChange { AccountType = AccountType.NonCommercial }, ChangeActor.CommandLine);
             var made = await session.Factory.Services.GetRequiredService<GenerationService>()
-                .SubmitAsync(nicoId, QueueHost.Request("non-commercial picture", seed: 0x808080, model: QueueHost.OtherModelId) with { Width = 256, Height = 256 });
+                .SubmitAsync(nicoId, QueueHost.Request("non-commercial picture", seed: 0x808080, model: QueueHost.OtherModelId).With(s => s with { Width = 256, Height = 256 }));
             Assert.True(made.Accepted, made.Error);
             var image = await OutputOfAsync(made.JobIds.Single());
 

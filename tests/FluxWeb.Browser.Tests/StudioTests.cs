@@ -85,7 +85,7 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
             var job = await JobAsync(Guid.Parse((await result.GetAttributeAsync("data-job-id"))!));
             Assert.Equal(JobMode.Edit, job.Mode);
-            Assert.Equal([referenceId], job.ReferenceImageIds);
+            Assert.Equal([referenceId], job.Settings.ReferenceImageIds);
             Assert.Equal(JobState.Succeeded, job.State);
 
             // The result itself can go back in as a second reference, and the order changes with the buttons.
@@ -156,12 +156,12 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", timeoutMs: 60_000);
             var job = await JobAsync(Guid.Parse((await result.GetAttributeAsync("data-job-id"))!));
             Assert.Equal(JobMode.MaskedEdit, job.Mode);
-            Assert.Equal(sourceId, job.SourceImageId);
-            Assert.Equal(0.75f, job.Strength, 3);
-            Assert.True(job.FeatherComposite);
+            Assert.Equal(sourceId, job.Settings.SourceImageId);
+            Assert.Equal(0.75f, job.Settings.Strength, 3);
+            Assert.True(job.Settings.Feather);
             Assert.Equal((Width, Height), (job.ResolvedWidth, job.ResolvedHeight));
 
-            using var mask = await session.Factory.Services.GetRequiredService<ImageStore>().LoadAsync<L8>(job.OwnerId, job.MaskImageId!.Value);
+            using var mask = await session.Factory.Services.GetRequiredService<ImageStore>().LoadAsync<L8>(job.OwnerId, job.Settings.MaskImageId!.Value);
             Assert.NotNull(mask);
             Assert.Equal((Width, Height), (mask.Width, mask.Height));
             foreach (var x in new[] { 45, 100, 160, 220, 275 })

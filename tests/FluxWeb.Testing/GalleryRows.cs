@@ -1,5 +1,6 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
@@ -34,14 +35,12 @@ public sealed class GalleryRows(IServiceProvider services)
             Id = Guid.NewGuid(),
             OwnerId = owner.UserId,
             BatchId = Guid.NewGuid(),
-            ModelId = model,
-            Prompt = prompt,
+            Settings = new GenerationSettings { ModelId = model, Prompt = prompt, Seed = 7 },
             ResolvedWidth = width,
             ResolvedHeight = height,
             ResolvedSteps = 4,
             TotalSteps = 4,
             Step = 4,
-            Seed = 7,
             State = JobState.Succeeded,
             EnqueuedUtc = createdUtc.AddSeconds(-3),
             StartedUtc = createdUtc.AddSeconds(-2),
@@ -60,7 +59,7 @@ public sealed class GalleryRows(IServiceProvider services)
             ModelId = model,
             LicenceId = commercialUse switch { true => "Apache-2.0", false => "FLUX-Non-Commercial", null => null },
             CommercialUse = commercialUse,
-            Seed = jobRow.Seed,
+            Seed = jobRow.Settings.Seed,
             Prompt = prompt,
             Width = width,
             Height = height,
@@ -96,8 +95,7 @@ public sealed class GalleryRows(IServiceProvider services)
             Id = Guid.NewGuid(),
             OwnerId = owner.UserId,
             BatchId = Guid.NewGuid(),
-            ModelId = model,
-            Prompt = prompt,
+            Settings = new GenerationSettings { ModelId = model, Prompt = prompt, Seed = 1 },
             ResolvedWidth = 64,
             ResolvedHeight = 64,
             ResolvedSteps = 4,

@@ -2,6 +2,7 @@ using FluxWeb.Application;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -151,7 +152,7 @@ public sealed class QueueHost : IAsyncDisposable
     public Task<Job> WaitForEndAsync(Guid id, TimeSpan? timeout = null) => WaitForJobAsync(id, j => j.State.IsFinished(), timeout);
 
     public static JobRequest Request(string prompt, int count = 1, ulong? seed = 1, string model = ModelId) =>
-        new() { ModelId = model, Prompt = prompt, Count = count, Seed = seed };
+        new() { Settings = new GenerationSettings { ModelId = model, Prompt = prompt, Seed = seed }, Count = count };
 
     public async Task StopAsync()
     {

@@ -31,9 +31,9 @@ public sealed class ImageCheck(ProvenanceInspector inspector, WatermarkSerials s
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.AsNoTracking().Where(j => j.Id == jobId)
-            .Select(j => new { j.Id, Email = db.Users.Where(u => u.Id == j.OwnerId).Select(u => u.Email).FirstOrDefault(), j.ModelId, j.Prompt, j.Seed, j.EnqueuedUtc, j.OutputImageId })
+            .Select(j => new { j.Id, Email = db.Users.Where(u => u.Id == j.OwnerId).Select(u => u.Email).FirstOrDefault(), j.Settings.ModelId, j.Settings.Prompt, j.Settings.Seed, j.EnqueuedUtc, j.OutputImageId })
             .SingleOrDefaultAsync(cancellationToken);
-        var traced = job is null ? null : new TracedJob(job.Id, job.Email ?? "", job.ModelId, job.Prompt, job.Seed, job.EnqueuedUtc, job.OutputImageId);
+        var traced = job is null ? null : new TracedJob(job.Id, job.Email ?? "", job.ModelId, job.Prompt, job.Seed.GetValueOrDefault(), job.EnqueuedUtc, job.OutputImageId);
         return new ImageCheckResult(report with { Job = jobId.ToString() }, traced);
     }
 }

@@ -52,7 +52,7 @@ public sealed class QueueOverview(IDbContextFactory<FluxWebDbContext> contexts, 
         if (outcome is CancelOutcome.Cancelled or CancelOutcome.Stopping)
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            var owner = await db.Jobs.Where(j => j.Id == jobId).Select(j => new { j.OwnerId, j.ModelId }).SingleAsync(cancellationToken);
+            var owner = await db.Jobs.Where(j => j.Id == jobId).Select(j => new { j.OwnerId, j.Settings.ModelId }).SingleAsync(cancellationToken);
             await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, adminId)
             {
                 JobId = jobId,

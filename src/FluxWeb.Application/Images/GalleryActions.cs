@@ -85,7 +85,7 @@ public sealed partial class GalleryActions(
 
         var inUse = await db.Jobs.AnyAsync(
             j => (j.State == JobState.Queued || j.State == JobState.Running)
-                && (j.SourceImageId == imageId || j.MaskImageId == imageId || j.ReferenceImageIds.Contains(imageId)),
+                && (j.Settings.SourceImageId == imageId || j.Settings.MaskImageId == imageId || j.Settings.ReferenceImageIds.Contains(imageId)),
             cancellationToken);
         if (inUse)
         {

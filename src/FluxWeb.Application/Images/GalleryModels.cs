@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 
 namespace FluxWeb.Application.Images;
@@ -95,13 +96,10 @@ public sealed record GalleryPage(IReadOnlyList<GalleryItem> Items, string? NextC
 public sealed record GalleryJob(
     Guid Id,
     JobMode Mode,
+    // As asked (a null size or guidance: the default), with this image's seed.
+    GenerationSettings Settings,
+    // What ran: the resolved step count.
     int Steps,
-    float? Guidance,
-    float Strength,
-    bool FeatherComposite,
-    int? RequestedWidth,
-    int? RequestedHeight,
-    [property: JsonNumberHandling(JsonNumberHandling.WriteAsString | JsonNumberHandling.AllowReadingFromString)] ulong Seed,
     DateTime EnqueuedUtc,
     DateTime? StartedUtc,
     DateTime? FinishedUtc,

@@ -99,7 +99,7 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
             image.WatermarkSerial,
             image.NsfwScore,
             job is null ? null : new GalleryJob(
-                job.Id, job.Mode, job.ResolvedSteps, job.Guidance, job.Strength, job.FeatherComposite, job.Width, job.Height, job.Seed,
+                job.Id, job.Mode, job.Settings, job.ResolvedSteps,
                 job.EnqueuedUtc, job.StartedUtc, job.FinishedUtc, job.GpuSeconds, job.Attempts),
             inputs);
         return new GalleryDetailResult(detail, null);
@@ -180,17 +180,17 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
     private static async Task<IReadOnlyList<GalleryInput>> InputsAsync(FluxWebDbContext db, JobActor viewer, AccountType account, Job job, CancellationToken cancellationToken)
     {
         var wanted = new List<(Guid Id, string Role)>();
-        if (job.SourceImageId is { } source)
+        if (job.Settings.SourceImageId is { } source)
         {
             wanted.Add((source, "Source"));
         }
 
-        if (job.MaskImageId is { } mask)
+        if (job.Settings.MaskImageId is { } mask)
         {
             wanted.Add((mask, "Mask"));
         }
 
-        wanted.AddRange(job.ReferenceImageIds.Select((id, index) => (id, $"Reference {index + 1}")));
+        wanted.AddRange(job.Settings.ReferenceImageIds.Select((id, index) => (id, $"Reference {index + 1}")));
         if (wanted.Count == 0)
         {
             return [];

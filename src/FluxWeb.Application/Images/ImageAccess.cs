@@ -159,7 +159,7 @@ public sealed class ImageAccess(
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var job = await db.Jobs.AsNoTracking().Where(j => j.Id == jobId)
-            .Select(j => new { j.ModelId, j.OwnerId, Output = db.Images.FirstOrDefault(i => i.Id == j.OutputImageId) })
+            .Select(j => new { j.Settings.ModelId, j.OwnerId, Output = db.Images.FirstOrDefault(i => i.Id == j.OutputImageId) })
             .SingleOrDefaultAsync(cancellationToken);
         if (job is null)
         {
@@ -211,9 +211,9 @@ public sealed class JobLicenceFilter
         var images = db.Images;
         return jobs.Where(j => images.Any(i => i.Id == j.OutputImageId && i.Kind == StoredImageKind.Output && i.ModelId != null)
             ? images.Any(i => i.Id == j.OutputImageId && i.CommercialUse == true)
-            : models.Contains(j.ModelId));
+            : models.Contains(j.Settings.ModelId));
     }
 
     public bool MayReceive(Job job, StoredImage? output) =>
-        LicencePolicy.Decide(account, access.JobFacts(job.ModelId, output), LicencedAction.View).Allowed;
+        LicencePolicy.Decide(account, access.JobFacts(job.Settings.ModelId, output), LicencedAction.View).Allowed;
 }

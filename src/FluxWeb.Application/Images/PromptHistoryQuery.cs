@@ -39,10 +39,10 @@ public sealed class PromptHistoryQuery(IDbContextFactory<FluxWebDbContext> conte
         var jobs = db.Jobs.AsNoTracking().Where(j => j.OwnerId == viewer.UserId);
         if (GalleryQuery.ContainsPattern(search) is { } pattern)
         {
-            jobs = jobs.Where(j => EF.Functions.Like(j.Prompt, pattern, GalleryQuery.LikeEscape));
+            jobs = jobs.Where(j => EF.Functions.Like(j.Settings.Prompt, pattern, GalleryQuery.LikeEscape));
         }
 
-        var prompts = jobs.GroupBy(j => j.Prompt).Select(g => new { Prompt = g.Key, LastUsedUtc = g.Max(j => j.EnqueuedUtc), Uses = g.Count() });
+        var prompts = jobs.GroupBy(j => j.Settings.Prompt).Select(g => new { Prompt = g.Key, LastUsedUtc = g.Max(j => j.EnqueuedUtc), Uses = g.Count() });
         var total = await prompts.CountAsync(cancellationToken);
         if (Paging.Offset(page, pageSize) is not { } offset)
         {
@@ -61,9 +61,9 @@ public sealed class PromptHistoryQuery(IDbContextFactory<FluxWebDbContext> conte
         // The page's prompts only: their newest job (for the model) and newest receivable output.
         var texts = rows.Select(r => r.Prompt).ToList();
         var lastModels = await db.Jobs.AsNoTracking()
-            .Where(j => j.OwnerId == viewer.UserId && texts.Contains(j.Prompt))
-            .GroupBy(j => j.Prompt)
-            .Select(g => g.OrderByDescending(j => j.EnqueuedUtc).Select(j => new { j.Prompt, j.ModelId }).First())
+            .Where(j => j.OwnerId == viewer.UserId && texts.Contains(j.Settings.Prompt))
+            .GroupBy(j => j.Settings.Prompt)
+            .Select(g => g.OrderByDescending(j => j.EnqueuedUtc).Select(j => new { j.Settings.Prompt, j.Settings.ModelId }).First())
             .ToDictionaryAsync(x => x.Prompt, x => x.ModelId, StringComparer.Ordinal, cancellationToken);
         var outputs = db.Images.AsNoTracking().Where(i => i.OwnerId == viewer.UserId && i.Kind == StoredImageKind.Output && i.Prompt != null && texts.Contains(i.Prompt));
         if (hides)

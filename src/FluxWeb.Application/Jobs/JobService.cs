@@ -130,14 +130,7 @@ public sealed partial class JobService(
         // ago, nothing changes here and the running branch below stops it instead.
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            var cancelled = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued)
-                .ExecuteUpdateAsync(set => set
-                    .SetProperty(j => j.State, JobState.Cancelled)
-                    .SetProperty(j => j.FinishedUtc, now)
-                    .SetProperty(j => j.CancelRequested, true)
-                    .SetProperty(j => j.CancelledBy, actor.UserId)
-                    .SetProperty(j => j.Error, reason), cancellationToken);
-            if (cancelled == 1)
+            if (await JobTransitions.CancelWaitingAsync(db, jobId, actor.UserId, reason, now, cancellationToken))
             {
                 await QuotaService.RefundImageAsync(db, job, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
@@ -148,12 +141,7 @@ public sealed partial class JobService(
             }
         }
 
-        // Recorded in the row too, so a worker that claims the job right now sees it at start.
-        var flagged = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Running)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(j => j.CancelRequested, true)
-                .SetProperty(j => j.CancelledBy, actor.UserId), cancellationToken);
-        if (flagged == 0)
+        if (!await JobTransitions.RequestCancelAsync(db, jobId, actor.UserId, cancellationToken))
         {
             return CancelOutcome.AlreadyFinished;
         }

@@ -1,5 +1,6 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -8,23 +9,10 @@ namespace FluxWeb.Application.Jobs;
 
 /// <summary>
 /// What a generated image was made with, as the Studio needs it for "use these settings": the
-/// resolved size and steps (what really ran), the seed of this very image, and its inputs by id.
+/// job's <see cref="GenerationSettings"/> with the resolved size and steps (what really ran), the
+/// seed of this very image, and its inputs by id.
 /// </summary>
-public sealed record JobSettings(
-    Guid JobId,
-    Guid ImageId,
-    string ModelId,
-    JobMode Mode,
-    string Prompt,
-    int Width,
-    int Height,
-    int Steps,
-    float? Guidance,
-    ulong Seed,
-    IReadOnlyList<Guid> ReferenceImageIds,
-    Guid? SourceImageId,
-    float Strength,
-    bool FeatherComposite);
+public sealed record JobSettings(Guid JobId, Guid ImageId, JobMode Mode, GenerationSettings Settings);
 
 /// <summary>What "use these settings" found: the settings, or why not (null and null: not found).</summary>
 public sealed record JobSettingsResult(JobSettings? Settings, string? LicenceRefusal = null)
@@ -57,20 +45,6 @@ public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contex
         var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         return job is null || !viewer.MayAccess(job.OwnerId)
             ? JobSettingsResult.NotFound
-            : new JobSettingsResult(new JobSettings(
-                job.Id,
-                image.Id,
-                job.ModelId,
-                job.Mode,
-                job.Prompt,
-                job.ResolvedWidth,
-                job.ResolvedHeight,
-                job.ResolvedSteps,
-                job.Guidance,
-                job.Seed,
-                [.. job.ReferenceImageIds],
-                job.SourceImageId,
-                job.Strength,
-                job.FeatherComposite));
+            : new JobSettingsResult(new JobSettings(job.Id, image.Id, job.Mode, job.ResolvedSettings()));
     }
 }

@@ -1,24 +1,22 @@
 using System.Text.Json.Serialization;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
 
 namespace FluxWeb.Application.Jobs;
 
-/// <summary>A job as its owner sees it: the stored row with the worker's live position, step and preview laid over it.</summary>
+/// <summary>
+/// A job as its owner sees it: the stored row with the worker's live position, step and preview laid
+/// over it. <see cref="Settings"/> are what the image is made with (the resolved size and steps).
+/// </summary>
 public sealed record JobView(
     Guid Id,
     Guid BatchId,
     int BatchIndex,
     JobState State,
-    string ModelId,
     JobMode Mode,
-    string Prompt,
-    int Width,
-    int Height,
-    int Steps,
-    float? Guidance,
-    // Seeds use all 64 bits; JavaScript numbers would round them.
-    [property: JsonNumberHandling(JsonNumberHandling.WriteAsString | JsonNumberHandling.AllowReadingFromString)] ulong Seed,
+    // The API's job JSON keeps its flat fields (modelId, prompt, width, ...) below; the settings are not repeated there.
+    [property: JsonIgnore] GenerationSettings Settings,
     DateTime EnqueuedUtc,
     DateTime? StartedUtc,
     DateTime? FinishedUtc,
@@ -33,6 +31,22 @@ public sealed record JobView(
     // Where a running job is in the pipeline (loading the model, denoising, decoding...); null otherwise.
     GenerationStage? Stage = null)
 {
+    public string ModelId => Settings.ModelId;
+
+    public string Prompt => Settings.Prompt;
+
+    public int Width => Settings.Width ?? 0;
+
+    public int Height => Settings.Height ?? 0;
+
+    public int Steps => Settings.Steps ?? 0;
+
+    public float? Guidance => Settings.Guidance;
+
+    // Seeds use all 64 bits; JavaScript numbers would round them.
+    [JsonNumberHandling(JsonNumberHandling.WriteAsString | JsonNumberHandling.AllowReadingFromString)]
+    public ulong Seed => Settings.Seed ?? 0;
+
     internal static JobView From(Job job, LiveJobBoard board)
     {
         var live = job.State == JobState.Running ? board.Running(job.Id) : null;
@@ -42,14 +56,8 @@ public sealed record JobView(
             job.BatchId,
             job.BatchIndex,
             job.State,
-            job.ModelId,
             job.Mode,
-            job.Prompt,
-            job.ResolvedWidth,
-            job.ResolvedHeight,
-            job.ResolvedSteps,
-            job.Guidance,
-            job.Seed,
+            job.ResolvedSettings(),
             job.EnqueuedUtc,
             job.StartedUtc,
             job.FinishedUtc,

@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Application.Scheduling;
+using FluxWeb.Inference;
 using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -39,6 +40,9 @@ public static class JobsServiceCollectionExtensions
         // The inference engine registers the real generator; until then requests get a clear refusal.
         services.TryAddSingleton<IImageGenerator, UnavailableImageGenerator>();
 
+        // One set of limits for the Studio, every door and the engine: the inference options' sizes and pictures, the queue's batch.
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<InferenceOptions>>().Value.ToGenerationLimits()
+            with { MaxBatch = sp.GetRequiredService<IOptions<QueueOptions>>().Value.MaxBatchSize });
         services.AddSingleton<IJobSchedulingPolicy>(sp =>
             new FairSchedulingPolicy(sp.GetRequiredService<IOptions<QueueOptions>>().Value.Scheduling.ModelSwitchMaxWait));
         services.AddSingleton<QuotaClock>();
@@ -55,6 +59,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<JobQueueSignal>();
         services.AddSingleton<JobService>();
         services.AddSingleton<JobSettingsReader>();
+        services.AddSingleton<JobAdmission>();
         services.AddSingleton<GenerationService>();
         services.AddScoped<JobRunner>();
         return services;

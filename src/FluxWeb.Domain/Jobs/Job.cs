@@ -1,3 +1,5 @@
+using FluxWeb.Domain.Generation;
+
 namespace FluxWeb.Domain.Jobs;
 
 /// <summary>
@@ -17,20 +19,14 @@ public sealed class Job
 
     public int BatchIndex { get; set; }
 
-    public required string ModelId { get; set; }
+    /// <summary>
+    /// What this image is made with, exactly as asked, with this image's own seed; the job runs with
+    /// exactly these settings (again after a restart). Stored in the job's own columns.
+    /// </summary>
+    public required GenerationSettings Settings { get; set; }
 
+    /// <summary>What kind of generation it is (from the settings' inputs; stored so listings can show it without reading them).</summary>
     public JobMode Mode { get; set; }
-
-    public required string Prompt { get; set; }
-
-    /// <summary>As requested (null: the model's default). The job runs with exactly what was asked.</summary>
-    public int? Width { get; set; }
-
-    public int? Height { get; set; }
-
-    public int? Steps { get; set; }
-
-    public float? Guidance { get; set; }
 
     /// <summary>What the engine resolved at submission: the size and step count the job will produce.</summary>
     public int ResolvedWidth { get; set; }
@@ -39,18 +35,8 @@ public sealed class Job
 
     public int ResolvedSteps { get; set; }
 
-    public ulong Seed { get; set; }
-
-    public float Strength { get; set; } = 1f;
-
-    public bool FeatherComposite { get; set; }
-
-    /// <summary>Uploaded (or earlier generated) images of the owner, in order.</summary>
-    public List<Guid> ReferenceImageIds { get; set; } = [];
-
-    public Guid? SourceImageId { get; set; }
-
-    public Guid? MaskImageId { get; set; }
+    /// <summary>The settings with the size and step count the engine resolved: what the image was really made with.</summary>
+    public GenerationSettings ResolvedSettings() => Settings with { Width = ResolvedWidth, Height = ResolvedHeight, Steps = ResolvedSteps };
 
     public JobState State { get; set; } = JobState.Queued;
 

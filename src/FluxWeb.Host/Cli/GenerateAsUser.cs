@@ -4,6 +4,7 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 
@@ -17,18 +18,11 @@ namespace FluxWeb.Host.Cli;
 /// </summary>
 internal sealed record GenerateAsUser(
     string Email,
-    string ModelId,
-    string Prompt,
+    // The options as settings; the input pictures are files here and become the account's uploads.
+    GenerationSettings Settings,
     string[] References,
     string? Source,
     string? Mask,
-    float Strength,
-    bool Feather,
-    int? Width,
-    int? Height,
-    ulong? Seed,
-    int? Steps,
-    float? Guidance,
     string OutFile)
 {
     public static async Task<int> RunAsync(CliOutput output, GenerateAsUser request, IReadOnlyDictionary<string, string?> overrides, CancellationToken cancellationToken)
@@ -87,22 +81,8 @@ internal sealed record GenerateAsUser(
         }
 
         var started = Stopwatch.GetTimestamp();
-        var submitted = await services.GetRequiredService<GenerationService>().SubmitAsync(account.Id, new JobRequest
-        {
-            ModelId = request.ModelId,
-            Prompt = request.Prompt,
-            Width = request.Width,
-            Height = request.Height,
-            Seed = request.Seed,
-            Steps = request.Steps,
-            Guidance = request.Guidance,
-            ReferenceImageIds = referenceIds,
-            SourceImageId = sourceId,
-            MaskImageId = maskId,
-            Strength = request.Strength,
-            FeatherComposite = request.Feather,
-            Channel = "cli",
-        }, cancellationToken);
+        var settings = request.Settings with { ReferenceImageIds = referenceIds, SourceImageId = sourceId, MaskImageId = maskId };
+        var submitted = await services.GetRequiredService<GenerationService>().SubmitAsync(account.Id, new JobRequest { Settings = settings, Channel = "cli" }, cancellationToken);
         if (!submitted.Accepted)
         {
             return output.Fail(submitted.Error!);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using FluxWeb.Application.Outputs;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -23,8 +24,8 @@ internal static class GenerateCommand
         var mask = new Option<string?>("--mask") { Description = "Mask for --image: white repaints, black keeps; same size as the source." };
         var strength = new Option<float>("--strength") { Description = "Masked edit strength in (0, 1]: lower keeps more of the source.", DefaultValueFactory = _ => 1f };
         var feather = new Option<bool>("--feather") { Description = "Masked edit: blend the result over the source with a feathered mask." };
-        var width = new Option<int?>("--width") { Description = "Output width (floored to a multiple of 16; default: the first reference's size, else 1024)." };
-        var height = new Option<int?>("--height") { Description = "Output height (floored to a multiple of 16)." };
+        var width = new Option<int?>("--width") { Description = "Output width, a multiple of 16 (default: the first reference's size, else 1024)." };
+        var height = new Option<int?>("--height") { Description = "Output height, a multiple of 16." };
         var seed = new Option<ulong?>("--seed") { Description = "Seed; the same seed and settings give the same image. Random when omitted." };
         var steps = new Option<int?>("--steps") { Description = "Sampling steps (distilled models take exactly 4)." };
         var guidance = new Option<float?>("--guidance") { Description = "Classifier-free guidance (base models only)." };
@@ -40,10 +41,22 @@ internal static class GenerateCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // The options as the one settings record; the pictures are files until they are read or uploaded.
+            var settings = new GenerationSettings
+            {
+                ModelId = parse.GetValue(model)!,
+                Prompt = parse.GetValue(prompt)!,
+                Width = parse.GetValue(width),
+                Height = parse.GetValue(height),
+                Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps),
+                Guidance = parse.GetValue(guidance),
+                Strength = parse.GetValue(strength),
+                Feather = parse.GetValue(feather),
+            };
             if (parse.GetValue(user) is { } email)
             {
-                var asUser = new GenerateAsUser(email, parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(references) ?? [], parse.GetValue(image), parse.GetValue(mask),
-                    parse.GetValue(strength), parse.GetValue(feather), parse.GetValue(width), parse.GetValue(height), parse.GetValue(seed), parse.GetValue(steps), parse.GetValue(guidance), parse.GetValue(outFile)!);
+                var asUser = new GenerateAsUser(email, settings, parse.GetValue(references) ?? [], parse.GetValue(image), parse.GetValue(mask), parse.GetValue(outFile)!);
                 return await GenerateAsUser.RunAsync(output, asUser, FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
             }
 
@@ -74,8 +87,7 @@ internal static class GenerateCommand
                     return Track(loaded, decoded.CloneAs<TPixel>());
                 }
 
-                var promptText = parse.GetValue(prompt)!;
-                if (services.GetRequiredService<PromptFilter>().Check(promptText) is { Blocked: true } blocked)
+                if (services.GetRequiredService<PromptFilter>().Check(settings.Prompt) is { Blocked: true } blocked)
                 {
                     return output.Fail(blocked.Message ?? "The prompt was refused by the content filter.");
                 }
@@ -88,21 +100,11 @@ internal static class GenerateCommand
 
                 var source = parse.GetValue(image) is { } sourcePath ? await LoadAsync<Rgb24>(sourcePath, "source", screen: true) : null;
                 var maskImage = parse.GetValue(mask) is { } maskPath ? await LoadAsync<L8>(maskPath, "mask", screen: false) : null;
-                var request = new GenerationRequest
-                {
-                    ModelId = parse.GetValue(model)!,
-                    Prompt = promptText,
-                    Width = parse.GetValue(width),
-                    Height = parse.GetValue(height),
-                    Seed = parse.GetValue(seed) ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11,
-                    Steps = parse.GetValue(steps),
-                    Guidance = parse.GetValue(guidance),
-                    References = referenceImages,
-                    Source = source,
-                    Mask = maskImage,
-                    Strength = parse.GetValue(strength),
-                    FeatherComposite = parse.GetValue(feather),
-                };
+                var request = GenerationRequest.For(
+                    settings with { Seed = settings.Seed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) >> 11 },
+                    referenceImages,
+                    source,
+                    maskImage);
 
                 var generator = services.GetRequiredService<IImageGenerator>();
                 generator.Validate(request);

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json.Serialization;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Host.Hosting;
 
 namespace FluxWeb.Host.Endpoints;
@@ -14,7 +15,7 @@ public sealed record GenerationApiRequest
 
     public required string Prompt { get; init; }
 
-    [Description("Output width; floored to a multiple of 16. Default: the first reference's size, else 1024.")]
+    [Description("Output width: a multiple of 16 (another value is refused with the nearest valid ones). Default: the first reference's size, else 1024.")]
     public int? Width { get; init; }
 
     public int? Height { get; init; }
@@ -45,6 +46,23 @@ public sealed record GenerationApiRequest
 
     [Description("Masked edit: blend the result over the source with a feathered mask.")]
     public bool Feather { get; init; }
+
+    /// <summary>The API's names for the settings (<c>model</c>, an optional <c>strength</c>) mapped to the one record every door fills.</summary>
+    public GenerationSettings ToSettings() => new()
+    {
+        ModelId = Model,
+        Prompt = Prompt ?? "",
+        Width = Width,
+        Height = Height,
+        Seed = Seed,
+        Steps = Steps,
+        Guidance = Guidance,
+        ReferenceImageIds = ReferenceImageIds ?? [],
+        SourceImageId = SourceImageId,
+        MaskImageId = MaskImageId,
+        Strength = Strength ?? 1f,
+        Feather = Feather,
+    };
 }
 
 /// <summary>What a queued request answers: one job per image, to follow on GET /api/v1/jobs/{id} or the hub.</summary>
@@ -82,23 +100,7 @@ internal static class GenerationEndpoints
             return Results.Unauthorized();
         }
 
-        var request = new JobRequest
-        {
-            ModelId = body.Model,
-            Prompt = body.Prompt ?? "",
-            Width = body.Width,
-            Height = body.Height,
-            Seed = body.Seed,
-            Steps = body.Steps,
-            Guidance = body.Guidance,
-            Count = body.Count,
-            ReferenceImageIds = body.ReferenceImageIds ?? [],
-            SourceImageId = body.SourceImageId,
-            MaskImageId = body.MaskImageId,
-            Strength = body.Strength ?? 1f,
-            FeatherComposite = body.Feather,
-            Channel = "api",
-        };
+        var request = new JobRequest { Settings = body.ToSettings(), Count = body.Count, Channel = "api" };
         var result = await generation.SubmitAsync(actor.UserId, request, cancellationToken);
         if (result.Accepted)
         {

@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Generation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -39,6 +40,27 @@ public sealed record GenerationRequest
 
     /// <summary>Masked editing: blend the result over the source with a feathered mask in pixel space.</summary>
     public bool FeatherComposite { get; init; }
+
+    /// <summary>
+    /// The one mapping from what was asked (<see cref="GenerationSettings"/>: the job's, the CLI's) to
+    /// what the engine runs; the input pictures are the settings' images, decoded by the caller.
+    /// </summary>
+    /// <exception cref="ArgumentException">The settings carry no seed (the caller draws one first).</exception>
+    public static GenerationRequest For(GenerationSettings settings, IReadOnlyList<Image<Rgb24>> references, Image<Rgb24>? source, Image<L8>? mask) => new()
+    {
+        ModelId = settings.ModelId,
+        Prompt = settings.Prompt,
+        Width = settings.Width,
+        Height = settings.Height,
+        Seed = settings.Seed ?? throw new ArgumentException("The settings have no seed yet.", nameof(settings)),
+        Steps = settings.Steps,
+        Guidance = settings.Guidance,
+        References = references,
+        Source = source,
+        Mask = mask,
+        Strength = settings.Strength,
+        FeatherComposite = settings.Feather,
+    };
 
     public GenerationMode Mode => Source is not null ? GenerationMode.MaskedEdit
         : References.Count switch { 0 => GenerationMode.TextToImage, 1 => GenerationMode.Edit, _ => GenerationMode.MultiReference };

@@ -1,18 +1,21 @@
+using FluxWeb.Domain.Generation;
 using FluxWeb.Inference.Packages;
 
 namespace FluxWeb.Inference.Pipeline;
 
 /// <summary>
 /// Checks a request against its model's rules and the server's limits before anything runs, and
-/// resolves the defaults. Every refusal says what was wrong and what is allowed.
+/// resolves the defaults. Every refusal says what was wrong and what is allowed. Sizes, the prompt's
+/// length, the number of pictures and the strength follow <see cref="GenerationLimits"/>, the rules
+/// the Studio shows and every door applies.
 /// </summary>
 public static class GenerationValidator
 {
-    public const int DefaultSide = 1024;
-    public const int MaxPromptCharacters = 20_000;
+    public const int DefaultSide = GenerationLimits.DefaultSide;
 
-    public static ResolvedGeneration Resolve(GenerationRequest request, InstalledModel? model, InferenceOptions limits)
+    public static ResolvedGeneration Resolve(GenerationRequest request, InstalledModel? model, InferenceOptions options)
     {
+        var limits = options.ToGenerationLimits();
         if (model is null)
         {
             throw new GenerationRequestException($"Model '{request.ModelId}' is not installed.");
@@ -26,9 +29,9 @@ public static class GenerationValidator
         }
 
         var name = manifest.Label;
-        if (request.Prompt.Length > MaxPromptCharacters)
+        if (GenerationLimits.PromptProblem(request.Prompt) is { } promptProblem)
         {
-            throw new GenerationRequestException($"The prompt has {request.Prompt.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted (the text encoder reads 512 tokens).");
+            throw new GenerationRequestException(promptProblem);
         }
 
         var imageCount = request.References.Count + (request.Source is null ? 0 : 1);
@@ -72,7 +75,7 @@ public static class GenerationValidator
         return new ResolvedGeneration(width, height, steps, guidance, width / 16 * (height / 16));
     }
 
-    private static (int Width, int Height) ResolveSize(GenerationRequest request, InferenceOptions limits)
+    private static (int Width, int Height) ResolveSize(GenerationRequest request, GenerationLimits limits)
     {
         int width, height;
         var first = request.Source ?? (request.References.Count > 0 ? request.References[0] : null);
@@ -80,7 +83,7 @@ public static class GenerationValidator
         {
             var geometry = ImagePreparation.CheckAndPlan(request.Source.Width, request.Source.Height, limits.MaxPixels, "The source image");
             (width, height) = (geometry.Width, geometry.Height);
-            if ((request.Width is { } w && w / 16 * 16 != width) || (request.Height is { } h && h / 16 * 16 != height))
+            if ((request.Width is { } w && w != width) || (request.Height is { } h && h != height))
             {
                 throw new GenerationRequestException($"A masked edit keeps the source's size ({width}×{height} after preparation); leave width and height empty.");
             }
@@ -92,26 +95,11 @@ public static class GenerationValidator
         }
         else
         {
-            width = (request.Width ?? DefaultSide) / 16 * 16;
-            height = (request.Height ?? DefaultSide) / 16 * 16;
+            (width, height) = (request.Width ?? DefaultSide, request.Height ?? DefaultSide);
         }
 
-        var minSide = Math.Max(16, limits.MinSide / 16 * 16);
-        var maxSide = limits.MaxSide / 16 * 16;
-        foreach (var (label, value) in new[] { ("Width", width), ("Height", height) })
-        {
-            if (value < minSide || value > maxSide)
-            {
-                throw new GenerationRequestException($"{label} {value} is outside {minSide}–{maxSide} pixels (sizes are floored to multiples of 16).");
-            }
-        }
-
-        if ((long)width * height > limits.MaxPixels)
-        {
-            throw new GenerationRequestException($"{width}×{height} is {(long)width * height:N0} pixels; at most {limits.MaxPixels:N0} are allowed.");
-        }
-
-        return (width, height);
+        var size = limits.CheckSize(width, height);
+        return size.Problem is { } problem ? throw new GenerationRequestException(problem) : (width, height);
     }
 
     private static void ValidateMaskedEdit(GenerationRequest request)
@@ -126,9 +114,9 @@ public static class GenerationValidator
             throw new GenerationRequestException($"The mask is {request.Mask.Width}×{request.Mask.Height} but the source is {request.Source.Width}×{request.Source.Height}; they must match.");
         }
 
-        if (request.Strength is <= 0f or > 1f || float.IsNaN(request.Strength))
+        if (GenerationLimits.StrengthProblem(request.Strength) is { } strengthProblem)
         {
-            throw new GenerationRequestException($"Strength must be above 0 and at most 1; {request.Strength} was asked.");
+            throw new GenerationRequestException(strengthProblem);
         }
     }
 

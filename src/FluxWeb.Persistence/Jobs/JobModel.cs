@@ -30,10 +30,25 @@ internal static class JobModel
             job.HasKey(j => j.Id);
             job.Property(j => j.OwnerId).HasMaxLength(450);
             job.HasOne<FluxUser>().WithMany().HasForeignKey(j => j.OwnerId).OnDelete(DeleteBehavior.Cascade);
-            job.Property(j => j.ModelId).HasMaxLength(200);
+            // The settings keep the columns the job's parameters always had (no prefix): one column per property.
+            job.ComplexProperty(j => j.Settings, settings =>
+            {
+                settings.Property(s => s.ModelId).HasColumnName("ModelId").HasMaxLength(200);
+                settings.Property(s => s.Prompt).HasColumnName("Prompt");
+                settings.Property(s => s.Width).HasColumnName("Width");
+                settings.Property(s => s.Height).HasColumnName("Height");
+                // Every job has its own seed (a request without one gets a random one before it is stored).
+                settings.Property(s => s.Seed).HasColumnName("Seed").HasConversion(SeedBits).IsRequired();
+                settings.Property(s => s.Steps).HasColumnName("Steps");
+                settings.Property(s => s.Guidance).HasColumnName("Guidance");
+                settings.PrimitiveCollection(s => s.ReferenceImageIds).HasColumnName("ReferenceImageIds");
+                settings.Property(s => s.SourceImageId).HasColumnName("SourceImageId");
+                settings.Property(s => s.MaskImageId).HasColumnName("MaskImageId");
+                settings.Property(s => s.Strength).HasColumnName("Strength");
+                settings.Property(s => s.Feather).HasColumnName("Feather");
+            });
             job.Property(j => j.Mode).HasConversion<string>().HasMaxLength(32);
             job.Property(j => j.State).HasConversion<string>().HasMaxLength(16);
-            job.Property(j => j.Seed).HasConversion(SeedBits);
             job.Property(j => j.EnqueuedUtc).HasConversion(Utc);
             job.Property(j => j.StartedUtc).HasConversion(NullableUtc);
             job.Property(j => j.FinishedUtc).HasConversion(NullableUtc);

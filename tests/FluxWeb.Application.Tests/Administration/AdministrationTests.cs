@@ -84,11 +84,41 @@ public sealed class AdministrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_worker_admits_a_waiting_job_by_the_doors_checks_in_the_doors_order()
+    {
+        var user = await host.CreateUserAsync("changing@example.com", accountType: AccountType.NonCommercial);
+        var hold = engine.HoldNextJob(step: 1);
+        var blocker = (await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("first"))).JobIds.Single();
+        await hold.Reached;
+        var lighthouse = QueueHost.Request("a red lighthouse");
+        var harbour = QueueHost.Request("a harbour", model: QueueHost.OtherModelId);
+        var blockedJob = (await host.Generation.SubmitAsync(user.UserId, lighthouse)).JobIds.Single();
+        var refusedJob = (await host.Generation.SubmitAsync(user.UserId, harbour)).JobIds.Single();
+
+        // While they wait: the content policy blocks a word of one prompt; the other job's model (non-commercial)
+        // is disabled and the account becomes Commercial, so two checks would refuse it: the first one decides.
+        Assert.Null(await Service<ContentPolicy>().SaveBlockedTermsAsync(["lighthouse"], ChangeActor.CommandLine));
+        await Service<ModelAdministration>().SetAsync(QueueHost.OtherModelId, enabled: false, null, ChangeActor.CommandLine);
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == user.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+        hold.Release();
+        await host.WaitForEndAsync(blocker);
+        var blocked = await host.WaitForEndAsync(blockedJob);
+        var refused = await host.WaitForEndAsync(refusedJob);
+
+        var blockedAtDoor = await host.Generation.SubmitAsync(user.UserId, lighthouse);
+        var refusedAtDoor = await host.Generation.SubmitAsync(user.UserId, harbour);
+        Assert.True(refusedAtDoor.AccessRefused, "Model access is checked before the licence.");
+        Assert.Equal((JobState.Failed, blockedAtDoor.Error), (blocked.State, blocked.Error));
+        Assert.Equal((JobState.Failed, refusedAtDoor.Error), (refused.State, refused.Error));
+        Assert.DoesNotContain(engine.Started, g => g.Prompt is "a red lighthouse" or "a harbour");
+    }
+
+    [Fact]
     public async Task Every_kind_of_refusal_counts_as_a_rejected_request_on_the_usage_view()
     {
         var user = await host.CreateUserAsync("refused@example.com", accountType: AccountType.Commercial);
         await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("licence", model: QueueHost.OtherModelId));
-        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("size") with { Width = 100_000 });
+        await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("size").With(s => s with { Width = 100_000 }));
         await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("batch", count: 1000));
         var made = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("fine"));
         await host.WaitForEndAsync(made.JobIds.Single());

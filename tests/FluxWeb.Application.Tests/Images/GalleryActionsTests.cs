@@ -74,7 +74,7 @@ public sealed class GalleryActionsTests : IAsyncLifetime
         Assert.False(File.Exists(thumbnail.FullPath));
         Assert.False(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == image.Id)));
         var job = await host.JobAsync(image.JobId!.Value);
-        Assert.Equal((JobState.Succeeded, (Guid?)null, "to delete"), (job.State, job.OutputImageId, job.Prompt));
+        Assert.Equal((JobState.Succeeded, (Guid?)null, "to delete"), (job.State, job.OutputImageId, job.Settings.Prompt));
         var audit = await host.WithDbAsync(db => db.AuditEvents.SingleAsync(a => a.Action == AuditActions.Delete));
         Assert.Equal((ada.UserId, "ada@example.com", (Guid?)image.Id, image.JobId, ada.UserId, "ui"), (audit.ActorId, audit.ActorEmail, audit.ImageId, audit.JobId, audit.TargetUserId, audit.Channel));
         Assert.Contains("watermark serial 42", audit.Detail, StringComparison.Ordinal);
@@ -96,7 +96,7 @@ public sealed class GalleryActionsTests : IAsyncLifetime
     public async Task An_image_a_waiting_job_still_needs_is_not_deleted()
     {
         var reference = await rows.AddOutputAsync(ada, "reference", T0, withFile: true);
-        var waiting = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("uses it") with { ReferenceImageIds = [reference.Id] });
+        var waiting = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("uses it").With(s => s with { ReferenceImageIds = [reference.Id] }));
         Assert.True(waiting.Accepted, waiting.Error);
 
         var refused = await Actions.DeleteAsync(ada, reference.Id, "ui");

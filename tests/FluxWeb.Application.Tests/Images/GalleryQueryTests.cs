@@ -202,17 +202,14 @@ public sealed class GalleryQueryTests : IAsyncLifetime
         var image = await rows.AddOutputAsync(ada, "edited", T0.AddMinutes(5), job: j =>
         {
             j.Mode = Domain.Jobs.JobMode.MultiReference;
-            j.Guidance = 3.5f;
-            j.Strength = 0.6f;
+            j.Settings = j.Settings with { Guidance = 3.5f, Strength = 0.6f, Seed = ulong.MaxValue, ReferenceImageIds = [reference.Id, ncReference.Id, gone] };
             j.ResolvedSteps = 28;
-            j.Seed = ulong.MaxValue;
-            j.ReferenceImageIds = [reference.Id, ncReference.Id, gone];
         });
 
         var detail = (await Query.DetailAsync(ada, image.Id)).Detail!;
 
         Assert.Equal("edited", detail.Image.Prompt);
-        Assert.Equal((Domain.Jobs.JobMode.MultiReference, 28, (float?)3.5f, 0.6f, ulong.MaxValue), (detail.Job!.Mode, detail.Job.Steps, detail.Job.Guidance, detail.Job.Strength, detail.Job.Seed));
+        Assert.Equal((Domain.Jobs.JobMode.MultiReference, 28, (float?)3.5f, 0.6f, ulong.MaxValue), (detail.Job!.Mode, detail.Job.Steps, detail.Job.Settings.Guidance, detail.Job.Settings.Strength, detail.Job.Settings.Seed!.Value));
         Assert.Equal((T0.AddMinutes(5).AddSeconds(-3), T0.AddMinutes(5).AddSeconds(-2), T0.AddMinutes(5), 1.5), (detail.Job.EnqueuedUtc, detail.Job.StartedUtc!.Value, detail.Job.FinishedUtc!.Value, detail.Job.GpuSeconds));
         Assert.Equal(("Apache-2.0", (long?)42, "Allowed"), (detail.Image.LicenceId, detail.WatermarkSerial, detail.Image.SafetyVerdict));
         Assert.Null(detail.OwnerEmail);

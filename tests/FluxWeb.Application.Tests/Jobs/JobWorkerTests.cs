@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
@@ -70,7 +71,7 @@ public sealed class JobWorkerTests : IAsyncLifetime
     public async Task Every_output_is_watermarked_and_signed_and_its_serial_traces_back_to_the_job()
     {
         // The watermark needs at least 256×256 pixels.
-        var submitted = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a marked lighthouse", model: QueueHost.OtherModelId) with { Width = 256, Height = 256 });
+        var submitted = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a marked lighthouse", model: QueueHost.OtherModelId).With(s => s with { Width = 256, Height = 256 }));
         var id = submitted.JobIds.Single();
         var job = await host.WaitForEndAsync(id);
         var image = await host.WithDbAsync(db => db.Images.SingleAsync(i => i.Id == job.OutputImageId));
@@ -106,7 +107,7 @@ public sealed class JobWorkerTests : IAsyncLifetime
 
         var jobs = await Task.WhenAll(result.JobIds.Select(id => host.WaitForEndAsync(id)));
 
-        Assert.Equal([41UL, 42UL, 43UL], jobs.OrderBy(j => j.BatchIndex).Select(j => j.Seed));
+        Assert.Equal([41UL, 42UL, 43UL], jobs.OrderBy(j => j.BatchIndex).Select(j => j.Settings.Seed!.Value));
         Assert.Single(jobs.Select(j => j.BatchId).Distinct());
         Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j.State));
     }
@@ -114,10 +115,10 @@ public sealed class JobWorkerTests : IAsyncLifetime
     [Fact]
     public async Task A_request_the_engine_refuses_queues_nothing_and_says_why()
     {
-        var result = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("") with { Prompt = " " });
+        var result = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("").With(s => s with { Prompt = " " }));
         var tooMany = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("many", count: 9));
         var noModel = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("x", model: "missing"));
-        var tooLong = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request(new string('a', GenerationService.MaxPromptCharacters + 1)));
+        var tooLong = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request(new string('a', GenerationLimits.MaxPromptCharacters + 1)));
 
         Assert.Equal("Write a prompt first.", result.Error);
         Assert.Equal("Ask for between 1 and 8 images at a time.", tooMany.Error);
@@ -240,8 +241,8 @@ public sealed class JobWorkerTests : IAsyncLifetime
         upload.Position = 0;
         var reference = await store.SaveUploadAsync(ada.UserId, upload);
 
-        var mine = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("edit it") with { ReferenceImageIds = [reference.Id] });
-        var theirs = await host.Generation.SubmitAsync(bob.UserId, QueueHost.Request("steal it") with { ReferenceImageIds = [reference.Id] });
+        var mine = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("edit it").With(s => s with { ReferenceImageIds = [reference.Id] }));
+        var theirs = await host.Generation.SubmitAsync(bob.UserId, QueueHost.Request("steal it").With(s => s with { ReferenceImageIds = [reference.Id] }));
 
         Assert.Equal("Reference image 1 was not found. Upload it again.", theirs.Error);
         var job = await host.WaitForEndAsync(mine.JobIds.Single());

@@ -2,6 +2,7 @@ using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
@@ -39,7 +40,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
 
     private async Task<Job> MadeAsync(JobActor user, string model, ulong seed = 0x808080)
     {
-        var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request($"made with {model}", seed: seed, model: model) with { Width = 256, Height = 256 });
+        var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request($"made with {model}", seed: seed, model: model).With(s => s with { Width = 256, Height = 256 }));
         Assert.True(submitted.Accepted, submitted.Error);
         var job = await host.WaitForEndAsync(submitted.JobIds.Single());
         Assert.Equal(JobState.Succeeded, job.State);
@@ -69,8 +70,9 @@ public sealed class ImageAccessTests : IAsyncLifetime
         // A job written before inputs were checked at this door: an output given as its mask.
         var job = new Job
         {
-            Id = Guid.NewGuid(), OwnerId = nico.UserId, BatchId = Guid.NewGuid(), ModelId = QueueHost.ModelId, Prompt = "masked by a non-commercial output",
-            Mode = JobMode.MaskedEdit, SourceImageId = source, MaskImageId = output, Strength = 0.9f,
+            Id = Guid.NewGuid(), OwnerId = nico.UserId, BatchId = Guid.NewGuid(),
+            Settings = new GenerationSettings { ModelId = QueueHost.ModelId, Prompt = "masked by a non-commercial output", Seed = 1, SourceImageId = source, MaskImageId = output, Strength = 0.9f },
+            Mode = JobMode.MaskedEdit,
             ResolvedWidth = 256, ResolvedHeight = 256, ResolvedSteps = 4, TotalSteps = 4, State = JobState.Queued, EnqueuedUtc = DateTime.UtcNow,
         };
         await host.WithDbAsync(db =>
@@ -84,7 +86,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
 
         Assert.Equal(JobState.Failed, ended.State);
         Assert.Contains("may not use images made by klein-test-nc as input", ended.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain(engine.Started, g => g.Prompt == job.Prompt);
+        Assert.DoesNotContain(engine.Started, g => g.Prompt == job.Settings.Prompt);
         Assert.True(await host.WithDbAsync(db => db.AuditEvents.AnyAsync(a => a.JobId == job.Id && a.Action == AuditActions.LicenceRefused && a.Channel == "worker")));
     }
 
@@ -106,7 +108,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
         Assert.Equal(ImageAccessOutcome.NotFound, (await Access.InputAsync(bob.UserId, picture, InputRole.Reference)).Outcome);
         Assert.Equal(ImageAccessOutcome.NotFound, (await Access.InputAsync(ada.UserId, Guid.NewGuid(), InputRole.Reference)).Outcome);
 
-        var refused = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("an output as the mask") with { SourceImageId = picture, MaskImageId = output });
+        var refused = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("an output as the mask").With(s => s with { SourceImageId = picture, MaskImageId = output }));
         Assert.False(refused.Accepted);
         Assert.Contains("not a mask", refused.Error, StringComparison.Ordinal);
     }
@@ -141,7 +143,7 @@ public sealed class ImageAccessTests : IAsyncLifetime
                 var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == id);
                 var output = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == job.OutputImageId);
                 var one = (await Access.JobAsync(viewer, id)).Allowed;
-                Assert.True(one == listed.Contains(id), $"{job.Prompt}: the query {(listed.Contains(id) ? "lists" : "hides")} it, the single rule says {one}");
+                Assert.True(one == listed.Contains(id), $"{job.Settings.Prompt}: the query {(listed.Contains(id) ? "lists" : "hides")} it, the single rule says {one}");
                 Assert.Equal(one, filter.MayReceive(job, output));
             }
         }

@@ -33,7 +33,7 @@ public sealed class LicenceEnforcementTests : IAsyncLifetime
         Assert.False(refused.Accepted);
         Assert.True(refused.LicenceRefused);
         Assert.Contains("FLUX-Non-Commercial", refused.Error, StringComparison.Ordinal);
-        Assert.Equal(0, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == commercial.UserId && j.ModelId == QueueHost.OtherModelId)));
+        Assert.Equal(0, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == commercial.UserId && j.Settings.ModelId == QueueHost.OtherModelId)));
         Assert.True(allowed.Accepted);
     }
 
@@ -65,7 +65,7 @@ public sealed class LicenceEnforcementTests : IAsyncLifetime
         var made = await host.WaitForEndAsync((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("nc output", model: QueueHost.OtherModelId))).JobIds.Single());
         await host.WithDbAsync(db => db.Users.Where(u => u.Id == user.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
 
-        var reuse = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("reuse", model: QueueHost.ModelId) with { ReferenceImageIds = [made.OutputImageId!.Value] });
+        var reuse = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("reuse", model: QueueHost.ModelId).With(s => s with { ReferenceImageIds = [made.OutputImageId!.Value] }));
 
         Assert.True(reuse.LicenceRefused);
         Assert.Contains("use images made by klein-test-nc as input", reuse.Error, StringComparison.Ordinal);

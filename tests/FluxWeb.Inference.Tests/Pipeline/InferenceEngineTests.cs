@@ -270,8 +270,8 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
 
     [Theory]
     [InlineData("unknown-model", null, null, null, "not installed")]
-    [InlineData("demo", 5000, 1024, null, "Width 4992 is outside 64–2048")]
-    [InlineData("demo", 16, 1024, null, "Width 16 is outside")]
+    [InlineData("demo", 5000, 1024, null, "Width must be between 64 and 2048 pixels; 5000 was asked.")]
+    [InlineData("demo", 16, 1024, null, "Width must be between 64 and 2048 pixels; 16 was asked.")]
     [InlineData("demo", 1024, 1024, 8, "runs exactly 4 steps")]
     public void Invalid_requests_are_refused_with_what_is_allowed(string model, int? width, int? height, int? steps, string expected)
     {
@@ -283,12 +283,16 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
-    public void Sizes_are_floored_to_multiples_of_16()
+    public void Sizes_must_be_multiples_of_16_and_a_refusal_names_the_nearest_ones()
     {
-        var resolved = fixture.Engine.Validate(new GenerationRequest { ModelId = "demo", Prompt = "x", Width = 1000, Height = 777 });
+        var resolved = fixture.Engine.Validate(new GenerationRequest { ModelId = "demo", Prompt = "x", Width = 992, Height = 768 });
+        var width = Assert.Throws<GenerationRequestException>(() => fixture.Engine.Validate(new GenerationRequest { ModelId = "demo", Prompt = "x", Width = 1000, Height = 768 }));
+        var height = Assert.Throws<GenerationRequestException>(() => fixture.Engine.Validate(new GenerationRequest { ModelId = "demo", Prompt = "x", Width = 992, Height = 777 }));
 
         Assert.Equal((992, 768), (resolved.Width, resolved.Height));
         Assert.Equal(62 * 48, resolved.ImageTokens);
+        Assert.Equal("Width must be a multiple of 16: 1000 is not; use 992 or 1008.", width.Message);
+        Assert.Equal("Height must be a multiple of 16: 777 is not; use 768 or 784.", height.Message);
     }
 
     [Fact]

@@ -96,7 +96,7 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
         var refused = await scenario.WithDbAsync(db => db.AuditEvents.AsNoTracking()
             .Where(a => a.ActorId == scenario.AdaId && a.Action == AuditActions.LicenceRefused && a.ModelId == QueueHost.OtherModelId && a.Channel == "api").CountAsync());
         Assert.True(refused >= 1);
-        Assert.Equal(0, await scenario.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaId && j.ModelId == QueueHost.OtherModelId)));
+        Assert.Equal(0, await scenario.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaId && j.Settings.ModelId == QueueHost.OtherModelId)));
         Assert.True(await scenario.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == scenario.AdaId).SumAsync(u => u.Rejected)) >= 1);
     }
 

@@ -226,7 +226,7 @@ public sealed class AdminCliTests
         Assert.Equal([0x89, 0x50, 0x4E, 0x47], File.ReadAllBytes(file)[..4]);
         await using var db = OpenDatabase(data);
         var job = await db.Jobs.SingleAsync();
-        Assert.Equal((JobState.Succeeded, 5UL), (job.State, job.Seed));
+        Assert.Equal((JobState.Succeeded, 5UL), (job.State, job.Settings.Seed!.Value));
         Assert.Equal(json.RootElement.GetProperty("job").GetGuid(), job.Id);
         Assert.Equal("cli", (await db.AuditEvents.SingleAsync(a => a.Action == AuditActions.Generate)).Channel);
     }

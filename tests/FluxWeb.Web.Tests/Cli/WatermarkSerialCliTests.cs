@@ -38,7 +38,7 @@ public sealed class WatermarkSerialCliTests(DemoModelsFixture models) : IClassFi
 
         async Task<Job> ServerJobAsync(ulong seed)
         {
-            var id = (await generation.SubmitAsync(userId, QueueHost.Request("made by the server", seed: seed) with { Width = 256, Height = 256 })).JobIds.Single();
+            var id = (await generation.SubmitAsync(userId, QueueHost.Request("made by the server", seed: seed).With(s => s with { Width = 256, Height = 256 }))).JobIds.Single();
             return await EndAsync(server, id);
         }
 

@@ -246,7 +246,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
     [Fact]
     public async Task The_detail_dialog_shows_the_parameters_and_its_actions_work()
     {
-        var image = await rows.AddOutputAsync(ada, "a detailed teapot", T0, job: j => { j.ResolvedSteps = 28; j.Guidance = 4f; j.Seed = 123456789; });
+        var image = await rows.AddOutputAsync(ada, "a detailed teapot", T0, job: j => { j.ResolvedSteps = 28; j.Settings = j.Settings with { Guidance = 4f, Seed = 123456789 }; });
         await using var ctx = NewContext();
         var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
         cut.WaitForAssertion(() => Assert.Single(ShownPrompts(cut)), Wait);

@@ -8,6 +8,7 @@ using FluxWeb.Application.Licensing;
 using FluxWeb.Application.Models;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Components.Pages.Studio;
@@ -70,7 +71,7 @@ public sealed class StudioPageTests : IAsyncLifetime
         {
             typeof(GenerationService), typeof(JobService), typeof(IJobEvents), typeof(JobSettingsReader), typeof(ModelAccessService),
             typeof(ImageStore), typeof(ImageAccess), typeof(LicenceGate), typeof(ModelCatalog), typeof(ExecutionDeviceProbe),
-            typeof(IOptions<InferenceOptions>), typeof(IOptions<QueueOptions>), typeof(IOptions<ImageDecodingOptions>),
+            typeof(GenerationLimits), typeof(IOptions<InferenceOptions>), typeof(IOptions<QueueOptions>), typeof(IOptions<ImageDecodingOptions>),
         })
         {
             ctx.Services.AddSingleton(service, host.Services.GetRequiredService(service));
@@ -137,11 +138,11 @@ public sealed class StudioPageTests : IAsyncLifetime
 
         await TypeAsync(cut, "studio-prompt", "a quiet harbour");
         await TypeAsync(cut, "studio-width", "1000");
-        cut.WaitForAssertion(() => Assert.Contains("Width must be a multiple of 16: 1000 would become 992.", ErrorText(cut), StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("Width must be a multiple of 16: 1000 is not; use 992 or 1008.", ErrorText(cut), StringComparison.Ordinal));
         Assert.DoesNotContain("Write a prompt", ErrorText(cut), StringComparison.Ordinal);
 
         await TypeAsync(cut, "studio-width", "4096");
-        cut.WaitForAssertion(() => Assert.Contains("Width must be between 256 and 2048 pixels.", ErrorText(cut), StringComparison.Ordinal));
+        cut.WaitForAssertion(() => Assert.Contains("Width must be between 256 and 2048 pixels; 4096 was asked.", ErrorText(cut), StringComparison.Ordinal));
         await TypeAsync(cut, "studio-width", "2048");
         await TypeAsync(cut, "studio-height", "1024");
         cut.WaitForAssertion(() => Assert.Contains("2048×1024 is 2,097,152 pixels; at most 1,048,576 are allowed.", ErrorText(cut), StringComparison.Ordinal));
@@ -168,8 +169,8 @@ public sealed class StudioPageTests : IAsyncLifetime
         await GenerateAsync(cut);
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=studio-alert]")));
         var jobs = await host.WithDbAsync(db => db.Jobs.AsNoTracking().OrderBy(j => j.BatchIndex).ToListAsync());
-        Assert.Equal([41UL, 42UL], jobs.Select(j => j.Seed));
-        Assert.All(jobs, j => Assert.Equal((1024, 512, "a quiet harbour"), (j.Width!.Value, j.Height!.Value, j.Prompt)));
+        Assert.Equal([41UL, 42UL], jobs.Select(j => j.Settings.Seed!.Value));
+        Assert.All(jobs, j => Assert.Equal((1024, 512, "a quiet harbour"), (j.Settings.Width!.Value, j.Settings.Height!.Value, j.Settings.Prompt)));
         var channels = await host.WithDbAsync(db => db.AuditEvents.Where(e => e.Action == AuditActions.Generate).Select(e => e.Channel).ToListAsync());
         Assert.Equal(["ui", "ui"], channels);
     }
@@ -267,7 +268,8 @@ public sealed class StudioPageTests : IAsyncLifetime
         var changes = 0;
         var cut = ctx.Render<ReferenceList>(p => p
             .Add(r => r.Form, form)
-            .Add(r => r.Limits, new StudioLimits(256, 2048, 4_194_304, 8, 4, 20 * 1024 * 1024))
+            .Add(r => r.Limits, new GenerationLimits())
+            .Add(r => r.MaxUploadBytes, 20 * 1024 * 1024)
             .Add(r => r.OnChanged, () => changes++));
         IReadOnlyList<Guid> Shown() => [.. cut.FindAll("[data-testid=reference]").Select(li => Guid.Parse(li.GetAttribute("data-image-id")!))];
         IElement Item(int index) => cut.FindAll("[data-testid=reference]")[index];
@@ -300,7 +302,7 @@ public sealed class StudioPageTests : IAsyncLifetime
     public async Task A_settings_link_asks_before_replacing_an_edited_form_and_fills_an_untouched_one()
     {
         var ada = await host.CreateUserAsync("ada@example.com");
-        var finished = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a quiet harbour", seed: 42) with { Width = 512, Height = 768 });
+        var finished = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a quiet harbour", seed: 42).With(s => s with { Width = 512, Height = 768 }));
         var imageId = (await host.WaitForJobAsync(finished.JobIds.Single(), j => j.State == JobState.Succeeded)).OutputImageId!.Value;
         await using var ctx = NewContext(ada);
         var navigation = ctx.Services.GetRequiredService<NavigationManager>();
@@ -327,7 +329,7 @@ public sealed class StudioPageTests : IAsyncLifetime
         Assert.False(ctx.Services.GetRequiredService<StudioDraft>().IsEdited);
 
         // Now the form holds exactly what was loaded: another image's link fills it without asking.
-        var other = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a loud market", seed: 7) with { Width = 256, Height = 256 });
+        var other = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a loud market", seed: 7).With(s => s with { Width = 256, Height = 256 }));
         var otherImage = (await host.WaitForJobAsync(other.JobIds.Single(), j => j.State == JobState.Succeeded)).OutputImageId!.Value;
         await cut.InvokeAsync(() => navigation.NavigateTo($"/studio?settings={otherImage}"));
         cut.WaitForAssertion(() => Assert.Equal("a loud market", form.Prompt));

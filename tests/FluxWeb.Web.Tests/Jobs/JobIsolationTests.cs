@@ -113,7 +113,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
             UploadedImage = (await Factory.Service<ImageStore>().SaveUploadAsync(AdaActor.UserId, upload)).Id;
             UploadedMask = (await Factory.Service<MaskUploadStore>().SaveAsync(AdaActor.UserId, upload.ToArray())).Id;
 
-            FinishedJob = (await generation.SubmitAsync(AdaActor.UserId, QueueHost.Request("finished") with { ReferenceImageIds = [UploadedImage] })).JobIds.Single();
+            FinishedJob = (await generation.SubmitAsync(AdaActor.UserId, QueueHost.Request("finished").With(s => s with { ReferenceImageIds = [UploadedImage] }))).JobIds.Single();
             var finished = await WaitAsync(FinishedJob, j => j.State == JobState.Succeeded);
             OutputImage = finished.OutputImageId!.Value;
 

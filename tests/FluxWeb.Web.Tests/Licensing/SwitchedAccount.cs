@@ -94,11 +94,11 @@ public sealed class SwitchedAccount : IAsyncLifetime
         AdaKey = await CreateKeyAsync(AdaId, "ada script");
 
         var generation = Factory.Service<GenerationService>();
-        var nc = await generation.SubmitAsync(NicoId, QueueHost.Request(SecretPrompt, seed: SecretSeed, model: QueueHost.OtherModelId) with { Width = 256, Height = 256 });
+        var nc = await generation.SubmitAsync(NicoId, QueueHost.Request(SecretPrompt, seed: SecretSeed, model: QueueHost.OtherModelId).With(s => s with { Width = 256, Height = 256 }));
         Assert.True(nc.Accepted, nc.Error);
         NcJob = nc.JobIds.Single();
         NcImage = (await WaitForEndAsync(NicoId, NcJob)).OutputImageId!.Value;
-        var apache = await generation.SubmitAsync(NicoId, QueueHost.Request("an apache harbour", seed: 0x606060) with { Width = 256, Height = 256 });
+        var apache = await generation.SubmitAsync(NicoId, QueueHost.Request("an apache harbour", seed: 0x606060).With(s => s with { Width = 256, Height = 256 }));
         ApacheImage = (await WaitForEndAsync(NicoId, apache.JobIds.Single())).OutputImageId!.Value;
         using (var key = KeyClient(NicoKey))
         {

@@ -1,5 +1,6 @@
 using FluxWeb.Application.Outputs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
@@ -96,8 +97,9 @@ public sealed class MigrationTests
             };
             (usedMask, unusedUpload) = (images[3].Id, images[4].Id);
             db.Images.AddRange(images);
-            db.Jobs.Add(new Job { Id = Guid.NewGuid(), OwnerId = "u", ModelId = "nc-model", Prompt = "p", MaskImageId = usedMask, SourceImageId = unusedUpload, EnqueuedUtc = at });
             await db.SaveChangesAsync();
+            // The jobs table as that schema had it (the current model's columns differ).
+            await InsertOldJobAsync(db, Guid.NewGuid(), "u", "nc-model", "p", at, sourceImageId: unusedUpload, maskImageId: usedMask);
         }
 
         await new DatabaseMigrator(new Factory(options), NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
@@ -119,6 +121,60 @@ public sealed class MigrationTests
         Assert.Equal(9, await serials.IssueAsync(Guid.NewGuid(), "u", model));
         Assert.True((await serials.TraceAsync(9))!.Model.CommercialUseAllowed);
     }
+
+    [Fact]
+    public async Task Upgrading_to_generation_settings_keeps_every_jobs_parameters()
+    {
+        using var folder = new TempFolder();
+        var options = Options(folder.Path);
+        var at = new DateTime(2026, 12, 1, 9, 30, 0, DateTimeKind.Utc);
+        var (finished, waiting, masked) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (reference1, reference2, source, mask) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await using (var db = new FluxWebDbContext(options))
+        {
+            var migrations = db.Database.GetMigrations().ToList();
+            await db.GetService<IMigrator>().MigrateAsync(migrations[migrations.IndexOf("20261204133816_GenerationSettingsOnJobs") - 1]);
+            db.Users.Add(new FluxUser { Id = "u", UserName = "u@example.com", Email = "u@example.com" });
+            await db.SaveChangesAsync();
+            await InsertOldJobAsync(db, finished, "u", "klein-base", "two references", at, width: 1000, height: 777, steps: 28, guidance: 3.5f,
+                seed: ulong.MaxValue, references: [reference1, reference2], mode: "MultiReference", state: "Succeeded");
+            await InsertOldJobAsync(db, waiting, "u", "klein-base", "still waiting", at, width: 1000, height: 512, seed: 42);
+            await InsertOldJobAsync(db, masked, "u", "demo", "masked", at, seed: 7, sourceImageId: source, maskImageId: mask, strength: 0.6f, feather: true, mode: "MaskedEdit");
+        }
+
+        await new DatabaseMigrator(new Factory(options), NullLogger<DatabaseMigrator>.Instance).MigrateAsync();
+
+        await using (var db = new FluxWebDbContext(options))
+        {
+            var jobs = await db.Jobs.AsNoTracking().ToDictionaryAsync(j => j.Id);
+            Assert.Equal(
+                new GenerationSettings { ModelId = "klein-base", Prompt = "two references", Width = 1000, Height = 777, Steps = 28, Guidance = 3.5f, Seed = ulong.MaxValue, ReferenceImageIds = [reference1, reference2] },
+                jobs[finished].Settings);
+            Assert.Equal((JobMode.MultiReference, JobState.Succeeded), (jobs[finished].Mode, jobs[finished].State));
+            // A waiting job's size becomes what the engine made of it before sizes had to be multiples of 16.
+            Assert.Equal(new GenerationSettings { ModelId = "klein-base", Prompt = "still waiting", Width = 992, Height = 512, Seed = 42 }, jobs[waiting].Settings);
+            Assert.Equal(
+                new GenerationSettings { ModelId = "demo", Prompt = "masked", Seed = 7, SourceImageId = source, MaskImageId = mask, Strength = 0.6f, Feather = true },
+                jobs[masked].Settings);
+            Assert.Equal(JobMode.MaskedEdit, jobs[masked].Mode);
+            Assert.Equal(at, jobs[masked].EnqueuedUtc);
+        }
+    }
+
+    /// <summary>A job row as the schema before GenerationSettingsOnJobs stored it (seeds as their 64 bits, references as JSON).</summary>
+    private static Task InsertOldJobAsync(
+        FluxWebDbContext db, Guid id, string ownerId, string modelId, string prompt, DateTime enqueuedUtc,
+        int? width = null, int? height = null, int? steps = null, float? guidance = null, ulong seed = 1, Guid[]? references = null,
+        Guid? sourceImageId = null, Guid? maskImageId = null, float strength = 1f, bool feather = false, string mode = "TextToImage", string state = "Queued") =>
+        db.Database.ExecuteSqlRawAsync(
+            "INSERT INTO Jobs (Id, OwnerId, BatchId, BatchIndex, ModelId, Mode, Prompt, Width, Height, Steps, Guidance, ResolvedWidth, ResolvedHeight, ResolvedSteps, " +
+            "Seed, Strength, FeatherComposite, ReferenceImageIds, SourceImageId, MaskImageId, State, EnqueuedUtc, Attempts, Step, TotalSteps, GpuSeconds, EstimatedGpuSeconds, CancelRequested, QuotaDay) " +
+            "VALUES ({0}, {1}, {2}, 0, {3}, {4}, {5}, {6}, {7}, {8}, {9}, 1024, 1024, 4, {10}, {11}, {12}, {13}, {14}, {15}, {16}, {17}, 0, 0, 4, 0, 0, 0, '2026-12-01')",
+            id, ownerId, Guid.NewGuid(), modelId, mode, prompt, Value(width), Value(height), Value(steps), Value(guidance),
+            unchecked((long)seed), strength, feather, System.Text.Json.JsonSerializer.Serialize(references ?? []), Value(sourceImageId), Value(maskImageId), state, enqueuedUtc);
+
+    // EF maps each value to its column type (GUIDs as the text it stores); a null needs a parameter of its own.
+    private static object Value(object? value) => value ?? new Microsoft.Data.Sqlite.SqliteParameter { Value = DBNull.Value };
 
     [Fact]
     public void The_model_has_no_changes_missing_from_the_migrations()

@@ -222,9 +222,9 @@ public sealed class ImageUploadEndpointTests : IClassFixture<ImageUploadEndpoint
         var uploaded = await CreatedAsync(await users.Ada.Http.SendAsync(Upload(TestImages.Png(TestImages.Photo(64, 64)), name: "ada.png")));
         var generation = users.Factory.Service<GenerationService>();
 
-        var bobsReference = await generation.SubmitAsync(users.BobId, QueueHost.Request("borrowed") with { ReferenceImageIds = [uploaded.Id] });
-        var bobsSource = await generation.SubmitAsync(users.BobId, QueueHost.Request("borrowed") with { SourceImageId = uploaded.Id });
-        var adas = await generation.SubmitAsync(users.AdaId, QueueHost.Request("mine") with { ReferenceImageIds = [uploaded.Id] });
+        var bobsReference = await generation.SubmitAsync(users.BobId, QueueHost.Request("borrowed").With(s => s with { ReferenceImageIds = [uploaded.Id] }));
+        var bobsSource = await generation.SubmitAsync(users.BobId, QueueHost.Request("borrowed").With(s => s with { SourceImageId = uploaded.Id }));
+        var adas = await generation.SubmitAsync(users.AdaId, QueueHost.Request("mine").With(s => s with { ReferenceImageIds = [uploaded.Id] }));
 
         Assert.False(bobsReference.Accepted);
         Assert.Equal("Reference image 1 was not found. Upload it again.", bobsReference.Error);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FluxWeb.Domain.Generation;
 using Microsoft.AspNetCore.Components;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
@@ -19,7 +20,10 @@ public sealed partial class ReferenceList
     public StudioForm Form { get; set; } = default!;
 
     [Parameter, EditorRequired]
-    public StudioLimits Limits { get; set; } = default!;
+    public GenerationLimits Limits { get; set; } = default!;
+
+    [Parameter, EditorRequired]
+    public long MaxUploadBytes { get; set; }
 
     /// <summary>Raised after every change of the list, so the page re-checks the form.</summary>
     [Parameter]
@@ -32,7 +36,7 @@ public sealed partial class ReferenceList
 
     private string DropHint => FreeSlots == 0
         ? string.Create(CultureInfo.InvariantCulture, $"The form holds the most pictures it can ({Limits.MaxReferences}, a masked edit's source counted). Remove one to add another.")
-        : string.Create(CultureInfo.InvariantCulture, $"or drop up to {FreeSlots} PNG, JPEG or WebP files here (at most {Limits.MaxUploadBytes / (1024.0 * 1024.0):0.#} MiB each)");
+        : string.Create(CultureInfo.InvariantCulture, $"or drop up to {FreeSlots} PNG, JPEG or WebP files here (at most {MaxUploadBytes / (1024.0 * 1024.0):0.#} MiB each)");
 
     private string ItemClass(int index) =>
         "fw-reference" + (dragIndex == index ? " fw-reference-dragging" : "") + (dropTarget == index && dragIndex is not null && dragIndex != index ? " fw-reference-target" : "");

@@ -4,10 +4,10 @@ using System.Text.Json;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Models;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Endpoints;
-using FluxWeb.Inference;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -66,10 +66,7 @@ public sealed partial class Studio
     private StudioDraft Draft { get; set; } = default!;
 
     [Inject]
-    private IOptions<InferenceOptions> InferenceOptions { get; set; } = default!;
-
-    [Inject]
-    private IOptions<QueueOptions> QueueOptions { get; set; } = default!;
+    private GenerationLimits Limits { get; set; } = default!;
 
     [Inject]
     private IOptions<ImageDecodingOptions> DecodingOptions { get; set; } = default!;
@@ -100,8 +97,6 @@ public sealed partial class Studio
 
     private StudioForm Form => Draft.Form;
 
-    private StudioLimits Limits { get; set; } = default!;
-
     private IReadOnlyList<SizePreset> Presets { get; set; } = [];
 
     private ModelChoice? SelectedModel => choices?.FirstOrDefault(c => string.Equals(c.Id, Form.ModelId, StringComparison.Ordinal));
@@ -115,7 +110,6 @@ public sealed partial class Studio
 
     protected override async Task OnInitializedAsync()
     {
-        Limits = StudioLimits.From(InferenceOptions.Value, QueueOptions.Value, DecodingOptions.Value);
         Presets = SizePreset.Within(Limits);
         actor = AuthenticationState is null ? null : JobActor.From((await AuthenticationState).User);
         if (actor is null)
@@ -546,15 +540,15 @@ public sealed partial class Studio
         }
 
         var left = new List<string>();
-        var model = choices?.FirstOrDefault(c => string.Equals(c.Id, settings.ModelId, StringComparison.Ordinal));
+        var model = choices?.FirstOrDefault(c => string.Equals(c.Id, settings.Settings.ModelId, StringComparison.Ordinal));
         if (model is not { Allowed: true })
         {
-            left.Add(model is null ? $"its model {settings.ModelId} is not installed any more" : $"its model is not available to you ({model.Reason})");
+            left.Add(model is null ? $"its model {settings.Settings.ModelId} is not installed any more" : $"its model is not available to you ({model.Reason})");
             model = null;
         }
 
         var references = new List<StudioImage>();
-        foreach (var id in settings.ReferenceImageIds.Take(Limits.MaxReferences))
+        foreach (var id in settings.Settings.ReferenceImageIds.Take(Limits.MaxReferences))
         {
             if (await InputIfUsableAsync(id, InputRole.Reference) is { } reference)
             {
@@ -562,13 +556,13 @@ public sealed partial class Studio
             }
         }
 
-        if (references.Count < settings.ReferenceImageIds.Count)
+        if (references.Count < settings.Settings.ReferenceImageIds.Count)
         {
-            left.Add(string.Create(CultureInfo.InvariantCulture, $"{settings.ReferenceImageIds.Count - references.Count} of its reference pictures are not available"));
+            left.Add(string.Create(CultureInfo.InvariantCulture, $"{settings.Settings.ReferenceImageIds.Count - references.Count} of its reference pictures are not available"));
         }
 
-        var source = settings.SourceImageId is { } sourceId ? await InputIfUsableAsync(sourceId, InputRole.Source) : null;
-        if (settings.SourceImageId is not null && source is null)
+        var source = settings.Settings.SourceImageId is { } sourceId ? await InputIfUsableAsync(sourceId, InputRole.Source) : null;
+        if (settings.Settings.SourceImageId is not null && source is null)
         {
             left.Add("its source picture is not available");
         }

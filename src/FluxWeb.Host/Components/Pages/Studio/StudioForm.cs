@@ -1,8 +1,7 @@
 using System.Globalization;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Models;
-using FluxWeb.Inference;
-using FluxWeb.Provenance.Decoding;
+using FluxWeb.Domain.Generation;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
 
@@ -16,18 +15,6 @@ public enum SeedMode
 
     /// <summary>The seed of the latest finished image.</summary>
     ReuseLast,
-}
-
-/// <summary>The server's limits as the form shows and checks them; the same numbers the engine and the queue enforce.</summary>
-public sealed record StudioLimits(int MinSide, int MaxSide, long MaxPixels, int MaxBatch, int MaxReferences, long MaxUploadBytes)
-{
-    public static StudioLimits From(InferenceOptions inference, QueueOptions queue, ImageDecodingOptions decoding) =>
-        new(Math.Max(16, inference.MinSide / 16 * 16), inference.MaxSide / 16 * 16, inference.MaxPixels, queue.MaxBatchSize, inference.MaxReferences, decoding.MaxBytes);
-
-    public string SizeHint => string.Create(CultureInfo.InvariantCulture, $"{MinSide}–{MaxSide} px a side, multiples of 16, at most {MaxPixels / 1e6:0.#} megapixels");
-
-    public bool Fits(int width, int height) =>
-        width >= MinSide && width <= MaxSide && height >= MinSide && height <= MaxSide && (long)width * height <= MaxPixels;
 }
 
 public sealed record SizePreset(string Label, int Width, int Height)
@@ -48,7 +35,7 @@ public sealed record SizePreset(string Label, int Width, int Height)
 
     public string Text => string.Create(CultureInfo.InvariantCulture, $"{Label} · {Width}×{Height}");
 
-    public static IReadOnlyList<SizePreset> Within(StudioLimits limits) => [.. Candidates.Where(p => limits.Fits(p.Width, p.Height))];
+    public static IReadOnlyList<SizePreset> Within(GenerationLimits limits) => [.. Candidates.Where(p => limits.Fits(p.Width, p.Height))];
 }
 
 /// <summary>The form's names for its fields, used as keys of validation messages.</summary>
@@ -93,7 +80,7 @@ public sealed record StudioFormSnapshot(
 public sealed class StudioForm
 {
     public const float MinStrength = 0.05f;
-    public const int DefaultSide = 1024;
+    public const int DefaultSide = GenerationLimits.DefaultSide;
 
     public string Prompt { get; set; } = "";
 
@@ -131,7 +118,7 @@ public sealed class StudioForm
     public bool UsesReferenceSize => SizeFromReference && Source is null && References.Count > 0;
 
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
-    public int FreeReferenceSlots(StudioLimits limits) => Math.Max(0, limits.MaxReferences - References.Count - (Source is null ? 0 : 1));
+    public int FreeReferenceSlots(GenerationLimits limits) => Math.Max(0, limits.MaxReferences - References.Count - (Source is null ? 0 : 1));
 
     public static bool StepsAdjustable(ModelChoice model) => model.Sampling.MinSteps < model.Sampling.MaxSteps;
 
@@ -191,16 +178,16 @@ public sealed class StudioForm
     }
 
     /// <summary>Every problem with the form, by field; empty when it can be sent.</summary>
-    public IReadOnlyDictionary<string, string> Validate(ModelChoice? model, StudioLimits limits, ulong? lastSeed)
+    public IReadOnlyDictionary<string, string> Validate(ModelChoice? model, GenerationLimits limits, ulong? lastSeed)
     {
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(Prompt))
         {
             errors[StudioField.Prompt] = "Write a prompt first: describe the picture you want.";
         }
-        else if (Prompt.Length > GenerationService.MaxPromptCharacters)
+        else if (GenerationLimits.PromptProblem(Prompt) is { } tooLong)
         {
-            errors[StudioField.Prompt] = string.Create(CultureInfo.InvariantCulture, $"The prompt has {Prompt.Length:N0} characters; at most {GenerationService.MaxPromptCharacters:N0} are accepted.");
+            errors[StudioField.Prompt] = tooLong;
         }
 
         if (model is null)
@@ -219,9 +206,9 @@ public sealed class StudioForm
 
         ValidateSeed(errors, lastSeed);
 
-        if (Count is not { } count || count < 1 || count > limits.MaxBatch)
+        if (limits.BatchProblem(Count ?? 0) is { } batchProblem)
         {
-            errors[StudioField.Count] = string.Create(CultureInfo.InvariantCulture, $"Ask for between 1 and {limits.MaxBatch} images at a time.");
+            errors[StudioField.Count] = batchProblem;
         }
 
         if (model is not null && StepsAdjustable(model) && (Steps is not { } steps || steps < model.Sampling.MinSteps || steps > model.Sampling.MaxSteps))
@@ -248,16 +235,17 @@ public sealed class StudioForm
                 errors[StudioField.Mask] = "Paint over the part of the picture that should change.";
             }
 
-            if (float.IsNaN(Strength) || Strength < MinStrength || Strength > 1f)
+            if (GenerationLimits.StrengthProblem(Strength) is { } strengthProblem)
             {
-                errors[StudioField.Strength] = string.Create(CultureInfo.InvariantCulture, $"Strength must be between {MinStrength} and 1.");
+                errors[StudioField.Strength] = strengthProblem;
             }
         }
 
         return errors;
     }
 
-    private void ValidateSize(Dictionary<string, string> errors, StudioLimits limits)
+    // The engine's own rule (GenerationLimits.CheckSize), shown at the field it concerns.
+    private void ValidateSize(Dictionary<string, string> errors, GenerationLimits limits)
     {
         foreach (var (field, label, value) in new[] { (StudioField.Width, "Width", Width), (StudioField.Height, "Height", Height) })
         {
@@ -265,20 +253,15 @@ public sealed class StudioForm
             {
                 errors[field] = $"Enter a {label.ToLowerInvariant()} in pixels.";
             }
-            else if (side % 16 != 0)
+            else if (limits.SideProblem(label, side) is { } problem)
             {
-                var floored = side / 16 * 16;
-                errors[field] = string.Create(CultureInfo.InvariantCulture, $"{label} must be a multiple of 16: {side} would become {floored}.");
-            }
-            else if (side < limits.MinSide || side > limits.MaxSide)
-            {
-                errors[field] = string.Create(CultureInfo.InvariantCulture, $"{label} must be between {limits.MinSide} and {limits.MaxSide} pixels.");
+                errors[field] = problem;
             }
         }
 
-        if (!errors.ContainsKey(StudioField.Width) && !errors.ContainsKey(StudioField.Height) && (long)Width!.Value * Height!.Value > limits.MaxPixels)
+        if (!errors.ContainsKey(StudioField.Width) && !errors.ContainsKey(StudioField.Height) && limits.CheckSize(Width!.Value, Height!.Value).AreaProblem is { } area)
         {
-            errors[StudioField.Height] = string.Create(CultureInfo.InvariantCulture, $"{Width}×{Height} is {(long)Width.Value * Height.Value:N0} pixels; at most {limits.MaxPixels:N0} are allowed.");
+            errors[StudioField.Height] = area;
         }
     }
 
@@ -300,23 +283,26 @@ public sealed class StudioForm
     /// <summary>The request for <see cref="GenerationService.SubmitAsync"/>; call after <see cref="Validate"/> found nothing.</summary>
     public JobRequest ToRequest(ModelChoice model, ulong? lastSeed, Guid? maskImageId) => new()
     {
-        ModelId = model.Id,
-        Prompt = Prompt.Trim(),
-        Width = Source is null && !UsesReferenceSize ? Width : null,
-        Height = Source is null && !UsesReferenceSize ? Height : null,
-        Seed = SeedMode switch
+        Settings = new GenerationSettings
         {
-            SeedMode.Locked => ParseSeed(SeedText),
-            SeedMode.ReuseLast => lastSeed,
-            _ => null,
+            ModelId = model.Id,
+            Prompt = Prompt.Trim(),
+            Width = Source is null && !UsesReferenceSize ? Width : null,
+            Height = Source is null && !UsesReferenceSize ? Height : null,
+            Seed = SeedMode switch
+            {
+                SeedMode.Locked => ParseSeed(SeedText),
+                SeedMode.ReuseLast => lastSeed,
+                _ => null,
+            },
+            Steps = StepsAdjustable(model) ? Steps : null,
+            Guidance = GuidanceAdjustable(model) ? Guidance : null,
+            ReferenceImageIds = [.. References.Select(r => r.Id)],
+            SourceImageId = Source?.Id,
+            MaskImageId = Source is null ? null : maskImageId,
+            Strength = Source is null ? 1f : Strength,
+            Feather = Source is not null && Feather,
         },
-        Steps = StepsAdjustable(model) ? Steps : null,
-        Guidance = GuidanceAdjustable(model) ? Guidance : null,
-        ReferenceImageIds = [.. References.Select(r => r.Id)],
-        SourceImageId = Source?.Id,
-        MaskImageId = Source is null ? null : maskImageId,
-        Strength = Source is null ? 1f : Strength,
-        FeatherComposite = Source is not null && Feather,
         Count = Count ?? 1,
         Channel = "ui",
     };
@@ -325,8 +311,9 @@ public sealed class StudioForm
     /// Loads what an earlier image was made with. The references and source are only those still
     /// usable (the caller checked them); the seed is locked to that image's own.
     /// </summary>
-    public void Apply(JobSettings settings, ModelChoice? model, IReadOnlyList<StudioImage> references, StudioImage? source)
+    public void Apply(JobSettings made, ModelChoice? model, IReadOnlyList<StudioImage> references, StudioImage? source)
     {
+        var settings = made.Settings;
         Prompt = settings.Prompt;
         if (model is not null)
         {
@@ -338,14 +325,14 @@ public sealed class StudioForm
         (Width, Height) = (settings.Width, settings.Height);
         SizeFromReference = false;
         SeedMode = SeedMode.Locked;
-        SeedText = settings.Seed.ToString(CultureInfo.InvariantCulture);
+        SeedText = settings.Seed?.ToString(CultureInfo.InvariantCulture) ?? "";
         References.Clear();
         References.AddRange(references);
         SetSource(source);
         if (source is not null)
         {
             Strength = Math.Clamp(settings.Strength, MinStrength, 1f);
-            Feather = settings.FeatherComposite;
+            Feather = settings.Feather;
         }
     }
 

@@ -18,7 +18,7 @@ public sealed class GpuCostEstimator(IDbContextFactory<FluxWebDbContext> context
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var recent = await db.Jobs.AsNoTracking()
-            .Where(j => j.State == JobState.Succeeded && j.ModelId == modelId && j.GpuSeconds > 0)
+            .Where(j => j.State == JobState.Succeeded && j.Settings.ModelId == modelId && j.GpuSeconds > 0)
             .OrderByDescending(j => j.FinishedUtc)
             .Take(Sample)
             .Select(j => new { j.GpuSeconds, Work = (double)j.ResolvedWidth * j.ResolvedHeight * j.ResolvedSteps })

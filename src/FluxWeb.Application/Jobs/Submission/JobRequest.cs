@@ -1,38 +1,16 @@
 using FluxWeb.Application.Quotas;
+using FluxWeb.Domain.Generation;
 
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// What a door (Studio, CLI, REST API) asks for. Input images are referenced by id: they were
-/// uploaded first and belong to the same user. <see cref="Count"/> images become that many jobs
-/// with seeds <c>Seed … Seed + Count − 1</c>.
+/// What a door (Studio, CLI, REST API) asks for: the <see cref="GenerationSettings"/> of the images
+/// and how many. Input images are referenced by id: they were uploaded first and belong to the same
+/// user. <see cref="Count"/> images become that many jobs with seeds <c>Seed … Seed + Count − 1</c>.
 /// </summary>
 public sealed record JobRequest
 {
-    public required string ModelId { get; init; }
-
-    public required string Prompt { get; init; }
-
-    public int? Width { get; init; }
-
-    public int? Height { get; init; }
-
-    /// <summary>Null: a random seed.</summary>
-    public ulong? Seed { get; init; }
-
-    public int? Steps { get; init; }
-
-    public float? Guidance { get; init; }
-
-    public IReadOnlyList<Guid> ReferenceImageIds { get; init; } = [];
-
-    public Guid? SourceImageId { get; init; }
-
-    public Guid? MaskImageId { get; init; }
-
-    public float Strength { get; init; } = 1f;
-
-    public bool FeatherComposite { get; init; }
+    public required GenerationSettings Settings { get; init; }
 
     public int Count { get; init; } = 1;
 
@@ -60,4 +38,13 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     public static SubmitResult RefusedByLicence(string reason) => new([], 0, reason, null) { LicenceRefused = true };
 
     public static SubmitResult Forbidden(string reason) => new([], 0, reason, null) { AccessRefused = true };
+
+    /// <summary>What each admission refusal means at the doors: 400, 403 (access or licence) or 429.</summary>
+    public static SubmitResult From(AdmissionRefusal refusal) => refusal.Check switch
+    {
+        AdmissionCheck.ModelAccess => Forbidden(refusal.Message),
+        AdmissionCheck.Licence => RefusedByLicence(refusal.Message),
+        AdmissionCheck.Quota when refusal.Quota is { } quota => Refused(quota),
+        _ => Invalid(refusal.Message),
+    };
 }

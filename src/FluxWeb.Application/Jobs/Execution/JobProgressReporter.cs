@@ -59,8 +59,7 @@ internal sealed partial class JobProgressReporter(
         try
         {
             await using var db = await contexts.CreateDbContextAsync();
-            await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-                .ExecuteUpdateAsync(set => set.SetProperty(j => j.Step, step).SetProperty(j => j.TotalSteps, totalSteps));
+            await JobTransitions.RecordProgressAsync(db, job.Id, step, totalSteps, CancellationToken.None);
         }
         catch (Exception ex)
         {

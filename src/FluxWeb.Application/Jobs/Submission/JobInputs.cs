@@ -1,6 +1,6 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Licensing;
-using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Inference.Pipeline;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -33,9 +33,10 @@ internal sealed class JobInputs : IDisposable
     /// so the caller answers 403 and audits it. On success: the references, then source and mask.
     /// </summary>
     public static async Task<(IReadOnlyList<ImageAccessResult> Inputs, InputProblem? Problem)> CheckAsync(
-        ImageAccess access, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, Guid? maskId, CancellationToken cancellationToken)
+        ImageAccess access, string ownerId, GenerationSettings settings, CancellationToken cancellationToken)
     {
-        var wanted = referenceIds.Select((id, i) => (Id: id, Role: InputRole.Reference, Name: $"Reference image {i + 1}", Missing: $"Reference image {i + 1} was not found. Upload it again.")).ToList();
+        var (sourceId, maskId) = (settings.SourceImageId, settings.MaskImageId);
+        var wanted = settings.ReferenceImageIds.Select((id, i) => (Id: id, Role: InputRole.Reference, Name: $"Reference image {i + 1}", Missing: $"Reference image {i + 1} was not found. Upload it again.")).ToList();
         if (sourceId is { } source)
         {
             wanted.Add((source, InputRole.Source, "The source image", "The source image was not found. Upload it again."));
@@ -74,9 +75,10 @@ internal sealed class JobInputs : IDisposable
 
     /// <summary>Checks (<see cref="CheckAsync"/>) and decodes a job's inputs; a file that vanished in between reads as missing.</summary>
     public static async Task<(JobInputs? Inputs, InputProblem? Problem)> LoadAsync(
-        ImageAccess access, string ownerId, IReadOnlyList<Guid> referenceIds, Guid? sourceId, Guid? maskId, CancellationToken cancellationToken)
+        ImageAccess access, string ownerId, GenerationSettings settings, CancellationToken cancellationToken)
     {
-        var (allowed, problem) = await CheckAsync(access, ownerId, referenceIds, sourceId, maskId, cancellationToken);
+        var (allowed, problem) = await CheckAsync(access, ownerId, settings, cancellationToken);
+        var (referenceIds, sourceId, maskId) = (settings.ReferenceImageIds, settings.SourceImageId, settings.MaskImageId);
         if (problem is not null)
         {
             return (null, problem);
@@ -120,29 +122,8 @@ internal sealed class JobInputs : IDisposable
         }
     }
 
-    public GenerationRequest ToRequest(Job job) => new()
-    {
-        ModelId = job.ModelId,
-        Prompt = job.Prompt,
-        Width = job.Width,
-        Height = job.Height,
-        Seed = job.Seed,
-        Steps = job.Steps,
-        Guidance = job.Guidance,
-        References = References,
-        Source = Source,
-        Mask = Mask,
-        Strength = job.Strength,
-        FeatherComposite = job.FeatherComposite,
-    };
-
-    public static JobMode ModeOf(GenerationRequest request) => request.Mode switch
-    {
-        GenerationMode.Edit => JobMode.Edit,
-        GenerationMode.MultiReference => JobMode.MultiReference,
-        GenerationMode.MaskedEdit => JobMode.MaskedEdit,
-        _ => JobMode.TextToImage,
-    };
+    /// <summary>The engine's request for these settings (which must carry their seed) with these pictures.</summary>
+    public GenerationRequest ToRequest(GenerationSettings settings) => GenerationRequest.For(settings, References, Source, Mask);
 
     public void Dispose()
     {

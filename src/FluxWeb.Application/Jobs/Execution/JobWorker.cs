@@ -92,23 +92,14 @@ public sealed partial class JobWorker(
         {
             if (job.Attempts < options.Value.MaxAttempts)
             {
-                await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-                    .ExecuteUpdateAsync(set => set
-                        .SetProperty(j => j.State, JobState.Queued)
-                        .SetProperty(j => j.StartedUtc, (DateTime?)null)
-                        .SetProperty(j => j.Step, 0), cancellationToken);
+                await JobTransitions.RecoverAsync(db, job.Id, cancellationToken);
                 LogRecovered(logger, job.Id, job.Attempts);
                 continue;
             }
 
             var reason = $"The server stopped unexpectedly {job.Attempts} times while this job was running, so it was not tried again.";
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var failed = await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-                .ExecuteUpdateAsync(set => set
-                    .SetProperty(j => j.State, JobState.Failed)
-                    .SetProperty(j => j.FinishedUtc, now)
-                    .SetProperty(j => j.Error, reason), cancellationToken);
-            if (failed == 1)
+            if (await JobTransitions.GiveUpAsync(db, job.Id, reason, now, cancellationToken))
             {
                 await QuotaService.RefundImageAsync(db, job, cancellationToken);
             }
@@ -141,7 +132,7 @@ public sealed partial class JobWorker(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var queued = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Queued)
-            .Select(j => new QueuedJob(j.Id, j.OwnerId, j.ModelId, j.EnqueuedUtc, j.BatchIndex, j.EstimatedGpuSeconds))
+            .Select(j => new QueuedJob(j.Id, j.OwnerId, j.Settings.ModelId, j.EnqueuedUtc, j.BatchIndex, j.EstimatedGpuSeconds))
             .ToListAsync(cancellationToken);
         var finished = await db.Jobs.AsNoTracking()
             .Where(j => j.FinishedUtc >= windowStart && j.GpuSeconds > 0)
@@ -179,13 +170,7 @@ public sealed partial class JobWorker(
         try
         {
             await using var db = await contexts.CreateDbContextAsync(stoppingToken);
-            var claimed = await db.Jobs.Where(j => j.Id == jobId && j.State == JobState.Queued)
-                .ExecuteUpdateAsync(set => set
-                    .SetProperty(j => j.State, JobState.Running)
-                    .SetProperty(j => j.StartedUtc, now)
-                    .SetProperty(j => j.Step, 0)
-                    .SetProperty(j => j.Attempts, j => j.Attempts + 1), stoppingToken);
-            if (claimed == 1)
+            if (await JobTransitions.ClaimAsync(db, jobId, now, stoppingToken))
             {
                 job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, stoppingToken);
             }
@@ -208,8 +193,8 @@ public sealed partial class JobWorker(
             handle.CancelByRequest();
         }
 
-        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.ModelId);
-        loadedModelId = job.ModelId;
+        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.Settings.ModelId);
+        loadedModelId = job.Settings.ModelId;
 
         // The task is in the table before it can finish, so shutdown always waits for it.
         Interlocked.Increment(ref inEngine);

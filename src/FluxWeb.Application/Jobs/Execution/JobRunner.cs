@@ -1,10 +1,6 @@
-using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
-using FluxWeb.Application.Licensing;
-using FluxWeb.Application.Models;
 using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
-using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Engine;
@@ -23,15 +19,11 @@ namespace FluxWeb.Application.Jobs;
 /// written to the job row; nothing here lets one job's failure reach the worker.
 /// </summary>
 public sealed partial class JobRunner(
+    JobAdmission admission,
     IImageGenerator generator,
     ImageStore images,
-    ImageAccess access,
     OutputFinisher finisher,
-    LicenceGate licences,
-    ModelAccessService modelAccess,
-    AuditLog audit,
     WatermarkSerials serials,
-    ModelCatalog catalog,
     QuotaService quotas,
     IDbContextFactory<FluxWebDbContext> contexts,
     LiveJobBoard board,
@@ -53,7 +45,7 @@ public sealed partial class JobRunner(
     public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
         this.stopping = stopping;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.ModelId });
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.Settings.ModelId });
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
         var progress = new JobProgressReporter(job, live, events, contexts, time, options.Value.ProgressWriteInterval, logger);
         events.Publish(new JobEvent(JobEventKind.Started, job.Id, job.OwnerId, JobState.Running, Now) { TotalSteps = job.TotalSteps });
@@ -63,47 +55,24 @@ public sealed partial class JobRunner(
         double engineSeconds = 0;
         try
         {
-            // The account type may have changed while the job waited: check the licence again at the GPU's
-            // door, for the model and for every input image (references, source and mask).
-            var manifest = catalog.Find(job.ModelId)?.Manifest;
-            var licenceRefusal = manifest is null ? null : (await licences.MayGenerateAsync(job.OwnerId, manifest, handle.Token)).Reason;
-            var (inputs, inputProblem) = licenceRefusal is null
-                ? await JobInputs.LoadAsync(access, job.OwnerId, job.ReferenceImageIds, job.SourceImageId, job.MaskImageId, handle.Token)
-                : (null, null);
-            using (inputs)
+            // The account, the model's settings, the licence and the inputs may have changed while the job
+            // waited: the same admission as at submission, at the GPU's door (the quota already holds the job).
+            var (admitted, refusal) = await admission.AdmitAsync(job.OwnerId, job.Settings, AdmissionDoor.Run(job.Id), handle.Token);
+            using (admitted)
             {
-                licenceRefusal ??= inputProblem is { LicenceRefused: true } ? inputProblem.Message : null;
-                var accessRefusal = licenceRefusal is null ? await modelAccess.AdminRefusalAsync(job.OwnerId, job.ModelId, handle.Token) : null;
-                if (accessRefusal is not null)
+                if (admitted is null)
                 {
-                    // Disabled account, or the model disabled / kept from the owner's role while the job waited.
                     engineFree();
-                    await audit.RecordAsync(new AuditEntry(AuditActions.GenerateRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = accessRefusal, Channel = "worker" }, CancellationToken.None);
-                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, accessRefusal, 0);
+                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, refusal!.Message, 0);
                     return;
                 }
 
-                if (licenceRefusal is not null)
-                {
-                    LogLicenceRefused(logger, job.Id);
-                    engineFree();
-                    await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, job.OwnerId) { Succeeded = false, ModelId = job.ModelId, JobId = job.Id, Detail = licenceRefusal, Channel = "worker" }, CancellationToken.None);
-                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, licenceRefusal, 0);
-                    return;
-                }
-
-                if (inputs is null)
-                {
-                    await EndAsync(job, JobState.Failed, JobEventKind.Failed, inputProblem?.Message, 0);
-                    return;
-                }
-
-                var licence = catalog.List().FirstOrDefault(m => string.Equals(m.Id, job.ModelId, StringComparison.Ordinal))?.Manifest?.Licence;
+                var manifest = admitted.Manifest;
                 var started = time.GetTimestamp();
                 GenerationResult result;
                 try
                 {
-                    result = await generator.GenerateAsync(inputs.ToRequest(job), progress, handle.Token);
+                    result = await generator.GenerateAsync(admitted.Inputs.ToRequest(job.Settings), progress, handle.Token);
                 }
                 finally
                 {
@@ -114,10 +83,8 @@ public sealed partial class JobRunner(
                 using (result.Image)
                 {
                     await progress.FlushAsync();
-                    var model = catalog.Find(job.ModelId)?.Manifest
-                        ?? throw new InvalidOperationException($"Model '{job.ModelId}' disappeared while its job ran.");
-                    var finished = finisher.Finish(result, model, await serials.IssueAsync(job.Id, job.OwnerId, model, CancellationToken.None), await IngredientsAsync(job));
-                    await SucceedAsync(job, result, finished, licence, engineSeconds);
+                    var finished = finisher.Finish(result, manifest, await serials.IssueAsync(job.Id, job.OwnerId, manifest, CancellationToken.None), await IngredientsAsync(job));
+                    await SucceedAsync(job, result, finished, manifest.Licence, engineSeconds);
                 }
             }
         }
@@ -180,11 +147,11 @@ public sealed partial class JobRunner(
             }
         }
 
-        await AddAsync(job.SourceImageId, "source image");
-        await AddAsync(job.MaskImageId, "mask");
-        for (var i = 0; i < job.ReferenceImageIds.Count; i++)
+        await AddAsync(job.Settings.SourceImageId, "source image");
+        await AddAsync(job.Settings.MaskImageId, "mask");
+        for (var i = 0; i < job.Settings.ReferenceImageIds.Count; i++)
         {
-            await AddAsync(job.ReferenceImageIds[i], $"reference image {i + 1}");
+            await AddAsync(job.Settings.ReferenceImageIds[i], $"reference image {i + 1}");
         }
 
         return inputs;
@@ -196,11 +163,11 @@ public sealed partial class JobRunner(
         {
             OwnerId = job.OwnerId,
             JobId = job.Id,
-            ModelId = job.ModelId,
+            ModelId = job.Settings.ModelId,
             LicenceId = licence?.Id,
             CommercialUse = licence?.CommercialUse,
             Seed = result.Seed,
-            Prompt = job.Prompt,
+            Prompt = job.Settings.Prompt,
             RelativePath = "",
             ContentType = "image/png",
             Sha256 = "",
@@ -229,14 +196,7 @@ public sealed partial class JobRunner(
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         db.Images.Add(row);
         await db.SaveChangesAsync(CancellationToken.None);
-        var updated = await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(j => j.State, JobState.Succeeded)
-                .SetProperty(j => j.FinishedUtc, now)
-                .SetProperty(j => j.GpuSeconds, gpuSeconds)
-                .SetProperty(j => j.Step, j => j.TotalSteps)
-                .SetProperty(j => j.OutputImageId, row.Id), CancellationToken.None);
-        if (updated == 0)
+        if (!await JobTransitions.SucceedAsync(db, job.Id, row.Id, gpuSeconds, now, CancellationToken.None))
         {
             LogLostClaim(logger, job.Id);
             return;
@@ -318,13 +278,7 @@ public sealed partial class JobRunner(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        var updated = await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(j => j.State, state)
-                .SetProperty(j => j.FinishedUtc, now)
-                .SetProperty(j => j.GpuSeconds, gpuSeconds)
-                .SetProperty(j => j.Error, error), CancellationToken.None);
-        if (updated == 0)
+        if (!await JobTransitions.EndAsync(db, job.Id, state, error, gpuSeconds, now, CancellationToken.None))
         {
             LogLostClaim(logger, job.Id);
             return;
@@ -345,12 +299,7 @@ public sealed partial class JobRunner(
     private async Task RequeueAsync(Job job)
     {
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-        await db.Jobs.Where(j => j.Id == job.Id && j.State == JobState.Running)
-            .ExecuteUpdateAsync(set => set
-                .SetProperty(j => j.State, JobState.Queued)
-                .SetProperty(j => j.StartedUtc, (DateTime?)null)
-                .SetProperty(j => j.Step, 0)
-                .SetProperty(j => j.Attempts, j => j.Attempts - 1), CancellationToken.None);
+        await JobTransitions.RequeueAsync(db, job.Id, CancellationToken.None);
         LogRequeued(logger, job.Id);
         events.Publish(new JobEvent(JobEventKind.Requeued, job.Id, job.OwnerId, JobState.Queued, Now) { TotalSteps = job.TotalSteps });
     }
@@ -381,7 +330,4 @@ public sealed partial class JobRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was no longer running when its result arrived; the result was not recorded")]
     private static partial void LogLostClaim(ILogger logger, Guid jobId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} refused at run time by the licence policy (the account type changed while it waited)")]
-    private static partial void LogLicenceRefused(ILogger logger, Guid jobId);
 }
