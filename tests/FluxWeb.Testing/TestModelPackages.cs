@@ -8,7 +8,8 @@ namespace FluxWeb.Testing;
 /// </summary>
 public static class TestModelPackages
 {
-    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled)
+    /// <param name="demo">Marks it as a demo package ("demo — random weights"), as <c>models create-demo</c> does.</param>
+    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled, bool demo = false, string? displayName = null)
     {
         var folder = Path.Combine(modelsDirectory, id);
         Directory.CreateDirectory(folder);
@@ -21,7 +22,8 @@ public static class TestModelPackages
         {
             SchemaVersion = ModelPackageManifest.CurrentSchemaVersion,
             Id = id,
-            DisplayName = $"Test model {id}",
+            DisplayName = displayName ?? $"Test model {id}",
+            Demo = demo,
             Family = family,
             Variant = variant,
             Licence = licence,
