@@ -9,7 +9,8 @@ namespace FluxWeb.Testing;
 public static class TestModelPackages
 {
     /// <param name="compute">The compute precision the manifest declares ("bf16" is one the CPU cannot run, so the package is listed as unusable there).</param>
-    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled, string compute = "fp32")
+    /// <param name="demo">Marks it as a demo package ("demo — random weights"), as <c>models create-demo</c> does.</param>
+    public static string WriteCatalogOnly(string modelsDirectory, string id, ModelLicence licence, string family = "test-tiny", ModelVariant variant = ModelVariant.Distilled, string compute = "fp32", bool demo = false, string? displayName = null)
     {
         var folder = Path.Combine(modelsDirectory, id);
         Directory.CreateDirectory(folder);
@@ -22,7 +23,8 @@ public static class TestModelPackages
         {
             SchemaVersion = ModelPackageManifest.CurrentSchemaVersion,
             Id = id,
-            DisplayName = $"Test model {id}",
+            DisplayName = displayName ?? $"Test model {id}",
+            Demo = demo,
             Family = family,
             Variant = variant,
             Licence = licence,
