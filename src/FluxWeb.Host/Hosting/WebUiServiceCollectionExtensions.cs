@@ -1,3 +1,4 @@
+using FluxWeb.Host.Components.Pages.Studio;
 using MudBlazor.Services;
 
 namespace FluxWeb.Host.Hosting;
@@ -9,8 +10,7 @@ internal static class WebUiServiceCollectionExtensions
         services.AddRazorComponents()
             .AddInteractiveServerComponents();
         services.AddMudServices();
-        // Per circuit: the Studio's form survives visits to other pages of the same tab.
-        services.AddScoped<Components.Pages.Studio.StudioDraft>();
+        services.AddStudio();
         return services;
     }
 }

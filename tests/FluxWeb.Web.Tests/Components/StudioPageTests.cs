@@ -1,30 +1,22 @@
-using System.Security.Claims;
 using AngleSharp.Dom;
 using Bunit;
 using Bunit.Rendering;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Application.Licensing;
-using FluxWeb.Application.Models;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Components.Pages.Studio;
-using FluxWeb.Inference;
-using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
-using FluxWeb.Provenance.Decoding;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using MudBlazor;
-using MudBlazor.Services;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -59,28 +51,7 @@ public sealed class StudioPageTests : IAsyncLifetime
         folder.Dispose();
     }
 
-    private BunitContext NewContext(JobActor user)
-    {
-        var ctx = new BunitContext();
-        var auth = ctx.AddAuthorization();
-        auth.SetAuthorized(user.UserId);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId));
-        ctx.Services.AddMudServices();
-        ctx.Services.AddScoped<StudioDraft>();
-        foreach (var service in new[]
-        {
-            typeof(GenerationService), typeof(JobService), typeof(IJobEvents), typeof(JobSettingsReader), typeof(ModelAccessService),
-            typeof(ImageStore), typeof(ImageAccess), typeof(LicenceGate), typeof(ModelCatalog), typeof(ExecutionDeviceProbe),
-            typeof(GenerationLimits), typeof(IOptions<InferenceOptions>), typeof(IOptions<QueueOptions>), typeof(IOptions<ImageDecodingOptions>),
-        })
-        {
-            ctx.Services.AddSingleton(service, host.Services.GetRequiredService(service));
-        }
-
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo("Server", true));
-        return ctx;
-    }
+    private BunitContext NewContext(JobActor user) => BunitWiring.ForApplication(host.Services, user);
 
     /// <summary>The page with the providers its select menus and dialogs render into, as the layout has them.</summary>
     private static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) =>

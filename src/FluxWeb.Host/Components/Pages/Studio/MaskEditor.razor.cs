@@ -9,7 +9,7 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 /// Paints an inpainting mask over an image. The pixels stay in the browser: <see cref="UploadMaskAsync"/>
 /// has the browser POST the PNG to an upload endpoint and returns only the server's JSON answer.
 /// </summary>
-public sealed partial class MaskEditor : IAsyncDisposable
+public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
 {
     public const string ModulePath = "./js/mask-editor.js";
 
