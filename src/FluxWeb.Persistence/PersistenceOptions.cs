@@ -7,6 +7,9 @@ public sealed class PersistenceOptions
     /// <summary>Folder for the database, images and keys. Relative paths are resolved against the working directory.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>The SQLite file in <see cref="DataDirectory"/> when no <see cref="ConnectionString"/> is given.</summary>
+    public const string DatabaseFileName = "fluxweb.db";
+
     /// <summary>Optional full connection string; when empty a SQLite file <c>fluxweb.db</c> in <see cref="DataDirectory"/> is used.</summary>
     public string? ConnectionString { get; set; }
 
@@ -18,6 +21,6 @@ public sealed class PersistenceOptions
         }
 
         var dataDirectory = Path.GetFullPath(DataDirectory);
-        return $"Data Source={Path.Combine(dataDirectory, "fluxweb.db")}";
+        return $"Data Source={Path.Combine(dataDirectory, DatabaseFileName)}";
     }
 }

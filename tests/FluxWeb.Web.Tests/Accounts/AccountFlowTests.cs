@@ -7,12 +7,17 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FluxWeb.Web.Tests.Accounts;
 
-public sealed class AccountFlowTests
+public sealed class AccountFlowTests(FluxWebFactory host) : IClassFixture<FluxWebFactory>, IAsyncLifetime
 {
+    // One app for the tests that need it as configured by default, reset before each (the others start their own).
+    public Task InitializeAsync() => host.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     [Fact]
     public async Task Anonymous_visitor_is_sent_to_the_login_page_with_a_return_url()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var client = factory.CreateBrowserClient();
 
         var response = await client.GetAsync("/studio");
@@ -25,7 +30,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Login_and_register_pages_are_reachable_anonymously()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var client = factory.CreateBrowserClient();
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/Account/Login")).StatusCode);
@@ -58,7 +63,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task By_default_registration_closes_once_an_admin_exists()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var first = new SiteClient(factory.CreateBrowserClient());
         Assert.Equal(HttpStatusCode.Redirect, (await first.RegisterAsync("ada@example.com")).StatusCode);
 
@@ -84,7 +89,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Registered_user_signs_out_and_back_in()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var site = new SiteClient(factory.CreateBrowserClient());
         await site.RegisterAsync("ada@example.com");
         Assert.Equal(HttpStatusCode.OK, (await site.Http.GetAsync("/studio")).StatusCode);
@@ -130,7 +135,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Weak_password_gets_a_clear_message_and_no_account()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var site = new SiteClient(factory.CreateBrowserClient());
 
         var response = await site.RegisterAsync("ada@example.com", "short");
@@ -145,7 +150,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Form_posts_without_the_antiforgery_token_are_rejected()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var client = factory.CreateBrowserClient();
 
         var response = await client.PostAsync("/Account/Register", new FormUrlEncodedContent(new Dictionary<string, string>
@@ -164,7 +169,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Passwords_never_reach_the_logs()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var site = new SiteClient(factory.CreateBrowserClient());
         const string password = "Unmistakable-Secret-9!";
 
@@ -181,6 +186,7 @@ public sealed class AccountFlowTests
     [Fact]
     public async Task Responses_carry_the_request_id_used_in_the_logs()
     {
+        // Its own app: the device is probed, and that logged, once per app.
         using var factory = new FluxWebFactory();
         var response = await factory.CreateBrowserClient().GetAsync("/healthz");
 

@@ -20,8 +20,13 @@ namespace FluxWeb.Web.Tests.Accounts;
 /// restart), sign-out only with the antiforgery token, no open redirect after sign-in, one answer
 /// for every failed sign-in, and an administrator's change ends the account's sessions at once.
 /// </summary>
-public sealed partial class SessionTests
+public sealed partial class SessionTests(FluxWebFactory host) : IClassFixture<FluxWebFactory>, IAsyncLifetime
 {
+    // One app for the tests that need it as configured by default, reset before each (the others start their own).
+    public Task InitializeAsync() => host.ResetAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
     private const string AuthCookie = "fluxweb.auth";
 
     /// <summary>A browser whose cookies the test can read (to copy the session cookie, as an attacker would).</summary>
@@ -51,7 +56,7 @@ public sealed partial class SessionTests
     [Fact]
     public async Task A_session_cookie_copied_before_sign_out_no_longer_works_after_it()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var (ada, cookies) = Browser(factory);
         await ada.RegisterAsync("ada@example.com");
         var copied = WithCookie(factory, SessionCookie(factory, cookies));
@@ -93,7 +98,7 @@ public sealed partial class SessionTests
     [Fact]
     public async Task Signing_out_needs_the_antiforgery_token_and_a_forged_post_leaves_the_session_alone()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var ada = new SiteClient(factory.CreateBrowserClient());
         await ada.RegisterAsync("ada@example.com");
 
@@ -123,7 +128,7 @@ public sealed partial class SessionTests
     [InlineData("http://localhost:1/elsewhere")]
     public async Task An_off_site_return_url_signs_in_and_stays_on_this_site(string returnUrl)
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var ada = new SiteClient(factory.CreateBrowserClient());
         await ada.RegisterAsync("ada@example.com");
         await ada.LogoutAsync();
@@ -149,7 +154,7 @@ public sealed partial class SessionTests
     [Fact]
     public async Task A_return_url_on_this_site_is_followed_after_sign_in()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var ada = new SiteClient(factory.CreateBrowserClient());
         await ada.RegisterAsync("ada@example.com");
         await ada.LogoutAsync();
@@ -265,7 +270,7 @@ public sealed partial class SessionTests
     [Fact]
     public async Task The_sign_in_page_says_why_an_open_page_was_signed_out()
     {
-        using var factory = new FluxWebFactory();
+        var factory = host;
         var anonymous = factory.CreateBrowserClient();
 
         var page = await anonymous.GetStringAsync("/Account/Login?ended=role");

@@ -101,18 +101,8 @@ public sealed class ApiScenario : IAsyncLifetime
     public async Task<JobView> WaitForEndAsync(string ownerId, Guid jobId)
     {
         var jobs = Factory.Service<JobService>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var job = await jobs.GetAsync(new JobActor(ownerId, false), jobId);
-            if (job is not null && job.State.IsFinished())
-            {
-                return job;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {jobId} is {job?.State}.");
-            await Task.Delay(20);
-        }
+        JobView? job = null;
+        return (await Eventually.Value(async () => job = await jobs.GetAsync(new JobActor(ownerId, false), jobId), j => j!.State.IsFinished(), () => $"Job {jobId} is {job?.State}."))!;
     }
 
     public Task DisposeAsync()

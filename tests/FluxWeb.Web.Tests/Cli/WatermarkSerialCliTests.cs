@@ -76,18 +76,9 @@ public sealed class WatermarkSerialCliTests(DemoModelsFixture models) : IClassFi
 
     private static async Task<Job> EndAsync(FluxWebFactory factory, Guid jobId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var job = await WithDbAsync(factory, db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId));
-            if (job.State.IsFinished())
-            {
-                Assert.True(job.State == JobState.Succeeded, $"{job.State}: {job.Error}");
-                return job;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {jobId} is {job.State}.");
-            await Task.Delay(20);
-        }
+        Job? job = null;
+        await Eventually.Value(async () => job = await WithDbAsync(factory, db => db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId)), j => j!.State.IsFinished(), () => $"Job {jobId} is {job?.State}.", TimeSpan.FromSeconds(30));
+        Assert.True(job!.State == JobState.Succeeded, $"{job.State}: {job.Error}");
+        return job;
     }
 }

@@ -37,15 +37,10 @@ public sealed class AdminUsersPageTests : IAsyncLifetime
     private BunitContext NewContext()
     {
         var ctx = new BunitContext();
-        var auth = ctx.AddAuthorization();
+        var auth = ctx.AddTestServices(host.Services);
         auth.SetAuthorized("admin@example.com");
         auth.SetRoles(Roles.Admin);
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.UserId));
-        ctx.Services.AddMudServices();
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<UserAdministration>());
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<ApiKeyService>());
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo("Server", true));
         return ctx;
     }
 

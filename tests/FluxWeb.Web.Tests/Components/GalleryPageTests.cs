@@ -44,15 +44,9 @@ public sealed class GalleryPageTests : IAsyncLifetime
     private BunitContext NewContext(JobActor? user = null, string email = "ada@example.com")
     {
         var ctx = new BunitContext();
-        var auth = ctx.AddAuthorization();
+        var auth = ctx.AddTestServices(host.Services);
         auth.SetAuthorized(email);
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, (user ?? ada).UserId));
-        ctx.Services.AddMudServices();
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryQuery>());
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryActions>());
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<PromptHistoryQuery>());
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo("Server", true));
         return ctx;
     }
 

@@ -13,10 +13,7 @@ public sealed class MainLayoutTests
     private static BunitContext NewContext(bool admin)
     {
         var ctx = new BunitContext();
-        var auth = ctx.AddAuthorization();
-        ctx.Services.AddMudServices();
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo("Server", true));
+        var auth = ctx.AddTestServices();
         auth.SetAuthorized("ada@example.com");
         if (admin)
         {

@@ -14,9 +14,7 @@ public sealed class MaskEditorTests
     private static Editor NewContext()
     {
         var ctx = new BunitContext();
-        ctx.Services.AddMudServices();
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo("Server", true));
+        ctx.AddTestServices();
         var module = ctx.JSInterop.SetupModule(MaskEditor.ModulePath);
         // createMaskEditor returns the editor object whose methods the toolbar calls.
         var instance = module.SetupModule(invocation => invocation.Identifier == "createMaskEditor");

@@ -36,14 +36,9 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     private BunitContext NewContext(bool interactive = true)
     {
         var ctx = new BunitContext();
-        var auth = ctx.AddAuthorization();
+        var auth = ctx.AddTestServices(host.Services, interactive);
         auth.SetAuthorized("ada@example.com");
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, ada.UserId));
-        ctx.Services.AddMudServices();
-        ctx.Services.AddSingleton(host.Jobs);
-        ctx.Services.AddSingleton(host.Events);
-        ctx.JSInterop.Mode = JSRuntimeMode.Loose;
-        ctx.SetRendererInfo(new RendererInfo(interactive ? "Server" : "Static", interactive));
         return ctx;
     }
 

@@ -162,19 +162,10 @@ public sealed class SwitchedAccount : IAsyncLifetime
     /// <summary>Reads the row, not the owner's view: a switched owner may no longer see the job at all.</summary>
     public async Task<Job> WaitForEndAsync(string ownerId, Guid jobId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var job = await WithDbAsync(db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId && j.OwnerId == ownerId));
-            if (job is not null && job.State.IsFinished())
-            {
-                Assert.True(job.State == JobState.Succeeded, $"Job {jobId} {job.State}: {job.Error}");
-                return job;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {jobId} is {job?.State}.");
-            await Task.Delay(20);
-        }
+        Job? job = null;
+        await Eventually.Value(async () => job = await WithDbAsync(db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId && j.OwnerId == ownerId)), j => j!.State.IsFinished(), () => $"Job {jobId} is {job?.State}.");
+        Assert.True(job!.State == JobState.Succeeded, $"Job {jobId} {job.State}: {job.Error}");
+        return job;
     }
 
     public Task DisposeAsync()

@@ -59,6 +59,7 @@ public sealed class QueueHost : IAsyncDisposable
         var dataDirectory = Path.Combine(folder, "data");
         var modelsDirectory = Path.Combine(folder, "models");
         InstallModels(modelsDirectory);
+        TestDatabase.CopyInto(dataDirectory);
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -131,22 +132,12 @@ public sealed class QueueHost : IAsyncDisposable
     /// <summary>Polls the job row until <paramref name="until"/> holds (the worker runs in the background).</summary>
     public async Task<Job> WaitForJobAsync(Guid id, Func<Job, bool> until, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            var job = await JobAsync(id);
-            if (until(job))
-            {
-                return job;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Job {id} is {job.State} (step {job.Step}, error '{job.Error}') after waiting.");
-            }
-
-            await Task.Delay(20);
-        }
+        Job? last = null;
+        return await Eventually.Value(
+            async () => last = await JobAsync(id),
+            until,
+            () => $"Job {id} is {last?.State} (step {last?.Step}, error '{last?.Error}').",
+            timeout);
     }
 
     public Task<Job> WaitForEndAsync(Guid id, TimeSpan? timeout = null) => WaitForJobAsync(id, j => j.State.IsFinished(), timeout);

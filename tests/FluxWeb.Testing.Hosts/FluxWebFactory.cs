@@ -1,7 +1,11 @@
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Images;
 using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,7 +13,8 @@ using Microsoft.Extensions.Logging;
 namespace FluxWeb.Testing;
 
 /// <summary>
-/// The real app on its own SQLite file and models folder. Tests configure it through ordinary
+/// The real app (its entry point, so its one composition and start-up steps) on its own SQLite file
+/// (a copy of the migrated template) and models folder. Tests configure it through ordinary
 /// configuration keys, exactly as an operator would.
 /// </summary>
 public class FluxWebFactory : WebApplicationFactory<Program>
@@ -30,6 +35,7 @@ public class FluxWebFactory : WebApplicationFactory<Program>
         settings["Provenance:Filters:AutoInstall"] = "false";
         settings["Provenance:Filters:Registry"] = "http://127.0.0.1:9/unreachable-in-tests";
         Directory.CreateDirectory(ModelsDirectory);
+        TestDatabase.CopyInto(DataDirectory);
     }
 
     public string DataDirectory => folder.Combine("data");
@@ -71,6 +77,26 @@ public class FluxWebFactory : WebApplicationFactory<Program>
 
     public T Service<T>()
         where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>
+    /// Back to a freshly started app for the next test of a class that shares this host (CleanArchitecture's
+    /// <c>DatabaseResetter</c>): every row gone except the schema's and the roles the start-up creates, the
+    /// stored content policy re-applied, stored files removed, the captured log cleared. Only for tests of
+    /// what lives in the database and on disk: state a test keeps in memory of its own (clients, subscriptions)
+    /// is the test's to dispose.
+    /// </summary>
+    public async Task ResetAsync()
+    {
+        await TestDatabase.DeleteRowsAsync(Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>());
+        await Services.GetRequiredService<ContentPolicy>().ApplyStoredAsync();
+        var images = Service<ImageStore>().Root;
+        if (Directory.Exists(images))
+        {
+            Directory.Delete(images, recursive: true);
+        }
+
+        Logs.Lines.Clear();
+    }
 
     protected override void Dispose(bool disposing)
     {
