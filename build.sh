@@ -36,10 +36,43 @@ install_test_prerequisites() {
   npm ci --prefix tools --ignore-scripts --no-audit --no-fund --loglevel=error
 }
 
+# `./build.sh run` starts a server, so it takes only what `fluxweb serve` takes: options
+# (--urls URLS, --environment NAME, --Section:Key=value, --data DIR, --models DIR) and their values.
+# Anything else (`./build.sh run models create-demo`) is refused here, before a minute of building.
+check_serve_arguments() {
+  local expecting_value=no arg
+  for arg in "$@"; do
+    case "$arg" in
+      -h|--help|-\?) expecting_value=no ;;
+      --*=*) expecting_value=no ;;
+      --?*) expecting_value=yes ;;
+      *)
+        if [ "$expecting_value" = yes ]; then
+          expecting_value=no
+        else
+          echo "error: ./build.sh run starts the web app and takes only its options (--urls URLS, --data DIR, --models DIR, --Section:Key=value); '$arg' is not one." >&2
+          if [ "$arg" = "${1:-}" ]; then
+            echo "To run another fluxweb command from this checkout: dotnet run --project $HOST_PROJECT -c Release -- $*" >&2
+          fi
+          exit 2
+        fi
+        ;;
+    esac
+  done
+}
+
+HOST_PROJECT=src/FluxWeb.Host/FluxWeb.Host.csproj
+
 case "${1:-}" in
   run)
     shift
-    exec dotnet run --project src/FluxWeb.Host/FluxWeb.Host.csproj -c Release -- serve "$@"
+    check_serve_arguments "$@"
+    echo "==> Restoring NuGet packages (dotnet restore)"
+    dotnet restore "$HOST_PROJECT" --verbosity quiet
+    echo "==> Building FluxWeb (Release)"
+    dotnet build "$HOST_PROJECT" -c Release --no-restore --nologo --verbosity quiet
+    echo "==> Starting FluxWeb: fluxweb serve $* (Ctrl+C stops it; it prints the address it listens on)"
+    exec dotnet run --project "$HOST_PROJECT" -c Release --no-build -- serve "$@"
     ;;
   test)
     shift

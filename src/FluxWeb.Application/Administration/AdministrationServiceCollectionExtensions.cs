@@ -7,7 +7,7 @@ namespace FluxWeb.Application.Administration;
 public static class AdministrationServiceCollectionExtensions
 {
     /// <summary>
-    /// Accounts, models, usage, audit, queue and content policy for administrators, and API keys.
+    /// Accounts, models (and installing the demo model), usage, audit, queue and content policy for administrators, and API keys.
     /// Needs AddPersistence, AddAccounts, AddInference, AddProvenance, AddOutputs and AddJobs.
     /// Singletons that open a database context (or a scope) per operation.
     /// </summary>
@@ -22,6 +22,7 @@ public static class AdministrationServiceCollectionExtensions
         services.AddSingleton<ContentPolicy>();
         services.AddSingleton<ImageCheck>();
         services.AddSingleton<QueueOverview>();
+        services.AddSingleton<Models.DemoModelInstaller>();
         return services;
     }
 }

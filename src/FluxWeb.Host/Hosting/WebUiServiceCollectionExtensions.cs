@@ -11,6 +11,8 @@ internal static class WebUiServiceCollectionExtensions
             .AddInteractiveServerComponents();
         services.AddMudServices();
         services.AddStudio();
+        // A fresh install's first question (why can nobody generate?) answered in the start-up log.
+        services.AddHostedService<FirstRunHint>();
         return services;
     }
 }
