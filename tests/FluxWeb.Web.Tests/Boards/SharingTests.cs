@@ -77,6 +77,19 @@ public sealed class SharingTests(SharingScenario scenario) : IClassFixture<Shari
         Assert.Equal(corpUploads, await scenario.DbAsync(db => db.Images.CountAsync(i => i.OwnerId == scenario.CorpActor.UserId && i.Kind == StoredImageKind.Upload)));
 
         Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Share && a.ActorId == scenario.AdaActor.UserId && a.Detail!.Contains("Team picks") && a.Detail.Contains("Everyone"))));
+
+        // The pages say the same: the team feed and the board show who made it, and a commercial member a note instead.
+        var bobTeam = await scenario.Bob.Http.GetStringAsync("/team?q=team%20nc-only");
+        Assert.Contains($"/api/v1/images/{nc.Id}/thumbnail", bobTeam, StringComparison.Ordinal);
+        Assert.Contains("by ada@example.com", bobTeam, StringComparison.Ordinal);
+        Assert.Contains($"/api/v1/images/{nc.Id}/thumbnail", await scenario.Bob.Http.GetStringAsync($"/boards/{board}"), StringComparison.Ordinal);
+        var corpTeam = await scenario.Corp.Http.GetStringAsync("/team");
+        Assert.DoesNotContain(nc.Id.ToString(), corpTeam, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("not shown: made by a non-commercial model", corpTeam, StringComparison.Ordinal);
+        var corpBoardPage = await scenario.Corp.Http.GetStringAsync($"/boards/{board}");
+        Assert.DoesNotContain(nc.Id.ToString(), corpBoardPage, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"/api/v1/images/{apache.Id}/thumbnail", corpBoardPage, StringComparison.Ordinal);
+        Assert.Contains("Team picks", await scenario.Corp.Http.GetStringAsync("/boards"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -150,6 +163,9 @@ public sealed class SharingTests(SharingScenario scenario) : IClassFixture<Shari
             }
 
             Assert.DoesNotContain("bob's eyes", (await client.GetStringAsync($"/gallery/{direct.Id}")) + await client.GetStringAsync($"/gallery/{onBoard.Id}"), StringComparison.Ordinal);
+            var boardPage = await client.GetStringAsync($"/boards/{board}");
+            Assert.Contains("board-missing", boardPage, StringComparison.Ordinal);
+            Assert.DoesNotContain(onBoard.Id.ToString(), boardPage + await client.GetStringAsync("/team") + await client.GetStringAsync("/boards"), StringComparison.OrdinalIgnoreCase);
         }
 
         await AssertLockedOutAsync(scenario.Eve.Http);

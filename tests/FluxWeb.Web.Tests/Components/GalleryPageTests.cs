@@ -51,6 +51,8 @@ public sealed class GalleryPageTests : IAsyncLifetime
         ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryQuery>());
         ctx.Services.AddSingleton(host.Services.GetRequiredService<GalleryActions>());
         ctx.Services.AddSingleton(host.Services.GetRequiredService<PromptHistoryQuery>());
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<FluxWeb.Application.Boards.BoardService>());
+        ctx.Services.AddSingleton(host.Services.GetRequiredService<FluxWeb.Application.Boards.SharedImageReuse>());
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.SetRendererInfo(new RendererInfo("Server", true));
         return ctx;

@@ -99,6 +99,9 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
             // The prompt history keeps every prompt the person wrote (PromptHistoryQueryTests); its images and ids are what it must not offer.
             ["/history"] = "/history",
             ["/studio/mask-editor"] = $"/studio/mask-editor?image=%2Fapi%2Fv1%2Fimages%2F{scenario.NcImage}",
+            ["/boards"] = "/boards",
+            ["/boards/{Id:guid}"] = $"/boards/{scenario.NcBoard}",
+            ["/team"] = "/team",
         };
 
         var imageRoutes = Endpoints().Where(e => e.Metadata.GetMetadata<ImageDataAttribute>()?.Kind is ImageDataKind.Bytes or ImageDataKind.Derived).ToList();
@@ -131,6 +134,13 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
                 _ => Array.Empty<string>(),
             };
             AssertNoSecrets(html, $"GET {url}", exempt);
+            if (route is "/team" or "/boards/{Id:guid}" or "/boards")
+            {
+                // And for his Commercial teammate, with whom it was shared (on the team board, and directly).
+                var teammate = await scenario.Ada.Http.GetAsync(url);
+                Assert.True(teammate.StatusCode == HttpStatusCode.OK, $"Ada's GET {url}: {(int)teammate.StatusCode}");
+                AssertNoSecrets(await teammate.Content.ReadAsStringAsync(), $"Ada's GET {url}");
+            }
         }
 
         foreach (var page in adminPages.Select(Pattern).Where(p => !p.Contains('{', StringComparison.Ordinal)).Distinct())
