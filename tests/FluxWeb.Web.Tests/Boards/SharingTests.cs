@@ -114,6 +114,22 @@ public sealed class SharingTests(SharingScenario scenario) : IClassFixture<Shari
     }
 
     [Fact]
+    public async Task Use_these_settings_reads_a_shared_images_job_for_members_only_and_under_their_licence()
+    {
+        var apache = await scenario.ApacheAsync(scenario.AdaActor, "settings to borrow");
+        var nc = await scenario.NonCommercialAsync(scenario.AdaActor, "nc settings to borrow");
+        await scenario.ShareAsync($"images/{apache.Id}", email: "corp@example.com");
+        await scenario.ShareAsync($"images/{nc.Id}", email: "corp@example.com");
+        var settings = scenario.Factory.Service<FluxWeb.Application.Jobs.JobSettingsReader>();
+
+        var borrowed = await settings.ForImageAsync(scenario.CorpActor, apache.Id);
+        Assert.Equal(("settings to borrow", apache.JobId), (borrowed.Settings?.Prompt, (Guid?)borrowed.Settings?.JobId));
+        Assert.NotNull((await settings.ForImageAsync(scenario.CorpActor, nc.Id)).LicenceRefusal);
+        Assert.Null((await settings.ForImageAsync(scenario.EveActor, apache.Id)).Settings);
+        Assert.Null((await settings.ForImageAsync(scenario.EveActor, apache.Id)).LicenceRefusal);
+    }
+
+    [Fact]
     public async Task A_stranger_and_a_former_member_get_404_like_an_unknown_id_on_every_route()
     {
         var onBoard = await scenario.ApacheAsync(scenario.AdaActor, "for bob's eyes on a board");
