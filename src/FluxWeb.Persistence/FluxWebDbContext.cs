@@ -1,9 +1,11 @@
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
+using FluxWeb.Persistence.Boards;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Persistence.Quotas;
@@ -37,6 +39,12 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<UserSession> UserSessions => Set<UserSession>();
 
+    public DbSet<Board> Boards => Set<Board>();
+
+    public DbSet<BoardImage> BoardImages => Set<BoardImage>();
+
+    public DbSet<Share> Shares => Set<Share>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -69,6 +77,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
         JobModel.Configure(builder);
         AdministrationModel.Configure(builder);
+        BoardModel.Configure(builder);
 
         builder.Entity<AuditEvent>(audit =>
         {

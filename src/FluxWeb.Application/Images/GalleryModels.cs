@@ -7,6 +7,19 @@ using FluxWeb.Domain.Jobs;
 
 namespace FluxWeb.Application.Images;
 
+/// <summary>Whose images a listing shows.</summary>
+public enum GallerySource
+{
+    /// <summary>The viewer's own outputs (the gallery).</summary>
+    Mine,
+
+    /// <summary>Other accounts' outputs shared with the viewer, directly, with the team or on a board (the team feed).</summary>
+    SharedWithMe,
+
+    /// <summary>Everyone's outputs: the administrators' "All images" view (cookie only, checked in the database, audited).</summary>
+    Everyone,
+}
+
 /// <summary>What the gallery is narrowed to. Empty fields do not filter.</summary>
 public sealed record GalleryFilter
 {
@@ -25,7 +38,14 @@ public sealed record GalleryFilter
 
     public bool FavouritesOnly { get; init; }
 
-    public bool IsEmpty => string.IsNullOrWhiteSpace(Search) && string.IsNullOrEmpty(ModelId) && FromUtc is null && ToUtc is null && !FavouritesOnly;
+    /// <summary>Only images on this board (one the viewer may open; any other board matches nothing).</summary>
+    public Guid? BoardId { get; init; }
+
+    /// <summary>Only this account's images (the shared feed and "All images").</summary>
+    public string? OwnerId { get; init; }
+
+    public bool IsEmpty => string.IsNullOrWhiteSpace(Search) && string.IsNullOrEmpty(ModelId) && FromUtc is null && ToUtc is null && !FavouritesOnly
+        && BoardId is null && string.IsNullOrEmpty(OwnerId);
 }
 
 /// <summary>
@@ -76,6 +96,12 @@ public sealed record GalleryItem(
     /// commercial, so for anyone else it would be hidden. The gallery marks such images.
     /// </summary>
     public bool ShownOnlyAsAdmin { get; init; }
+
+    /// <summary>Who made it, when it is not the viewer's own (shared images show who made them); null for the viewer's own.</summary>
+    public string? OwnerEmail { get; init; }
+
+    /// <summary>The submission it came from (one batch of a request); null for images without a job.</summary>
+    public Guid? BatchId { get; init; }
 
     public string ImageUrl => JobUrls.Image(Id);
 

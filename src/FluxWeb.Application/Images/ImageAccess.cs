@@ -1,4 +1,5 @@
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
@@ -45,7 +46,7 @@ public sealed record ImageRead(LicencedAction Action, string Channel)
 
     public IReadOnlySet<StoredImageKind> Kinds { get; init; } = AnyKind;
 
-    /// <summary>Only the owner, administrators included (masks are their painter's).</summary>
+    /// <summary>Only the owner, administrators included (masks are their painter's); shares do not reach it either.</summary>
     public bool OwnerOnly { get; init; }
 }
 
@@ -63,8 +64,11 @@ public enum InputRole
 /// (job views, job events, "use these settings") or takes an image as input (references, sources,
 /// masks; at submission and again in the worker) asks here, so ownership, the image's kind and the
 /// licence policy are applied the same way everywhere, with the account type as it is now.
-/// Administrators are not refused what they view, but reusing an image as input is never exempt:
-/// the output lands in their own account.
+/// "May this actor read this image" is: the owner, or an output shared with the actor (directly, with
+/// the team, or on a board they may open: <see cref="ShareQueries"/>, read now, so an unshare ends it at
+/// the next request), or an administrator signed in with the cookie (an API key carries no role); then
+/// the licence, then the kind. Administrators are not refused what they view, but reusing an image as
+/// input is never exempt: the output lands in their own account.
 /// </summary>
 public sealed class ImageAccess(
     IDbContextFactory<FluxWebDbContext> contexts,
@@ -78,8 +82,8 @@ public sealed class ImageAccess(
     {
         var image = await store.RowAsync(imageId, cancellationToken);
         var reachable = image is not null
-            && (read.OwnerOnly ? string.Equals(image.OwnerId, viewer.UserId, StringComparison.Ordinal) : viewer.MayAccess(image.OwnerId))
-            && read.Kinds.Contains(image.Kind);
+            && read.Kinds.Contains(image.Kind)
+            && (read.OwnerOnly ? string.Equals(image.OwnerId, viewer.UserId, StringComparison.Ordinal) : await MayReadAsync(viewer, image, cancellationToken));
         if (!reachable)
         {
             return ImageAccessResult.NotFound;
@@ -99,6 +103,26 @@ public sealed class ImageAccess(
         }
 
         return store.ExistingFile(image!) is { } path ? new ImageAccessResult(ImageAccessOutcome.Allowed, image, path) : ImageAccessResult.NotFound;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="viewer"/> may reach <paramref name="image"/> at all (before the licence): their own, an
+    /// administrator's (cookie), or shared with them now. Anything else must answer like an unknown id.
+    /// </summary>
+    public async Task<bool> MayReadAsync(JobActor viewer, StoredImage image, CancellationToken cancellationToken = default)
+    {
+        if (viewer.MayAccess(image.OwnerId))
+        {
+            return true;
+        }
+
+        if (image.Kind != StoredImageKind.Output)
+        {
+            return false;
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Images.Where(i => i.Id == image.Id).SharedWith(db, viewer.UserId).AnyAsync(cancellationToken);
     }
 
     /// <summary>Whether <paramref name="viewer"/> may have <paramref name="image"/> (a row the caller already holds and may otherwise see) for <paramref name="action"/>.</summary>

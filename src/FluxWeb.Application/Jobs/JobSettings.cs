@@ -21,8 +21,8 @@ public sealed record JobSettingsResult(JobSettings? Settings, string? LicenceRef
 }
 
 /// <summary>
-/// Finds the job behind an image. Ownership is the image store's rule: the owner, or an
-/// administrator; anything else reads as "not found". The settings are reused to make a new image
+/// Finds the job behind an image. Who may is the image door's rule (<see cref="ImageAccess.MayReadAsync"/>): the
+/// owner, someone it is shared with now, or an administrator; anything else reads as "not found". The settings are reused to make a new image
 /// (prompt, seed, model, inputs), so they go through <see cref="ImageAccess"/> as the image would
 /// as an input: a commercial account gets the licence's refusal for a non-commercial model's image.
 /// </summary>
@@ -32,7 +32,7 @@ public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contex
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
-        if (image?.JobId is not { } jobId || !viewer.MayAccess(image.OwnerId))
+        if (image?.JobId is not { } jobId || !await access.MayReadAsync(viewer, image, cancellationToken))
         {
             return JobSettingsResult.NotFound;
         }
@@ -43,7 +43,7 @@ public sealed class JobSettingsReader(IDbContextFactory<FluxWebDbContext> contex
         }
 
         var job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
-        return job is null || !viewer.MayAccess(job.OwnerId)
+        return job is null || job.OwnerId != image.OwnerId
             ? JobSettingsResult.NotFound
             : new JobSettingsResult(new JobSettings(job.Id, image.Id, job.Mode, job.ResolvedSettings()));
     }

@@ -1,7 +1,7 @@
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Inference.Packages;
-using FluxWeb.Persistence.Audit;
+using FluxWeb.Domain.Audit;
 using Microsoft.Extensions.Logging;
 
 namespace FluxWeb.Application.Models;

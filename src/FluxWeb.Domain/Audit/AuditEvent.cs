@@ -49,4 +49,19 @@ public static class AuditActions
     public const string AdminChange = "admin-change";
     public const string ApiKeyCreated = "api-key-created";
     public const string ApiKeyRevoked = "api-key-revoked";
+
+    /// <summary>A board or an image shown to a teammate or the team, or the share changed.</summary>
+    public const string Share = "share";
+
+    /// <summary>A share ended by its owner (or by an administrator).</summary>
+    public const string Unshare = "unshare";
+
+    /// <summary>A teammate's shared image copied into one's own uploads to use as a reference.</summary>
+    public const string Reuse = "reuse";
+
+    /// <summary>Several images taken out at once as a ZIP file.</summary>
+    public const string DownloadZip = "download-zip";
+
+    /// <summary>An administrator opened someone else's images in the "All images" view.</summary>
+    public const string AdminView = "admin-view";
 }

@@ -1,6 +1,7 @@
 using FluxWeb.Application;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Uploads;
@@ -71,6 +72,7 @@ public static class FluxWebComposition
         }
 
         services.AddGallery();
+        services.AddBoards();
         services.AddAdministration();
         if (process.ServesWeb)
         {

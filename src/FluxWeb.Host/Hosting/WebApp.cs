@@ -54,6 +54,7 @@ internal static class WebApp
         app.MapGalleryEndpoints();
         app.MapGenerationEndpoints();
         app.MapImageApiEndpoints();
+        app.MapBoardEndpoints();
         app.MapModelEndpoints();
         app.MapAdminEndpoints();
         app.MapApiDocsAndHub();

@@ -4,6 +4,7 @@ using FluxWeb.Application.Administration;
 using FluxWeb.Application.Models;
 using FluxWeb.Host.Components.Pages.Admin;
 using FluxWeb.Inference.Packages;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;

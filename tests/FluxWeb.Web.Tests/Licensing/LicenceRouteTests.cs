@@ -74,6 +74,17 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
             ["/api/v1/uploads/images"] = (client, route) => UploadAsync(client, route),
             ["/api/v1/uploads/masks"] = (client, route) => UploadAsync(client, route),
             ["/api/v1/generations"] = GenerationsAsync,
+            ["/api/v1/boards"] = BoardListsAsync,
+            ["/api/v1/boards/{id:guid}"] = BoardPageAsync,
+            ["/api/v1/boards/{id:guid}/images"] = BoardAddAsync,
+            ["/api/v1/boards/{id:guid}/images/{imageId:guid}"] = (client, route) =>
+                RefusedAsync(client, HttpMethod.Delete, route.Replace("{id:guid}", scenario.NcBoard.ToString(), StringComparison.Ordinal).Replace("{imageId:guid}", scenario.NcImage.ToString(), StringComparison.Ordinal), HttpStatusCode.NotFound),
+            ["/api/v1/boards/{id:guid}/order"] = BoardOrderAsync,
+            ["/api/v1/boards/{id:guid}/shares"] = BoardSharesAsync,
+            ["/api/v1/images/{id:guid}/shares"] = ImageSharesAsync,
+            ["/api/v1/images/{id:guid}/reuse"] = (client, route) => RefusedAsync(client, HttpMethod.Post, Id(route, scenario.NcImage), HttpStatusCode.Forbidden),
+            ["/api/v1/shares/{id:guid}"] = EndShareAsync,
+            ["/api/v1/feed"] = FeedAsync,
             ["/admin/usage.csv"] = AdminOnlyAsync,
             ["/admin/audit.csv"] = AdminOnlyAsync,
         };
@@ -88,6 +99,9 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
             // The prompt history keeps every prompt the person wrote (PromptHistoryQueryTests); its images and ids are what it must not offer.
             ["/history"] = "/history",
             ["/studio/mask-editor"] = $"/studio/mask-editor?image=%2Fapi%2Fv1%2Fimages%2F{scenario.NcImage}",
+            ["/boards"] = "/boards",
+            ["/boards/{Id:guid}"] = $"/boards/{scenario.NcBoard}",
+            ["/team"] = "/team",
         };
 
         var imageRoutes = Endpoints().Where(e => e.Metadata.GetMetadata<ImageDataAttribute>()?.Kind is ImageDataKind.Bytes or ImageDataKind.Derived).ToList();
@@ -120,6 +134,13 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
                 _ => Array.Empty<string>(),
             };
             AssertNoSecrets(html, $"GET {url}", exempt);
+            if (route is "/team" or "/boards/{Id:guid}" or "/boards")
+            {
+                // And for his Commercial teammate, with whom it was shared (on the team board, and directly).
+                var teammate = await scenario.Ada.Http.GetAsync(url);
+                Assert.True(teammate.StatusCode == HttpStatusCode.OK, $"Ada's GET {url}: {(int)teammate.StatusCode}");
+                AssertNoSecrets(await teammate.Content.ReadAsStringAsync(), $"Ada's GET {url}");
+            }
         }
 
         foreach (var page in adminPages.Select(Pattern).Where(p => !p.Contains('{', StringComparison.Ordinal)).Distinct())
@@ -252,6 +273,78 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
         {
             await RefusedAsync(client, HttpMethod.Post, route, HttpStatusCode.Forbidden, JsonContent.Create(body));
         }
+    }
+
+    private async Task BoardListsAsync(HttpClient client, string route)
+    {
+        await NoSecretsAsync(client, route);
+        await NoSecretsAsync(scenario.Ada.Http, route);
+    }
+
+    /// <summary>The board the switched account shared before the switch: neither he nor his Commercial teammate gets the non-commercial image from it.</summary>
+    private async Task BoardPageAsync(HttpClient client, string route)
+    {
+        foreach (var reader in new[] { client, scenario.Ada.Http })
+        {
+            var page = await reader.GetFromJsonAsync<JsonElement>($"{Id(route, scenario.NcBoard)}?pageSize=200");
+            Assert.Equal([scenario.ApacheImage], page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()));
+            Assert.Equal(1, page.GetProperty("hiddenByLicence").GetInt32());
+            AssertNoSecrets(page.GetRawText(), $"GET {route}");
+        }
+    }
+
+    private async Task BoardAddAsync(HttpClient client, string route)
+    {
+        var board = await scenario.WithDbAsync(db => db.Boards.Where(b => b.Id == scenario.NcBoard).Select(b => b.Id).SingleAsync());
+        var other = (await scenario.Factory.Service<FluxWeb.Application.Boards.BoardService>().CreateAsync(new JobActor(scenario.NicoId, false), "after the switch")).Value!.Id;
+        var response = await client.SendAsync(Request(HttpMethod.Post, Id(route, other), JsonContent.Create(new { imageIds = new[] { scenario.NcImage } })));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("added").EnumerateArray());
+        Assert.False(await scenario.WithDbAsync(db => db.BoardImages.AnyAsync(e => e.BoardId == other)), "A non-commercial output went on a board after the switch.");
+        // Ada, a contributor of the team board, cannot put his image there either: only an image's owner does.
+        var ada = await scenario.Ada.Http.SendAsync(Request(HttpMethod.Post, Id(route, board), JsonContent.Create(new { imageIds = new[] { scenario.NcImage } })));
+        Assert.Equal(HttpStatusCode.OK, ada.StatusCode);
+        Assert.Empty((await ada.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("added").EnumerateArray());
+    }
+
+    private async Task BoardOrderAsync(HttpClient client, string route)
+    {
+        var response = await client.SendAsync(Request(HttpMethod.Put, Id(route, scenario.NcBoard), JsonContent.Create(new { imageIds = new[] { scenario.ApacheImage, scenario.NcImage } })));
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+    }
+
+    private async Task BoardSharesAsync(HttpClient client, string route)
+    {
+        await NoSecretsAsync(client, Id(route, scenario.NcBoard));
+        var response = await client.SendAsync(Request(HttpMethod.Post, Id(route, scenario.NcBoard), JsonContent.Create(new { team = true })));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        AssertNoSecrets(await response.Content.ReadAsStringAsync(), $"POST {route}");
+    }
+
+    /// <summary>His own non-commercial output is not his to list the shares of or to share further any more.</summary>
+    private async Task ImageSharesAsync(HttpClient client, string route)
+    {
+        await RefusedAsync(client, HttpMethod.Get, Id(route, scenario.NcImage), HttpStatusCode.Forbidden);
+        await RefusedAsync(client, HttpMethod.Post, Id(route, scenario.NcImage), HttpStatusCode.Forbidden, JsonContent.Create(new { team = true }));
+        Assert.False(await scenario.WithDbAsync(db => db.Shares.AnyAsync(s => s.ImageId == scenario.NcImage && s.GranteeId == null)), "The refused share was made.");
+    }
+
+    /// <summary>Ending a share gives out nothing; the first call ends it, the second finds nothing.</summary>
+    private async Task EndShareAsync(HttpClient client, string route)
+    {
+        var response = await client.SendAsync(Request(HttpMethod.Delete, Id(route, scenario.ShareToEnd)));
+        Assert.True(response.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound, $"DELETE {route}: {(int)response.StatusCode}");
+        AssertNoSecrets(await response.Content.ReadAsStringAsync(), $"DELETE {route}");
+    }
+
+    /// <summary>The feed of the switched account and of his Commercial teammate, to whom the non-commercial image was shared twice (board and directly).</summary>
+    private async Task FeedAsync(HttpClient client, string route)
+    {
+        await NoSecretsAsync(client, $"{route}?pageSize=200");
+        var ada = await scenario.Ada.Http.GetFromJsonAsync<JsonElement>($"{route}?pageSize=200");
+        Assert.Contains(scenario.ApacheImage, ada.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()));
+        Assert.True(ada.GetProperty("hiddenByLicence").GetInt32() >= 1);
+        AssertNoSecrets(ada.GetRawText(), $"Ada's GET {route}");
     }
 
     private async Task AdminOnlyAsync(HttpClient client, string route)

@@ -3,10 +3,12 @@ using System.Net.Http.Headers;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
@@ -74,6 +76,14 @@ public sealed class SwitchedAccount : IAsyncLifetime
     /// <summary>A non-commercial job waiting behind it.</summary>
     public Guid QueuedNcJob { get; private set; }
 
+    /// <summary>Nico's board, shared with the team before the switch, with the non-commercial and the Apache output on it.</summary>
+    public Guid NcBoard { get; private set; }
+
+    /// <summary>Nico's shares made before the switch: the non-commercial output with Ada, and one he ends in a probe.</summary>
+    public Guid NcImageShare { get; private set; }
+
+    public Guid ShareToEnd { get; private set; }
+
     /// <summary>Keeps <see cref="RunningNcJob"/> at step 2 until a test lets it go (or the fixture ends).</summary>
     public FakeImageGenerator.Hold Running { get; private set; } = default!;
 
@@ -113,6 +123,14 @@ public sealed class SwitchedAccount : IAsyncLifetime
             png.Position = 0;
             Upload = (await Factory.Service<ImageStore>().SaveUploadAsync(NicoId, png)).Id;
         }
+
+        var nico = new JobActor(NicoId, IsAdmin: false);
+        var boards = Factory.Service<BoardService>();
+        NcBoard = (await boards.CreateAsync(nico, "nico's team board")).Value!.Id;
+        Assert.Equal([NcImage, ApacheImage], (await boards.AddImagesAsync(nico, NcBoard, [NcImage, ApacheImage])).Value!.Added);
+        Assert.True((await boards.ShareAsync(nico, ShareTarget.Board(NcBoard), null, ShareRole.Contributor, "ui")).Succeeded);
+        NcImageShare = (await boards.ShareAsync(nico, ShareTarget.Image(NcImage), "ada@example.com", ShareRole.Viewer, "ui")).Value!.Id;
+        ShareToEnd = (await boards.ShareAsync(nico, ShareTarget.Image(ApacheImage), "ada@example.com", ShareRole.Viewer, "ui")).Value!.Id;
 
         Running = Engine.HoldNextJob(step: 2);
         RunningNcJob = (await generation.SubmitAsync(NicoId, QueueHost.Request(SecretPrompt, seed: SecretSeed + 1, model: QueueHost.OtherModelId))).JobIds.Single();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
@@ -45,6 +46,12 @@ public sealed partial class ImageDetailView
     private NavigationManager Navigation { get; set; } = default!;
 
     [Inject]
+    private BoardService BoardActions { get; set; } = default!;
+
+    [Inject]
+    private SharedImageReuse Reuse { get; set; } = default!;
+
+    [Inject]
     private IDialogService Dialogs { get; set; } = default!;
 
     [Inject]
@@ -69,7 +76,63 @@ public sealed partial class ImageDetailView
         (detail, refusal, loading) = (result.Detail, result.LicenceRefusal, false);
     }
 
+    private IReadOnlyList<BoardSummary>? boards;
+
     private void Go(string url) => Navigation.NavigateTo(Navigation.Rooted(url));
+
+    private async Task OnBoardMenuAsync(bool open)
+    {
+        if (open && actor is not null)
+        {
+            boards = [.. (await BoardActions.ListAsync(actor)).Where(b => b.MayContribute)];
+        }
+    }
+
+    private async Task AddToBoardAsync(BoardSummary board)
+    {
+        var result = await BoardActions.AddImagesAsync(actor!, board.Id, [ImageId]);
+        Snackbar.Add(
+            result.Value is { Added.Count: > 0 } ? $"On the board “{board.Name}”." : result.Error ?? (result.Value is { Skipped.Count: > 0 } added ? added.Skipped[0].Reason : null) ?? "The board is gone.",
+            result.Value is { Added.Count: > 0 } ? Severity.Success : Severity.Warning);
+    }
+
+    private async Task ShareAsync()
+    {
+        var parameters = new DialogParameters<FluxWeb.Host.Components.Pages.Boards.ShareDialog>
+        {
+            { d => d.Actor, actor! },
+            { d => d.Target, ShareTarget.Image(ImageId) },
+            { d => d.What, "this image" },
+        };
+        await Dialogs.ShowAsync<FluxWeb.Host.Components.Pages.Boards.ShareDialog>("Share", parameters, new DialogOptions { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true });
+    }
+
+    /// <summary>A teammate's image goes into this account's own uploads first; the Studio then takes the copy like any picture of its own.</summary>
+    private async Task UseSharedAsReferenceAsync()
+    {
+        if (actor is null || busy)
+        {
+            return;
+        }
+
+        busy = true;
+        try
+        {
+            var copy = await Reuse.CopyAsReferenceAsync(actor, ImageId, "ui");
+            if (copy.Allowed)
+            {
+                Go(StudioLinks.Reference(copy.ImageId!.Value));
+            }
+            else
+            {
+                Snackbar.Add(copy.Reason ?? "The image is no longer shared with you.", Severity.Warning);
+            }
+        }
+        finally
+        {
+            busy = false;
+        }
+    }
 
     private async Task ToggleFavouriteAsync()
     {
