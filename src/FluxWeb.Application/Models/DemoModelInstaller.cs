@@ -57,7 +57,7 @@ public sealed partial class DemoModelInstaller(ModelCatalog catalog, AdminAuthor
             }
         }
 
-        return await Task.Run(FromDisk, cancellationToken) ?? Snapshot();
+        return await Task.Run(FromDisk, cancellationToken) ?? NotOnDisk();
     }
 
     /// <summary>Calls <paramref name="listener"/> (on the installer's thread) whenever the status changes, until disposed.</summary>
@@ -149,11 +149,12 @@ public sealed partial class DemoModelInstaller(ModelCatalog catalog, AdminAuthor
             $"A package folder '{ModelId}' is in {catalog.ModelsDirectory} but does not load: {model.Error} Remove that folder to install the demo model again."),
     };
 
-    private DemoInstallStatus Snapshot()
+    /// <summary>No demo package on disk: this server's last failure (worth showing), else not installed, even if it was once (someone removed it since).</summary>
+    private DemoInstallStatus NotOnDisk()
     {
         lock (gate)
         {
-            return status;
+            return status.State == DemoInstallState.Failed ? status : new DemoInstallStatus(DemoInstallState.NotStarted, "The demo model is not installed.");
         }
     }
 

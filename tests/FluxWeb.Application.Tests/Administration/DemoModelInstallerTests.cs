@@ -75,6 +75,10 @@ public sealed class DemoModelInstallerTests : IAsyncLifetime
         Assert.True(audit.Succeeded);
         Assert.Equal("ui", audit.Channel);
         Assert.Empty(Directory.EnumerateDirectories(Catalog.ModelsDirectory, ".building-*"));
+
+        // Removed by hand afterwards: the page offers the install again.
+        Directory.Delete(demo.Folder, recursive: true);
+        Assert.Equal(DemoInstallState.NotStarted, (await Installer.CurrentAsync(ChangeActor.Ui(admin.UserId))).State);
     }
 
     [Fact]
