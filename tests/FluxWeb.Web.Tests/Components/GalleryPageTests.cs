@@ -67,7 +67,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
     }
 
     private static List<string> ShownPrompts(IRenderedComponent<ContainerFragment> cut) =>
-        [.. cut.FindAll("[data-testid=gallery-item] .fw-gallery-caption").Select(c => c.TextContent)];
+        [.. cut.FindAll("[data-testid=gallery-item] .fw-tile-caption").Select(c => c.TextContent)];
 
     private static string Path(BunitContext ctx) => new Uri(ctx.Services.GetRequiredService<NavigationManager>().Uri).PathAndQuery;
 
@@ -89,6 +89,38 @@ public sealed class GalleryPageTests : IAsyncLifetime
         Assert.NotNull(cut.Find("[data-testid=gallery-download]").GetAttribute("download"));
         Assert.DoesNotContain("bob's secret", cut.Markup, StringComparison.Ordinal);
         Assert.Contains("2 images", cut.Find("[data-testid=gallery-end]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shift_click_selects_a_range_and_select_all_favourites_every_image_of_the_filter_loaded_or_not()
+    {
+        var images = new List<Guid>();
+        for (var i = 0; i < GalleryPage.PageSize + 3; i++)
+        {
+            images.Add((await rows.AddOutputAsync(ada, $"selectable lake {i:D2}", T0.AddMinutes(i))).Id);
+        }
+
+        var other = await rows.AddOutputAsync(ada, "a mountain not in the filter", T0.AddDays(1));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery?q=selectable");
+        cut.WaitForAssertion(() => Assert.Equal(GalleryPage.PageSize, cut.FindAll("[data-testid=gallery-item]").Count), Wait);
+
+        // Newest first: a click on the first box, a shift-click on the fourth: four selected.
+        await cut.FindAll("[data-testid=gallery-select]")[0].ClickAsync(new MouseEventArgs());
+        await cut.FindAll("[data-testid=gallery-select]")[3].ClickAsync(new MouseEventArgs { ShiftKey = true });
+        cut.WaitForAssertion(() => Assert.Equal("4 images selected", cut.Find("[data-testid=selection-count]").TextContent), Wait);
+        Assert.Equal(4, cut.FindAll(".fw-tile-selected").Count);
+        await cut.Find("[data-testid=selection-favourite]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("[data-testid=gallery-favourite][aria-pressed=true]").Count), Wait);
+        Assert.True(await FavouriteInDbAsync(images[^1]));
+        Assert.True(await FavouriteInDbAsync(images[^4]));
+        Assert.False(await FavouriteInDbAsync(images[^5]));
+
+        // "Select all in this view" takes the filter's images beyond the loaded page, and nothing outside the filter.
+        await cut.Find("[data-testid=selection-all]").ClickAsync(new MouseEventArgs());
+        await cut.Find("[data-testid=selection-favourite]").ClickAsync(new MouseEventArgs());
+        await Eventually.Until(async () => await host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == ada.UserId && i.Favourite)) == images.Count, "Not every image of the filter became a favourite.");
+        Assert.False(await FavouriteInDbAsync(other.Id));
     }
 
     [Fact]

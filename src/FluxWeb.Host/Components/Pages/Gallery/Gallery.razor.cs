@@ -23,6 +23,7 @@ public sealed partial class Gallery : IAsyncDisposable
 
     private const string DateFormat = "yyyy-MM-dd";
 
+    private readonly ImageSelection selection = new();
     private List<GalleryItem>? items;
     private string? nextCursor;
     private int hidden;
@@ -36,6 +37,7 @@ public sealed partial class Gallery : IAsyncDisposable
     private DateRange? dateRange;
     private bool favouritesOnly;
     private QueryState? applied;
+    private QueryState? filterOfSelection;
     private TimeZoneInfo zone = TimeZoneInfo.Utc;
 
     private ElementReference sentinel;
@@ -188,6 +190,13 @@ public sealed partial class Gallery : IAsyncDisposable
 
         var version = ++loadVersion;
         var page = await Query.ListAsync(actor, CurrentFilter(), null, PageSize);
+        // Another view, another set of images: what was selected in the last one is not carried over.
+        if (filterOfSelection != applied)
+        {
+            selection.Clear();
+        }
+
+        filterOfSelection = applied;
         if (version != loadVersion)
         {
             // The filters changed while this page loaded; the newer load wins.
@@ -312,6 +321,15 @@ public sealed partial class Gallery : IAsyncDisposable
         else
         {
             Snackbar.Add(result.Reason ?? "That image no longer exists.", Severity.Warning);
+        }
+    }
+
+    /// <summary>After a bulk change the grid is loaded again (favourites, deletions, board additions are the database's now).</summary>
+    private async Task OnSelectionChangedAsync(bool changed)
+    {
+        if (changed)
+        {
+            await ReloadAsync();
         }
     }
 
