@@ -124,6 +124,27 @@ public sealed class GalleryPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_empty_gallery_says_it_holds_your_own_images_and_shows_an_administrator_where_everyones_are()
+    {
+        await using (var ctx = NewContext())
+        {
+            var user = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+            user.WaitForAssertion(() => Assert.Contains("your own only", user.Find("[data-testid=gallery-empty-about]").TextContent, StringComparison.Ordinal), Wait);
+            Assert.DoesNotContain("administrators", user.Find("[data-testid=gallery-empty]").TextContent, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(user.FindAll("[data-testid=gallery-empty-admin]"));
+        }
+
+        var admin = await host.CreateUserAsync("root@example.com", Roles.Admin);
+        await using var adminCtx = new BunitContext();
+        var auth = adminCtx.AddTestServices(host.Services);
+        auth.SetAuthorized("root@example.com");
+        auth.SetRoles(Roles.Admin);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.UserId));
+        var page = RenderWithProviders<GalleryPage>(adminCtx, "/gallery");
+        page.WaitForAssertion(() => Assert.Equal("admin/images", page.Find("[data-testid=gallery-empty-admin] a").GetAttribute("href")), Wait);
+    }
+
+    [Fact]
     public async Task Without_images_it_says_so_and_a_commercial_account_learns_what_is_hidden()
     {
         await using (var ctx = NewContext())
