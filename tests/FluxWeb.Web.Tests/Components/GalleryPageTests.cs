@@ -145,6 +145,51 @@ public sealed class GalleryPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_detail_dialog_steps_through_the_grids_order_with_the_arrow_keys_and_buttons()
+    {
+        await rows.AddOutputAsync(ada, "step one", T0);
+        await rows.AddOutputAsync(ada, "step two", T0.AddMinutes(1));
+        await rows.AddOutputAsync(ada, "step three", T0.AddMinutes(2));
+        await rows.AddOutputAsync(ada, "not in the filter", T0.AddMinutes(3));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery?q=step");
+        cut.WaitForAssertion(() => Assert.Equal(["step three", "step two", "step one"], ShownPrompts(cut)), Wait);
+
+        await cut.FindAll("[data-testid=gallery-open]")[1].ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Contains("step two", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.Equal("2 of 3", cut.Find("[data-testid=detail-position]").TextContent);
+
+        await cut.Find("[data-testid=detail-keys]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowRight" });
+        cut.WaitForAssertion(() => Assert.Contains("step one", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.True(cut.Find("[data-testid=detail-next]").HasAttribute("disabled"));
+        await cut.Find("[data-testid=detail-previous]").ClickAsync(new MouseEventArgs());
+        await cut.Find("[data-testid=detail-keys]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowLeft" });
+        cut.WaitForAssertion(() => Assert.Contains("step three", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.Equal("1 of 3", cut.Find("[data-testid=detail-position]").TextContent);
+        Assert.DoesNotContain("not in the filter", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Group_by_batch_shows_each_submissions_images_under_one_heading()
+    {
+        var batch = Guid.NewGuid();
+        await rows.AddOutputAsync(ada, "batch lake", T0, job: j => j.BatchId = batch);
+        await rows.AddOutputAsync(ada, "batch lake", T0.AddSeconds(5), job: j => j.BatchId = batch);
+        await rows.AddOutputAsync(ada, "single fox", T0.AddMinutes(5));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=gallery-item]").Count), Wait);
+        Assert.Empty(cut.FindAll("[data-testid=gallery-batch]"));
+
+        await cut.Find("input[data-testid=gallery-group-by-batch], [data-testid=gallery-group-by-batch] input").ChangeAsync(new ChangeEventArgs { Value = true });
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=gallery-batch]").Count), Wait);
+        var batches = cut.FindAll("[data-testid=gallery-batch]");
+        Assert.Equal([1, 2], batches.Select(b => b.QuerySelectorAll("[data-testid=gallery-item]").Length));
+        Assert.StartsWith("2 images", batches[1].QuerySelector("[data-testid=gallery-batch-title]")!.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_images_it_says_so_and_a_commercial_account_learns_what_is_hidden()
     {
         await using (var ctx = NewContext())

@@ -36,6 +36,7 @@ public sealed partial class Gallery : IAsyncDisposable
     private string modelId = AllModels;
     private DateRange? dateRange;
     private bool favouritesOnly;
+    private bool groupByBatch;
     private QueryState? applied;
     private QueryState? filterOfSelection;
     private TimeZoneInfo zone = TimeZoneInfo.Utc;
@@ -348,6 +349,7 @@ public sealed partial class Gallery : IAsyncDisposable
         var parameters = new DialogParameters<ImageDetailDialog>
         {
             { d => d.ImageId, item.Id },
+            { d => d.Order, [.. items?.Select(i => i.Id) ?? []] },
             { d => d.Zone, zone },
             { d => d.OnChanged, EventCallback.Factory.Create<ImageChange>(this, OnDetailChanged) },
         };
@@ -388,6 +390,28 @@ public sealed partial class Gallery : IAsyncDisposable
             await DisposeQuietlyAsync(old, dispose: true);
         }
     }
+
+    /// <summary>Runs of images from one submission (a batch), in the grid's order; an image without a job is a run of its own.</summary>
+    internal static IReadOnlyList<IReadOnlyList<GalleryItem>> Batches(IReadOnlyList<GalleryItem> items)
+    {
+        var batches = new List<IReadOnlyList<GalleryItem>>();
+        List<GalleryItem>? run = null;
+        foreach (var item in items)
+        {
+            if (run is null || item.BatchId is null || run[0].BatchId != item.BatchId)
+            {
+                run = [];
+                batches.Add(run);
+            }
+
+            run.Add(item);
+        }
+
+        return batches;
+    }
+
+    private string BatchLabel(IReadOnlyList<GalleryItem> batch) =>
+        $"{(batch.Count == 1 ? "1 image" : $"{batch.Count} images")} · {BrowserClock.Format(batch[0].CreatedUtc, zone)} · {Shorten(batch[0].Prompt)}";
 
     private static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
