@@ -123,12 +123,12 @@ public sealed class ImageContentFilter
             return new ContentDecision(ContentVerdict.Allowed, check.Score, null) { Scores = check.Scores };
         }
 
-        return (role == ImageRole.Input || options.OutputAction == ContentAction.Block
+        var decision = role == ImageRole.Input || options.OutputAction == ContentAction.Block
             ? new ContentDecision(ContentVerdict.Blocked, check.Score, role == ImageRole.Input
                 ? "This image was flagged by the content filter and cannot be used. Choose another image."
                 : "The generated image was flagged by the content filter and was not kept.")
-            : new ContentDecision(ContentVerdict.BlurredForReview, check.Score, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it."))
-            with { Scores = check.Scores, Reason = check.Reason };
+            : new ContentDecision(ContentVerdict.BlurredForReview, check.Score, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it.");
+        return decision with { Scores = check.Scores, Reason = check.Reason };
     }
 
     /// <summary>Blurs beyond recognition: pixelate, then a wide Gaussian blur, both scaled to the picture.</summary>
