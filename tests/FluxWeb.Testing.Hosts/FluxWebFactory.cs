@@ -1,4 +1,9 @@
 using FluxWeb.Application.Administration;
+using FluxWeb.Application.ApiKeys;
+using FluxWeb.Application.Audit;
+using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Persistence.Accounts;
+using Microsoft.AspNetCore.Identity;
 using FluxWeb.Application.Images;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
@@ -77,6 +82,36 @@ public class FluxWebFactory : WebApplicationFactory<Program>
 
     public T Service<T>()
         where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>The id of the account with this e-mail (which must exist).</summary>
+    public async Task<string> UserIdAsync(string email)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var user = await scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().FindByEmailAsync(email);
+        return user?.Id ?? throw new InvalidOperationException($"No account {email}.");
+    }
+
+    /// <summary>A context of its own for one look at (or change to) the app's database.</summary>
+    public async Task<T> WithDbAsync<T>(Func<FluxWebDbContext, Task<T>> work)
+    {
+        await using var db = await Service<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
+        return await work(db);
+    }
+
+    /// <summary>A new API key of <paramref name="userId"/>'s, made as the command line makes them.</summary>
+    public async Task<string> CreateKeyAsync(string userId, string name, ApiKeyScope scope)
+    {
+        var (created, error) = await Service<ApiKeyService>().CreateAsync(userId, name, scope, ChangeActor.CommandLine);
+        return created?.Key ?? throw new InvalidOperationException($"The key was not made: {error}");
+    }
+
+    /// <summary>A script's client: no cookies, the key as a bearer token.</summary>
+    public HttpClient KeyClient(string key)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
 
     /// <summary>
     /// Back to a freshly started app for the next test of a class that shares this host (CleanArchitecture's

@@ -53,3 +53,15 @@ export function timeZone() {
     return null;
   }
 }
+
+// Starts a download (a ZIP the server streams) without leaving the page: the browser saves an
+// attachment instead of navigating to it, and the Blazor circuit stays as it was.
+export function download(url) {
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "";
+  link.rel = "noopener";
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}

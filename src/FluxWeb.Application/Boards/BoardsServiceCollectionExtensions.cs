@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FluxWeb.Application.Boards;
 
@@ -9,6 +10,13 @@ public static class BoardsServiceCollectionExtensions
     {
         services.AddSingleton<BoardService>();
         services.AddSingleton<SharedImageReuse>();
+        services.AddOptions<ExportOptions>()
+            .BindConfiguration(ExportOptions.SectionName)
+            .Validate(o => ExportOptions.ValidLimit(o.MaxZipBytes), "Export:MaxZipBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).")
+            .Validate(o => o.MaxImages is >= 1 and <= 10_000, "Export:MaxImages must be between 1 and 10000.")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ZipExport>();
         return services;
     }
 }

@@ -8,6 +8,9 @@ public sealed class PolicySetting
     /// <summary>The image classifier's thresholds: <c>[{"classes":["Porn","Hentai"],"threshold":0.7}, …]</c>.</summary>
     public const string ImageThresholds = "image-thresholds";
 
+    /// <summary>The most bytes of images one ZIP download may hold, as a decimal number (replaces <c>Export:MaxZipBytes</c>).</summary>
+    public const string ZipLimitBytes = "zip-limit-bytes";
+
     public required string Key { get; set; }
 
     /// <summary>JSON; its shape depends on <see cref="Key"/> (the block list is an array of strings).</summary>

@@ -84,26 +84,12 @@ public sealed class SharingScenario : IAsyncLifetime
     public Task<StoredImage> NonCommercialAsync(JobActor owner, string prompt) =>
         Rows.AddOutputAsync(owner, prompt, T0.AddMinutes(1), model: QueueHost.OtherModelId, commercialUse: false, withFile: true);
 
-    public async Task<string> UserIdAsync(string email)
-    {
-        await using var scope = Factory.Services.CreateAsyncScope();
-        return (await scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().FindByEmailAsync(email))!.Id;
-    }
+    public Task<string> UserIdAsync(string email) => Factory.UserIdAsync(email);
 
-    public async Task<T> DbAsync<T>(Func<FluxWebDbContext, Task<T>> work)
-    {
-        await using var db = await Factory.Service<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
-        return await work(db);
-    }
+    public Task<T> DbAsync<T>(Func<FluxWebDbContext, Task<T>> work) => Factory.WithDbAsync(work);
 
-    public async Task<HttpClient> KeyClientAsync(JobActor user, ApiKeyScope scope)
-    {
-        var (created, error) = await Factory.Service<ApiKeyService>().CreateAsync(user.UserId, $"key {Guid.NewGuid():N}", scope, ChangeActor.CommandLine);
-        Assert.True(created is not null, error);
-        var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created.Key);
-        return client;
-    }
+    public async Task<HttpClient> KeyClientAsync(JobActor user, ApiKeyScope scope) =>
+        Factory.KeyClient(await Factory.CreateKeyAsync(user.UserId, $"key {Guid.NewGuid():N}", scope));
 
     /// <summary>A change as the pages' scripts send it (with the request header).</summary>
     public static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string url, object? body = null)

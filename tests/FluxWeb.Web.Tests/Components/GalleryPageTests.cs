@@ -67,7 +67,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
     }
 
     private static List<string> ShownPrompts(IRenderedComponent<ContainerFragment> cut) =>
-        [.. cut.FindAll("[data-testid=gallery-item] .fw-gallery-caption").Select(c => c.TextContent)];
+        [.. cut.FindAll("[data-testid=gallery-item] .fw-tile-caption").Select(c => c.TextContent)];
 
     private static string Path(BunitContext ctx) => new Uri(ctx.Services.GetRequiredService<NavigationManager>().Uri).PathAndQuery;
 
@@ -89,6 +89,104 @@ public sealed class GalleryPageTests : IAsyncLifetime
         Assert.NotNull(cut.Find("[data-testid=gallery-download]").GetAttribute("download"));
         Assert.DoesNotContain("bob's secret", cut.Markup, StringComparison.Ordinal);
         Assert.Contains("2 images", cut.Find("[data-testid=gallery-end]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Shift_click_selects_a_range_and_select_all_favourites_every_image_of_the_filter_loaded_or_not()
+    {
+        var images = new List<Guid>();
+        for (var i = 0; i < GalleryPage.PageSize + 3; i++)
+        {
+            images.Add((await rows.AddOutputAsync(ada, $"selectable lake {i:D2}", T0.AddMinutes(i))).Id);
+        }
+
+        var other = await rows.AddOutputAsync(ada, "a mountain not in the filter", T0.AddDays(1));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery?q=selectable");
+        cut.WaitForAssertion(() => Assert.Equal(GalleryPage.PageSize, cut.FindAll("[data-testid=gallery-item]").Count), Wait);
+
+        // Newest first: a click on the first box, a shift-click on the fourth: four selected.
+        await cut.FindAll("[data-testid=gallery-select]")[0].ClickAsync(new MouseEventArgs());
+        await cut.FindAll("[data-testid=gallery-select]")[3].ClickAsync(new MouseEventArgs { ShiftKey = true });
+        cut.WaitForAssertion(() => Assert.Equal("4 images selected", cut.Find("[data-testid=selection-count]").TextContent), Wait);
+        Assert.Equal(4, cut.FindAll(".fw-tile-selected").Count);
+        await cut.Find("[data-testid=selection-favourite]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("[data-testid=gallery-favourite][aria-pressed=true]").Count), Wait);
+        Assert.True(await FavouriteInDbAsync(images[^1]));
+        Assert.True(await FavouriteInDbAsync(images[^4]));
+        Assert.False(await FavouriteInDbAsync(images[^5]));
+
+        // "Select all in this view" takes the filter's images beyond the loaded page, and nothing outside the filter.
+        await cut.Find("[data-testid=selection-all]").ClickAsync(new MouseEventArgs());
+        await cut.Find("[data-testid=selection-favourite]").ClickAsync(new MouseEventArgs());
+        await Eventually.Until(async () => await host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == ada.UserId && i.Favourite)) == images.Count, "Not every image of the filter became a favourite.");
+        Assert.False(await FavouriteInDbAsync(other.Id));
+    }
+
+    [Fact]
+    public async Task The_empty_gallery_says_it_holds_your_own_images_and_shows_an_administrator_where_everyones_are()
+    {
+        await using (var ctx = NewContext())
+        {
+            var user = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+            user.WaitForAssertion(() => Assert.Contains("your own only", user.Find("[data-testid=gallery-empty-about]").TextContent, StringComparison.Ordinal), Wait);
+            Assert.DoesNotContain("administrators", user.Find("[data-testid=gallery-empty]").TextContent, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(user.FindAll("[data-testid=gallery-empty-admin]"));
+        }
+
+        var admin = await host.CreateUserAsync("root@example.com", Roles.Admin);
+        await using var adminCtx = new BunitContext();
+        var auth = adminCtx.AddTestServices(host.Services);
+        auth.SetAuthorized("root@example.com");
+        auth.SetRoles(Roles.Admin);
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.UserId));
+        var page = RenderWithProviders<GalleryPage>(adminCtx, "/gallery");
+        page.WaitForAssertion(() => Assert.Equal("admin/images", page.Find("[data-testid=gallery-empty-admin] a").GetAttribute("href")), Wait);
+    }
+
+    [Fact]
+    public async Task The_detail_dialog_steps_through_the_grids_order_with_the_arrow_keys_and_buttons()
+    {
+        await rows.AddOutputAsync(ada, "step one", T0);
+        await rows.AddOutputAsync(ada, "step two", T0.AddMinutes(1));
+        await rows.AddOutputAsync(ada, "step three", T0.AddMinutes(2));
+        await rows.AddOutputAsync(ada, "not in the filter", T0.AddMinutes(3));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery?q=step");
+        cut.WaitForAssertion(() => Assert.Equal(["step three", "step two", "step one"], ShownPrompts(cut)), Wait);
+
+        await cut.FindAll("[data-testid=gallery-open]")[1].ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Contains("step two", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.Equal("2 of 3", cut.Find("[data-testid=detail-position]").TextContent);
+
+        await cut.Find("[data-testid=detail-keys]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowRight" });
+        cut.WaitForAssertion(() => Assert.Contains("step one", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.True(cut.Find("[data-testid=detail-next]").HasAttribute("disabled"));
+        await cut.Find("[data-testid=detail-previous]").ClickAsync(new MouseEventArgs());
+        await cut.Find("[data-testid=detail-keys]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowLeft" });
+        cut.WaitForAssertion(() => Assert.Contains("step three", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal), Wait);
+        Assert.Equal("1 of 3", cut.Find("[data-testid=detail-position]").TextContent);
+        Assert.DoesNotContain("not in the filter", cut.Find(".fw-detail-dialog").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Group_by_batch_shows_each_submissions_images_under_one_heading()
+    {
+        var batch = Guid.NewGuid();
+        await rows.AddOutputAsync(ada, "batch lake", T0, job: j => j.BatchId = batch);
+        await rows.AddOutputAsync(ada, "batch lake", T0.AddSeconds(5), job: j => j.BatchId = batch);
+        await rows.AddOutputAsync(ada, "single fox", T0.AddMinutes(5));
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=gallery-item]").Count), Wait);
+        Assert.Empty(cut.FindAll("[data-testid=gallery-batch]"));
+
+        await cut.Find("input[data-testid=gallery-group-by-batch], [data-testid=gallery-group-by-batch] input").ChangeAsync(new ChangeEventArgs { Value = true });
+
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=gallery-batch]").Count), Wait);
+        var batches = cut.FindAll("[data-testid=gallery-batch]");
+        Assert.Equal([1, 2], batches.Select(b => b.QuerySelectorAll("[data-testid=gallery-item]").Length));
+        Assert.StartsWith("2 images", batches[1].QuerySelector("[data-testid=gallery-batch-title]")!.TextContent, StringComparison.Ordinal);
     }
 
     [Fact]

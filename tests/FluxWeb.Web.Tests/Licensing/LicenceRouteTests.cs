@@ -85,6 +85,8 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
             ["/api/v1/images/{id:guid}/reuse"] = (client, route) => RefusedAsync(client, HttpMethod.Post, Id(route, scenario.NcImage), HttpStatusCode.Forbidden),
             ["/api/v1/shares/{id:guid}"] = EndShareAsync,
             ["/api/v1/feed"] = FeedAsync,
+            ["/api/v1/exports"] = ExportPrepareAsync,
+            ["/api/v1/exports/{ticket:guid}"] = ExportDownloadAsync,
             ["/admin/usage.csv"] = AdminOnlyAsync,
             ["/admin/audit.csv"] = AdminOnlyAsync,
         };
@@ -345,6 +347,52 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
         Assert.Contains(scenario.ApacheImage, ada.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()));
         Assert.True(ada.GetProperty("hiddenByLicence").GetInt32() >= 1);
         AssertNoSecrets(ada.GetRawText(), $"Ada's GET {route}");
+    }
+
+    /// <summary>Asking for his non-commercial image in a ZIP: by its id (the answer names only the id he sent), by his gallery, and by the team board, for him and his Commercial teammate.</summary>
+    private async Task ExportPrepareAsync(HttpClient client, string route)
+    {
+        var byId = await client.SendAsync(Request(HttpMethod.Post, route, JsonContent.Create(new { imageIds = new[] { scenario.NcImage } })));
+        Assert.Equal(HttpStatusCode.BadRequest, byId.StatusCode);
+        AssertNoSecrets(await byId.Content.ReadAsStringAsync(), $"POST {route} by id", [scenario.NcImage.ToString()]);
+        foreach (var (reader, body) in new (HttpClient, object)[] { (client, new { source = "mine" }), (client, new { board = scenario.NcBoard }), (scenario.Ada.Http, new { board = scenario.NcBoard }) })
+        {
+            var response = await reader.SendAsync(Request(HttpMethod.Post, route, JsonContent.Create(body)));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"POST {route} {JsonSerializer.Serialize(body)}: {(int)response.StatusCode} {text}");
+            AssertNoSecrets(text, $"POST {route}");
+        }
+    }
+
+    /// <summary>The ZIP of the team board, for him and his Commercial teammate: the Apache image only, and nothing of the non-commercial one in any file.</summary>
+    private async Task ExportDownloadAsync(HttpClient client, string route)
+    {
+        foreach (var reader in new[] { client, scenario.Ada.Http })
+        {
+            var prepared = await (await reader.SendAsync(Request(HttpMethod.Post, "/api/v1/exports", JsonContent.Create(new { board = scenario.NcBoard })))).Content.ReadFromJsonAsync<JsonElement>();
+            var response = await reader.GetAsync(prepared.GetProperty("downloadUrl").GetString());
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
+            var images = new List<byte[]>();
+            foreach (var entry in zip.Entries)
+            {
+                using var copy = new MemoryStream();
+                await using (var stream = entry.Open())
+                {
+                    await stream.CopyToAsync(copy);
+                }
+
+                AssertNoSecrets(System.Text.Encoding.UTF8.GetString(copy.ToArray()), $"{route}: {entry.FullName}");
+                if (entry.FullName.EndsWith(".png", StringComparison.Ordinal))
+                {
+                    images.Add(copy.ToArray());
+                }
+            }
+
+            Assert.Equal([scenario.ApachePng], images);
+        }
+
+        await RefusedAsync(client, HttpMethod.Get, route.Replace("{ticket:guid}", Guid.NewGuid().ToString("N"), StringComparison.Ordinal), HttpStatusCode.NotFound);
     }
 
     private async Task AdminOnlyAsync(HttpClient client, string route)

@@ -150,32 +150,13 @@ public sealed class SwitchedAccount : IAsyncLifetime
             .. new[] { NcJob, NcImage, RunningNcJob, QueuedNcJob }.SelectMany(id => new[] { id.ToString(), id.ToString("N") }),
         ];
 
-    public async Task<string> CreateKeyAsync(string userId, string name, ApiKeyScope scope = ApiKeyScope.Generate)
-    {
-        var (created, error) = await Factory.Service<ApiKeyService>().CreateAsync(userId, name, scope, ChangeActor.CommandLine);
-        Assert.True(created is not null, error);
-        return created.Key;
-    }
+    public Task<string> CreateKeyAsync(string userId, string name, ApiKeyScope scope = ApiKeyScope.Generate) => Factory.CreateKeyAsync(userId, name, scope);
 
-    /// <summary>A script's client: no cookies, the key as a bearer token.</summary>
-    public HttpClient KeyClient(string key)
-    {
-        var client = Factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
+    public HttpClient KeyClient(string key) => Factory.KeyClient(key);
 
-    public async Task<string> UserIdAsync(string email)
-    {
-        await using var scope = Factory.Services.CreateAsyncScope();
-        return (await scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().FindByEmailAsync(email))!.Id;
-    }
+    public Task<string> UserIdAsync(string email) => Factory.UserIdAsync(email);
 
-    public async Task<T> WithDbAsync<T>(Func<FluxWebDbContext, Task<T>> work)
-    {
-        await using var db = await Factory.Service<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
-        return await work(db);
-    }
+    public Task<T> WithDbAsync<T>(Func<FluxWebDbContext, Task<T>> work) => Factory.WithDbAsync(work);
 
     /// <summary>Reads the row, not the owner's view: a switched owner may no longer see the job at all.</summary>
     public async Task<Job> WaitForEndAsync(string ownerId, Guid jobId)

@@ -23,6 +23,7 @@ public sealed partial class Gallery : IAsyncDisposable
 
     private const string DateFormat = "yyyy-MM-dd";
 
+    private readonly ImageSelection selection = new();
     private List<GalleryItem>? items;
     private string? nextCursor;
     private int hidden;
@@ -35,7 +36,9 @@ public sealed partial class Gallery : IAsyncDisposable
     private string modelId = AllModels;
     private DateRange? dateRange;
     private bool favouritesOnly;
+    private bool groupByBatch;
     private QueryState? applied;
+    private QueryState? filterOfSelection;
     private TimeZoneInfo zone = TimeZoneInfo.Utc;
 
     private ElementReference sentinel;
@@ -188,6 +191,13 @@ public sealed partial class Gallery : IAsyncDisposable
 
         var version = ++loadVersion;
         var page = await Query.ListAsync(actor, CurrentFilter(), null, PageSize);
+        // Another view, another set of images: what was selected in the last one is not carried over.
+        if (filterOfSelection != applied)
+        {
+            selection.Clear();
+        }
+
+        filterOfSelection = applied;
         if (version != loadVersion)
         {
             // The filters changed while this page loaded; the newer load wins.
@@ -315,6 +325,15 @@ public sealed partial class Gallery : IAsyncDisposable
         }
     }
 
+    /// <summary>After a bulk change the grid is loaded again (favourites, deletions, board additions are the database's now).</summary>
+    private async Task OnSelectionChangedAsync(bool changed)
+    {
+        if (changed)
+        {
+            await ReloadAsync();
+        }
+    }
+
     private async Task DeleteAsync(GalleryItem item)
     {
         if (actor is not null && await GalleryDeletion.ConfirmAndDeleteAsync(Dialogs, Snackbar, Actions, actor, item.Id))
@@ -330,6 +349,7 @@ public sealed partial class Gallery : IAsyncDisposable
         var parameters = new DialogParameters<ImageDetailDialog>
         {
             { d => d.ImageId, item.Id },
+            { d => d.Order, [.. items?.Select(i => i.Id) ?? []] },
             { d => d.Zone, zone },
             { d => d.OnChanged, EventCallback.Factory.Create<ImageChange>(this, OnDetailChanged) },
         };
@@ -370,6 +390,28 @@ public sealed partial class Gallery : IAsyncDisposable
             await DisposeQuietlyAsync(old, dispose: true);
         }
     }
+
+    /// <summary>Runs of images from one submission (a batch), in the grid's order; an image without a job is a run of its own.</summary>
+    internal static IReadOnlyList<IReadOnlyList<GalleryItem>> Batches(IReadOnlyList<GalleryItem> items)
+    {
+        var batches = new List<IReadOnlyList<GalleryItem>>();
+        List<GalleryItem>? run = null;
+        foreach (var item in items)
+        {
+            if (run is null || item.BatchId is null || run[0].BatchId != item.BatchId)
+            {
+                run = [];
+                batches.Add(run);
+            }
+
+            run.Add(item);
+        }
+
+        return batches;
+    }
+
+    private string BatchLabel(IReadOnlyList<GalleryItem> batch) =>
+        $"{(batch.Count == 1 ? "1 image" : $"{batch.Count} images")} · {BrowserClock.Format(batch[0].CreatedUtc, zone)} · {Shorten(batch[0].Prompt)}";
 
     private static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 

@@ -1,0 +1,136 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluxWeb.Testing;
+using Microsoft.Playwright;
+
+namespace FluxWeb.Browser.Tests.Published;
+
+/// <summary>
+/// Two people on the published app: Ada puts an image on a board (ticked in the gallery, "Add to board") and shares
+/// the board with the team; Bob finds it in the team feed and uses it as a reference in his own Studio; Ada unshares
+/// and Bob loses it at his next request. Then Ada downloads a ZIP whose image is byte for byte the original and still
+/// verifies (watermark and C2PA) with the app's own <c>fluxweb verify</c>.
+/// </summary>
+[Collection(PublishedAppCollection.Name)]
+public sealed class TeamFlowTests(PublishedAppSession session)
+{
+    private const string Ada = "ada.team@example.com";
+    private const string Bob = "bob.team@example.com";
+
+    [Fact]
+    public async Task A_board_shared_with_the_team_reaches_a_teammate_until_it_is_unshared_and_its_zip_holds_the_verifiable_original()
+    {
+        await session.EnsureAccountAsync(Ada);
+        await session.EnsureAccountAsync(Bob);
+        var imageId = await GenerateAsync(Ada, "a team harbour at dawn");
+        var ada = await session.NewPageAsync();
+        var bob = await session.NewPageAsync();
+        try
+        {
+            // Ada makes a board and puts the image on it from the gallery's selection.
+            await AppBrowserSession.SignInAsync(ada, Ada, "/boards");
+            await AppBrowserSession.WaitForCircuitAsync(ada);
+            await ada.FillAsync("input[data-testid=board-new-name], [data-testid=board-new-name] input", "Harbour picks");
+            await ada.ClickAsync("[data-testid=board-create]");
+            var board = ada.Locator("[data-testid=board-entry]", new() { HasText = "Harbour picks" });
+            await Assertions.Expect(board).ToHaveCountAsync(1);
+            var boardId = (await board.GetAttributeAsync("data-board-id"))!;
+
+            await ada.GotoAsync("/gallery");
+            await AppBrowserSession.WaitForCircuitAsync(ada);
+            var item = ada.Locator($"[data-testid=gallery-item][data-image-id='{imageId}']");
+            await item.Locator("[data-testid=gallery-select]").CheckAsync();
+            await Assertions.Expect(ada.Locator("[data-testid=selection-count]")).ToHaveTextAsync("1 image selected");
+            await ada.GetByRole(AriaRole.Button, new() { Name = "Add to board" }).ClickAsync();
+            await ada.Locator(".mud-popover-open").GetByText("Harbour picks", new() { Exact = true }).ClickAsync();
+            await Assertions.Expect(ada.Locator(".mud-snackbar")).ToContainTextAsync("added to “Harbour picks”");
+
+            // … and shares the board with everyone on the server.
+            await ada.GotoAsync("/boards");
+            await AppBrowserSession.WaitForCircuitAsync(ada);
+            await ada.Locator($"[data-testid=board-entry][data-board-id='{boardId}'] [data-testid=board-share]").ClickAsync();
+            await ada.Locator("input[data-testid=share-team], [data-testid=share-team] input").CheckAsync();
+            await ada.ClickAsync("[data-testid=share-submit]");
+            await Assertions.Expect(ada.Locator("[data-testid=share-entry]")).ToHaveCountAsync(1);
+            await ada.ClickAsync("[data-testid=share-close]");
+
+            // Bob finds it in the team feed, with who made it, and uses it as a reference in his own Studio.
+            await AppBrowserSession.SignInAsync(bob, Bob, "/team");
+            await AppBrowserSession.WaitForCircuitAsync(bob);
+            var shared = bob.Locator($"[data-testid=tile-item][data-image-id='{imageId}']");
+            await Assertions.Expect(shared.Locator("[data-testid=tile-owner]")).ToHaveTextAsync($"by {Ada}");
+            await StudioPage.WaitForLoadedImageAsync(shared.Locator("img"), $"/api/v1/images/{imageId}/thumbnail");
+            await shared.Locator("[data-testid=tile-open]").ClickAsync();
+            await Assertions.Expect(bob.Locator("[data-testid=image-detail] [data-testid=detail-prompt]")).ToHaveTextAsync("a team harbour at dawn");
+            await bob.ClickAsync("[data-testid=detail-use-reference]");
+            await bob.WaitForURLAsync("**/studio?reference=*");
+            var copyId = Guid.Parse(new Uri(bob.Url).Query.Split('=')[1]);
+            Assert.NotEqual(imageId, copyId);
+            await AppBrowserSession.WaitForCircuitAsync(bob);
+            await Assertions.Expect(bob.Locator("[data-testid=references] [data-testid=reference]")).ToHaveCountAsync(1);
+            Assert.Equal(200, (await bob.APIRequest.GetAsync($"/api/v1/images/{imageId}")).Status);
+
+            // Ada ends the share: Bob's next request for the original finds nothing; his copy stays his.
+            await ada.Locator($"[data-testid=board-entry][data-board-id='{boardId}'] [data-testid=board-share]").ClickAsync();
+            await ada.ClickAsync("[data-testid=share-remove]");
+            await Assertions.Expect(ada.Locator("[data-testid=share-none]")).ToBeVisibleAsync();
+            await ada.ClickAsync("[data-testid=share-close]");
+            Assert.Equal(404, (await bob.APIRequest.GetAsync($"/api/v1/images/{imageId}")).Status);
+            Assert.Equal(404, (await bob.APIRequest.GetAsync($"/api/v1/images/{imageId}/thumbnail")).Status);
+            await bob.GotoAsync("/team");
+            await AppBrowserSession.WaitForCircuitAsync(bob);
+            await Assertions.Expect(bob.Locator($"[data-testid=tile-item][data-image-id='{imageId}']")).ToHaveCountAsync(0);
+            Assert.Equal(200, (await bob.APIRequest.GetAsync($"/api/v1/images/{copyId}")).Status);
+
+            // Ada downloads her image as a ZIP from the gallery: the original byte for byte, and it still verifies.
+            await ada.GotoAsync("/gallery");
+            await AppBrowserSession.WaitForCircuitAsync(ada);
+            await ada.Locator($"[data-testid=gallery-item][data-image-id='{imageId}'] [data-testid=gallery-select]").CheckAsync();
+            var download = await ada.RunAndWaitForDownloadAsync(() => ada.ClickAsync("[data-testid=selection-download]"));
+            Assert.Matches("^fluxweb-.*\\.zip$", download.SuggestedFilename);
+            var original = await (await ada.APIRequest.GetAsync($"/api/v1/images/{imageId}?download=true")).BodyAsync();
+            using var zip = ZipFile.OpenRead((await download.PathAsync())!);
+            var entry = zip.Entries.Single(e => e.FullName.EndsWith($"{imageId:N}.png", StringComparison.Ordinal));
+            var extracted = Path.Combine(session.App.TempDirectory, $"from-zip-{imageId:N}.png");
+            entry.ExtractToFile(extracted, overwrite: true);
+            Assert.Equal(original, await File.ReadAllBytesAsync(extracted));
+            await using (var metadata = zip.Entries.Single(e => e.FullName.EndsWith($"{imageId:N}.metadata.json", StringComparison.Ordinal)).Open())
+            {
+                var facts = await JsonSerializer.DeserializeAsync<JsonElement>(metadata);
+                Assert.Equal("a team harbour at dawn", facts.GetProperty("prompt").GetString());
+                Assert.Equal(Ada, facts.GetProperty("owner").GetString());
+            }
+
+            var verified = JsonDocument.Parse(await session.App.RunCommandAsync(null, "verify", extracted)).RootElement;
+            Assert.True(verified.GetProperty("watermark").GetProperty("present").GetBoolean(), verified.ToString());
+            Assert.Contains(verified.GetProperty("c2pa").GetProperty("state").GetString(), new[] { "Valid", "Trusted" });
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(ada, "team-flow-failure-ada");
+            await AppBrowserSession.ScreenshotAsync(bob, "team-flow-failure-bob");
+            throw;
+        }
+    }
+
+    /// <summary>One 256² demo image of <paramref name="email"/>'s, made through the API with a key, as a script would.</summary>
+    private async Task<Guid> GenerateAsync(string email, string prompt)
+    {
+        var key = (await session.App.RunCommandAsync(null, "apikeys", "create", "--user", email, "--name", $"team-flow-{Guid.NewGuid():N}", "--scope", "generate")).Trim();
+        using var http = new HttpClient { BaseAddress = new Uri(session.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var submitted = await http.PostAsJsonAsync("api/v1/generations", new { model = PublishedAppSession.DistilledModel, prompt, width = 256, height = 256, seed = 11 });
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetString();
+        var job = await Eventually.Value(
+            () => http.GetFromJsonAsync<JsonElement>($"api/v1/jobs/{jobId}"),
+            j => j.GetProperty("state").GetString() is not ("Queued" or "Running"),
+            () => $"job {jobId} did not end",
+            TimeSpan.FromSeconds(120));
+        Assert.Equal("Succeeded", job.GetProperty("state").GetString());
+        return job.GetProperty("outputImageId").GetGuid();
+    }
+}

@@ -1,0 +1,232 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
+using FluxWeb.Application.Images;
+using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
+using FluxWeb.Host.Cli;
+using FluxWeb.Host.Hosting;
+using FluxWeb.Persistence.Administration;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using static FluxWeb.Web.Tests.Boards.SharingScenario;
+
+namespace FluxWeb.Web.Tests.Boards;
+
+/// <summary>
+/// ZIP downloads over HTTP on the real app: originals byte for byte with their metadata, the licence at every image
+/// (a Commercial member's ZIP never holds a non-commercial output, and says what it left out), isolation (a stranger,
+/// a former member after the unshare, keys, an admin's key), the administrator's limit refused before streaming, audit.
+/// </summary>
+public sealed class ZipExportTests(SharingScenario scenario) : IClassFixture<SharingScenario>
+{
+    private sealed record Zip(Dictionary<string, byte[]> Files)
+    {
+        public IEnumerable<string> Images => Files.Keys.Where(k => k.EndsWith(".png", StringComparison.Ordinal));
+
+        public byte[]? ImageOf(Guid id) => Files.FirstOrDefault(f => f.Key.EndsWith($"{id:N}.png", StringComparison.Ordinal)).Value;
+
+        public JsonElement MetadataOf(Guid id) => JsonDocument.Parse(Files.Single(f => f.Key.EndsWith($"{id:N}.metadata.json", StringComparison.Ordinal)).Value).RootElement;
+
+        public string? Skipped => Files.TryGetValue("skipped.txt", out var text) ? System.Text.Encoding.UTF8.GetString(text) : null;
+    }
+
+    private static async Task<HttpResponseMessage> PrepareAsync(HttpClient client, object body) =>
+        await SendAsync(client, HttpMethod.Post, "/api/v1/exports", body);
+
+    /// <summary>Prepares and fetches; answers the ZIP's files.</summary>
+    private static async Task<(JsonElement Prepared, Zip Zip)> DownloadAsync(HttpClient client, object body)
+    {
+        var prepared = await PrepareAsync(client, body);
+        Assert.True(prepared.StatusCode == HttpStatusCode.OK, $"POST /api/v1/exports: {(int)prepared.StatusCode} {await prepared.Content.ReadAsStringAsync()}");
+        var answer = await prepared.Content.ReadFromJsonAsync<JsonElement>();
+        var response = await client.GetAsync(answer.GetProperty("downloadUrl").GetString());
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET the ZIP: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/zip", response.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("attachment;", response.Content.Headers.ContentDisposition?.ToString() ?? "", StringComparison.Ordinal);
+        return (answer, await ReadZipAsync(response));
+    }
+
+    private static async Task<Zip> ReadZipAsync(HttpResponseMessage response)
+    {
+        await using var body = new MemoryStream(await response.Content.ReadAsByteArrayAsync());
+        await using var zip = new ZipArchive(body, ZipArchiveMode.Read);
+        var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var entry in zip.Entries)
+        {
+            await using var stream = await entry.OpenAsync();
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            files[entry.FullName] = copy.ToArray();
+        }
+
+        return new Zip(files);
+    }
+
+    private async Task<byte[]> OriginalAsync(StoredImage image) =>
+        await File.ReadAllBytesAsync(scenario.Factory.Service<ImageStore>().FullPath(image.RelativePath));
+
+    [Fact]
+    public async Task The_owners_zip_holds_each_original_byte_for_byte_with_its_metadata()
+    {
+        var first = await scenario.ApacheAsync(scenario.AdaActor, "zip harbour at dawn");
+        var second = await scenario.ApacheAsync(scenario.AdaActor, "zip harbour at dusk");
+
+        var (prepared, zip) = await DownloadAsync(scenario.Ada.Http, new { imageIds = new[] { first.Id, second.Id } });
+
+        Assert.Equal(2, prepared.GetProperty("images").GetInt32());
+        Assert.Empty(prepared.GetProperty("skipped").EnumerateArray());
+        Assert.Equal(2, zip.Images.Count());
+        Assert.Equal(await OriginalAsync(first), zip.ImageOf(first.Id));
+        Assert.Equal(await OriginalAsync(second), zip.ImageOf(second.Id));
+        Assert.Equal((await OriginalAsync(first)).LongLength + (await OriginalAsync(second)).LongLength, prepared.GetProperty("bytes").GetInt64());
+        var metadata = zip.MetadataOf(first.Id);
+        Assert.Equal("zip harbour at dawn", metadata.GetProperty("prompt").GetString());
+        Assert.Equal(first.ModelId, metadata.GetProperty("model").GetString());
+        Assert.Equal(first.Seed!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), metadata.GetProperty("seed").GetString());
+        Assert.Equal("Apache-2.0", metadata.GetProperty("licence").GetString());
+        Assert.Equal("ada@example.com", metadata.GetProperty("owner").GetString());
+        Assert.Equal(T0, metadata.GetProperty("created").GetDateTime().ToUniversalTime());
+        Assert.Null(zip.Skipped);
+        Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.DownloadZip && a.ActorId == scenario.AdaActor.UserId)));
+    }
+
+    [Fact]
+    public async Task A_commercial_members_zip_of_a_team_board_never_holds_the_non_commercial_image_and_says_what_it_left_out()
+    {
+        var apache = await scenario.ApacheAsync(scenario.AdaActor, "zip team apache lighthouse");
+        var nc = await scenario.NonCommercialAsync(scenario.AdaActor, "zip team nc-secret glass");
+        var board = await scenario.BoardAsync("Zip picks", apache.Id, nc.Id);
+        await scenario.ShareAsync($"boards/{board}", email: null);
+
+        // All of the board, as "select all" sends it, and the two ids, as a selection sends them.
+        var (byBoard, boardZip) = await DownloadAsync(scenario.Corp.Http, new { board });
+        var (byIds, idsZip) = await DownloadAsync(scenario.Corp.Http, new { imageIds = new[] { apache.Id, nc.Id } });
+
+        foreach (var (prepared, zip) in new[] { (byBoard, boardZip), (byIds, idsZip) })
+        {
+            Assert.Equal([$"{apache.CreatedUtc:yyyy-MM-dd_HHmmss}-{apache.Id:N}.png"], zip.Images);
+            Assert.Equal(await OriginalAsync(apache), zip.ImageOf(apache.Id));
+            Assert.Equal("ada@example.com", zip.MetadataOf(apache.Id).GetProperty("owner").GetString());
+            Assert.Contains("non-commercial", zip.Skipped, StringComparison.OrdinalIgnoreCase);
+            Assert.Single(prepared.GetProperty("skipped").EnumerateArray());
+            foreach (var file in zip.Files.Values)
+            {
+                Assert.DoesNotContain("nc-secret", System.Text.Encoding.UTF8.GetString(file), StringComparison.Ordinal);
+            }
+        }
+
+        // The listing's own leaving-out is counted, never named; an id the member sent is named with the reason.
+        Assert.DoesNotContain(nc.Id.ToString(), boardZip.Skipped, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains($"{nc.Id}: not available to this account's licence", idsZip.Skipped, StringComparison.Ordinal);
+
+        // Only the non-commercial one: nothing to download, and no ZIP.
+        var refused = await PrepareAsync(scenario.Corp.Http, new { imageIds = new[] { nc.Id } });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("FLUX-Non-Commercial", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // A non-commercial teammate gets both; every shared image taken is audited with its owner.
+        var (_, bobZip) = await DownloadAsync(scenario.Bob.Http, new { board });
+        Assert.Equal(await OriginalAsync(nc), bobZip.ImageOf(nc.Id));
+        Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Download && a.ImageId == apache.Id
+            && a.ActorId == scenario.CorpActor.UserId && a.TargetUserId == scenario.AdaActor.UserId)));
+        Assert.False(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Download && a.ImageId == nc.Id && a.ActorId == scenario.CorpActor.UserId)));
+    }
+
+    [Fact]
+    public async Task A_stranger_a_former_member_and_keys_get_nothing_that_was_not_shared_with_them_now()
+    {
+        var secret = await scenario.ApacheAsync(scenario.AdaActor, "zip for bob only");
+        var share = await scenario.ShareAsync($"images/{secret.Id}", "bob@example.com");
+
+        // A stranger: the id is one he may not see, like an unknown one.
+        var eve = await PrepareAsync(scenario.Eve.Http, new { imageIds = new[] { secret.Id } });
+        var unknown = await PrepareAsync(scenario.Eve.Http, new { imageIds = new[] { Guid.NewGuid() } });
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (eve.StatusCode, unknown.StatusCode));
+        Assert.Contains("not found, or not shared with you", await eve.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain("zip for bob only", await eve.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // Bob prepares while it is shared; someone else's ticket answers 404 like an unknown one.
+        var prepared = await (await PrepareAsync(scenario.Bob.Http, new { imageIds = new[] { secret.Id } })).Content.ReadFromJsonAsync<JsonElement>();
+        var url = prepared.GetProperty("downloadUrl").GetString()!;
+        var stolen = await scenario.Eve.Http.GetAsync(url);
+        var madeUp = await scenario.Eve.Http.GetAsync($"/api/v1/exports/{Guid.NewGuid():N}");
+        Assert.Equal((HttpStatusCode.NotFound, HttpStatusCode.NotFound), (stolen.StatusCode, madeUp.StatusCode));
+        Assert.Equal(await madeUp.Content.ReadAsStringAsync() is var a ? StripTrace(a) : "", StripTrace(await stolen.Content.ReadAsStringAsync()));
+
+        // Then Ada unshares: the same ticket no longer gives it out.
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(scenario.Ada.Http, HttpMethod.Delete, $"/api/v1/shares/{share}")).StatusCode);
+        var after = await scenario.Bob.Http.GetAsync(url);
+        Assert.Equal(HttpStatusCode.BadRequest, after.StatusCode);
+        Assert.False(after.Content.Headers.ContentType?.MediaType == "application/zip");
+
+        // A member's key downloads what is shared with him (an export, audited as one); an admin's key sees what a plain user would.
+        var shared = await scenario.ApacheAsync(scenario.AdaActor, "zip shared with bob again");
+        await scenario.ShareAsync($"images/{shared.Id}", "bob@example.com");
+        using var bobKey = await scenario.KeyClientAsync(scenario.BobActor, ApiKeyScope.Read);
+        var (_, keyZip) = await DownloadAsync(bobKey, new { imageIds = new[] { shared.Id, secret.Id } });
+        Assert.Equal(await OriginalAsync(shared), keyZip.ImageOf(shared.Id));
+        Assert.Null(keyZip.ImageOf(secret.Id));
+        Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Export && a.ImageId == shared.Id && a.ActorId == scenario.BobActor.UserId)));
+        using var adminKey = await scenario.KeyClientAsync(scenario.AdminActor, ApiKeyScope.Read);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PrepareAsync(adminKey, new { imageIds = new[] { secret.Id } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PrepareAsync(adminKey, new { source = "all" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bobKey.GetAsync(url.Replace(url[^32..], $"{Guid.NewGuid():N}", StringComparison.Ordinal))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Over_the_administrators_limit_is_refused_before_anything_is_streamed_with_the_limit_and_the_bytes_asked()
+    {
+        var big = await scenario.ApacheAsync(scenario.AdaActor, "zip too big");
+        var path = scenario.Factory.Service<ImageStore>().FullPath(big.RelativePath);
+        // A file over 1 MiB (the smallest limit); a PNG's trailing bytes after IEND do not matter to this test.
+        await using (var file = new FileStream(path, FileMode.Append))
+        {
+            await file.WriteAsync(new byte[ExportOptions.MinZipBytes + 10]);
+        }
+
+        var size = new FileInfo(path).Length;
+        var export = scenario.Factory.Service<ZipExport>();
+        Assert.NotNull(await export.SetLimitBytesAsync(10, ChangeActor.Ui(scenario.AdminActor.UserId)));
+        await Assert.ThrowsAsync<FluxWeb.Application.Administration.AdminAccessDeniedException>(() => export.SetLimitBytesAsync(ExportOptions.MinZipBytes, ChangeActor.Ui(scenario.AdaActor.UserId)));
+        Assert.Null(await export.SetLimitBytesAsync(ExportOptions.MinZipBytes, ChangeActor.Ui(scenario.AdminActor.UserId)));
+        try
+        {
+            var response = await PrepareAsync(scenario.Ada.Http, new { imageIds = new[] { big.Id } });
+
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(ExportOptions.MinZipBytes, problem.GetProperty("limitBytes").GetInt64());
+            Assert.Equal(size, problem.GetProperty("bytes").GetInt64());
+            Assert.Contains($"{size:N0} bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains($"{ExportOptions.MinZipBytes:N0} bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.AdminChange && a.Detail!.Contains("ZIP download limit"))));
+        }
+        finally
+        {
+            await scenario.DbAsync(db => db.PolicySettings.Where(s => s.Key == PolicySetting.ZipLimitBytes).ExecuteDeleteAsync());
+        }
+    }
+
+    [Fact]
+    public async Task A_limit_out_of_range_in_the_settings_stops_the_start()
+    {
+        using var folder = new FluxWeb.Testing.TempFolder();
+        var settings = new Dictionary<string, string?>
+        {
+            [FluxWebConfiguration.DataDirectoryKey] = folder.Combine("data"),
+            [FluxWebConfiguration.ModelsDirectoryKey] = folder.Combine("models"),
+            ["Export:MaxZipBytes"] = "1000",
+        };
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => CliHost.StartAsync(settings, CancellationToken.None));
+
+        Assert.Contains("Export:MaxZipBytes must be between", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string StripTrace(string problem) => System.Text.RegularExpressions.Regex.Replace(problem, "\"traceId\":\"[^\"]*\"", "");
+}
