@@ -8,6 +8,9 @@ public sealed class PolicySetting
     /// <summary>The image classifier's thresholds: <c>[{"classes":["Porn","Hentai"],"threshold":0.7}, …]</c>.</summary>
     public const string ImageThresholds = "image-thresholds";
 
+    /// <summary>The model a fresh Studio form starts with for someone who has not generated yet: a JSON string (a model id).</summary>
+    public const string StudioDefaultModel = "studio-default-model";
+
     public required string Key { get; set; }
 
     /// <summary>JSON; its shape depends on <see cref="Key"/> (the block list is an array of strings).</summary>

@@ -5,6 +5,7 @@ using FluxWeb.Domain.Generation;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web;
+using Microsoft.JSInterop;
 using MudBlazor;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
@@ -16,9 +17,13 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 /// <c>?reference=</c>, <c>?edit=</c>, handled once the circuit is live and then dropped from the
 /// address) and the mask canvas in the browser.
 /// </summary>
-public sealed partial class Studio : IStudioView, IDisposable
+public sealed partial class Studio : IStudioView, IAsyncDisposable
 {
+    public const string ModulePath = "./js/studio.js";
+
     private MaskEditor? maskEditor;
+    private IJSObjectReference? module;
+    private string? savedDraft;
     private StudioLink? pendingLink;
     private StudioLink? handledLink;
 
@@ -30,6 +35,9 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
 
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
@@ -47,6 +55,9 @@ public sealed partial class Studio : IStudioView, IDisposable
     public string? EditImage { get; set; }
 
     private StudioForm Form => Session.Form;
+
+    // A masked edit widens the panel, so the canvas is not cramped.
+    private string StudioClass => Form.Source is null ? "fw-studio" : "fw-studio fw-studio-editing";
 
     private GenerationLimits Limits => Session.Limits;
 
@@ -70,8 +81,24 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
+        if (!RendererInfo.IsInteractive || Session.Actor is not { } actor)
+        {
+            return;
+        }
+
+        if (!Session.Draft.Restored)
+        {
+            // The form this browser kept comes back first, so a link then asks before replacing it.
+            await Session.RestoreAsync(SavedStudioForm.Parse(await CallAsync<string?>("load", DraftKey(actor))));
+            StateHasChanged();
+        }
+        else
+        {
+            await SaveDraftAsync(actor);
+        }
+
         // Links are followed by the live circuit only (the prerendered page is thrown away), once each.
-        if (!RendererInfo.IsInteractive || pendingLink is null || pendingLink == handledLink || Session.Actor is null)
+        if (pendingLink is null || pendingLink == handledLink)
         {
             return;
         }
@@ -139,5 +166,56 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     private Task GenerateAsync() => Session.GenerateAsync(maskEditor);
 
-    public void Dispose() => Session.Close(this);
+    /// <summary>One entry per user in the browser's local storage: another account signing in on the same browser starts with its own.</summary>
+    private static string DraftKey(JobActor actor) => $"fluxweb.studio.draft.{actor.UserId}";
+
+    /// <summary>Keeps the form in the browser whenever it changed since it was last kept (every render looks; most find nothing new).</summary>
+    private async Task SaveDraftAsync(JobActor actor)
+    {
+        var json = SavedStudioForm.From(Form).ToJson();
+        if (json == savedDraft)
+        {
+            return;
+        }
+
+        savedDraft = json;
+        await CallAsync<bool>("save", DraftKey(actor), json);
+    }
+
+    private async Task<T?> CallAsync<T>(string function, params object?[] args)
+    {
+        try
+        {
+            module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
+            return await module.InvokeAsync<T>(function, args);
+        }
+        catch (JSDisconnectedException)
+        {
+            // The tab went away; there is nothing to keep or read.
+            return default;
+        }
+    }
+
+    /// <summary>The progress chip brings the stage into view (on a phone it is below the form).</summary>
+    private async Task ShowStageAsync()
+    {
+        Session.FollowLiveJob();
+        await CallAsync<bool>("showStage");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Session.Close(this);
+        if (module is not null)
+        {
+            try
+            {
+                await module.DisposeAsync();
+            }
+            catch (JSDisconnectedException)
+            {
+                // The circuit is gone and the module with it.
+            }
+        }
+    }
 }
