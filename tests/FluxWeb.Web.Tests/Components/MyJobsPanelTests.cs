@@ -308,6 +308,18 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_queued_job_says_about_how_long_it_waits_from_recent_gpu_seconds()
+    {
+        var queued = StudioStageTests.Job(JobState.Queued);
+
+        Assert.Equal("Queued · about 40 s · 3 ahead", LiveJobs.Describe(queued, 4, secondsPerImage: 10));
+        Assert.Equal("Queued · next to run · about 10 s", LiveJobs.Describe(queued, 1, secondsPerImage: 9));
+        Assert.Equal("Queued · about 3 min · 5 ahead", LiveJobs.Describe(queued, 6, secondsPerImage: 30));
+        // Without finished images there is nothing to estimate from.
+        Assert.Equal("Queued · 4 in line", LiveJobs.Describe(queued, 4));
+    }
+
+    [Fact]
     public async Task Without_jobs_it_says_so()
     {
         await using var ctx = NewContext();

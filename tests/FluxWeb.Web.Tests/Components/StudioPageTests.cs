@@ -1,3 +1,6 @@
+using FluxWeb.Application.Models;
+using FluxWeb.Application.Audit;
+using FluxWeb.Application.Administration;
 using AngleSharp.Dom;
 using Bunit;
 using Bunit.Rendering;
@@ -398,4 +401,40 @@ public sealed class StudioPageTests : IAsyncLifetime
         });
         return id;
     }
+
+    [Fact]
+    public async Task With_no_usable_model_Generate_is_off_with_the_reason_and_an_administrator_installs_the_demo_model_from_the_Studio()
+    {
+        var admin = await host.CreateUserAsync("first-admin@example.com", Roles.Admin, AccountType.Commercial);
+        var models = host.Services.GetRequiredService<ModelAdministration>();
+        foreach (var id in new[] { QueueHost.ModelId, QueueHost.OtherModelId, BaseModelId })
+        {
+            Assert.Null(await models.SetAsync(id, enabled: false, null, ChangeActor.Ui(admin.UserId)));
+        }
+
+        var user = await host.CreateUserAsync("waiting@example.com");
+        await using (var userCtx = NewContext(user))
+        {
+            var page = RenderStudio(userCtx);
+            page.WaitForAssertion(() => Assert.Contains("None of the installed models is available to your account.", page.Find("[data-testid=studio-no-models]").TextContent, StringComparison.Ordinal));
+            Assert.True(page.Find("[data-testid=generate]").HasAttribute("disabled"));
+            Assert.Equal("Generate is off: none of the installed models is available to your account.", page.Find("[data-testid=generate-blocked]").TextContent.Trim());
+            // Only administrators are offered the install.
+            Assert.Empty(page.FindAll("[data-testid=studio-install-demo]"));
+            Assert.Contains("Ask an administrator", page.Find("[data-testid=studio-no-models]").TextContent, StringComparison.Ordinal);
+        }
+
+        await using var ctx = NewContext(admin);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=studio-install-demo]")));
+        Assert.Equal("admin/models#install-models", cut.Find("[data-testid=studio-install-instructions]").GetAttribute("href"));
+
+        await cut.Find("[data-testid=studio-install-demo]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=studio-no-models]")), TimeSpan.FromMinutes(2));
+        Assert.False(cut.Find("[data-testid=generate]").HasAttribute("disabled"));
+        Assert.Empty(cut.FindAll("[data-testid=generate-blocked]"));
+        Assert.Equal(DemoModelInstaller.ModelId, ctx.Services.GetRequiredService<StudioSession>().Form.ModelId);
+    }
+
 }

@@ -318,6 +318,41 @@ public sealed class StudioSessionTests : IAsyncLifetime
         Assert.Equal("changed on this visit", session.Form.Prompt);
     }
 
+    [Fact]
+    public async Task A_quota_refusal_offers_the_number_that_still_fits_and_the_title_ends_on_done()
+    {
+        // This host allows 3 images a day.
+        var quinn = await host.CreateUserAsync("quinn@example.com");
+        await using var ctx = NewContext(quinn);
+        var (session, view) = await OpenAsync(ctx, quinn);
+        Assert.Equal("Studio · FluxWeb", session.TitleText);
+        session.SetPrompt("five kites");
+        session.Change(f => f.Count = 5);
+
+        Assert.False(await session.GenerateAsync(null));
+        Assert.Equal("quota", session.Notice?.Kind);
+        Assert.Equal(3, session.Notice!.Fits);
+
+        Assert.True(await session.GenerateWhatFitsAsync(null));
+        Assert.Equal(3, session.Form.Count);
+        Assert.Equal(3, (await host.Services.GetRequiredService<JobService>().ListMineAsync(quinn, 20)).Count);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (session.TitleText != "✓ Done · FluxWeb" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("✓ Done · FluxWeb", session.TitleText);
+        Assert.Equal("done", session.FaviconState);
+
+        // Nothing fits any more: the refusal offers nothing.
+        session.Change(f => f.Count = 1);
+        Assert.False(await session.GenerateAsync(null));
+        Assert.Equal("quota", session.Notice?.Kind);
+        Assert.Null(session.Notice!.Fits);
+        Assert.True(view.Updates > 0);
+    }
+
     private sealed class TestView(bool live) : IStudioView
     {
         private readonly SemaphoreSlim circuit = new(1, 1);

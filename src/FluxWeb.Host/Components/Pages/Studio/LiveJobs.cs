@@ -58,10 +58,16 @@ public static class LiveJobs
         return places;
     }
 
-    /// <summary>A job's status in a line; <paramref name="placeInLine"/> from <see cref="PlacesInLine"/> (0: not known).</summary>
-    public static string Describe(JobView job, int placeInLine = 0) => job.State switch
+    /// <summary>
+    /// A job's status in a line; <paramref name="placeInLine"/> from <see cref="PlacesInLine"/> (0: not
+    /// known); with <paramref name="secondsPerImage"/> (recent GPU-seconds per image) a queued job says
+    /// about how long it waits: the jobs ahead of it and the one running now, one average image each.
+    /// </summary>
+    public static string Describe(JobView job, int placeInLine = 0, double? secondsPerImage = null) => job.State switch
     {
+        JobState.Queued when placeInLine == 1 && secondsPerImage is { } each => $"Queued · next to run · {About(each)}",
         JobState.Queued when placeInLine == 1 => "Queued · next to run",
+        JobState.Queued when placeInLine > 1 && secondsPerImage is { } each => string.Create(CultureInfo.InvariantCulture, $"Queued · {About(placeInLine * each)} · {placeInLine - 1} ahead"),
         JobState.Queued when placeInLine > 1 => string.Create(CultureInfo.InvariantCulture, $"Queued · {placeInLine} in line"),
         JobState.Queued => "Queued",
         JobState.Running => DescribeRunning(job),
@@ -87,6 +93,14 @@ public static class LiveJobs
         GenerationStage.Finished => string.Create(CultureInfo.InvariantCulture, $"Step {job.TotalSteps} of {job.TotalSteps} · checking, watermarking and signing"),
         _ when job.Step > 0 => string.Create(CultureInfo.InvariantCulture, $"Running · step {job.Step} of {job.TotalSteps}"),
         _ => "Starting",
+    };
+
+    /// <summary>"about 40 s", "about 3 min": rounded, as an estimate should be.</summary>
+    public static string About(double seconds) => seconds switch
+    {
+        < 60 => string.Create(CultureInfo.InvariantCulture, $"about {Math.Max(5, Math.Round(seconds / 5) * 5):0} s"),
+        < 3600 => string.Create(CultureInfo.InvariantCulture, $"about {Math.Round(seconds / 60):0} min"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"about {seconds / 3600:0.#} h"),
     };
 
     /// <summary>How far along the job is, 0–100; the decoder and the checks after it count as all steps done.</summary>

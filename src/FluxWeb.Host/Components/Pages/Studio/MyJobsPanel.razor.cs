@@ -23,6 +23,7 @@ public sealed partial class MyJobsPanel : IAsyncDisposable
     // Kept in this browser per user, so a reload does not bring them back; the jobs themselves stay in the history.
     private readonly HashSet<Guid> dismissed = [];
     private DateTime? clearedBeforeUtc;
+    private double? secondsPerImage;
     private IJSObjectReference? module;
     private Dictionary<Guid, JobView>? jobs;
     private JobActor? actor;
@@ -145,6 +146,7 @@ public sealed partial class MyJobsPanel : IAsyncDisposable
     {
         var list = await Jobs.ListMineAsync(user, RecentFinished);
         jobs = list.ToDictionary(j => j.Id);
+        secondsPerImage = await Jobs.RecentGpuSecondsPerImageAsync();
     }
 
     private void OnJobEvent(JobEvent jobEvent) => _ = EnqueueOnCircuitAsync(jobEvent);
@@ -181,6 +183,12 @@ public sealed partial class MyJobsPanel : IAsyncDisposable
         if (jobs is null || actor is null)
         {
             return;
+        }
+
+        if (e.Kind == JobEventKind.Succeeded)
+        {
+            // Every finished image sharpens the wait estimates.
+            secondsPerImage = await Jobs.RecentGpuSecondsPerImageAsync();
         }
 
         if (!jobs.TryGetValue(e.JobId, out var job) || e.Kind is JobEventKind.Queued or JobEventKind.Requeued)

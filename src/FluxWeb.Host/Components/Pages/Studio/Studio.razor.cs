@@ -24,6 +24,12 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
     private MaskEditor? maskEditor;
     private IJSObjectReference? module;
     private string? savedDraft;
+    private string? favicon;
+    private Guid? newestSeen;
+    private bool resultsSeen;
+
+    // "on", "off", "blocked" (the browser refused), "unsupported"; null until the browser said.
+    private string? notifications;
     private StudioLink? pendingLink;
     private StudioLink? handledLink;
 
@@ -86,6 +92,7 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
             return;
         }
 
+        await TellTheBrowserAsync();
         if (!Session.Draft.Restored)
         {
             // The form this browser kept comes back first, so a link then asks before replacing it.
@@ -165,6 +172,47 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
     }
 
     private Task GenerateAsync() => Session.GenerateAsync(maskEditor);
+
+    private string NotifyText => notifications switch
+    {
+        "on" => "Notifications on: a job that finishes while this tab is hidden says so. Click to turn off.",
+        "blocked" => "The browser blocks notifications from this site; allow them in its site settings.",
+        _ => "Notify me when a job finishes while this tab is hidden",
+    };
+
+    /// <summary>
+    /// The tab's icon follows the running job, and a result that arrives while the tab is hidden is
+    /// announced (when the person turned that on); each only when something changed.
+    /// </summary>
+    private async Task TellTheBrowserAsync()
+    {
+        notifications ??= await CallAsync<string?>("notificationState") ?? "unsupported";
+        if (Session.FaviconState != favicon)
+        {
+            favicon = Session.FaviconState;
+            await CallAsync<bool>("setFavicon", favicon);
+        }
+
+        if (Session.Results is not { } results)
+        {
+            return;
+        }
+
+        var newest = results.Count > 0 ? results[0] : null;
+        if (resultsSeen && newest is not null && newest.Id != newestSeen && notifications == "on")
+        {
+            await CallAsync<bool>("notifyIfHidden", "FluxWeb: your image is done", newest.Prompt, Navigation.Rooted($"{newest.OutputUrl}/thumbnail"));
+        }
+
+        (resultsSeen, newestSeen) = (true, newest?.Id);
+    }
+
+    private async Task ToggleNotificationsAsync()
+    {
+        notifications = await CallAsync<string?>(notifications == "on" ? "disableNotifications" : "enableNotifications") ?? notifications;
+    }
+
+    private Task GenerateWhatFitsAsync() => Session.GenerateWhatFitsAsync(maskEditor);
 
     /// <summary>One entry per user in the browser's local storage: another account signing in on the same browser starts with its own.</summary>
     private static string DraftKey(JobActor actor) => $"fluxweb.studio.draft.{actor.UserId}";

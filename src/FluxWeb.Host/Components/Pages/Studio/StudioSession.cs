@@ -17,7 +17,11 @@ using MudBlazor;
 namespace FluxWeb.Host.Components.Pages.Studio;
 
 /// <summary>A message above the form: a refusal, a problem with a link, or what a link just did.</summary>
-public sealed record StudioNotice(Severity Severity, string Title, string Message, string Kind);
+public sealed record StudioNotice(Severity Severity, string Title, string Message, string Kind)
+{
+    /// <summary>For a quota refusal: how many images still fit (more than 0, fewer than asked), offered as one click.</summary>
+    public int? Fits { get; init; }
+}
 
 /// <summary>What the session needs from the page showing it: questions to the person, and a way to change state on the circuit.</summary>
 public interface IStudioView
@@ -62,6 +66,8 @@ public sealed class StudioSession(
     ImageAccess images,
     GenerationLimits limits,
     IOptions<ImageDecodingOptions> decoding,
+    FluxWeb.Application.Quotas.QuotaService quotas,
+    DemoModelInstaller demo,
     ISnackbar snackbar) : IDisposable
 {
     public const int HistoryShown = 20;
@@ -80,6 +86,7 @@ public sealed class StudioSession(
     private bool followLive = true;
     private IStudioView? view;
     private IDisposable? subscription;
+    private IDisposable? demoSubscription;
 
     public StudioDraft Draft => draft;
 
@@ -98,6 +105,17 @@ public sealed class StudioSession(
     public IReadOnlyList<ModelChoice>? Choices { get; private set; }
 
     public ModelChoice? SelectedModel => Find(Form.ModelId);
+
+    /// <summary>Whether no installed model is one this account may use (Generate is off, and the Studio says why).</summary>
+    public bool NoUsableModel => Choices is not null && !Choices.Any(c => c.Allowed);
+
+    /// <summary>Why Generate is off, shown beside it; null when it is not.</summary>
+    public string? GenerateBlockedReason => !NoUsableModel ? null
+        : Choices!.Count == 0 ? "Generate is off: no model is installed on this server yet."
+        : "Generate is off: none of the installed models is available to your account.";
+
+    /// <summary>The demo model's install, once an administrator started it from the Studio; null before.</summary>
+    public DemoInstallStatus? DemoInstall { get; private set; }
 
     public IReadOnlyList<ModelChoice> UnavailableModels => Choices?.Where(c => !c.Allowed).ToList() ?? [];
 
@@ -143,6 +161,23 @@ public sealed class StudioSession(
         ? (running.Step > 0 && running.TotalSteps > 0 ? string.Create(CultureInfo.InvariantCulture, $"Step {running.Step}/{running.TotalSteps}") : "Starting")
           + (WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $" · {WaitingCount} waiting") : "")
         : WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $"{WaitingCount} waiting") : null;
+
+    /// <summary>Whether the person's last job just finished and nothing else is to come (the tab says "✓ Done" until the next one).</summary>
+    public bool JustFinished { get; private set; }
+
+    /// <summary>The tab's title: progress while a job runs ("(2/8) FluxWeb"), "✓ Done" after, else the page's name.</summary>
+    public string TitleText => RunningJob is { } running
+        ? running.TotalSteps > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"({Math.Min(running.Step, running.TotalSteps)}/{running.TotalSteps}) FluxWeb")
+            : "(…) FluxWeb"
+        : WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $"({WaitingCount} waiting) FluxWeb")
+        : JustFinished ? "✓ Done · FluxWeb"
+        : "Studio · FluxWeb";
+
+    /// <summary>What the tab's icon shows: "idle", "done", or the running job's percentage.</summary>
+    public string FaviconState => RunningJob is { } running
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Round(LiveJobs.Percent(running) / 5) * 5:0}")
+        : JustFinished ? "done" : "idle";
 
     public void ShowOnStage(JobView result)
     {
@@ -216,6 +251,39 @@ public sealed class StudioSession(
         foreach (var job in mine.Where(j => j.State is JobState.Queued or JobState.Running && !ended.Contains(j.Id)))
         {
             live[job.Id] = live.TryGetValue(job.Id, out var known) ? LiveJobs.Newer(known, job) : job;
+        }
+
+        Revalidate();
+    }
+
+    /// <summary>
+    /// An administrator's first run: installs the demo model (the same as on /admin/models) and, once it
+    /// is there, offers it in the picker without a reload. Only administrators; the installer checks again.
+    /// </summary>
+    public async Task InstallDemoAsync()
+    {
+        if (Actor is not { IsAdmin: true } admin || view is not { } to)
+        {
+            return;
+        }
+
+        demoSubscription ??= demo.Subscribe(status => _ = to.UpdateAsync(() => DemoChangedAsync(status)));
+        DemoInstall = await demo.StartAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId));
+        await DemoChangedAsync(DemoInstall);
+    }
+
+    private async Task DemoChangedAsync(DemoInstallStatus status)
+    {
+        DemoInstall = status;
+        if (status.State != DemoInstallState.Installed || Actor is null)
+        {
+            return;
+        }
+
+        Choices = await models.ChoicesAsync(Actor.UserId);
+        if (SelectedModel is not { Allowed: true } && await DefaultModelAsync([]) is { } model)
+        {
+            Form.ChooseModel(model);
         }
 
         Revalidate();
@@ -321,6 +389,8 @@ public sealed class StudioSession(
 
         subscription?.Dispose();
         subscription = null;
+        demoSubscription?.Dispose();
+        demoSubscription = null;
         view = null;
     }
 
@@ -483,7 +553,7 @@ public sealed class StudioSession(
             {
                 Notice = result switch
                 {
-                    { Refusal: { } quota } => new StudioNotice(Severity.Warning, "Quota reached.", quota.Message, "quota"),
+                    { Refusal: { } quota } => new StudioNotice(Severity.Warning, "Quota reached.", quota.Message, "quota") { Fits = await FittingCountAsync(quota) },
                     { LicenceRefused: true } => new StudioNotice(Severity.Error, "Not allowed by the licence.", result.Error!, "licence"),
                     _ => new StudioNotice(Severity.Error, "Not queued:", result.Error!, "refused"),
                 };
@@ -492,6 +562,7 @@ public sealed class StudioSession(
 
             RememberPrompt(Form.Prompt.Trim());
             Attempted = false;
+            JustFinished = false;
             var seeds = result.JobIds.Count == 1
                 ? string.Create(CultureInfo.InvariantCulture, $"seed {result.Seed}")
                 : string.Create(CultureInfo.InvariantCulture, $"seeds {result.Seed}–{unchecked(result.Seed + (ulong)(result.JobIds.Count - 1))}");
@@ -503,6 +574,36 @@ public sealed class StudioSession(
             Submitting = false;
             Revalidate();
         }
+    }
+
+    /// <summary>
+    /// After a refusal by the daily image or the queue limit, how many images would still be accepted
+    /// now, when that is some but fewer than asked; null otherwise (nothing fits, or another limit refused).
+    /// </summary>
+    private async Task<int?> FittingCountAsync(FluxWeb.Application.Quotas.QuotaRefusal refusal)
+    {
+        if (refusal.Limit is not (FluxWeb.Application.Quotas.QuotaLimitKind.ImagesPerDay or FluxWeb.Application.Quotas.QuotaLimitKind.MaxQueuedJobs))
+        {
+            return null;
+        }
+
+        var status = await quotas.GetStatusAsync(Actor!.UserId);
+        var fits = Math.Min(
+            status.Limits.ImagesPerDay is { } perDay ? perDay - status.ImagesUsed : int.MaxValue,
+            status.Limits.MaxQueuedJobs is { } queue ? queue - status.QueuedJobs : int.MaxValue);
+        return fits > 0 && fits < (Form.Count ?? 1) ? fits : null;
+    }
+
+    /// <summary>Takes the offer of a quota refusal: the number of images that still fits, then Generate.</summary>
+    public async Task<bool> GenerateWhatFitsAsync(IMaskCanvas? mask)
+    {
+        if (Notice?.Fits is not { } fits)
+        {
+            return false;
+        }
+
+        Change(f => f.Count = fits);
+        return await GenerateAsync(mask);
     }
 
     /// <summary>The mask goes from the browser to the mask endpoint once per request; only its id comes back.</summary>
@@ -554,6 +655,7 @@ public sealed class StudioSession(
         {
             ended.Add(jobEvent.JobId);
             live.Remove(jobEvent.JobId);
+            JustFinished = jobEvent.Kind == JobEventKind.Succeeded && live.Count == 0;
             if (jobEvent.Kind == JobEventKind.Succeeded)
             {
                 await AddResultAsync(jobEvent.JobId);
@@ -565,6 +667,7 @@ public sealed class StudioSession(
         if (jobEvent.Kind == JobEventKind.Started)
         {
             followLive = true;
+            JustFinished = false;
         }
 
         if (live.TryGetValue(jobEvent.JobId, out var known) && jobEvent.Kind is not (JobEventKind.Queued or JobEventKind.Requeued))
