@@ -71,7 +71,7 @@ public sealed partial class QuotaChip : IDisposable
 
     internal static string Text(QuotaStatus today) => today.Limits.ImagesPerDay is { } limit
         ? string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} / {limit} images today")
-        : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} images today");
+        : today.ImagesUsed == 1 ? "1 image today" : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} images today");
 
     private static string ShortText(QuotaStatus today) => today.Limits.ImagesPerDay is { } limit
         ? string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed}/{limit}")
@@ -80,7 +80,7 @@ public sealed partial class QuotaChip : IDisposable
     private static string Tooltip(QuotaStatus today) =>
         today.Limits.ImagesPerDay is { } limit
             ? string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} of your {limit} images today; the count starts again at {today.ResetsAtUtc:HH:mm} UTC.")
-            : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} images today; your account has no daily limit.");
+            : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} {(today.ImagesUsed == 1 ? "image" : "images")} today; your account has no daily limit.");
 
     public void Dispose() => subscription?.Dispose();
 }
