@@ -88,8 +88,9 @@ public sealed class StudioTests(DemoStudioSession session, ITestOutputHelper out
             Assert.Equal([referenceId], job.Settings.ReferenceImageIds);
             Assert.Equal(JobState.Succeeded, job.State);
 
-            // The result itself can go back in as a second reference, and the order changes with the buttons.
-            await result.Locator("[data-testid=result-reference]").ClickAsync();
+            // The result itself (on the stage, as the newest) can go back in as a second reference, and the order changes with the buttons.
+            await Assertions.Expect(page.Locator("[data-testid=stage] [data-testid=stage-image]")).ToHaveAttributeAsync("data-image-id", job.OutputImageId!.Value.ToString());
+            await page.Locator("[data-testid=stage] [data-testid=result-reference]").ClickAsync();
             await Assertions.Expect(reference).ToHaveCountAsync(2);
             await reference.Nth(1).Locator("[data-testid=reference-earlier]").ClickAsync();
             await Assertions.Expect(reference.First).ToHaveAttributeAsync("data-image-id", job.OutputImageId!.Value.ToString());

@@ -138,6 +138,71 @@ public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService
         return null;
     }
 
+    /// <summary>The model fresh Studio forms start with for people who have not generated yet; null when the Studio picks the fastest distilled model.</summary>
+    public async Task<string?> DefaultModelAsync(ChangeActor actor, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        return await access.DefaultModelIdAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets (or, with null, clears) the Studio's default model. Only an installed, usable, enabled
+    /// model can be the default; the reason otherwise, or null when done. Each person's own last
+    /// model still comes first, and a default a person may not use is passed over for them.
+    /// </summary>
+    public async Task<string?> SetDefaultModelAsync(ChangeActor actor, string? modelId, CancellationToken cancellationToken = default)
+    {
+        await admins.EnsureAsync(actor, cancellationToken);
+        modelId = string.IsNullOrWhiteSpace(modelId) ? null : modelId.Trim();
+        if (modelId is not null)
+        {
+            var model = catalog.List().FirstOrDefault(m => string.Equals(m.Id, modelId, StringComparison.Ordinal));
+            if (model is null)
+            {
+                return $"No model '{modelId}' is installed.";
+            }
+
+            if (!model.IsUsable)
+            {
+                return $"The model {modelId} cannot be used: {model.Problem}";
+            }
+
+            if (!((await access.RulesAsync(cancellationToken)).GetValueOrDefault(modelId) ?? ModelRules.Default).Enabled)
+            {
+                return $"The model {modelId} is disabled; enable it before making it the default.";
+            }
+        }
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await db.PolicySettings.SingleOrDefaultAsync(s => s.Key == PolicySetting.StudioDefaultModel, cancellationToken);
+        var before = await access.DefaultModelIdAsync(cancellationToken);
+        if (string.Equals(before, modelId, StringComparison.Ordinal) && (row is not null || modelId is null))
+        {
+            return null;
+        }
+
+        if (modelId is null)
+        {
+            db.PolicySettings.Remove(row!);
+        }
+        else
+        {
+            row ??= db.PolicySettings.Add(new PolicySetting { Key = PolicySetting.StudioDefaultModel, Value = "null" }).Entity;
+            row.Value = System.Text.Json.JsonSerializer.Serialize(modelId);
+            row.UpdatedUtc = time.GetUtcNow().UtcDateTime;
+            row.UpdatedBy = actor.UserId;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, actor.UserId)
+        {
+            ModelId = modelId ?? before,
+            Detail = $"Studio default model: {modelId ?? "the fastest distilled model"} (was {before ?? "the fastest distilled model"}).",
+            Channel = actor.Channel,
+        }, cancellationToken);
+        return null;
+    }
+
     private static bool Same(IReadOnlyList<string>? a, IReadOnlyList<string>? b) =>
         a is null ? b is null : b is not null && a.Order(StringComparer.Ordinal).SequenceEqual(b.Order(StringComparer.Ordinal));
 

@@ -52,6 +52,22 @@ public sealed partial class JobService(
 
     /// <summary>The viewer's own jobs, newest first: waiting and running ones always, plus up to <paramref name="finished"/> finished ones.</summary>
     /// <remarks>Jobs whose outputs the viewer's licence does not let it receive are left out, like their images.</remarks>
+    /// <summary>
+    /// The average GPU-seconds of the server's latest finished images (everyone's: one number, no job
+    /// of anyone else's), for wait estimates; null before any image finished.
+    /// </summary>
+    public async Task<double?> RecentGpuSecondsPerImageAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var recent = await db.Jobs.AsNoTracking()
+            .Where(j => j.State == JobState.Succeeded && j.GpuSeconds > 0)
+            .OrderByDescending(j => j.FinishedUtc)
+            .Select(j => j.GpuSeconds)
+            .Take(20)
+            .ToListAsync(cancellationToken);
+        return recent.Count == 0 ? null : recent.Average();
+    }
+
     public async Task<IReadOnlyList<JobView>> ListMineAsync(JobActor viewer, int finished = 20, CancellationToken cancellationToken = default)
     {
         finished = Math.Clamp(finished, 0, MaxListed);

@@ -68,6 +68,25 @@ public sealed class ModelAccessService(ModelCatalog catalog, LicenceGate licence
         return disabled ? AccountDisabled : AdminRefusal(modelId, rules.GetValueOrDefault(modelId) ?? ModelRules.Default, roles);
     }
 
+    /// <summary>The administrator's choice of model for fresh Studio forms (<see cref="PolicySetting.StudioDefaultModel"/>), or null when none is set.</summary>
+    public async Task<string?> DefaultModelIdAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var stored = await db.PolicySettings.AsNoTracking()
+            .Where(s => s.Key == PolicySetting.StudioDefaultModel)
+            .Select(s => s.Value)
+            .SingleOrDefaultAsync(cancellationToken);
+        try
+        {
+            return stored is null ? null : System.Text.Json.JsonSerializer.Deserialize<string?>(stored);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // A value this app did not write is no choice at all; the Studio falls back to its own.
+            return null;
+        }
+    }
+
     public async Task<IReadOnlyDictionary<string, ModelRules>> RulesAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

@@ -11,6 +11,9 @@ public sealed class PolicySetting
     /// <summary>The most bytes of images one ZIP download may hold, as a decimal number (replaces <c>Export:MaxZipBytes</c>).</summary>
     public const string ZipLimitBytes = "zip-limit-bytes";
 
+    /// <summary>The model a fresh Studio form starts with for someone who has not generated yet: a JSON string (a model id).</summary>
+    public const string StudioDefaultModel = "studio-default-model";
+
     public required string Key { get; set; }
 
     /// <summary>JSON; its shape depends on <see cref="Key"/> (the block list is an array of strings).</summary>

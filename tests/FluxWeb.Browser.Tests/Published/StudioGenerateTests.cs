@@ -55,9 +55,14 @@ public sealed class StudioGenerateTests(PublishedAppSession session, ITestOutput
             Assert.NotEmpty(record.Previews);
             Assert.All(record.Previews, url => Assert.Matches("/api/v1/jobs/[0-9a-f-]{36}/preview\\?step=[0-9]+$", url));
             await Assertions.Expect(page.Locator("[data-testid=my-jobs] [data-testid=job]")).ToHaveCountAsync(0);
-            await Assertions.Expect(result.Locator("[data-testid=result-facts]")).ToContainTextAsync("512×512");
+            // The finished image takes the stage, with its facts and actions.
+            var stage = page.Locator("[data-testid=stage]");
+            await Assertions.Expect(stage).ToHaveAttributeAsync("data-showing", "result");
+            await Assertions.Expect(stage.Locator("[data-testid=stage-image]")).ToHaveAttributeAsync("data-image-id", (await result.GetAttributeAsync("data-image-id"))!);
+            await StudioPage.WaitForLoadedImageAsync(stage.Locator("[data-testid=stage-image]"), "/api/v1/images/");
+            await Assertions.Expect(stage.Locator("[data-testid=result-facts]")).ToContainTextAsync("512×512");
 
-            var download = await page.RunAndWaitForDownloadAsync(() => result.Locator("[data-testid=result-download]").ClickAsync());
+            var download = await page.RunAndWaitForDownloadAsync(() => stage.Locator("[data-testid=result-download]").ClickAsync());
             var file = await File.ReadAllBytesAsync((await download.PathAsync())!);
             Assert.True(file.AsSpan().StartsWith(StudioPage.PngSignature), "The download is not a PNG file.");
             Assert.Matches("^fluxweb-[0-9a-f]{32}\\.png$", download.SuggestedFilename);
@@ -87,7 +92,7 @@ public sealed class StudioGenerateTests(PublishedAppSession session, ITestOutput
 
             // The image is in her gallery: through the navigation, first in the grid, thumbnail
             // loaded, and the detail names the prompt and the model.
-            var imageUrl = (await result.Locator("[data-testid=result-image]").GetAttributeAsync("src"))!;
+            var imageUrl = (await stage.Locator("[data-testid=stage-image]").GetAttributeAsync("src"))!;
             var imageId = Guid.Parse(imageUrl.Split('?')[0].Split('/')[^1]);
             await page.GetByRole(AriaRole.Link, new() { Name = "Gallery", Exact = true }).ClickAsync();
             await page.WaitForURLAsync("**/gallery");

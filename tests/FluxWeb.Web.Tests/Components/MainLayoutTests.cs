@@ -13,6 +13,8 @@ public sealed class MainLayoutTests
     private static BunitContext NewContext(bool admin)
     {
         var ctx = new BunitContext();
+        // The quota chip reads the database; it has its own tests (QuotaChipTests), the layout only places it.
+        ctx.ComponentFactories.AddStub<FluxWeb.Host.Components.Layout.QuotaChip>();
         var auth = ctx.AddTestServices();
         auth.SetAuthorized("ada@example.com");
         if (admin)

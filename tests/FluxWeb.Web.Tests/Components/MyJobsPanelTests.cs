@@ -186,8 +186,8 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
             (GenerationStage.EncodingImages, 0, "Preparing the first step"),
             (GenerationStage.Denoising, 1, "Running · step 1 of 4"),
             (GenerationStage.Denoising, 4, "Running · step 4 of 4"),
-            (GenerationStage.Decoding, 4, "Decoding the image"),
-            (GenerationStage.Finished, 4, "Checking, watermarking and signing"),
+            (GenerationStage.Decoding, 4, "Step 4 of 4 · decoding the image"),
+            (GenerationStage.Finished, 4, "Step 4 of 4 · checking, watermarking and signing"),
         ];
         foreach (var (stage, step, status) in stages)
         {
@@ -200,7 +200,41 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
         // A denoising event that arrives after the decoding one is older news.
         Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 4, TotalSteps = 4 });
         Publish(JobEventKind.PositionChanged, jobs[0], JobState.Running);
-        cut.WaitForAssertion(() => Assert.Equal("Checking, watermarking and signing", StatusOf(cut, jobs[0])));
+        cut.WaitForAssertion(() => Assert.Equal("Step 4 of 4 · checking, watermarking and signing", StatusOf(cut, jobs[0])));
+    }
+
+    [Fact]
+    public async Task The_step_count_reaches_n_of_n_even_when_the_last_steps_report_comes_after_the_decoder()
+    {
+        var jobs = await SubmitAsync(ada, "all the steps");
+        await using var ctx = NewContext();
+        var cut = ctx.Render<MyJobsPanel>();
+        cut.WaitForAssertion(() => Assert.Equal("Queued", StatusOf(cut, jobs[0])));
+
+        // The engine's previews are reported from a queue: step 8's report may come after the decoder's, and is then older news.
+        Publish(JobEventKind.Started, jobs[0], JobState.Running, e => e with { TotalSteps = 8 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 7, TotalSteps = 8 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Decoding, Step = 8, TotalSteps = 8 });
+        Publish(JobEventKind.Progress, jobs[0], JobState.Running, e => e with { Stage = GenerationStage.Denoising, Step = 8, TotalSteps = 8 });
+
+        cut.WaitForAssertion(() => Assert.Equal("Step 8 of 8 · decoding the image", StatusOf(cut, jobs[0])));
+        Assert.False(cut.Find($"[data-job-id='{jobs[0]}'] [data-testid=job-progress]").ClassList.Contains("mud-progress-indeterminate"));
+    }
+
+    [Fact]
+    public async Task Two_queued_jobs_never_both_read_next_to_run()
+    {
+        var jobs = await SubmitAsync(ada, "two in line", count: 2);
+        await using var ctx = NewContext();
+        var cut = ctx.Render<MyJobsPanel>();
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=job]").Count));
+
+        // Forecasts from two passes of the worker arrive crossed: both jobs were told they are first.
+        Publish(JobEventKind.PositionChanged, jobs[0], JobState.Queued, e => e with { QueuePosition = 1 });
+        Publish(JobEventKind.PositionChanged, jobs[1], JobState.Queued, e => e with { QueuePosition = 1 });
+
+        cut.WaitForAssertion(() => Assert.Equal("Queued · 2 in line", StatusOf(cut, jobs[1])));
+        Assert.Equal("Queued · next to run", StatusOf(cut, jobs[0]));
     }
 
     [Fact]
@@ -223,6 +257,66 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
 
         cut.WaitForAssertion(() => Assert.StartsWith("Done", StatusOf(cut, jobs[0]), StringComparison.Ordinal));
         Assert.Empty(cut.FindAll($"[data-job-id='{jobs[0]}'] [data-testid=job-cancel]"));
+    }
+
+    [Fact]
+    public async Task Finished_jobs_can_be_dismissed_one_by_one_or_cleared_and_stay_in_the_history()
+    {
+        var jobs = await SubmitAsync(ada, "three tries", count: 3);
+        var waiting = await SubmitAsync(ada, "still to come");
+        await using var ctx = NewContext();
+        var storage = ctx.JSInterop.SetupModule(Studio.ModulePath);
+        var cut = ctx.Render<MyJobsPanel>();
+        cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("[data-testid=job]").Count));
+        Assert.Empty(cut.FindAll("[data-testid=my-jobs-clear]"));
+
+        Publish(JobEventKind.Cancelled, jobs[0], JobState.Cancelled, e => e with { Error = "Cancelled by you." });
+        Publish(JobEventKind.Failed, jobs[1], JobState.Failed, e => e with { Error = "The GPU ran out of memory." });
+        Publish(JobEventKind.Cancelled, jobs[2], JobState.Cancelled, e => e with { Error = "Cancelled by you." });
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=job-dismiss]").Count));
+        // Only finished jobs can be dismissed; one still to come can be cancelled instead.
+        Assert.Empty(cut.FindAll($"[data-job-id='{waiting[0]}'] [data-testid=job-dismiss]"));
+
+        await cut.Find($"[data-job-id='{jobs[0]}'] [data-testid=job-dismiss]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll($"[data-job-id='{jobs[0]}']")));
+        Assert.Equal(3, cut.FindAll("[data-testid=job]").Count);
+
+        await cut.Find("[data-testid=my-jobs-clear]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal([waiting[0].ToString()], cut.FindAll("[data-testid=job]").Select(j => j.GetAttribute("data-job-id"))));
+        Assert.Empty(cut.FindAll("[data-testid=my-jobs-clear]"));
+
+        // The panel only; the jobs are still the person's history.
+        Assert.Equal(4, (await host.Services.GetRequiredService<JobService>().ListMineAsync(ada, 20)).Count);
+        // What was dismissed is kept in the browser, for the next visit.
+        var kept = storage.Invocations.Last(i => i.Identifier == "save");
+        Assert.Equal($"fluxweb.myjobs.dismissed.{ada.UserId}", kept.Arguments[0]);
+        Assert.NotNull(DismissedJobs.Parse(kept.Arguments[1] as string)!.ClearedBeforeUtc);
+    }
+
+    [Fact]
+    public async Task What_the_browser_kept_as_dismissed_stays_out_of_the_list_after_a_reload()
+    {
+        var jobs = await SubmitAsync(ada, "dismissed before", count: 2);
+        Publish(JobEventKind.Cancelled, jobs[0], JobState.Cancelled, e => e with { Error = "Cancelled by you." });
+        await host.Services.GetRequiredService<JobService>().CancelAsync(ada, jobs[0]);
+        await using var ctx = NewContext();
+        ctx.JSInterop.SetupModule(Studio.ModulePath).Setup<string?>("load", $"fluxweb.myjobs.dismissed.{ada.UserId}").SetResult(new DismissedJobs(null, [jobs[0]]).ToJson());
+
+        var cut = ctx.Render<MyJobsPanel>();
+
+        cut.WaitForAssertion(() => Assert.Equal([jobs[1].ToString()], cut.FindAll("[data-testid=job]").Select(j => j.GetAttribute("data-job-id"))));
+    }
+
+    [Fact]
+    public void A_queued_job_says_about_how_long_it_waits_from_recent_gpu_seconds()
+    {
+        var queued = StudioStageTests.Job(JobState.Queued);
+
+        Assert.Equal("Queued · about 40 s · 3 ahead", LiveJobs.Describe(queued, 4, secondsPerImage: 10));
+        Assert.Equal("Queued · next to run · about 10 s", LiveJobs.Describe(queued, 1, secondsPerImage: 9));
+        Assert.Equal("Queued · about 3 min · 5 ahead", LiveJobs.Describe(queued, 6, secondsPerImage: 30));
+        // Without finished images there is nothing to estimate from.
+        Assert.Equal("Queued · 4 in line", LiveJobs.Describe(queued, 4));
     }
 
     [Fact]

@@ -1,3 +1,6 @@
+using FluxWeb.Application.Models;
+using FluxWeb.Application.Audit;
+using FluxWeb.Application.Administration;
 using AngleSharp.Dom;
 using Bunit;
 using Bunit.Rendering;
@@ -398,4 +401,77 @@ public sealed class StudioPageTests : IAsyncLifetime
         });
         return id;
     }
+
+    [Fact]
+    public async Task With_no_usable_model_Generate_is_off_with_the_reason_and_an_administrators_Studio_installs_the_demo_model()
+    {
+        var admin = await host.CreateUserAsync("first-admin@example.com", Roles.Admin, AccountType.Commercial);
+        var models = host.Services.GetRequiredService<ModelAdministration>();
+        foreach (var id in new[] { QueueHost.ModelId, QueueHost.OtherModelId, BaseModelId })
+        {
+            Assert.Null(await models.SetAsync(id, enabled: false, null, ChangeActor.Ui(admin.UserId)));
+        }
+
+        var user = await host.CreateUserAsync("waiting@example.com");
+        await using (var userCtx = NewContext(user))
+        {
+            var page = RenderStudio(userCtx);
+            page.WaitForAssertion(() => Assert.Contains("None of the installed models is available to your account.", page.Find("[data-testid=studio-no-models]").TextContent, StringComparison.Ordinal));
+            Assert.True(page.Find("[data-testid=generate]").HasAttribute("disabled"));
+            Assert.Equal("Generate is off: none of the installed models is available to your account.", page.Find("[data-testid=generate-blocked]").TextContent.Trim());
+            // Only administrators are offered the install.
+            Assert.Empty(page.FindAll("[data-testid=studio-install-demo]"));
+            Assert.Contains("Ask an administrator", page.Find("[data-testid=studio-no-models]").TextContent, StringComparison.Ordinal);
+        }
+
+        // The administrator's session installs the demo model, and the picker offers it without a reload.
+        await using var ctx = NewContext(admin);
+        var session = ctx.Services.GetRequiredService<StudioSession>();
+        var view = new InstallView();
+        await session.OpenAsync(admin, view);
+        Assert.True(session.NoUsableModel);
+        await session.InstallDemoAsync();
+        await host.Services.GetRequiredService<DemoModelInstaller>().Completion.WaitAsync(TimeSpan.FromMinutes(2));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (session.NoUsableModel && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(session.NoUsableModel);
+        Assert.Null(session.GenerateBlockedReason);
+        Assert.Equal(DemoInstallState.Installed, session.DemoInstall?.State);
+        Assert.Equal(DemoModelInstaller.ModelId, session.Form.ModelId);
+
+        // A user's session cannot start it.
+        await using var userAgain = NewContext(user);
+        var userSession = userAgain.Services.GetRequiredService<StudioSession>();
+        await userSession.OpenAsync(user, new InstallView());
+        await userSession.InstallDemoAsync();
+        Assert.Null(userSession.DemoInstall);
+    }
+
+    /// <summary>The page's part for a session opened without one: changes run at once, questions are declined.</summary>
+    private sealed class InstallView : IStudioView
+    {
+        private readonly SemaphoreSlim circuit = new(1, 1);
+
+        public bool IsLive => true;
+
+        public Task<bool> ConfirmAsync(string title, string message, string yes, string no) => Task.FromResult(false);
+
+        public async Task UpdateAsync(Func<Task> change)
+        {
+            await circuit.WaitAsync();
+            try
+            {
+                await change();
+            }
+            finally
+            {
+                circuit.Release();
+            }
+        }
+    }
+
 }

@@ -234,6 +234,125 @@ public sealed class StudioSessionTests : IAsyncLifetime
     }
 
     /// <summary>The page, as the session sees it: answers to questions are given in advance; changes run one at a time.</summary>
+    [Fact]
+    public async Task A_fresh_form_starts_with_the_last_model_used_else_the_administrators_default()
+    {
+        var admin = await host.CreateUserAsync("chief@example.com", Roles.Admin);
+        var nico = await host.CreateUserAsync("nico-default@example.com", accountType: AccountType.NonCommercial);
+        var carol = await host.CreateUserAsync("carol-default@example.com", accountType: AccountType.Commercial);
+        var models = host.Services.GetRequiredService<FluxWeb.Application.Administration.ModelAdministration>();
+
+        // The administrator's choice is validated: only an installed, enabled model.
+        Assert.Equal("No model 'no-such-model' is installed.", await models.SetDefaultModelAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId), "no-such-model"));
+        await models.SetAsync(QueueHost.OtherModelId, enabled: false, null, FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId));
+        Assert.Contains("is disabled", await models.SetDefaultModelAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId), QueueHost.OtherModelId), StringComparison.Ordinal);
+        await models.SetAsync(QueueHost.OtherModelId, enabled: true, null, FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId));
+        Assert.Null(await models.SetDefaultModelAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId), QueueHost.OtherModelId));
+        Assert.Equal(QueueHost.OtherModelId, await models.DefaultModelAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId)));
+
+        // Someone who has not generated yet gets the administrator's default, alphabet or not.
+        await using (var ctx = NewContext(nico))
+        {
+            var (session, _) = await OpenAsync(ctx, nico);
+            Assert.Equal(QueueHost.OtherModelId, session.Form.ModelId);
+        }
+
+        // A default the account may not use (a non-commercial model for a commercial account) is passed over.
+        await using (var ctx = NewContext(carol))
+        {
+            var (session, _) = await OpenAsync(ctx, carol);
+            Assert.Equal(QueueHost.ModelId, session.Form.ModelId);
+        }
+
+        // After generating, the model last used comes first.
+        await OutputOfAsync(nico.UserId, "with the commercial model", 5, QueueHost.ModelId);
+        await using (var ctx = NewContext(nico))
+        {
+            var (session, _) = await OpenAsync(ctx, nico);
+            Assert.Equal(QueueHost.ModelId, session.Form.ModelId);
+        }
+    }
+
+    [Fact]
+    public async Task The_form_kept_in_the_browser_comes_back_and_its_pictures_pass_the_licence_door_again()
+    {
+        var nico = await host.CreateUserAsync("nico-restore@example.com", accountType: AccountType.NonCommercial);
+        var allowed = await OutputOfAsync(nico.UserId, "a commercial reference", 11, QueueHost.ModelId);
+        var nonCommercial = await OutputOfAsync(nico.UserId, "a non-commercial reference", 12, QueueHost.OtherModelId);
+        var saved = new SavedStudioForm
+        {
+            Prompt = "a lighthouse in fog",
+            ModelId = QueueHost.OtherModelId,
+            Width = 512,
+            Height = 384,
+            SeedMode = SeedMode.Locked,
+            SeedText = "1234",
+            Count = 2,
+            References = [allowed, nonCommercial, Guid.NewGuid()],
+        };
+        var json = SavedStudioForm.From(new StudioForm()).ToJson();
+        Assert.NotNull(SavedStudioForm.Parse(json));
+        Assert.Null(SavedStudioForm.Parse("{ not json"));
+        Assert.Null(SavedStudioForm.Parse("""{"version":99,"prompt":"from the future"}"""));
+        var roundTrip = SavedStudioForm.Parse(saved.ToJson())!;
+        Assert.Equal(saved.References, roundTrip.References);
+
+        // The account became Commercial since: the non-commercial model and its image are not brought back.
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == nico.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+        await using var ctx = NewContext(nico);
+        var (session, _) = await OpenAsync(ctx, nico);
+        await session.RestoreAsync(roundTrip);
+
+        Assert.Equal("a lighthouse in fog", session.Form.Prompt);
+        Assert.Equal(QueueHost.ModelId, session.Form.ModelId);
+        Assert.Equal((512, 384, 2), (session.Form.Width, session.Form.Height, session.Form.Count));
+        Assert.Equal((SeedMode.Locked, "1234"), (session.Form.SeedMode, session.Form.SeedText));
+        Assert.Equal([allowed], session.Form.References.Select(r => r.Id));
+        Assert.Equal("restored", session.Notice?.Kind);
+        Assert.Contains("the model klein-test-nc is not available to you now", session.Notice!.Message, StringComparison.Ordinal);
+        Assert.Contains("2 reference pictures are not available any more", session.Notice.Message, StringComparison.Ordinal);
+
+        // Once per circuit: a later visit of the page keeps what the person did meanwhile.
+        session.SetPrompt("changed on this visit");
+        await session.RestoreAsync(roundTrip);
+        Assert.Equal("changed on this visit", session.Form.Prompt);
+    }
+
+    [Fact]
+    public async Task A_quota_refusal_offers_the_number_that_still_fits_and_the_title_ends_on_done()
+    {
+        // This host allows 3 images a day.
+        var quinn = await host.CreateUserAsync("quinn@example.com");
+        await using var ctx = NewContext(quinn);
+        var (session, view) = await OpenAsync(ctx, quinn);
+        Assert.Equal("Studio · FluxWeb", session.TitleText);
+        session.SetPrompt("five kites");
+        session.Change(f => f.Count = 5);
+
+        Assert.False(await session.GenerateAsync(null));
+        Assert.Equal("quota", session.Notice?.Kind);
+        Assert.Equal(3, session.Notice!.Fits);
+
+        Assert.True(await session.GenerateWhatFitsAsync(null));
+        Assert.Equal(3, session.Form.Count);
+        Assert.Equal(3, (await host.Services.GetRequiredService<JobService>().ListMineAsync(quinn, 20)).Count);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (session.TitleText != "✓ Done · FluxWeb" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal("✓ Done · FluxWeb", session.TitleText);
+        Assert.Equal("done", session.FaviconState);
+
+        // Nothing fits any more: the refusal offers nothing.
+        session.Change(f => f.Count = 1);
+        Assert.False(await session.GenerateAsync(null));
+        Assert.Equal("quota", session.Notice?.Kind);
+        Assert.Null(session.Notice!.Fits);
+        Assert.True(view.Updates > 0);
+    }
+
     private sealed class TestView(bool live) : IStudioView
     {
         private readonly SemaphoreSlim circuit = new(1, 1);

@@ -1,9 +1,9 @@
 using System.Globalization;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
-using FluxWeb.Inference.Pipeline;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.JSInterop;
 using MudBlazor;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
@@ -13,11 +13,18 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 /// every (re)load, so a reload or a second tab reattaches; changes come from the user's own job
 /// events. Previews and outputs are plain image URLs from the authorised endpoints.
 /// </summary>
-public sealed partial class MyJobsPanel : IDisposable
+public sealed partial class MyJobsPanel : IAsyncDisposable
 {
     public const int RecentFinished = 10;
 
     private readonly HashSet<Guid> cancelling = [];
+
+    // Finished jobs the person put out of sight: one by one, or all that finished before a "Clear finished".
+    // Kept in this browser per user, so a reload does not bring them back; the jobs themselves stay in the history.
+    private readonly HashSet<Guid> dismissed = [];
+    private DateTime? clearedBeforeUtc;
+    private double? secondsPerImage;
+    private IJSObjectReference? module;
     private Dictionary<Guid, JobView>? jobs;
     private JobActor? actor;
     private IDisposable? subscription;
@@ -36,6 +43,9 @@ public sealed partial class MyJobsPanel : IDisposable
     [Inject]
     private ISnackbar Snackbar { get; set; } = default!;
 
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
+
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
 
@@ -46,6 +56,7 @@ public sealed partial class MyJobsPanel : IDisposable
     private IEnumerable<JobView> OrderedJobs =>
         jobs!.Values
             .Where(j => IncludeSucceeded || j.State != JobState.Succeeded)
+            .Where(j => !j.State.IsFinished() || (!dismissed.Contains(j.Id) && !(j.FinishedUtc <= clearedBeforeUtc)))
             .OrderBy(j => j.State switch { JobState.Running => 0, JobState.Queued => 1, _ => 2 })
             .ThenBy(j => j.State == JobState.Queued ? j.QueuePosition ?? int.MaxValue : 0)
             .ThenByDescending(j => j.FinishedUtc ?? j.EnqueuedUtc)
@@ -75,10 +86,67 @@ public sealed partial class MyJobsPanel : IDisposable
         await applied;
     }
 
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender || !RendererInfo.IsInteractive || actor is null)
+        {
+            return;
+        }
+
+        if (DismissedJobs.Parse(await CallAsync<string?>("load", StorageKey(actor))) is { } kept)
+        {
+            clearedBeforeUtc = kept.ClearedBeforeUtc;
+            dismissed.UnionWith(kept.Ids);
+            StateHasChanged();
+        }
+    }
+
+    private static string StorageKey(JobActor user) => $"fluxweb.myjobs.dismissed.{user.UserId}";
+
+    private async Task DismissAsync(Guid jobId)
+    {
+        dismissed.Add(jobId);
+        await KeepDismissedAsync();
+    }
+
+    /// <summary>Every job finished by now leaves the list; those still to come stay.</summary>
+    private async Task ClearFinishedAsync()
+    {
+        clearedBeforeUtc = jobs?.Values.Where(j => j.State.IsFinished()).Max(j => j.FinishedUtc) ?? clearedBeforeUtc;
+        dismissed.Clear();
+        await KeepDismissedAsync();
+    }
+
+    private async Task KeepDismissedAsync()
+    {
+        if (actor is null)
+        {
+            return;
+        }
+
+        // Only ids still listed are worth keeping; older ones have left the list by themselves.
+        dismissed.IntersectWith(jobs?.Keys ?? Enumerable.Empty<Guid>());
+        await CallAsync<bool>("save", StorageKey(actor), new DismissedJobs(clearedBeforeUtc, [.. dismissed]).ToJson());
+    }
+
+    private async Task<T?> CallAsync<T>(string function, params object?[] args)
+    {
+        try
+        {
+            module ??= await JS.InvokeAsync<IJSObjectReference>("import", Studio.ModulePath);
+            return await module.InvokeAsync<T>(function, args);
+        }
+        catch (JSDisconnectedException)
+        {
+            return default;
+        }
+    }
+
     private async Task LoadAsync(JobActor user)
     {
         var list = await Jobs.ListMineAsync(user, RecentFinished);
         jobs = list.ToDictionary(j => j.Id);
+        secondsPerImage = await Jobs.RecentGpuSecondsPerImageAsync();
     }
 
     private void OnJobEvent(JobEvent jobEvent) => _ = EnqueueOnCircuitAsync(jobEvent);
@@ -117,46 +185,25 @@ public sealed partial class MyJobsPanel : IDisposable
             return;
         }
 
+        if (e.Kind == JobEventKind.Succeeded)
+        {
+            // Every finished image sharpens the wait estimates.
+            secondsPerImage = await Jobs.RecentGpuSecondsPerImageAsync();
+        }
+
         if (!jobs.TryGetValue(e.JobId, out var job) || e.Kind is JobEventKind.Queued or JobEventKind.Requeued)
         {
             // A job queued from another tab or door, or one whose row changed as a whole: read it.
             if (await Jobs.GetAsync(actor, e.JobId) is { } fresh)
             {
-                jobs[e.JobId] = job is null || e.Kind == JobEventKind.Requeued ? fresh : Newer(job, fresh);
+                jobs[e.JobId] = job is null || e.Kind == JobEventKind.Requeued ? fresh : LiveJobs.Newer(job, fresh);
             }
 
             return;
         }
 
-        jobs[e.JobId] = Newer(job, e.Kind switch
-        {
-            JobEventKind.PositionChanged => job with { QueuePosition = e.QueuePosition },
-            JobEventKind.Started => job with { State = JobState.Running, QueuePosition = null, Step = 0, TotalSteps = e.TotalSteps, StartedUtc = e.AtUtc, Stage = null },
-            JobEventKind.Progress => job with { State = JobState.Running, Step = e.Step, TotalSteps = e.TotalSteps, PreviewUrl = e.PreviewUrl ?? job.PreviewUrl, Stage = e.Stage ?? job.Stage },
-            JobEventKind.Succeeded => job with { State = JobState.Succeeded, Step = e.TotalSteps, OutputImageId = e.OutputImageId, OutputUrl = e.OutputUrl, PreviewUrl = null, FinishedUtc = e.AtUtc },
-            JobEventKind.Failed => job with { State = JobState.Failed, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
-            JobEventKind.Cancelled => job with { State = JobState.Cancelled, Error = e.Error, PreviewUrl = null, FinishedUtc = e.AtUtc },
-            _ => job,
-        });
+        jobs[e.JobId] = LiveJobs.Apply(job, e);
     }
-
-    /// <summary>
-    /// A read of the database can be ahead of events still waiting to be applied, so progress only
-    /// moves forward: a finished job stays finished and a running one never steps back.
-    /// </summary>
-    private static JobView Newer(JobView current, JobView candidate) => (current.State, candidate.State) switch
-    {
-        var (was, now) when was.IsFinished() && !now.IsFinished() => current,
-        (JobState.Running, JobState.Queued) => current,
-        (JobState.Running, JobState.Running) when IsBehind(candidate, current) => current,
-        _ => candidate,
-    };
-
-    // No stage yet (just started) comes before every stage.
-    private static bool IsBehind(JobView candidate, JobView current) =>
-        candidate.Step < current.Step || (candidate.Step == current.Step && StageOrder(candidate) < StageOrder(current));
-
-    private static int StageOrder(JobView job) => job.Stage is { } stage ? (int)stage : -1;
 
     private async Task CancelAsync(Guid jobId)
     {
@@ -189,38 +236,9 @@ public sealed partial class MyJobsPanel : IDisposable
         }
     }
 
-    private static string Describe(JobView job) => job.State switch
-    {
-        JobState.Queued when job.QueuePosition == 1 => "Queued · next to run",
-        JobState.Queued when job.QueuePosition is { } position => string.Create(CultureInfo.InvariantCulture, $"Queued · {position} in line"),
-        JobState.Queued => "Queued",
-        JobState.Running => DescribeRunning(job),
-        JobState.Succeeded => string.Create(CultureInfo.InvariantCulture, $"Done · {job.Width}×{job.Height} · seed {job.Seed}"),
-        JobState.Failed => $"Failed: {job.Error}",
-        JobState.Cancelled => job.Error ?? "Cancelled",
-        _ => job.State.ToString(),
-    };
-
-    /// <summary>
-    /// The first job after a start loads gigabytes of weights and the last moments go to the
-    /// safety check, watermark and signature: the status says so instead of sitting on "Starting"
-    /// or on the last step.
-    /// </summary>
-    private static string DescribeRunning(JobView job) => job.Stage switch
-    {
-        GenerationStage.LoadingModel => "Loading the model",
-        GenerationStage.EncodingPrompt => "Reading the prompt",
-        GenerationStage.EncodingImages => job.Mode == JobMode.TextToImage ? "Preparing the first step" : "Reading the pictures",
-        GenerationStage.Decoding => "Decoding the image",
-        GenerationStage.Finished => "Checking, watermarking and signing",
-        _ when job.Step > 0 => string.Create(CultureInfo.InvariantCulture, $"Running · step {job.Step} of {job.TotalSteps}"),
-        _ => "Starting",
-    };
-
     /// <summary>Before the first step the bar cannot say how far along the job is.</summary>
-    private static bool IsIndeterminate(JobView job) => job.Step == 0;
+    private static bool IsIndeterminate(JobView job) => LiveJobs.Percent(job) == 0;
 
-    private static double Percent(JobView job) => job.TotalSteps > 0 ? 100.0 * job.Step / job.TotalSteps : 0;
 
     private static string? ThumbnailUrl(JobView job) => job.State switch
     {
@@ -233,5 +251,19 @@ public sealed partial class MyJobsPanel : IDisposable
         ? string.Create(CultureInfo.InvariantCulture, $"Preview at step {job.Step}")
         : $"Generated image for “{job.Prompt}”";
 
-    public void Dispose() => subscription?.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        subscription?.Dispose();
+        if (module is not null)
+        {
+            try
+            {
+                await module.DisposeAsync();
+            }
+            catch (JSDisconnectedException)
+            {
+                // The circuit is gone and the module with it.
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@ using FluxWeb.Domain.Generation;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Components.Web;
+using Microsoft.JSInterop;
 using MudBlazor;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
@@ -16,9 +17,19 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 /// <c>?reference=</c>, <c>?edit=</c>, handled once the circuit is live and then dropped from the
 /// address) and the mask canvas in the browser.
 /// </summary>
-public sealed partial class Studio : IStudioView, IDisposable
+public sealed partial class Studio : IStudioView, IAsyncDisposable
 {
+    public const string ModulePath = "./js/studio.js";
+
     private MaskEditor? maskEditor;
+    private IJSObjectReference? module;
+    private string? savedDraft;
+    private string? favicon;
+    private Guid? newestSeen;
+    private bool resultsSeen;
+
+    // "on", "off", "blocked" (the browser refused), "unsupported"; null until the browser said.
+    private string? notifications;
     private StudioLink? pendingLink;
     private StudioLink? handledLink;
 
@@ -30,6 +41,9 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
 
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
@@ -47,6 +61,9 @@ public sealed partial class Studio : IStudioView, IDisposable
     public string? EditImage { get; set; }
 
     private StudioForm Form => Session.Form;
+
+    // A masked edit widens the panel, so the canvas is not cramped.
+    private string StudioClass => Form.Source is null ? "fw-studio" : "fw-studio fw-studio-editing";
 
     private GenerationLimits Limits => Session.Limits;
 
@@ -70,8 +87,25 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
+        if (!RendererInfo.IsInteractive || Session.Actor is not { } actor)
+        {
+            return;
+        }
+
+        await TellTheBrowserAsync();
+        if (!Session.Draft.Restored)
+        {
+            // The form this browser kept comes back first, so a link then asks before replacing it.
+            await Session.RestoreAsync(SavedStudioForm.Parse(await CallAsync<string?>("load", DraftKey(actor))));
+            StateHasChanged();
+        }
+        else
+        {
+            await SaveDraftAsync(actor);
+        }
+
         // Links are followed by the live circuit only (the prerendered page is thrown away), once each.
-        if (!RendererInfo.IsInteractive || pendingLink is null || pendingLink == handledLink || Session.Actor is null)
+        if (pendingLink is null || pendingLink == handledLink)
         {
             return;
         }
@@ -139,5 +173,97 @@ public sealed partial class Studio : IStudioView, IDisposable
 
     private Task GenerateAsync() => Session.GenerateAsync(maskEditor);
 
-    public void Dispose() => Session.Close(this);
+    private string NotifyText => notifications switch
+    {
+        "on" => "Notifications on: a job that finishes while this tab is hidden says so. Click to turn off.",
+        "blocked" => "The browser blocks notifications from this site; allow them in its site settings.",
+        _ => "Notify me when a job finishes while this tab is hidden",
+    };
+
+    /// <summary>
+    /// The tab's icon follows the running job, and a result that arrives while the tab is hidden is
+    /// announced (when the person turned that on); each only when something changed.
+    /// </summary>
+    private async Task TellTheBrowserAsync()
+    {
+        notifications ??= await CallAsync<string?>("notificationState") ?? "unsupported";
+        if (Session.FaviconState != favicon)
+        {
+            favicon = Session.FaviconState;
+            await CallAsync<bool>("setFavicon", favicon);
+        }
+
+        if (Session.Results is not { } results)
+        {
+            return;
+        }
+
+        var newest = results.Count > 0 ? results[0] : null;
+        if (resultsSeen && newest is not null && newest.Id != newestSeen && notifications == "on")
+        {
+            await CallAsync<bool>("notifyIfHidden", "FluxWeb: your image is done", newest.Prompt, Navigation.Rooted($"{newest.OutputUrl}/thumbnail"));
+        }
+
+        (resultsSeen, newestSeen) = (true, newest?.Id);
+    }
+
+    private async Task ToggleNotificationsAsync()
+    {
+        notifications = await CallAsync<string?>(notifications == "on" ? "disableNotifications" : "enableNotifications") ?? notifications;
+    }
+
+    private Task GenerateWhatFitsAsync() => Session.GenerateWhatFitsAsync(maskEditor);
+
+    /// <summary>One entry per user in the browser's local storage: another account signing in on the same browser starts with its own.</summary>
+    private static string DraftKey(JobActor actor) => $"fluxweb.studio.draft.{actor.UserId}";
+
+    /// <summary>Keeps the form in the browser whenever it changed since it was last kept (every render looks; most find nothing new).</summary>
+    private async Task SaveDraftAsync(JobActor actor)
+    {
+        var json = SavedStudioForm.From(Form).ToJson();
+        if (json == savedDraft)
+        {
+            return;
+        }
+
+        savedDraft = json;
+        await CallAsync<bool>("save", DraftKey(actor), json);
+    }
+
+    private async Task<T?> CallAsync<T>(string function, params object?[] args)
+    {
+        try
+        {
+            module ??= await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
+            return await module.InvokeAsync<T>(function, args);
+        }
+        catch (JSDisconnectedException)
+        {
+            // The tab went away; there is nothing to keep or read.
+            return default;
+        }
+    }
+
+    /// <summary>The progress chip brings the stage into view (on a phone it is below the form).</summary>
+    private async Task ShowStageAsync()
+    {
+        Session.FollowLiveJob();
+        await CallAsync<bool>("showStage");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Session.Close(this);
+        if (module is not null)
+        {
+            try
+            {
+                await module.DisposeAsync();
+            }
+            catch (JSDisconnectedException)
+            {
+                // The circuit is gone and the module with it.
+            }
+        }
+    }
 }

@@ -15,6 +15,11 @@ public sealed class StudioDraft
 
     public bool HasBeenLoaded => loaded is not null;
 
+    /// <summary>Whether the form this browser kept from an earlier visit was looked for (once per circuit).</summary>
+    public bool Restored { get; private set; }
+
+    public void MarkRestored() => Restored = true;
+
     /// <summary>The form as it is now counts as "not edited".</summary>
     public void MarkLoaded() => loaded = Form.Snapshot();
 }

@@ -1,12 +1,12 @@
-using System.Globalization;
 using FluxWeb.Application.Jobs;
 using Microsoft.AspNetCore.Components;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
 
 /// <summary>
-/// The user's latest finished images, newest first, as the <see cref="StudioSession"/> follows them
-/// (each appears the moment its job succeeds). Images are URLs of the authorised image endpoint, never bytes.
+/// The filmstrip under the stage: the person's queued and running jobs (so every member of a batch
+/// has its place from the start), then the latest finished images, newest first, as the
+/// <see cref="StudioSession"/> follows them. A click puts one on the stage.
 /// </summary>
 public sealed partial class StudioResults
 {
@@ -14,22 +14,25 @@ public sealed partial class StudioResults
     [Parameter]
     public IReadOnlyList<JobView>? Results { get; set; }
 
+    /// <summary>Jobs still to come: running first, then waiting.</summary>
     [Parameter]
-    public EventCallback<JobView> OnUseAsReference { get; set; }
+    public IReadOnlyList<JobView> Pending { get; set; } = [];
+
+    /// <summary>The result on the stage.</summary>
+    [Parameter]
+    public Guid? SelectedId { get; set; }
+
+    /// <summary>Whether the stage shows the running job rather than a result.</summary>
+    [Parameter]
+    public bool LiveShown { get; set; }
 
     [Parameter]
-    public EventCallback<JobView> OnEdit { get; set; }
+    public EventCallback<JobView> OnSelect { get; set; }
 
     [Parameter]
-    public EventCallback<JobView> OnReuseSeed { get; set; }
+    public EventCallback OnFollowLive { get; set; }
 
-    [Parameter]
-    public EventCallback<JobView> OnUseSettings { get; set; }
+    private bool IsSelected(JobView job) => !LiveShown && job.Id == SelectedId;
 
-    private static string Facts(JobView job) =>
-        string.Create(CultureInfo.InvariantCulture, $"{job.Width}×{job.Height} · seed {job.Seed} · {job.ModelId}");
-
-    private static string DownloadUrl(JobView job) => $"{job.OutputUrl}?download=true";
-
-    private static string FileName(JobView job) => $"fluxweb-{job.OutputImageId:N}.png";
+    private static string? ThumbnailUrl(JobView job) => job.OutputUrl is { } url ? $"{url}/thumbnail" : null;
 }

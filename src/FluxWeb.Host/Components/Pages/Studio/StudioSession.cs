@@ -8,6 +8,7 @@ using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Host.Endpoints;
+using FluxWeb.Inference.Packages;
 using FluxWeb.Provenance.Decoding;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,11 @@ using MudBlazor;
 namespace FluxWeb.Host.Components.Pages.Studio;
 
 /// <summary>A message above the form: a refusal, a problem with a link, or what a link just did.</summary>
-public sealed record StudioNotice(Severity Severity, string Title, string Message, string Kind);
+public sealed record StudioNotice(Severity Severity, string Title, string Message, string Kind)
+{
+    /// <summary>For a quota refusal: how many images still fit (more than 0, fewer than asked), offered as one click.</summary>
+    public int? Fits { get; init; }
+}
 
 /// <summary>What the session needs from the page showing it: questions to the person, and a way to change state on the circuit.</summary>
 public interface IStudioView
@@ -61,6 +66,8 @@ public sealed class StudioSession(
     ImageAccess images,
     GenerationLimits limits,
     IOptions<ImageDecodingOptions> decoding,
+    FluxWeb.Application.Quotas.QuotaService quotas,
+    DemoModelInstaller demo,
     ISnackbar snackbar) : IDisposable
 {
     public const int HistoryShown = 20;
@@ -73,8 +80,13 @@ public sealed class StudioSession(
     private readonly List<string> history = [];
     private int historyIndex = -1;
     private List<JobView>? results;
+    private readonly Dictionary<Guid, JobView> live = [];
+    private readonly HashSet<Guid> ended = [];
+    private Guid? stagedId;
+    private bool followLive = true;
     private IStudioView? view;
     private IDisposable? subscription;
+    private IDisposable? demoSubscription;
 
     public StudioDraft Draft => draft;
 
@@ -93,6 +105,17 @@ public sealed class StudioSession(
     public IReadOnlyList<ModelChoice>? Choices { get; private set; }
 
     public ModelChoice? SelectedModel => Find(Form.ModelId);
+
+    /// <summary>Whether no installed model is one this account may use (Generate is off, and the Studio says why).</summary>
+    public bool NoUsableModel => Choices is not null && !Choices.Any(c => c.Allowed);
+
+    /// <summary>Why Generate is off, shown beside it; null when it is not.</summary>
+    public string? GenerateBlockedReason => !NoUsableModel ? null
+        : Choices!.Count == 0 ? "Generate is off: no model is installed on this server yet."
+        : "Generate is off: none of the installed models is available to your account.";
+
+    /// <summary>The demo model's install, once an administrator started it from the Studio; null before.</summary>
+    public DemoInstallStatus? DemoInstall { get; private set; }
 
     public IReadOnlyList<ModelChoice> UnavailableModels => Choices?.Where(c => !c.Allowed).ToList() ?? [];
 
@@ -114,6 +137,56 @@ public sealed class StudioSession(
     /// <summary>Finished images, newest first, as they finish; null until loaded.</summary>
     public IReadOnlyList<JobView>? Results => results;
 
+    /// <summary>The person's job that is running now (the oldest, should there be several); null when none is.</summary>
+    public JobView? RunningJob => live.Values.Where(j => j.State == JobState.Running).OrderBy(j => j.StartedUtc).FirstOrDefault();
+
+    /// <summary>The person's jobs still to come: the running one first, then those waiting, in the order they will run.</summary>
+    public IReadOnlyList<JobView> PendingJobs =>
+        [.. live.Values.OrderBy(j => j.State == JobState.Running ? 0 : 1).ThenBy(j => j.QueuePosition ?? int.MaxValue).ThenBy(j => j.EnqueuedUtc).ThenBy(j => j.BatchIndex)];
+
+    /// <summary>The person's jobs waiting in the queue.</summary>
+    public int WaitingCount => live.Values.Count(j => j.State == JobState.Queued);
+
+    /// <summary>
+    /// The stage shows the running job's preview unless the person picked a result from the filmstrip
+    /// since it started; a job that starts takes the stage again.
+    /// </summary>
+    public bool StageShowsLive => followLive && RunningJob is not null;
+
+    /// <summary>The result on the stage: the one picked from the filmstrip, else the newest.</summary>
+    public JobView? StagedResult => (stagedId is { } id ? results?.FirstOrDefault(r => r.Id == id) : null) ?? results?.FirstOrDefault();
+
+    /// <summary>What the progress chip says ("step 3/8 · 2 waiting"); null while nothing of the person's is queued or running.</summary>
+    public string? ProgressText => RunningJob is { } running
+        ? (running.Step > 0 && running.TotalSteps > 0 ? string.Create(CultureInfo.InvariantCulture, $"Step {running.Step}/{running.TotalSteps}") : "Starting")
+          + (WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $" · {WaitingCount} waiting") : "")
+        : WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $"{WaitingCount} waiting") : null;
+
+    /// <summary>Whether the person's last job just finished and nothing else is to come (the tab says "✓ Done" until the next one).</summary>
+    public bool JustFinished { get; private set; }
+
+    /// <summary>The tab's title: progress while a job runs ("(2/8) FluxWeb"), "✓ Done" after, else the page's name.</summary>
+    public string TitleText => RunningJob is { } running
+        ? running.TotalSteps > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"({Math.Min(running.Step, running.TotalSteps)}/{running.TotalSteps}) FluxWeb")
+            : "(…) FluxWeb"
+        : WaitingCount > 0 ? string.Create(CultureInfo.InvariantCulture, $"({WaitingCount} waiting) FluxWeb")
+        : JustFinished ? "✓ Done · FluxWeb"
+        : "Studio · FluxWeb";
+
+    /// <summary>What the tab's icon shows: "idle", "done", or the running job's percentage.</summary>
+    public string FaviconState => RunningJob is { } running
+        ? string.Create(CultureInfo.InvariantCulture, $"{Math.Round(LiveJobs.Percent(running) / 5) * 5:0}")
+        : JustFinished ? "done" : "idle";
+
+    public void ShowOnStage(JobView result)
+    {
+        stagedId = result.Id;
+        followLive = false;
+    }
+
+    public void FollowLiveJob() => followLive = true;
+
     public string GenerateText => (Form.Count ?? 1) > 1 ? $"Generate {Form.Count} images" : Form.Source is null ? "Generate" : "Generate the edit";
 
     public string PresetKey => Form.UsesReferenceSize ? FromReferenceKey
@@ -132,8 +205,10 @@ public sealed class StudioSession(
         Close(view);
         view = studioView;
         Actor = actor;
-        (Notice, Attempted, Submitting, historyIndex, results, LastSeed) = (null, false, false, -1, null, null);
+        (Notice, Attempted, Submitting, historyIndex, results, LastSeed, stagedId, followLive) = (null, false, false, -1, null, null, null, true);
         history.Clear();
+        live.Clear();
+        ended.Clear();
         if (actor is null)
         {
             Choices = [];
@@ -148,9 +223,13 @@ public sealed class StudioSession(
         }
 
         Choices = await models.ChoicesAsync(actor.UserId);
-        if (SelectedModel is not { Allowed: true } && Choices.FirstOrDefault(c => c.Allowed) is { } first)
+        var mine = await jobs.ListMineAsync(actor, JobService.MaxListed);
+        if (!draft.HasBeenLoaded || SelectedModel is not { Allowed: true })
         {
-            Form.ChooseModel(first);
+            if (await DefaultModelAsync(mine) is { } preferred)
+            {
+                Form.ChooseModel(preferred);
+            }
         }
 
         if (!draft.HasBeenLoaded)
@@ -163,14 +242,141 @@ public sealed class StudioSession(
             draft.MarkLoaded();
         }
 
-        var mine = await jobs.ListMineAsync(actor, JobService.MaxListed);
         history.AddRange(mine.OrderByDescending(j => j.EnqueuedUtc).Select(j => j.Prompt).Distinct(StringComparer.Ordinal));
         var succeeded = mine.Where(j => j.State == JobState.Succeeded).OrderByDescending(j => j.FinishedUtc).ToList();
         LastSeed ??= succeeded.Select(j => (ulong?)j.Seed).FirstOrDefault();
         var finished = succeeded.Where(j => j.OutputUrl is not null).ToList();
         // Results an event added while the list was read stay.
         results = results is null ? [.. finished.Take(ResultsShown)] : [.. results.UnionBy(finished, j => j.Id).OrderByDescending(j => j.FinishedUtc).Take(ResultsShown)];
+        foreach (var job in mine.Where(j => j.State is JobState.Queued or JobState.Running && !ended.Contains(j.Id)))
+        {
+            live[job.Id] = live.TryGetValue(job.Id, out var known) ? LiveJobs.Newer(known, job) : job;
+        }
+
         Revalidate();
+    }
+
+    /// <summary>
+    /// An administrator's first run: installs the demo model (the same as on /admin/models) and, once it
+    /// is there, offers it in the picker without a reload. Only administrators; the installer checks again.
+    /// </summary>
+    public async Task InstallDemoAsync()
+    {
+        if (Actor is not { IsAdmin: true } admin || view is not { } to)
+        {
+            return;
+        }
+
+        demoSubscription ??= demo.Subscribe(status => _ = to.UpdateAsync(() => DemoChangedAsync(status)));
+        DemoInstall = await demo.StartAsync(FluxWeb.Application.Audit.ChangeActor.Ui(admin.UserId));
+        await DemoChangedAsync(DemoInstall);
+    }
+
+    private async Task DemoChangedAsync(DemoInstallStatus status)
+    {
+        DemoInstall = status;
+        if (status.State != DemoInstallState.Installed || Actor is null)
+        {
+            return;
+        }
+
+        Choices = await models.ChoicesAsync(Actor.UserId);
+        if (SelectedModel is not { Allowed: true } && await DefaultModelAsync([]) is { } model)
+        {
+            Form.ChooseModel(model);
+        }
+
+        Revalidate();
+    }
+
+    /// <summary>
+    /// The model a fresh form starts with: the one the person used last (if they still may), else the
+    /// administrator's default (if they may use it), else the fastest distilled model, else any they may use.
+    /// </summary>
+    private async Task<ModelChoice?> DefaultModelAsync(IReadOnlyList<JobView> mine)
+    {
+        var usable = Choices?.Where(c => c.Allowed).ToList() ?? [];
+        if (usable.Count == 0)
+        {
+            return null;
+        }
+
+        var lastUsed = mine.OrderByDescending(j => j.EnqueuedUtc)
+            .Select(j => usable.FirstOrDefault(c => string.Equals(c.Id, j.ModelId, StringComparison.Ordinal)))
+            .FirstOrDefault(c => c is not null);
+        if (lastUsed is not null)
+        {
+            return lastUsed;
+        }
+
+        var adminDefault = await models.DefaultModelIdAsync();
+        return usable.FirstOrDefault(c => string.Equals(c.Id, adminDefault, StringComparison.Ordinal))
+            ?? usable.Where(c => c.Variant == ModelVariant.Distilled).OrderBy(c => c.Sampling.DefaultSteps).ThenBy(c => c.Id, StringComparer.Ordinal).FirstOrDefault()
+            ?? usable[0];
+    }
+
+    /// <summary>
+    /// Brings back the form this person left in this browser (a reload, another tab) once per circuit,
+    /// before any link is followed. It is input like any other: the model must still be allowed and every
+    /// picture passes the licence door again; what is left out is said in the notice.
+    /// </summary>
+    public async Task RestoreAsync(SavedStudioForm? saved)
+    {
+        if (Actor is null || draft.Restored)
+        {
+            return;
+        }
+
+        draft.MarkRestored();
+        if (saved is null)
+        {
+            return;
+        }
+
+        var left = new List<string>();
+        if (saved.ModelId is not null && !string.Equals(saved.ModelId, Form.ModelId, StringComparison.Ordinal))
+        {
+            if (Find(saved.ModelId) is { Allowed: true } model)
+            {
+                Form.ChooseModel(model);
+            }
+            else
+            {
+                left.Add($"the model {saved.ModelId} is not available to you now");
+            }
+        }
+
+        if (SelectedModel is { } selected && string.Equals(selected.Id, saved.ModelId, StringComparison.Ordinal))
+        {
+            Form.Steps = StudioForm.StepsAdjustable(selected) ? saved.Steps : null;
+            Form.Guidance = StudioForm.GuidanceAdjustable(selected) ? saved.Guidance : null;
+        }
+
+        Form.Prompt = saved.Prompt;
+        (Form.Width, Form.Height, Form.Count) = (saved.Width, saved.Height, saved.Count);
+        (Form.SeedMode, Form.SeedText) = (saved.SeedMode, saved.SeedText);
+        Form.References.Clear();
+        var wanted = saved.References.Distinct().Take(limits.MaxReferences).ToList();
+        foreach (var id in wanted)
+        {
+            if (await UsableInputAsync(id, InputRole.Reference) is { Allowed: true, Image: { } row })
+            {
+                Form.References.Add(ToStudioImage(row));
+            }
+        }
+
+        if (Form.References.Count < wanted.Count)
+        {
+            var missing = wanted.Count - Form.References.Count;
+            left.Add(missing == 1 ? "1 reference picture is not available any more" : string.Create(CultureInfo.InvariantCulture, $"{missing} reference pictures are not available any more"));
+        }
+
+        Form.SizeFromReference = saved.SizeFromReference && Form.References.Count > 0;
+        Revalidate();
+        if (left.Count > 0)
+        {
+            Notice = new StudioNotice(Severity.Info, "Your last form is back,", $"except that {string.Join("; ", left)}.", "restored");
+        }
     }
 
     /// <summary>The visit of <paramref name="closing"/> ends (the page went away); a later visit's subscription is left alone.</summary>
@@ -183,6 +389,8 @@ public sealed class StudioSession(
 
         subscription?.Dispose();
         subscription = null;
+        demoSubscription?.Dispose();
+        demoSubscription = null;
         view = null;
     }
 
@@ -345,7 +553,7 @@ public sealed class StudioSession(
             {
                 Notice = result switch
                 {
-                    { Refusal: { } quota } => new StudioNotice(Severity.Warning, "Quota reached.", quota.Message, "quota"),
+                    { Refusal: { } quota } => new StudioNotice(Severity.Warning, "Quota reached.", quota.Message, "quota") { Fits = await FittingCountAsync(quota) },
                     { LicenceRefused: true } => new StudioNotice(Severity.Error, "Not allowed by the licence.", result.Error!, "licence"),
                     _ => new StudioNotice(Severity.Error, "Not queued:", result.Error!, "refused"),
                 };
@@ -354,6 +562,7 @@ public sealed class StudioSession(
 
             RememberPrompt(Form.Prompt.Trim());
             Attempted = false;
+            JustFinished = false;
             var seeds = result.JobIds.Count == 1
                 ? string.Create(CultureInfo.InvariantCulture, $"seed {result.Seed}")
                 : string.Create(CultureInfo.InvariantCulture, $"seeds {result.Seed}–{unchecked(result.Seed + (ulong)(result.JobIds.Count - 1))}");
@@ -365,6 +574,36 @@ public sealed class StudioSession(
             Submitting = false;
             Revalidate();
         }
+    }
+
+    /// <summary>
+    /// After a refusal by the daily image or the queue limit, how many images would still be accepted
+    /// now, when that is some but fewer than asked; null otherwise (nothing fits, or another limit refused).
+    /// </summary>
+    private async Task<int?> FittingCountAsync(FluxWeb.Application.Quotas.QuotaRefusal refusal)
+    {
+        if (refusal.Limit is not (FluxWeb.Application.Quotas.QuotaLimitKind.ImagesPerDay or FluxWeb.Application.Quotas.QuotaLimitKind.MaxQueuedJobs))
+        {
+            return null;
+        }
+
+        var status = await quotas.GetStatusAsync(Actor!.UserId);
+        var fits = Math.Min(
+            status.Limits.ImagesPerDay is { } perDay ? perDay - status.ImagesUsed : int.MaxValue,
+            status.Limits.MaxQueuedJobs is { } queue ? queue - status.QueuedJobs : int.MaxValue);
+        return fits > 0 && fits < (Form.Count ?? 1) ? fits : null;
+    }
+
+    /// <summary>Takes the offer of a quota refusal: the number of images that still fits, then Generate.</summary>
+    public async Task<bool> GenerateWhatFitsAsync(IMaskCanvas? mask)
+    {
+        if (Notice?.Fits is not { } fits)
+        {
+            return false;
+        }
+
+        Change(f => f.Count = fits);
+        return await GenerateAsync(mask);
     }
 
     /// <summary>The mask goes from the browser to the mask endpoint once per request; only its id comes back.</summary>
@@ -399,11 +638,47 @@ public sealed class StudioSession(
 
     // ---- Results, live -----------------------------------------------------------------------
 
-    private void OnJobEvent(IStudioView to, JobEvent jobEvent)
+    private void OnJobEvent(IStudioView to, JobEvent jobEvent) => _ = to.UpdateAsync(() => ApplyAsync(jobEvent));
+
+    /// <summary>
+    /// Follows the person's queued and running jobs for the stage and the progress chip. A job that
+    /// ended is never brought back by a read that was under way when it ended.
+    /// </summary>
+    private async Task ApplyAsync(JobEvent jobEvent)
     {
-        if (jobEvent.Kind == JobEventKind.Succeeded)
+        if (Actor is null)
         {
-            _ = to.UpdateAsync(() => AddResultAsync(jobEvent.JobId));
+            return;
+        }
+
+        if (jobEvent.Kind is JobEventKind.Succeeded or JobEventKind.Failed or JobEventKind.Cancelled)
+        {
+            ended.Add(jobEvent.JobId);
+            live.Remove(jobEvent.JobId);
+            JustFinished = jobEvent.Kind == JobEventKind.Succeeded && live.Count == 0;
+            if (jobEvent.Kind == JobEventKind.Succeeded)
+            {
+                await AddResultAsync(jobEvent.JobId);
+            }
+
+            return;
+        }
+
+        if (jobEvent.Kind == JobEventKind.Started)
+        {
+            followLive = true;
+            JustFinished = false;
+        }
+
+        if (live.TryGetValue(jobEvent.JobId, out var known) && jobEvent.Kind is not (JobEventKind.Queued or JobEventKind.Requeued))
+        {
+            live[jobEvent.JobId] = LiveJobs.Apply(known, jobEvent);
+            return;
+        }
+
+        if (await jobs.GetAsync(Actor, jobEvent.JobId) is { State: JobState.Queued or JobState.Running } fresh && !ended.Contains(fresh.Id))
+        {
+            live[fresh.Id] = live.TryGetValue(fresh.Id, out var meanwhile) && jobEvent.Kind != JobEventKind.Requeued ? LiveJobs.Newer(meanwhile, fresh) : fresh;
         }
     }
 
@@ -423,6 +698,12 @@ public sealed class StudioSession(
         }
 
         LastSeed = job.Seed;
+        if (followLive)
+        {
+            // The newest result takes the stage, unless the person is looking at one they picked.
+            stagedId = job.Id;
+        }
+
         Revalidate();
     }
 
