@@ -26,6 +26,37 @@ public sealed partial class StudioResults
     [Parameter]
     public EventCallback<JobView> OnUseSettings { get; set; }
 
+    private IReadOnlyList<LightboxItem> items = [];
+    private bool lightboxOpen;
+    private int lightboxIndex;
+
+    protected override void OnParametersSet()
+    {
+        // A result that finishes while the lightbox is open goes to the front; the picture on show stays on show.
+        var shown = lightboxOpen && lightboxIndex < items.Count ? items[lightboxIndex].ImageId : (Guid?)null;
+        items = [.. (Results ?? []).Where(j => j.OutputImageId is not null && j.OutputUrl is not null).Select(LightboxItem.From)];
+        if (shown is { } id)
+        {
+            var index = items.ToList().FindIndex(i => i.ImageId == id);
+            (lightboxIndex, lightboxOpen) = index >= 0 ? (index, true) : (0, false);
+        }
+    }
+
+    private void OpenLightbox(JobView job)
+    {
+        var index = items.ToList().FindIndex(i => i.ImageId == job.OutputImageId);
+        if (index >= 0)
+        {
+            (lightboxIndex, lightboxOpen) = (index, true);
+        }
+    }
+
+    private Task EditAsync(Guid imageId) => Find(imageId) is { } job ? OnEdit.InvokeAsync(job) : Task.CompletedTask;
+
+    private Task UseAsReferenceAsync(Guid imageId) => Find(imageId) is { } job ? OnUseAsReference.InvokeAsync(job) : Task.CompletedTask;
+
+    private JobView? Find(Guid imageId) => Results?.FirstOrDefault(j => j.OutputImageId == imageId);
+
     private static string Facts(JobView job) =>
         string.Create(CultureInfo.InvariantCulture, $"{job.Width}×{job.Height} · seed {job.Seed} · {job.ModelId}");
 

@@ -51,7 +51,7 @@ public interface IMaskCanvas
 /// check for inputs), settings included: a commercial account gets the licence's refusal for a
 /// non-commercial model's image, not its prompt and seed.
 /// </summary>
-public sealed class StudioSession(
+public sealed partial class StudioSession(
     StudioDraft draft,
     GenerationService generation,
     JobService jobs,
