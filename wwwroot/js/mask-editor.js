@@ -64,6 +64,11 @@ export async function createMaskEditor(element, dotNetRef, options = {}) {
     loading.then(editor.showImage, editor.showImageError);
   }
 
+  // A saved mask to start from ("use these settings" on a masked edit): its grey becomes the overlay's alpha.
+  if (typeof options.maskUrl === "string" && options.maskUrl) {
+    loadImage(options.maskUrl).then(editor.loadMask, () => editor.showMaskError());
+  }
+
   return editor.api;
 }
 
@@ -981,6 +986,31 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     stage.dataset.ready = "true";
   }
 
+  function loadMask(saved) {
+    if (disposed) {
+      return;
+    }
+    const scratch = createCanvas(width, height).getContext("2d", { willReadFrequently: true });
+    scratch.drawImage(saved, 0, 0, width, height);
+    const grey = scratch.getImageData(0, 0, width, height).data;
+    const alpha = new Uint8Array(width * height);
+    for (let i = 0, p = 0; i < alpha.length; i++, p += 4) {
+      alpha[i] = grey[p];
+    }
+    writeAlpha(mask, 0, 0, width, height, alpha);
+    painted = null;
+    stage.dataset.maskRestored = "true";
+    notifySoon();
+  }
+
+  function showMaskError() {
+    if (disposed) {
+      return;
+    }
+    message.textContent = "The saved mask could not be loaded: paint the mask again.";
+    message.hidden = false;
+  }
+
   function showImageError(error) {
     if (disposed) {
       return;
@@ -1046,7 +1076,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // The first state (nothing to undo, nothing painted) tells .NET the editor is live.
   notifySoon();
-  return { api, showImage, showImageError };
+  return { api, showImage, showImageError, loadMask, showMaskError };
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

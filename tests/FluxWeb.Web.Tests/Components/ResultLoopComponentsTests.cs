@@ -244,4 +244,66 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         Assert.Equal(100, cut.Instance.Split);
         Assert.DoesNotContain("base64", cut.Markup, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_masked_edit_sets_the_references_aside_says_so_and_keeps_them_only_when_asked()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var first = await MakeAsync(ada, "first", seed: 1);
+        var second = await MakeAsync(ada, "second", seed: 2);
+        var source = await MakeAsync(ada, "to edit", seed: 3);
+        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(ctx);
+        var session = ctx.Services.GetRequiredService<StudioSession>();
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("[data-testid=result]").Count));
+        await cut.InvokeAsync(() => session.AddReferenceAsync(first.OutputImageId!.Value));
+        await cut.InvokeAsync(() => session.AddReferenceAsync(second.OutputImageId!.Value));
+        Assert.Equal(2, session.Form.References.Count);
+
+        await cut.Find($"{ResultSelector(source)} [data-testid=result-edit]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Contains("Your 2 reference pictures are not used in this masked edit", cut.Find("[data-testid=references-set-aside]").TextContent, StringComparison.Ordinal));
+        Assert.Empty(cut.FindAll("[data-testid=reference]"));
+        Assert.Empty(session.Form.References);
+        Assert.Empty(session.Form.ToRequest(session.SelectedModel!, null, Guid.NewGuid()).Settings.ReferenceImageIds);
+
+        await cut.Find("[data-testid=references-keep]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=reference]").Count));
+        Assert.Empty(cut.FindAll("[data-testid=references-set-aside]"));
+
+        // Stopping and starting again: set aside again; stopping brings them back.
+        await cut.Find("[data-testid=masked-edit-stop]").ClickAsync(new MouseEventArgs());
+        await cut.Find($"{ResultSelector(source)} [data-testid=result-edit]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=references-set-aside]")));
+        await cut.Find("[data-testid=masked-edit-stop]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal([first.OutputImageId!.Value, second.OutputImageId!.Value], session.Form.References.Select(r => r.Id)));
+    }
+
+    [Fact]
+    public async Task Use_these_settings_on_a_masked_edit_brings_back_its_mask_instead_of_asking_to_paint_again()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var made = await MakeAsync(ada, "a garden");
+        var varied = await host.Services.GetRequiredService<ResultLoop>().SubmitAsync(ada, made.OutputImageId!.Value, LoopAction.VarySubtle);
+        var edit = await host.WaitForJobAsync(varied.JobIds.Single(), j => j.State == JobState.Succeeded);
+        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(ctx);
+        var session = ctx.Services.GetRequiredService<StudioSession>();
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(edit))));
+
+        await cut.Find($"{ResultSelector(edit)} [data-testid=result-settings]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Equal("settings", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+        Assert.Contains("The picture and its mask are back", cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("Paint the mask again", cut.Markup, StringComparison.Ordinal);
+        Assert.Equal((made.OutputImageId, edit.Settings.MaskImageId), (session.Form.Source?.Id, session.Form.RestoredMaskId));
+        Assert.Equal(ResultLoop.SubtleStrength, session.Form.Strength);
+        var editor = cut.FindComponent<MaskEditor>();
+        Assert.Equal($"/api/v1/uploads/masks/{edit.Settings.MaskImageId:N}", editor.Instance.InitialMaskUrl);
+
+        // The browser reports the restored mask as paint: the form is ready to generate without painting.
+        await cut.InvokeAsync(() => editor.Instance.OnMaskChanged(new MaskState(false, false, true)));
+        Assert.True(session.Form.MaskPainted);
+        Assert.DoesNotContain(StudioField.Mask, session.Errors.Keys);
+    }
 }

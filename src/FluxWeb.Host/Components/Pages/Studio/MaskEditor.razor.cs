@@ -21,7 +21,7 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     private IJSObjectReference? module;
     private IJSObjectReference? editor;
     private DotNetObjectReference<MaskEditor>? selfReference;
-    private (string Url, int Width, int Height)? createdFor;
+    private (string Url, int Width, int Height, string? Mask)? createdFor;
     private bool initialised;
 
     [Inject]
@@ -41,6 +41,10 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     /// <summary>The mask's height in pixels; 0 takes the image's own.</summary>
     [Parameter]
     public int ImageHeight { get; set; }
+
+    /// <summary>A saved mask (same size, same origin) the editor starts from, e.g. the one an image was made with; null: empty.</summary>
+    [Parameter]
+    public string? InitialMaskUrl { get; set; }
 
     [Parameter]
     public EventCallback<MaskState> OnChanged { get; set; }
@@ -88,9 +92,9 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         // Created after the first interactive render and again whenever the picture changes.
-        if (createdFor != (ImageUrl, ImageWidth, ImageHeight))
+        if (createdFor != (ImageUrl, ImageWidth, ImageHeight, InitialMaskUrl))
         {
-            createdFor = (ImageUrl, ImageWidth, ImageHeight);
+            createdFor = (ImageUrl, ImageWidth, ImageHeight, InitialMaskUrl);
             await CreateEditorAsync();
         }
     }
@@ -107,6 +111,7 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
             editor = await module.InvokeAsync<IJSObjectReference>("createMaskEditor", canvasHost, selfReference, new
             {
                 imageUrl = Navigation.Rooted(ImageUrl),
+                maskUrl = InitialMaskUrl is null ? null : Navigation.Rooted(InitialMaskUrl),
                 width = ImageWidth,
                 height = ImageHeight,
                 tool = ToolName(Tool),

@@ -1,6 +1,12 @@
+using System.Globalization;
+using MudBlazor;
+
 namespace FluxWeb.Host.Components.Pages.Studio;
 
-/// <summary>What the loop (<see cref="StudioLoop"/>) needs from the session: its notice, and whether a Studio page shows it now.</summary>
+/// <summary>
+/// What the loop (<see cref="StudioLoop"/>) needs from the session (its notice, whether a Studio page shows it now),
+/// and the masked edit's set-aside references.
+/// </summary>
 public sealed partial class StudioSession
 {
     /// <summary>Whether a Studio page is open on this circuit (its results follow new jobs).</summary>
@@ -14,5 +20,18 @@ public sealed partial class StudioSession
     {
         Notice = notice;
         return view?.UpdateAsync(() => Task.CompletedTask) ?? Task.CompletedTask;
+    }
+
+    /// <summary>Uses the references that were set aside when the masked edit began, as far as they fit beside its source.</summary>
+    public void KeepSetAsideReferences()
+    {
+        var waiting = Form.SetAsideReferences.Count;
+        var kept = Form.KeepSetAsideReferences(limits);
+        Revalidate();
+        if (kept < waiting)
+        {
+            snackbar.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{kept} of {waiting} reference pictures fit beside the picture being edited (at most {limits.MaxReferences} input pictures)."), Severity.Warning);
+        }
     }
 }
