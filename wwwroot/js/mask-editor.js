@@ -362,14 +362,14 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     return [rect.left + rect.width / 2, rect.top + rect.height / 2];
   }
 
-  // At least a quarter of the picture (or 48 px) stays inside the stage, so it cannot be panned out of reach.
+  // At least 48 px of the picture stay inside the stage, so it cannot be panned out of reach.
   function keepInView() {
     const w = frame.offsetWidth * zoom;
     const h = frame.offsetHeight * zoom;
     const left = frame.offsetLeft;
     const top = frame.offsetTop;
-    const keepX = Math.min(w, Math.max(48, w / 4));
-    const keepY = Math.min(h, Math.max(48, h / 4));
+    const keepX = Math.min(w, 48);
+    const keepY = Math.min(h, 48);
     panX = clamp(panX, keepX - w - left, stage.clientWidth - keepX - left);
     panY = clamp(panY, keepY - h - top, stage.clientHeight - keepY - top);
   }

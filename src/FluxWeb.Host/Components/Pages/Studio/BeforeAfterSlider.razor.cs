@@ -51,9 +51,10 @@ public sealed partial class BeforeAfterSlider
     /// <summary>How much of the "before" shows, in percent from the left.</summary>
     public int Split { get; private set; } = 50;
 
+    // The box has the picture's own shape (never letterboxed), so the handle's position is the picture's.
     private string StackStyle => AfterWidth > 0 && AfterHeight > 0
-        ? string.Create(CultureInfo.InvariantCulture, $"aspect-ratio: {AfterWidth} / {AfterHeight}")
-        : "aspect-ratio: 1 / 1";
+        ? string.Create(CultureInfo.InvariantCulture, $"aspect-ratio: {AfterWidth} / {AfterHeight}; width: min(100%, calc(70vh * {AfterWidth} / {AfterHeight}))")
+        : "aspect-ratio: 1 / 1; width: min(100%, 70vh)";
 
     private string AfterClip => string.Create(CultureInfo.InvariantCulture, $"clip-path: inset(0 0 0 {Split}%)");
 
