@@ -10,7 +10,7 @@ namespace FluxWeb.Browser.Tests.Published;
 /// <summary>
 /// The loop in real Chromium against the published app and its demo engine on the CPU: the lightbox and its keys,
 /// vary with the before/after slider, more like this, upscale ×2 beside the original, dragging a result onto the
-/// reference slots; and the mask editor zoomed and panned, whose saved mask is compared with one computed here.
+/// reference slots and pasting a picture; and the mask editor zoomed and panned, whose saved mask is compared with one computed here.
 /// </summary>
 [Collection(PublishedAppCollection.Name)]
 public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper output)
@@ -95,6 +95,24 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
             await Result(page, originalId).Locator("[data-testid=result-image]").DragToAsync(page.Locator("[data-testid=reference-drop]"));
             await Assertions.Expect(page.Locator($"[data-testid=reference][data-image-id='{originalId}']")).ToHaveCountAsync(1);
             await AppBrowserSession.ScreenshotAsync(page, "loop-dragged-into-references");
+
+            // A picture pasted from the clipboard (Ctrl+V) is uploaded like a dropped file and becomes the next reference.
+            await page.EvaluateAsync("""
+                async () => {
+                  const canvas = document.createElement('canvas');
+                  canvas.width = 96;
+                  canvas.height = 64;
+                  const ctx = canvas.getContext('2d');
+                  ctx.fillStyle = '#3a7';
+                  ctx.fillRect(0, 0, 96, 64);
+                  const blob = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'));
+                  const data = new DataTransfer();
+                  data.items.add(new File([blob], 'image.png', { type: 'image/png' }));
+                  document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+                }
+                """);
+            await Assertions.Expect(page.Locator("[data-testid=reference]")).ToHaveCountAsync(2);
+            await Assertions.Expect(page.Locator("[data-testid=reference]").Nth(1).Locator("img")).ToHaveAttributeAsync("alt", new Regex("^Reference 2: pasted-.*\\.png$"));
         }
         catch
         {
