@@ -26,6 +26,10 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
   }
 
   const uploadUrl = String(options.uploadUrl || "");
+  // Pictures already on the server (a Studio result, a gallery image) are dropped by id, not uploaded again.
+  const acceptsImages = Boolean(options.acceptsImages);
+  // One zone per page takes pictures pasted from the clipboard (Ctrl+V anywhere but in a text field that pastes text).
+  const acceptsPaste = Boolean(options.acceptsPaste);
   let maxBytes = Number(options.maxBytes) || 0;
   let disabled = Boolean(options.disabled);
   let disposed = false;
@@ -45,7 +49,10 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
     input.value = "";
     enqueue(files);
   };
-  const carriesFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  const carriesFiles = (event) => {
+    const types = Array.from(event.dataTransfer?.types || []);
+    return types.includes("Files") || (acceptsImages && (types.includes(IMAGE_ID_TYPE) || types.includes("text/uri-list")));
+  };
   const onDragEnter = (event) => {
     if (!carriesFiles(event)) {
       return;
@@ -77,9 +84,30 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
     event.preventDefault();
     dragDepth = 0;
     zone.classList.remove("fw-drop-active");
-    if (!disabled) {
-      enqueue(Array.from(event.dataTransfer.files || []));
+    if (disabled) {
+      return;
     }
+    const files = Array.from(event.dataTransfer.files || []);
+    const imageId = files.length === 0 && acceptsImages ? droppedImageId(event.dataTransfer) : null;
+    if (imageId) {
+      call("ImageDropped", imageId);
+    } else if (files.length > 0) {
+      enqueue(files);
+    } else if (acceptsImages) {
+      call("UploadFailed", "", "Only pictures can be dropped here: files, or a result or gallery image of this FluxWeb.");
+    }
+  };
+  const onPaste = (event) => {
+    if (disabled || !zone.isConnected) {
+      return;
+    }
+    const files = Array.from(event.clipboardData?.files || []).filter((file) => file.type.startsWith("image/"));
+    if (files.length === 0) {
+      // Text goes where it was pasted, as always.
+      return;
+    }
+    event.preventDefault();
+    enqueue(files.map((file, i) => (file.name && file.name !== "image.png" ? file : renamed(file, i))));
   };
 
   picker?.addEventListener("click", onPick);
@@ -88,6 +116,12 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
   zone.addEventListener("dragover", onDragOver);
   zone.addEventListener("dragleave", onDragLeave);
   zone.addEventListener("drop", onDrop);
+  if (acceptsPaste) {
+    document.addEventListener("paste", onPaste);
+  }
+  if (acceptsImages) {
+    markDraggableImages();
+  }
   // Files chosen before this point would go nowhere; scripts and tests wait for the mark.
   zone.dataset.uploadsReady = "true";
 
@@ -200,8 +234,62 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
       zone.removeEventListener("dragover", onDragOver);
       zone.removeEventListener("dragleave", onDragLeave);
       zone.removeEventListener("drop", onDrop);
+      document.removeEventListener("paste", onPaste);
     },
   };
+}
+
+const IMAGE_ID_TYPE = "application/x-fluxweb-image";
+const IMAGE_PATH = /\/api\/v1\/images\/([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})(?:\/thumbnail)?$/i;
+
+// The id of a FluxWeb image being dragged: our own type when the drag began on a marked image, else the
+// address of the image (browsers drag an <img> or its link as a URL), if it is one of this server's.
+function droppedImageId(dataTransfer) {
+  const own = dataTransfer.getData(IMAGE_ID_TYPE);
+  if (own) {
+    return own;
+  }
+  const lines = (dataTransfer.getData("text/uri-list") || dataTransfer.getData("text/plain") || "").split(/\r?\n/);
+  for (const line of lines) {
+    if (!line || line.startsWith("#")) {
+      continue;
+    }
+    try {
+      const url = new URL(line.trim(), document.baseURI);
+      const match = url.origin === location.origin ? IMAGE_PATH.exec(url.pathname) : null;
+      if (match) {
+        return match[1];
+      }
+    } catch {
+      // Not an address.
+    }
+  }
+  return null;
+}
+
+// Images marked with data-fw-image-id (results, gallery) carry their id when dragged; one listener for the document.
+let marking = false;
+function markDraggableImages() {
+  if (marking) {
+    return;
+  }
+  marking = true;
+  document.addEventListener("dragstart", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    const image = target?.closest("[data-fw-image-id]") ?? target?.querySelector?.("[data-fw-image-id]");
+    const id = image?.getAttribute("data-fw-image-id");
+    if (id && event.dataTransfer) {
+      event.dataTransfer.setData(IMAGE_ID_TYPE, id);
+      event.dataTransfer.effectAllowed = "copy";
+    }
+  });
+}
+
+// Pasted screenshots are all called image.png; a name with the time tells them apart in the list.
+function renamed(file, index) {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const extension = file.type === "image/jpeg" ? "jpg" : file.type === "image/webp" ? "webp" : "png";
+  return new File([file], `pasted-${stamp}${index ? `-${index}` : ""}.${extension}`, { type: file.type });
 }
 
 function mebibytes(bytes) {

@@ -27,6 +27,12 @@ const TILE = 64;
 const STAMP_SPACING = 0.15;
 // The same header the upload endpoint requires: a cross-site form cannot send it, so it guards against CSRF.
 const REQUEST_HEADER = "X-FluxWeb-Request";
+// Zoom: from half the fitted size to 32 image pixels a screen pixel's worth; each wheel notch or key is one step.
+const MIN_ZOOM = 0.5;
+const MAX_ZOOM = 64;
+const ZOOM_STEP = 1.25;
+const TOOLS = new Set(["brush", "eraser", "rect", "lasso"]);
+const SVG = "http://www.w3.org/2000/svg";
 const INTERACTIVE_SELECTOR = "input, button, select, textarea, a[href], label, [contenteditable], [role=slider], [role=button]";
 
 export async function createMaskEditor(element, dotNetRef, options = {}) {
@@ -58,16 +64,22 @@ export async function createMaskEditor(element, dotNetRef, options = {}) {
     loading.then(editor.showImage, editor.showImageError);
   }
 
+  // A saved mask to start from ("use these settings" on a masked edit): its grey becomes the overlay's alpha.
+  if (typeof options.maskUrl === "string" && options.maskUrl) {
+    loadImage(options.maskUrl).then(editor.loadMask, () => editor.showMaskError());
+  }
+
   return editor.api;
 }
 
 function buildEditor(host, dotNetRef, settings, width, height) {
   let disposed = false;
-  let tool = settings.tool === "eraser" ? "eraser" : "brush";
+  let tool = TOOLS.has(settings.tool) ? settings.tool : "brush";
   const maxBrushSize = Math.round(clamp(Number(settings.maxBrushSize) || MAX_BRUSH, MIN_BRUSH, MAX_BRUSH));
   let brushSize = Math.round(clamp(Number(settings.brushSize) || DEFAULTS.brushSize, MIN_BRUSH, maxBrushSize));
   let hardness = clamp(Number(settings.hardness), 0, 1);
   let overlayColor = String(settings.overlayColor);
+  let overlayOpacity = clamp(Number(settings.overlayOpacity), 0, 1);
   let imageError = null;
 
   // ---- DOM ---------------------------------------------------------------------------------
@@ -77,7 +89,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   stage.setAttribute("role", "application");
   stage.setAttribute("aria-roledescription", "mask editor");
   stage.setAttribute("aria-label", String(settings.label || "Mask painting area"));
-  stage.setAttribute("aria-keyshortcuts", "B E [ ] I Control+Z Control+Shift+Z Control+Y");
+  stage.setAttribute("aria-keyshortcuts", "B E M L [ ] I Q 0 1 + - Space Control+Z Control+Shift+Z Control+Y");
   // Only the editor itself opts out of scrolling and selection; the rest of the page scrolls as usual.
   Object.assign(stage.style, { position: "relative", overflow: "hidden", touchAction: "none", userSelect: "none", webkitUserSelect: "none", boxSizing: "border-box" });
 
@@ -89,6 +101,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     margin: "0 auto",
     aspectRatio: `${width} / ${height}`,
     width: `min(100%, calc(var(--fw-mask-max-height, 70vh) * ${aspect}))`,
+    transformOrigin: "0 0",
   });
 
   const imageCanvas = createCanvas(width, height, "fw-mask-image");
@@ -111,7 +124,23 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   message.setAttribute("role", "status");
   message.hidden = true;
 
-  frame.append(imageCanvas, maskCanvas, cursor);
+  // Rectangle and lasso outlines while they are drawn, in image pixels whatever the zoom.
+  const outline = document.createElementNS(SVG, "svg");
+  outline.setAttribute("class", "fw-mask-outline");
+  outline.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  outline.setAttribute("preserveAspectRatio", "none");
+  outline.setAttribute("aria-hidden", "true");
+  Object.assign(outline.style, { position: "absolute", inset: "0", width: "100%", height: "100%", pointerEvents: "none", overflow: "visible" });
+  const outlineShape = document.createElementNS(SVG, "polygon");
+  outlineShape.setAttribute("fill", "rgba(255, 45, 111, 0.25)");
+  outlineShape.setAttribute("stroke", "#fff");
+  outlineShape.setAttribute("stroke-width", "1.5");
+  outlineShape.setAttribute("stroke-dasharray", "4 3");
+  outlineShape.setAttribute("vector-effect", "non-scaling-stroke");
+  outline.append(outlineShape);
+  outline.style.display = "none";
+
+  frame.append(imageCanvas, maskCanvas, outline, cursor);
   stage.append(frame, message);
   host.replaceChildren(stage);
 
@@ -199,7 +228,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // Maps a pointer position to image pixels. Positions beyond the image are clamped to its edge,
   // so strokes that start or wander outside still paint the border rows and columns.
-  function toImagePoint(point, rect) {
+  function toImagePoint(point, rect = frame.getBoundingClientRect()) {
     const x = rect.width > 0 ? ((point.clientX - rect.left) * width) / rect.width : 0;
     const y = rect.height > 0 ? ((point.clientY - rect.top) * height) / rect.height : 0;
     return { x: clamp(x, 0, width), y: clamp(y, 0, height), radius: Math.max(0.5, (brushSize / 2) * point.pressure) };
@@ -243,7 +272,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // The first time a stroke reaches a tile, its alpha is kept: that is the stroke's undo data. Reading
   // 64×64 tiles as the brush arrives costs little per frame and nothing when the stroke ends.
-  function keepTilesBefore(left, top, right, bottom) {
+  function keepTilesBefore(left, top, right, bottom, tiles = stroke.tiles) {
     const firstColumn = Math.max(0, Math.floor(left / TILE));
     const lastColumn = Math.min(tileColumns - 1, Math.floor(right / TILE));
     const firstRow = Math.max(0, Math.floor(top / TILE));
@@ -251,12 +280,12 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     for (let row = firstRow; row <= lastRow; row++) {
       for (let column = firstColumn; column <= lastColumn; column++) {
         const key = row * tileColumns + column;
-        if (!stroke.tiles.has(key)) {
+        if (!tiles.has(key)) {
           const x = column * TILE;
           const y = row * TILE;
           const w = Math.min(TILE, width - x);
           const h = Math.min(TILE, height - y);
-          stroke.tiles.set(key, { x, y, w, h, alpha: alphaOf(mask.getImageData(x, y, w, h)) });
+          tiles.set(key, { x, y, w, h, alpha: alphaOf(mask.getImageData(x, y, w, h)) });
         }
       }
     }
@@ -288,6 +317,196 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
     record({ kind: "tiles", tiles: [...finished.tiles.values()] });
     painted = finished.erase ? (painted === false ? false : null) : true;
+    notifySoon();
+  }
+
+  // ---- view: zoom and pan -------------------------------------------------------------------
+  // The frame keeps its fitted layout size; a transform scales and moves it inside the stage, which clips it.
+  // Painting measures the frame on screen (getBoundingClientRect), so strokes land in image pixels at any zoom.
+  let zoom = 1;
+  let panX = 0;
+  let panY = 0;
+  let pan = null;
+  let spaceHeld = false;
+  let maskOnly = false;
+
+  function applyView() {
+    frame.style.transform = zoom === 1 && panX === 0 && panY === 0 ? "" : `translate(${panX}px, ${panY}px) scale(${zoom})`;
+    stage.dataset.zoom = String(Math.round(viewScale() * 100));
+    stage.classList.toggle("fw-mask-panning", spaceHeld || !!pan);
+    requestFrame();
+    notifyViewSoon();
+  }
+
+  // Screen pixels per image pixel: 1 is "100 %".
+  function viewScale() {
+    return frame.offsetWidth > 0 ? (frame.offsetWidth * zoom) / width : 1;
+  }
+
+  // Zooms to `next` keeping the image point under (clientX, clientY) where it is.
+  function zoomAt(next, clientX, clientY) {
+    const target = clamp(next, MIN_ZOOM, Math.max(MIN_ZOOM, (MAX_ZOOM * width) / Math.max(1, frame.offsetWidth)));
+    // The transform's origin is the frame's corner: the point under the pointer, in unzoomed frame pixels, stays put.
+    const rect = frame.getBoundingClientRect();
+    const u = (clientX - rect.left) / zoom;
+    const v = (clientY - rect.top) / zoom;
+    panX += u * (zoom - target);
+    panY += v * (zoom - target);
+    zoom = target;
+    keepInView();
+    applyView();
+  }
+
+  function stageCentre() {
+    const rect = stage.getBoundingClientRect();
+    return [rect.left + rect.width / 2, rect.top + rect.height / 2];
+  }
+
+  // At least 48 px of the picture stay inside the stage, so it cannot be panned out of reach.
+  function keepInView() {
+    const w = frame.offsetWidth * zoom;
+    const h = frame.offsetHeight * zoom;
+    const left = frame.offsetLeft;
+    const top = frame.offsetTop;
+    const keepX = Math.min(w, 48);
+    const keepY = Math.min(h, 48);
+    panX = clamp(panX, keepX - w - left, stage.clientWidth - keepX - left);
+    panY = clamp(panY, keepY - h - top, stage.clientHeight - keepY - top);
+  }
+
+  function fitView() {
+    zoom = 1;
+    panX = 0;
+    panY = 0;
+    applyView();
+  }
+
+  // One image pixel per screen pixel, centred on the stage's middle.
+  function actualSize() {
+    const [x, y] = stageCentre();
+    zoomAt(width / Math.max(1, frame.offsetWidth), x, y);
+  }
+
+  function zoomBy(factor) {
+    const [x, y] = stageCentre();
+    zoomAt(zoom * factor, x, y);
+  }
+
+  function setMaskOnly(value) {
+    maskOnly = Boolean(value);
+    stage.classList.toggle("fw-mask-only", maskOnly);
+    imageCanvas.style.visibility = maskOnly ? "hidden" : "";
+    maskCanvas.style.filter = maskOnly ? "brightness(0) invert(1)" : "";
+    maskCanvas.style.opacity = maskOnly ? "1" : String(overlayOpacity);
+    frame.style.background = maskOnly ? "#000" : "";
+  }
+
+  function onWheel(event) {
+    event.preventDefault();
+    // Pixel, line or page deltas: roughly one step per notch of a wheel, smooth on touchpads.
+    const delta = event.deltaMode === 1 ? event.deltaY * 33 : event.deltaMode === 2 ? event.deltaY * 400 : event.deltaY;
+    zoomAt(zoom * Math.pow(ZOOM_STEP, -delta / 100), event.clientX, event.clientY);
+  }
+
+  function beginPan(event) {
+    pan = { pointerId: event.pointerId, x: event.clientX, y: event.clientY, panX, panY };
+    try {
+      stage.setPointerCapture(event.pointerId);
+    } catch {
+      // Not capturable any more; the pan still follows this element's events.
+    }
+    applyView();
+  }
+
+  function movePan(event) {
+    panX = pan.panX + event.clientX - pan.x;
+    panY = pan.panY + event.clientY - pan.y;
+    keepInView();
+    applyView();
+  }
+
+  function endPan() {
+    pan = null;
+    applyView();
+  }
+
+  // ---- shapes: rectangle and lasso -------------------------------------------------------------
+  let shape = null;
+
+  function beginShape(event) {
+    const point = toImagePoint(event);
+    shape = { pointerId: event.pointerId, erase: event.altKey, points: [point], last: point };
+    try {
+      stage.setPointerCapture(event.pointerId);
+    } catch {
+      // See beginStroke.
+    }
+    drawOutline();
+  }
+
+  function moveShape(event) {
+    const point = toImagePoint(event);
+    if (tool === "rect") {
+      shape.points = [shape.points[0], point];
+    } else if (Math.hypot(point.x - shape.last.x, point.y - shape.last.y) * viewScale() >= 2) {
+      // A point every two screen pixels: smooth outlines without thousands of vertices.
+      shape.points.push(point);
+      shape.last = point;
+    }
+    drawOutline();
+  }
+
+  function shapePolygon(points) {
+    if (tool === "rect") {
+      const [a, b = a] = points;
+      return [{ x: a.x, y: a.y }, { x: b.x, y: a.y }, { x: b.x, y: b.y }, { x: a.x, y: b.y }];
+    }
+    return points;
+  }
+
+  function drawOutline() {
+    const polygon = shape ? shapePolygon(shape.points) : [];
+    outline.style.display = polygon.length > 1 ? "" : "none";
+    outlineShape.setAttribute("points", polygon.map((p) => `${p.x},${p.y}`).join(" "));
+  }
+
+  // Fills the rectangle or the closed lasso into the mask (Alt takes it out), as one undo step.
+  function endShape() {
+    if (!shape) {
+      return;
+    }
+    const finished = shape;
+    shape = null;
+    drawOutline();
+    try {
+      if (stage.hasPointerCapture(finished.pointerId)) {
+        stage.releasePointerCapture(finished.pointerId);
+      }
+    } catch {
+      // Already released.
+    }
+    const polygon = shapePolygon(finished.points);
+    const xs = polygon.map((p) => p.x);
+    const ys = polygon.map((p) => p.y);
+    const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    if (polygon.length < 3 || right - left < 1 || bottom - top < 1) {
+      return;
+    }
+    const tiles = new Map();
+    keepTilesBefore(left, top, right, bottom, tiles);
+    mask.save();
+    mask.globalCompositeOperation = finished.erase ? "destination-out" : "source-over";
+    mask.fillStyle = overlayColor;
+    mask.beginPath();
+    mask.moveTo(polygon[0].x, polygon[0].y);
+    for (const point of polygon.slice(1)) {
+      mask.lineTo(point.x, point.y);
+    }
+    mask.closePath();
+    mask.fill();
+    mask.restore();
+    record({ kind: "tiles", tiles: [...tiles.values()] });
+    painted = finished.erase ? null : true;
     notifySoon();
   }
 
@@ -458,16 +677,33 @@ function buildEditor(host, dotNetRef, settings, width, height) {
       toolTimer = setTimeout(() => {
         toolTimer = 0;
         if (!disposed && dotNetRef) {
-          Promise.resolve(dotNetRef.invokeMethodAsync("OnToolChanged", { tool, brushSize })).catch(() => {});
+          Promise.resolve(dotNetRef.invokeMethodAsync("OnToolChanged", { tool, brushSize, maskOnly })).catch(() => {});
         }
       }, NOTIFY_INTERVAL_MS / 3);
+    }
+  }
+
+  let viewTimer = 0;
+  let lastView = 0;
+  function notifyViewSoon() {
+    if (!viewTimer && !disposed && dotNetRef) {
+      viewTimer = setTimeout(() => {
+        viewTimer = 0;
+        const percent = Math.round(viewScale() * 100);
+        if (!disposed && dotNetRef && percent !== lastView) {
+          lastView = percent;
+          Promise.resolve(dotNetRef.invokeMethodAsync("OnViewChanged", percent)).catch(() => {
+            lastView = 0;
+          });
+        }
+      }, NOTIFY_INTERVAL_MS);
     }
   }
 
   // ---- cursor ------------------------------------------------------------------------------
   function drawCursor() {
     const frameRect = hover ? frame.getBoundingClientRect() : null;
-    if (!hover || frameRect.width === 0) {
+    if (!hover || frameRect.width === 0 || tool === "rect" || tool === "lasso" || spaceHeld || pan) {
       cursor.style.display = "none";
       return;
     }
@@ -485,6 +721,14 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // ---- events ------------------------------------------------------------------------------
   function onPointerDown(event) {
+    // The middle button, or the left one while Space is held, moves the picture instead of painting.
+    if (event.isPrimary && event.pointerType === "mouse" && (event.button === 1 || (event.button === 0 && spaceHeld))) {
+      event.preventDefault();
+      stage.focus({ preventScroll: true });
+      endStroke();
+      beginPan(event);
+      return;
+    }
     if (!event.isPrimary || (event.pointerType === "mouse" && event.button !== 0)) {
       return;
     }
@@ -495,6 +739,10 @@ function buildEditor(host, dotNetRef, settings, width, height) {
       stage.focus({ preventScroll: true });
     }
     endStroke();
+    if (tool === "rect" || tool === "lasso") {
+      beginShape(event);
+      return;
+    }
     beginStroke(event);
   }
 
@@ -503,8 +751,19 @@ function buildEditor(host, dotNetRef, settings, width, height) {
       hover = { clientX: event.clientX, clientY: event.clientY };
       requestFrame();
     }
+    if (pan && event.pointerId === pan.pointerId) {
+      movePan(event);
+      return;
+    }
+    if (shape && event.pointerId === shape.pointerId) {
+      moveShape(event);
+      return;
+    }
     if (stroke && event.pointerId === stroke.pointerId) {
       queuePoints(event);
+      return;
+    }
+    if (tool === "rect" || tool === "lasso" || spaceHeld) {
       return;
     }
     // A press that began elsewhere on the page (not on a control such as a slider) paints from
@@ -517,6 +776,15 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   }
 
   function onPointerUp(event) {
+    if (pan && event.pointerId === pan.pointerId) {
+      endPan();
+      return;
+    }
+    if (shape && event.pointerId === shape.pointerId) {
+      moveShape(event);
+      endShape();
+      return;
+    }
     if (stroke && event.pointerId === stroke.pointerId) {
       queuePoints(event);
       endStroke();
@@ -536,6 +804,15 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   }
 
   function onKeyDown(event) {
+    if (event.key === " " || event.code === "Space") {
+      // Held Space turns the pointer into a hand (as in image editors); the page does not scroll.
+      event.preventDefault();
+      if (!spaceHeld) {
+        spaceHeld = true;
+        applyView();
+      }
+      return;
+    }
     if (event.altKey) {
       return;
     }
@@ -553,6 +830,23 @@ function buildEditor(host, dotNetRef, settings, width, height) {
       notifyToolSoon();
     } else if (key === "e") {
       setTool("eraser");
+      notifyToolSoon();
+    } else if (key === "m") {
+      setTool("rect");
+      notifyToolSoon();
+    } else if (key === "l") {
+      setTool("lasso");
+      notifyToolSoon();
+    } else if (key === "0") {
+      fitView();
+    } else if (key === "1") {
+      actualSize();
+    } else if (key === "+" || key === "=") {
+      zoomBy(ZOOM_STEP);
+    } else if (key === "-") {
+      zoomBy(1 / ZOOM_STEP);
+    } else if (key === "q") {
+      setMaskOnly(!maskOnly);
       notifyToolSoon();
     } else if (key === "i") {
       invert();
@@ -578,16 +872,26 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     [stage, "lostpointercapture", (event) => onPointerUp(event)],
     [stage, "pointerleave", onPointerLeave],
     [stage, "keydown", onKeyDown],
+    [stage, "keyup", onKeyUp],
+    [stage, "blur", () => onKeyUp({ key: " " })],
+    [stage, "wheel", onWheel, false, false],
     [stage, "contextmenu", (event) => event.preventDefault()],
     [document, "pointerdown", onDocumentPointerDown, true],
   ];
-  for (const [target, type, handler, capture] of listeners) {
-    target.addEventListener(type, handler, { capture: !!capture });
+  for (const [target, type, handler, capture, passive] of listeners) {
+    target.addEventListener(type, handler, { capture: !!capture, passive: passive === undefined ? undefined : passive });
+  }
+
+  function onKeyUp(event) {
+    if ((event.key === " " || event.code === "Space") && spaceHeld) {
+      spaceHeld = false;
+      applyView();
+    }
   }
 
   // ---- public API ----------------------------------------------------------------------------
   function setTool(value) {
-    const next = value === "eraser" ? "eraser" : "brush";
+    const next = TOOLS.has(value) ? value : "brush";
     if (next !== tool) {
       tool = next;
       requestFrame();
@@ -609,7 +913,10 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   }
 
   function setOverlayOpacity(value) {
-    maskCanvas.style.opacity = String(clamp(Number(value), 0, 1));
+    overlayOpacity = clamp(Number(value), 0, 1);
+    if (!maskOnly) {
+      maskCanvas.style.opacity = String(overlayOpacity);
+    }
   }
 
   // Recolours the mask in place: source-in keeps every pixel's alpha and replaces its colour.
@@ -679,6 +986,31 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     stage.dataset.ready = "true";
   }
 
+  function loadMask(saved) {
+    if (disposed) {
+      return;
+    }
+    const scratch = createCanvas(width, height).getContext("2d", { willReadFrequently: true });
+    scratch.drawImage(saved, 0, 0, width, height);
+    const grey = scratch.getImageData(0, 0, width, height).data;
+    const alpha = new Uint8Array(width * height);
+    for (let i = 0, p = 0; i < alpha.length; i++, p += 4) {
+      alpha[i] = grey[p];
+    }
+    writeAlpha(mask, 0, 0, width, height, alpha);
+    painted = null;
+    stage.dataset.maskRestored = "true";
+    notifySoon();
+  }
+
+  function showMaskError() {
+    if (disposed) {
+      return;
+    }
+    message.textContent = "The saved mask could not be loaded: paint the mask again.";
+    message.hidden = false;
+  }
+
   function showImageError(error) {
     if (disposed) {
       return;
@@ -700,6 +1032,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     }
     clearTimeout(notifyTimer);
     clearTimeout(toolTimer);
+    clearTimeout(viewTimer);
     for (const [target, type, handler, capture] of listeners) {
       target.removeEventListener(type, handler, { capture: !!capture });
     }
@@ -715,6 +1048,12 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     setHardness,
     setOverlayOpacity,
     setOverlayColor,
+    setMaskOnly,
+    fitView,
+    actualSize,
+    zoomIn: () => zoomBy(ZOOM_STEP),
+    zoomOut: () => zoomBy(1 / ZOOM_STEP),
+    getView: () => ({ zoom, panX, panY, scale: viewScale() }),
     undo,
     redo,
     invert,
@@ -737,7 +1076,7 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // The first state (nothing to undo, nothing painted) tells .NET the editor is live.
   notifySoon();
-  return { api, showImage, showImageError };
+  return { api, showImage, showImageError, loadMask, showMaskError };
 }
 
 // ---- helpers ---------------------------------------------------------------------------------

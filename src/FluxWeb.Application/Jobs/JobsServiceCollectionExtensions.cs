@@ -64,6 +64,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<JobSettingsReader>();
         services.AddSingleton<JobAdmission>();
         services.AddSingleton<GenerationService>();
+        services.AddSingleton<Loop.ResultLoop>();
         services.AddScoped<JobRunner>();
         return services;
     }

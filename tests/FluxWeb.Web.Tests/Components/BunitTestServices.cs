@@ -1,6 +1,7 @@
 using Bunit;
 using Bunit.TestDoubles;
 using Microsoft.AspNetCore.Components;
+using FluxWeb.Host.Components.Pages.Studio;
 using MudBlazor.Services;
 
 namespace FluxWeb.Web.Tests.Components;
@@ -17,12 +18,16 @@ internal static class BunitTestServices
     {
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.Services.AddMudServices();
+        var authorization = ctx.AddAuthorization();
         if (app is not null)
         {
+            // The per-circuit UI state the web app registers (the loop's buttons appear on gallery pages too).
+            var before = ctx.Services.Count;
+            ctx.Services.AddStudio();
+            BunitWiring.ForwardDependencies(ctx.Services, ctx.Services.Skip(before).ToList(), app);
             ctx.Services.AddFallbackServiceProvider(app);
         }
 
-        var authorization = ctx.AddAuthorization();
         // Last: setting the renderer builds the service provider, after which nothing can be added.
         ctx.SetRendererInfo(new RendererInfo(interactive ? "Server" : "Static", interactive));
         return authorization;

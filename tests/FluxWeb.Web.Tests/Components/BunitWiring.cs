@@ -43,7 +43,7 @@ internal static class BunitWiring
     /// itself come from the application, the same instances its worker and events use (a fallback
     /// provider only serves a component's own injections, not a registered service's constructor).
     /// </summary>
-    private static void ForwardDependencies(IServiceCollection services, IReadOnlyList<ServiceDescriptor> added, IServiceProvider application)
+    internal static void ForwardDependencies(IServiceCollection services, IReadOnlyList<ServiceDescriptor> added, IServiceProvider application)
     {
         var dependencies = added
             .Select(d => d.ImplementationType)

@@ -62,7 +62,7 @@ public sealed class StudioStageTests : IAsyncDisposable
         var cut = ctx.Render<StudioStage>(p => p
             .Add(s => s.Result, result)
             .Add(s => s.OnReuseSeed, (JobView job) => locked = job)
-            .Add(s => s.ResultActions, (RenderFragment<JobView>)(job => builder =>
+            .Add(s => s.MoreActions, (RenderFragment<JobView>)(job => builder =>
             {
                 builder.OpenElement(0, "button");
                 builder.AddAttribute(1, "data-testid", "loop-action");

@@ -60,6 +60,26 @@ public sealed partial class ImageDetailView
     [CascadingParameter]
     private Task<AuthenticationState>? AuthenticationState { get; set; }
 
+    private bool lightboxOpen;
+
+    /// <summary>The image in the lightbox; an edit's source is its "before" when the viewer may still see it.</summary>
+    private static Studio.LightboxItem LightboxFor(GalleryDetail detail)
+    {
+        var image = detail.Image;
+        var facts = string.Create(CultureInfo.InvariantCulture, $"{image.Width}×{image.Height} · seed {image.Seed} · {image.ModelId}");
+        var item = new Studio.LightboxItem(image.Id, image.ImageUrl, image.Width, image.Height, image.Prompt ?? "", facts);
+        var settings = detail.Job?.Settings;
+        var before = settings?.SourceImageId ?? (detail.Job?.Mode == JobMode.Edit && settings!.ReferenceImageIds.Count == 1 ? settings.ReferenceImageIds[0] : null);
+        return before is { } id && detail.Inputs.Any(i => i.Id == id && i.Available)
+            ? item with
+            {
+                BeforeUrl = JobUrls.Image(id),
+                BeforeLabel = settings!.SourceImageId is null ? "Original" : "Source",
+                SideBySide = settings.SourceImageId is null,
+            }
+            : item;
+    }
+
     private bool IsOwner => detail is not null && actor is not null && detail.OwnerId == actor.UserId;
 
     protected override async Task OnParametersSetAsync()

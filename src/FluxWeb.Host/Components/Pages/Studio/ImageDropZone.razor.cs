@@ -62,6 +62,14 @@ public sealed partial class ImageDropZone : IAsyncDisposable
     [Parameter]
     public EventCallback<string> OnProblem { get; set; }
 
+    /// <summary>A picture of this server dropped by id (a Studio result, a gallery image); the caller checks it may be used.</summary>
+    [Parameter]
+    public EventCallback<Guid> OnImageDropped { get; set; }
+
+    /// <summary>Pictures pasted from the clipboard anywhere on the page come here (one zone per page).</summary>
+    [Parameter]
+    public bool AcceptsPaste { get; set; }
+
     [Parameter]
     public string TestId { get; set; } = "drop-zone";
 
@@ -85,6 +93,8 @@ public sealed partial class ImageDropZone : IAsyncDisposable
                     uploadUrl = Navigation.Rooted(ImageUploadEndpoints.CollectionPath),
                     maxBytes = MaxBytes,
                     disabled = Disabled,
+                    acceptsImages = OnImageDropped.HasDelegate,
+                    acceptsPaste = AcceptsPaste,
                 });
                 attachedDisabled = Disabled;
             }
@@ -116,6 +126,16 @@ public sealed partial class ImageDropZone : IAsyncDisposable
         uploading = Math.Max(0, uploading - 1);
         await OnUploaded.InvokeAsync(new StudioImage(answer.Id, answer.Width, answer.Height, answer.Name));
         StateHasChanged();
+    }
+
+    [JSInvokable]
+    public async Task ImageDropped(string id)
+    {
+        if (!Disabled && Guid.TryParse(id, out var imageId))
+        {
+            await OnImageDropped.InvokeAsync(imageId);
+            StateHasChanged();
+        }
     }
 
     [JSInvokable]

@@ -21,7 +21,7 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     private IJSObjectReference? module;
     private IJSObjectReference? editor;
     private DotNetObjectReference<MaskEditor>? selfReference;
-    private (string Url, int Width, int Height)? createdFor;
+    private (string Url, int Width, int Height, string? Mask)? createdFor;
     private bool initialised;
 
     [Inject]
@@ -42,6 +42,10 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     [Parameter]
     public int ImageHeight { get; set; }
 
+    /// <summary>A saved mask (same size, same origin) the editor starts from, e.g. the one an image was made with; null: empty.</summary>
+    [Parameter]
+    public string? InitialMaskUrl { get; set; }
+
     [Parameter]
     public EventCallback<MaskState> OnChanged { get; set; }
 
@@ -55,6 +59,15 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     public int Hardness { get; private set; } = 80;
 
     public int OverlayOpacity { get; private set; } = 50;
+
+    /// <summary>The mask alone, white on black, without the picture.</summary>
+    public bool MaskOnly { get; private set; }
+
+    /// <summary>Screen pixels per image pixel, in percent (100: one to one), as the browser reports it.</summary>
+    public int ZoomPercent { get; private set; }
+
+    /// <summary>The editor fills the window (more room than the form's column).</summary>
+    public bool FullScreen { get; private set; }
 
     /// <summary>Scales with the image, so a 4 K picture can be masked in a few strokes and a small one precisely.</summary>
     public int MaxBrushSize => LongestSide > 0 ? Math.Clamp(LongestSide / 4, 32, 1024) : 256;
@@ -79,9 +92,9 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         // Created after the first interactive render and again whenever the picture changes.
-        if (createdFor != (ImageUrl, ImageWidth, ImageHeight))
+        if (createdFor != (ImageUrl, ImageWidth, ImageHeight, InitialMaskUrl))
         {
-            createdFor = (ImageUrl, ImageWidth, ImageHeight);
+            createdFor = (ImageUrl, ImageWidth, ImageHeight, InitialMaskUrl);
             await CreateEditorAsync();
         }
     }
@@ -98,6 +111,7 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
             editor = await module.InvokeAsync<IJSObjectReference>("createMaskEditor", canvasHost, selfReference, new
             {
                 imageUrl = Navigation.Rooted(ImageUrl),
+                maskUrl = InitialMaskUrl is null ? null : Navigation.Rooted(InitialMaskUrl),
                 width = ImageWidth,
                 height = ImageHeight,
                 tool = ToolName(Tool),
@@ -129,9 +143,25 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
     [JSInvokable]
     public Task OnToolChanged(MaskToolState state)
     {
-        Tool = string.Equals(state.Tool, "eraser", StringComparison.Ordinal) ? MaskTool.Eraser : MaskTool.Brush;
+        Tool = state.Tool switch
+        {
+            "eraser" => MaskTool.Eraser,
+            "rect" => MaskTool.Rectangle,
+            "lasso" => MaskTool.Lasso,
+            _ => MaskTool.Brush,
+        };
         BrushSize = Math.Clamp(state.BrushSize, 1, MaxBrushSize);
-        Announcement = $"{Tool}, {BrushSize} pixels";
+        MaskOnly = state.MaskOnly;
+        Announcement = Tool is MaskTool.Brush or MaskTool.Eraser ? $"{Tool}, {BrushSize} pixels" : $"{Tool}{(MaskOnly ? ", mask only" : "")}";
+        StateHasChanged();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Called by the browser, throttled, after a zoom: the scale to show on the toolbar.</summary>
+    [JSInvokable]
+    public Task OnViewChanged(int percent)
+    {
+        ZoomPercent = Math.Max(1, percent);
         StateHasChanged();
         return Task.CompletedTask;
     }
@@ -185,6 +215,39 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
         await CallEditorAsync("setOverlayOpacity", percent / 100.0);
     }
 
+    private async Task ToggleMaskOnlyAsync()
+    {
+        MaskOnly = !MaskOnly;
+        Announcement = MaskOnly ? "Showing the mask only" : "Showing the picture with its mask";
+        await CallEditorAsync("setMaskOnly", MaskOnly);
+    }
+
+    private async Task ToggleFullScreenAsync()
+    {
+        FullScreen = !FullScreen;
+        Announcement = FullScreen ? "Mask editor fills the window; Escape leaves" : "Mask editor back in the form";
+        StateHasChanged();
+        // The picture's fitted size changed with the room: start again from "fit".
+        await Task.Yield();
+        await CallEditorAsync("fitView");
+    }
+
+    private async Task OnEditorKeyDownAsync(Microsoft.AspNetCore.Components.Web.KeyboardEventArgs e)
+    {
+        if (FullScreen && e.Key == "Escape")
+        {
+            await ToggleFullScreenAsync();
+        }
+    }
+
+    private Task FitAsync() => CallEditorAsync("fitView");
+
+    private Task ActualSizeAsync() => CallEditorAsync("actualSize");
+
+    private Task ZoomInAsync() => CallEditorAsync("zoomIn");
+
+    private Task ZoomOutAsync() => CallEditorAsync("zoomOut");
+
     private Task UndoAsync() => CallEditorAsync("undo");
 
     private Task RedoAsync() => CallEditorAsync("redo");
@@ -218,7 +281,15 @@ public sealed partial class MaskEditor : IMaskCanvas, IAsyncDisposable
 
     private Color ToolColor(MaskTool tool) => Tool == tool ? Color.Primary : Color.Default;
 
-    private static string ToolName(MaskTool tool) => tool == MaskTool.Eraser ? "eraser" : "brush";
+    private static string ToolName(MaskTool tool) => tool switch
+    {
+        MaskTool.Eraser => "eraser",
+        MaskTool.Rectangle => "rect",
+        MaskTool.Lasso => "lasso",
+        _ => "brush",
+    };
+
+    private string ZoomText => ZoomPercent > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ZoomPercent} %") : "Fit";
 
     /// <summary>Blazor appends the JavaScript stack to the message; the user needs only the first line.</summary>
     private static string FirstLine(string message)

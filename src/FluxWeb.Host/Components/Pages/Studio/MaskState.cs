@@ -10,13 +10,19 @@ public sealed record MaskState(bool CanUndo, bool CanRedo, bool Painted, string?
     public static MaskState Empty { get; } = new(false, false, false);
 }
 
-/// <summary>Tool and size after a keyboard shortcut in the editor (B, E, [ and ]).</summary>
-public sealed record MaskToolState(string Tool, int BrushSize);
+/// <summary>Tool, size and "mask only" after a keyboard shortcut in the editor (B, E, M, L, [ and ], Q).</summary>
+public sealed record MaskToolState(string Tool, int BrushSize, bool MaskOnly = false);
 
 public enum MaskTool
 {
     Brush,
     Eraser,
+
+    /// <summary>Drag a rectangle; it is filled into the mask (with Alt, taken out).</summary>
+    Rectangle,
+
+    /// <summary>Draw a free outline; it is closed and filled (with Alt, taken out).</summary>
+    Lasso,
 }
 
 /// <summary>The mask was not saved; <see cref="Exception.Message"/> is written for the user.</summary>

@@ -25,6 +25,10 @@ public sealed partial class ReferenceList
     [Parameter, EditorRequired]
     public long MaxUploadBytes { get; set; }
 
+    /// <summary>A result or gallery picture dropped on the slots, by id; the session checks and adds it (ownership, licence, room).</summary>
+    [Parameter]
+    public EventCallback<Guid> OnImageDropped { get; set; }
+
     /// <summary>Raised after every change of the list, so the page re-checks the form.</summary>
     [Parameter]
     public EventCallback OnChanged { get; set; }
@@ -36,7 +40,7 @@ public sealed partial class ReferenceList
 
     private string DropHint => FreeSlots == 0
         ? string.Create(CultureInfo.InvariantCulture, $"The form holds the most pictures it can ({Limits.MaxReferences}, a masked edit's source counted). Remove one to add another.")
-        : string.Create(CultureInfo.InvariantCulture, $"or drop up to {FreeSlots} PNG, JPEG or WebP files here (at most {MaxUploadBytes / (1024.0 * 1024.0):0.#} MiB each)");
+        : string.Create(CultureInfo.InvariantCulture, $"or drop up to {FreeSlots} PNG, JPEG or WebP files here (at most {MaxUploadBytes / (1024.0 * 1024.0):0.#} MiB each), drag a result here, or paste a picture (Ctrl+V)");
 
     private string ItemClass(int index) =>
         "fw-reference" + (dragIndex == index ? " fw-reference-dragging" : "") + (dropTarget == index && dragIndex is not null && dragIndex != index ? " fw-reference-target" : "");

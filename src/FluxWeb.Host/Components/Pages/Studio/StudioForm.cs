@@ -115,6 +115,18 @@ public sealed class StudioForm
     /// <summary>Whether the mask editor reports paint (kept here so the form knows a masked edit is ready).</summary>
     public bool MaskPainted { get; set; }
 
+    /// <summary>
+    /// The saved mask the editor starts from ("use these settings" on a masked edit or a vary); null: an empty mask.
+    /// Only a mask the caller checked is usable as input goes here.
+    /// </summary>
+    public Guid? RestoredMaskId { get; private set; }
+
+    /// <summary>
+    /// References that were in the form when a masked edit began: a masked edit does not use them unless the
+    /// person keeps them (<see cref="KeepSetAsideReferences"/>); they come back when the edit stops.
+    /// </summary>
+    public List<StudioImage> SetAsideReferences { get; } = [];
+
     public bool UsesReferenceSize => SizeFromReference && Source is null && References.Count > 0;
 
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
@@ -171,10 +183,42 @@ public sealed class StudioForm
         }
     }
 
-    public void SetSource(StudioImage? source)
+    /// <summary>
+    /// Starts or stops a masked edit. Starting one sets the form's references aside (they rarely belong to the
+    /// edit and would silently change it); stopping brings them back as far as they fit.
+    /// </summary>
+    public void SetSource(StudioImage? source, GenerationLimits? limits = null)
     {
+        if (source is not null && Source is null && References.Count > 0)
+        {
+            SetAsideReferences.AddRange(References);
+            References.Clear();
+            SizeFromReference = false;
+        }
+        else if (source is null && SetAsideReferences.Count > 0)
+        {
+            var room = (limits?.MaxReferences ?? int.MaxValue) - References.Count;
+            References.AddRange(SetAsideReferences.Where(r => References.All(kept => kept.Id != r.Id)).Take(Math.Max(0, room)));
+            SetAsideReferences.Clear();
+        }
+
         Source = source;
         MaskPainted = false;
+        RestoredMaskId = null;
+    }
+
+    /// <summary>Puts the set-aside references back into the masked edit, as many as fit beside its source; how many did.</summary>
+    public int KeepSetAsideReferences(GenerationLimits limits)
+    {
+        var kept = 0;
+        while (SetAsideReferences.Count > 0 && FreeReferenceSlots(limits) > 0)
+        {
+            References.Add(SetAsideReferences[0]);
+            SetAsideReferences.RemoveAt(0);
+            kept++;
+        }
+
+        return kept;
     }
 
     /// <summary>Every problem with the form, by field; empty when it can be sent.</summary>
@@ -311,7 +355,7 @@ public sealed class StudioForm
     /// Loads what an earlier image was made with. The references and source are only those still
     /// usable (the caller checked them); the seed is locked to that image's own.
     /// </summary>
-    public void Apply(JobSettings made, ModelChoice? model, IReadOnlyList<StudioImage> references, StudioImage? source)
+    public void Apply(JobSettings made, ModelChoice? model, IReadOnlyList<StudioImage> references, StudioImage? source, Guid? restoredMaskId = null)
     {
         var settings = made.Settings;
         Prompt = settings.Prompt;
@@ -326,9 +370,11 @@ public sealed class StudioForm
         SizeFromReference = false;
         SeedMode = SeedMode.Locked;
         SeedText = settings.Seed?.ToString(CultureInfo.InvariantCulture) ?? "";
+        // The image's own inputs, exactly: its references were part of what it was made with.
+        SetAsideReferences.Clear();
         References.Clear();
+        (Source, MaskPainted, RestoredMaskId) = (source, false, source is null ? null : restoredMaskId);
         References.AddRange(references);
-        SetSource(source);
         if (source is not null)
         {
             Strength = Math.Clamp(settings.Strength, MinStrength, 1f);

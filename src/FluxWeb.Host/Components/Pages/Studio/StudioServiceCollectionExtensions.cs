@@ -10,6 +10,7 @@ public static class StudioServiceCollectionExtensions
     {
         services.AddScoped<StudioDraft>();
         services.AddScoped<StudioSession>();
+        services.AddScoped<StudioLoop>();
         return services;
     }
 }

@@ -56,7 +56,7 @@ public interface IMaskCanvas
 /// check for inputs), settings included: a commercial account gets the licence's refusal for a
 /// non-commercial model's image, not its prompt and seed.
 /// </summary>
-public sealed class StudioSession(
+public sealed partial class StudioSession(
     StudioDraft draft,
     GenerationService generation,
     JobService jobs,
@@ -809,7 +809,8 @@ public sealed class StudioSession(
             return;
         }
 
-        if (Form.Source is null && Form.FreeReferenceSlots(limits) == 0)
+        // The form's references are set aside when a masked edit begins, so only a server that takes no input pictures refuses.
+        if (Form.Source is null && limits.MaxReferences == 0)
         {
             Notice = new StudioNotice(Severity.Warning, "No room for a picture to edit:",
                 string.Create(CultureInfo.InvariantCulture, $"its source counts as one of the {limits.MaxReferences} input pictures. Remove a reference first."), "references-full");
@@ -822,17 +823,19 @@ public sealed class StudioSession(
             return;
         }
 
-        Form.SetSource(source);
+        Form.SetSource(source, limits);
         Revalidate();
-        snackbar.Add("Paint over what should change, then generate.", Severity.Info);
+        snackbar.Add(Form.SetAsideReferences.Count > 0
+            ? "Paint over what should change, then generate. Your reference pictures are set aside for this edit."
+            : "Paint over what should change, then generate.", Severity.Info);
     }
 
-    public void StopMaskedEdit() => Change(f => f.SetSource(null));
+    public void StopMaskedEdit() => Change(f => f.SetSource(null, limits));
 
     /// <summary>How many of <paramref name="count"/> dropped pictures may become the source (one, when an input slot is free).</summary>
     public int ReserveSource(int count)
     {
-        if (Form.FreeReferenceSlots(limits) == 0)
+        if (limits.MaxReferences == 0)
         {
             Notice = new StudioNotice(Severity.Warning, "No room for a picture to edit:", "remove a reference first.", "references-full");
             return 0;
@@ -841,7 +844,7 @@ public sealed class StudioSession(
         return Math.Min(count, 1);
     }
 
-    public void UseUploadedSource(StudioImage image) => Change(f => f.SetSource(image));
+    public void UseUploadedSource(StudioImage image) => Change(f => f.SetSource(image, limits));
 
     public void ShowUploadProblem(string message) => Notice = new StudioNotice(Severity.Warning, "Picture not added:", message, "upload");
 
@@ -910,11 +913,22 @@ public sealed class StudioSession(
             references.RemoveAt(references.Count - 1);
         }
 
-        Form.Apply(made, model, references, source);
+        // A masked edit's mask comes back with it (the same door as every input: the owner's, a mask, allowed).
+        var restoredMask = source is not null && settings.MaskImageId is { } maskId && await UsableInputAsync(maskId, InputRole.Mask) is { Allowed: true }
+            ? maskId
+            : (Guid?)null;
+        if (source is not null && settings.MaskImageId is not null && restoredMask is null)
+        {
+            left.Add("its mask is not available");
+        }
+
+        Form.Apply(made, model, references, source, restoredMask);
         draft.MarkLoaded();
         historyIndex = -1;
         Revalidate();
-        var message = source is null ? "Prompt, size, seed and references are in the form." : "Paint the mask again, then generate.";
+        var message = source is null ? "Prompt, size, seed and references are in the form."
+            : restoredMask is not null ? "The picture and its mask are back: change the mask or generate."
+            : "Paint the mask again, then generate.";
         Notice = left.Count == 0
             ? new StudioNotice(Severity.Success, "Settings loaded.", message, "settings")
             : new StudioNotice(Severity.Info, "Settings loaded,", $"except that {string.Join("; ", left)}. {message}", "settings");

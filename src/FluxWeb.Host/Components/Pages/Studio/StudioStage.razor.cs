@@ -6,8 +6,8 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 
 /// <summary>
 /// The Studio's stage: the running job's live preview at the size of the stage (the preview endpoint's
-/// image, scaled by the browser), else the result on show with its actions. <see cref="ResultActions"/>
-/// is the slot for further per-result actions (the iteration loop), rendered beside the built-in ones.
+/// image, scaled by the browser), else the result on show with its actions and the loop's (<see cref="MoreActions"/>); a click on it opens the
+/// <see cref="Lightbox"/> over the results.
 /// </summary>
 public sealed partial class StudioStage
 {
@@ -38,9 +38,56 @@ public sealed partial class StudioStage
     [Parameter]
     public EventCallback<JobView> OnUseSettings { get; set; }
 
-    /// <summary>More actions for the result on the stage, rendered after the built-in ones.</summary>
+    /// <summary>More actions for the result on the stage (the loop's), rendered after the built-in ones.</summary>
     [Parameter]
-    public RenderFragment<JobView>? ResultActions { get; set; }
+    public RenderFragment<JobView>? MoreActions { get; set; }
+
+    /// <summary>The finished results, newest first: the lightbox steps through them from the one on the stage.</summary>
+    [Parameter]
+    public IReadOnlyList<JobView>? Results { get; set; }
+
+    private IReadOnlyList<LightboxItem> lightboxItems = [];
+    private bool lightboxOpen;
+    private int lightboxIndex;
+
+    protected override void OnParametersSet()
+    {
+        // A result that finishes while the lightbox is open goes to the front; the picture on show stays on show.
+        var shown = lightboxOpen && lightboxIndex < lightboxItems.Count ? lightboxItems[lightboxIndex].ImageId : (Guid?)null;
+        lightboxItems = [.. (Results ?? []).Where(j => j.OutputImageId is not null && j.OutputUrl is not null).Select(LightboxItem.From)];
+        if (shown is { } id)
+        {
+            var index = IndexOf(id);
+            (lightboxIndex, lightboxOpen) = index >= 0 ? (index, true) : (0, false);
+        }
+    }
+
+    private void OpenLightbox()
+    {
+        if (Result?.OutputImageId is { } id && IndexOf(id) is var index and >= 0)
+        {
+            (lightboxIndex, lightboxOpen) = (index, true);
+        }
+    }
+
+    private int IndexOf(Guid imageId)
+    {
+        for (var i = 0; i < lightboxItems.Count; i++)
+        {
+            if (lightboxItems[i].ImageId == imageId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private Task EditAsync(Guid imageId) => Find(imageId) is { } job ? OnEdit.InvokeAsync(job) : Task.CompletedTask;
+
+    private Task UseAsReferenceAsync(Guid imageId) => Find(imageId) is { } job ? OnUseAsReference.InvokeAsync(job) : Task.CompletedTask;
+
+    private JobView? Find(Guid imageId) => Results?.FirstOrDefault(j => j.OutputImageId == imageId);
 
     private string Showing => Live is not null ? "live" : Result is not null ? "result" : "empty";
 

@@ -1,0 +1,275 @@
+using FluxWeb.Application.Images;
+using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Jobs.Loop;
+using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Generation;
+using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace FluxWeb.Application.Tests.Jobs;
+
+/// <summary>The loop on a finished image: what each action asks for, and that it goes through the one submission door.</summary>
+public sealed class ResultLoopTests : IAsyncLifetime
+{
+    private static readonly GenerationLimits Limits = new();
+
+    private static readonly GenerationSettings Made = new()
+    {
+        ModelId = "klein-test",
+        Prompt = "a lighthouse at dusk",
+        Width = 1024,
+        Height = 768,
+        Seed = 42,
+        Steps = 4,
+        ReferenceImageIds = [Guid.NewGuid()],
+    };
+
+    private readonly TempFolder folder = new("fluxweb-loop");
+    private readonly FakeImageGenerator engine = new();
+    private QueueHost host = default!;
+
+    private ResultLoop Loop => host.Services.GetRequiredService<ResultLoop>();
+
+    public async Task InitializeAsync() => host = await QueueHost.StartAsync(folder.Path, engine);
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        folder.Dispose();
+    }
+
+    [Theory]
+    [InlineData(LoopAction.VarySubtle, 0.35f)]
+    [InlineData(LoopAction.VaryStrong, 0.7f)]
+    public void Vary_makes_the_image_the_source_at_its_strength_with_a_fresh_seed_and_its_own_size(LoopAction action, float strength)
+    {
+        var image = Guid.NewGuid();
+
+        var plan = ResultLoop.Plan(action, image, Made, 1024, 768, Limits);
+
+        var settings = Assert.IsType<GenerationSettings>(plan.Settings);
+        Assert.Null(plan.Problem);
+        Assert.Equal(image, settings.SourceImageId);
+        Assert.Equal(strength, settings.Strength);
+        Assert.Null(settings.Seed);
+        Assert.Null(settings.Width);
+        Assert.Null(settings.Height);
+        Assert.Empty(settings.ReferenceImageIds);
+        Assert.True(plan.NeedsWholeMask);
+        Assert.Equal(JobMode.MaskedEdit, settings.Mode);
+        Assert.Equal(Made.Prompt, settings.Prompt);
+        Assert.Equal(Made.Steps, settings.Steps);
+    }
+
+    [Fact]
+    public void More_like_this_keeps_every_setting_and_takes_the_next_seed()
+    {
+        var plan = ResultLoop.Plan(LoopAction.MoreLikeThis, Guid.NewGuid(), Made, 1024, 768, Limits);
+
+        Assert.Equal(Made with { Seed = 43 }, plan.Settings);
+        Assert.Equal(Made.ReferenceImageIds, plan.Settings!.ReferenceImageIds);
+    }
+
+    [Fact]
+    public void More_like_this_skips_seeds_already_used_with_the_same_settings()
+    {
+        Assert.Equal(11UL, ResultLoop.NextFreeSeed(10, 2, new HashSet<ulong>()));
+        Assert.Equal(14UL, ResultLoop.NextFreeSeed(10, 2, new HashSet<ulong> { 11, 12, 13 }));
+        Assert.Equal(12UL, ResultLoop.NextFreeSeed(10, 3, new HashSet<ulong> { 11, 15 }));
+        Assert.Equal(14UL, ResultLoop.NextFreeSeed(10, 3, new HashSet<ulong> { 11, 13 }));
+        Assert.Equal(0UL, ResultLoop.NextFreeSeed(ulong.MaxValue, 1, new HashSet<ulong>()));
+    }
+
+    [Fact]
+    public void Upscale_asks_the_model_for_twice_the_size_with_the_image_as_its_only_reference()
+    {
+        var image = Guid.NewGuid();
+
+        var plan = ResultLoop.Plan(LoopAction.UpscaleTwice, image, Made, 1024, 768, Limits);
+
+        var settings = Assert.IsType<GenerationSettings>(plan.Settings);
+        Assert.Equal((2048, 1536), (settings.Width, settings.Height));
+        Assert.Equal([image], settings.ReferenceImageIds);
+        Assert.Null(settings.SourceImageId);
+        Assert.Null(settings.MaskImageId);
+        Assert.Equal(JobMode.Edit, settings.Mode);
+        Assert.Equal(Made.Seed, settings.Seed);
+    }
+
+    [Theory]
+    [InlineData(1088, 1024)]
+    [InlineData(1024, 1024 + 16)]
+    public void Upscale_beyond_the_limits_is_refused_with_the_sizes_and_the_limit(int width, int height)
+    {
+        var plan = ResultLoop.Plan(LoopAction.UpscaleTwice, Guid.NewGuid(), Made, width, height, Limits);
+
+        Assert.Null(plan.Settings);
+        Assert.Contains($"{width * 2}×{height * 2}", plan.Problem, StringComparison.Ordinal);
+        Assert.Contains("2048 px a side", plan.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Upscale_within_a_smaller_pixel_budget_is_refused_by_the_area()
+    {
+        var limits = new GenerationLimits { MaxPixels = 1536L * 1536 };
+
+        var plan = ResultLoop.Plan(LoopAction.UpscaleTwice, Guid.NewGuid(), Made, 1024, 768, limits);
+
+        Assert.NotNull(plan.Problem);
+        Assert.Contains("2.4 megapixels", plan.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Vary_queues_a_whole_image_img2img_of_the_result_that_runs()
+    {
+        var user = await host.CreateUserAsync("vary@example.com");
+        var made = await MakeAsync(user, "a red door", 320, 256);
+
+        var submitted = await Loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle);
+
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal(JobMode.MaskedEdit, job.Mode);
+        Assert.Equal(made.OutputImageId, job.Settings.SourceImageId);
+        Assert.Equal(ResultLoop.SubtleStrength, job.Settings.Strength);
+        Assert.NotEqual(made.Settings.Seed, job.Settings.Seed);
+        Assert.Equal((320, 256), (job.ResolvedWidth, job.ResolvedHeight));
+        var mask = await host.WithDbAsync(db => db.Images.SingleAsync(i => i.Id == job.Settings.MaskImageId));
+        Assert.Equal((StoredImageKind.Mask, user.UserId, 320, 256), (mask.Kind, mask.OwnerId, mask.Width, mask.Height));
+        using var pixels = await Image.LoadAsync<L8>(host.Services.GetRequiredService<ImageStore>().FullPath(mask.RelativePath));
+        Assert.True(AllWhite(pixels), "A vary's mask repaints the whole picture.");
+        var seen = engine.Inputs.Single(i => i.Prompt == "a red door" && i.Source is not null);
+        Assert.Equal((320, 256), seen.Mask);
+    }
+
+    [Fact]
+    public async Task More_like_this_continues_after_the_batch_with_the_same_settings()
+    {
+        var user = await host.CreateUserAsync("more@example.com");
+        var batch = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("a blue bird", count: 3, seed: 100));
+        var first = await host.WaitForEndAsync(batch.JobIds[0]);
+        foreach (var id in batch.JobIds.Skip(1))
+        {
+            await host.WaitForEndAsync(id);
+        }
+
+        var more = await Loop.SubmitAsync(user, first.OutputImageId!.Value, LoopAction.MoreLikeThis, count: 2);
+
+        Assert.True(more.Accepted, more.Error);
+        Assert.Equal(103UL, more.Seed);
+        var jobs = await Task.WhenAll(more.JobIds.Select(host.JobAsync));
+        Assert.Equal([103UL, 104UL], jobs.Select(j => j.Settings.Seed!.Value).Order());
+        Assert.All(jobs, j => Assert.Equal(("a blue bird", QueueHost.ModelId, JobMode.TextToImage), (j.Settings.Prompt, j.Settings.ModelId, j.Mode)));
+    }
+
+    [Fact]
+    public async Task Upscale_queues_the_result_as_reference_at_twice_its_size()
+    {
+        var user = await host.CreateUserAsync("upscale@example.com");
+        var made = await MakeAsync(user, "a green hill", 320, 256);
+
+        var submitted = await Loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.UpscaleTwice);
+
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal((640, 512), (job.ResolvedWidth, job.ResolvedHeight));
+        Assert.Equal([made.OutputImageId!.Value], job.Settings.ReferenceImageIds);
+        var output = await host.WithDbAsync(db => db.Images.SingleAsync(i => i.Id == job.OutputImageId));
+        Assert.Equal((640, 512), (output.Width, output.Height));
+    }
+
+    [Fact]
+    public async Task Upscale_too_large_is_refused_before_anything_is_queued()
+    {
+        var user = await host.CreateUserAsync("big@example.com");
+        var made = await MakeAsync(user, "a wide field", 1088, 256);
+
+        var refused = await Loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.UpscaleTwice);
+
+        Assert.False(refused.Accepted);
+        Assert.Contains("2176×512", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(1, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == user.UserId)));
+    }
+
+    [Theory]
+    [InlineData(LoopAction.VarySubtle)]
+    [InlineData(LoopAction.VaryStrong)]
+    [InlineData(LoopAction.MoreLikeThis)]
+    [InlineData(LoopAction.UpscaleTwice)]
+    public async Task A_commercial_account_cannot_loop_on_a_non_commercial_image(LoopAction action)
+    {
+        var user = await host.CreateUserAsync($"switch-{action}@example.com", accountType: AccountType.NonCommercial);
+        var made = await MakeAsync(user, "nc picture", 320, 256, QueueHost.OtherModelId);
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == user.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+        var masksBefore = await host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind == StoredImageKind.Mask));
+
+        var refused = await Loop.SubmitAsync(user, made.OutputImageId!.Value, action);
+
+        Assert.False(refused.Accepted);
+        Assert.True(refused.LicenceRefused, refused.Error);
+        Assert.Equal(1, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == user.UserId)));
+        Assert.Equal(masksBefore, await host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind == StoredImageKind.Mask)));
+    }
+
+    [Fact]
+    public async Task Someone_elses_image_cannot_be_varied_or_upscaled()
+    {
+        var owner = await host.CreateUserAsync("owner@example.com");
+        var other = await host.CreateUserAsync("other@example.com");
+        var made = await MakeAsync(owner, "mine", 320, 256);
+
+        foreach (var action in Enum.GetValues<LoopAction>())
+        {
+            var refused = await Loop.SubmitAsync(other, made.OutputImageId!.Value, action);
+            Assert.False(refused.Accepted);
+            Assert.False(refused.LicenceRefused);
+        }
+
+        Assert.Equal(0, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == other.UserId)));
+    }
+
+    [Fact]
+    public async Task The_quota_applies_to_the_loop()
+    {
+        using var quotaFolder = new TempFolder("fluxweb-loop-quota");
+        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
+        var user = await limited.CreateUserAsync("quota@example.com");
+        var request = QueueHost.Request("only one");
+        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
+
+        var refused = await limited.Services.GetRequiredService<ResultLoop>().SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle);
+
+        Assert.False(refused.Accepted);
+        Assert.NotNull(refused.Refusal);
+    }
+
+    private async Task<Job> MakeAsync(JobActor user, string prompt, int width, int height, string model = QueueHost.ModelId)
+    {
+        var request = QueueHost.Request(prompt, model: model);
+        var submitted = await host.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = width, Height = height } });
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        return job;
+    }
+
+    private static bool AllWhite(Image<L8> image)
+    {
+        var white = true;
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height && white; y++)
+            {
+                white = rows.GetRowSpan(y).IndexOfAnyExcept(new L8(255)) < 0;
+            }
+        });
+        return white;
+    }
+}

@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Xunit.Abstractions;
+
+namespace FluxWeb.Browser.Tests.Published;
+
+/// <summary>
+/// The loop in real Chromium against the published app and its demo engine on the CPU: the lightbox and its keys,
+/// vary with the before/after slider, more like this, upscale ×2 beside the original, dragging a result onto the
+/// reference slots and pasting a picture; and the mask editor zoomed and panned, whose saved mask is compared with one computed here.
+/// </summary>
+[Collection(PublishedAppCollection.Name)]
+public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper output)
+{
+    private const string MasksPath = "/api/v1/uploads/masks";
+
+    [Fact]
+    public async Task Lightbox_vary_before_after_more_like_this_upscale_and_drag_into_references()
+    {
+        var page = await SignedInStudioAsync("looper@example.com");
+        try
+        {
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            await page.FillAsync("#studio-prompt", "a red kite over a green hill");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            var results = page.Locator("[data-testid=result]");
+            await Assertions.Expect(results).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+            var original = results.First;
+            await StudioPage.WaitForLoadedImageAsync(original.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+            var originalId = (await original.GetAttributeAsync("data-image-id"))!;
+            var originalSeed = ulong.Parse(Regex.Match(await (await OnStageAsync(page, originalId)).Locator("[data-testid=result-facts]").InnerTextAsync(), "seed ([0-9]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+
+            // The lightbox opens in the page (no new tab), lists its keys on ?, and closes with Esc.
+            await (await OnStageAsync(page, originalId)).Locator("[data-testid=result-open]").ClickAsync();
+            var lightbox = page.Locator("[data-testid=lightbox]");
+            await Assertions.Expect(lightbox).ToBeVisibleAsync();
+            Assert.Single(page.Context.Pages);
+            await Assertions.Expect(lightbox).ToBeFocusedAsync();
+            await page.Keyboard.PressAsync("?");
+            await Assertions.Expect(page.Locator("[data-testid=lightbox-keys]")).ToContainTextAsync("Shift+V");
+            await AppBrowserSession.ScreenshotAsync(page, "loop-lightbox-keys");
+            await page.Keyboard.PressAsync("Escape");
+            await Assertions.Expect(page.Locator("[data-testid=lightbox-keys]")).ToHaveCountAsync(0);
+            await page.Keyboard.PressAsync("Escape");
+            await Assertions.Expect(lightbox).ToHaveCountAsync(0);
+
+            // Vary subtly: the new result compares with its source.
+            await (await OnStageAsync(page, originalId)).Locator("[data-testid=loop-vary-subtle]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(2, new() { Timeout = 120_000 });
+            var varied = results.First;
+            await StudioPage.WaitForLoadedImageAsync(varied.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+            Assert.NotEqual(originalId, await varied.GetAttributeAsync("data-image-id"));
+            await (await OnStageAsync(page, await ImageIdAsync(varied))).Locator("[data-testid=result-open]").ClickAsync();
+            var compare = page.Locator("[data-testid=lightbox] [data-testid=before-after]");
+            await Assertions.Expect(compare).ToHaveAttributeAsync("data-mode", "slider");
+            await StudioPage.WaitForLoadedImageAsync(compare.Locator("[data-testid=before-image]"), $"/api/v1/images/{originalId}");
+            await StudioPage.WaitForLoadedImageAsync(compare.Locator("[data-testid=after-image]"), "/api/v1/images/");
+            await compare.Locator("[data-testid=before-after-range]").FillAsync("20");
+            await Assertions.Expect(compare.Locator("[data-testid=after-image]")).ToHaveAttributeAsync("style", new Regex("inset\\(0(px)? 0(px)? 0(px)? 20%\\)"));
+            await AppBrowserSession.ScreenshotAsync(page, "loop-before-after");
+            await lightbox.FocusAsync();
+            await page.Keyboard.PressAsync("ArrowRight");
+            await Assertions.Expect(lightbox).ToHaveAttributeAsync("data-image-id", originalId);
+            await page.Keyboard.PressAsync("ArrowLeft");
+            await Assertions.Expect(lightbox).Not.ToHaveAttributeAsync("data-image-id", originalId);
+            await page.Keyboard.PressAsync("Escape");
+
+            // More like this: the same settings with the next seed.
+            await (await OnStageAsync(page, originalId)).Locator("[data-testid=loop-more]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+            await Assertions.Expect((await OnStageAsync(page, await ImageIdAsync(results.First))).Locator("[data-testid=result-facts]")).ToContainTextAsync(string.Create(CultureInfo.InvariantCulture, $"256×256 · seed {originalSeed + 1}"));
+
+            // Upscale ×2 through the model, shown beside the original.
+            await Assertions.Expect((await OnStageAsync(page, originalId)).Locator("[data-testid=loop-upscale]")).ToHaveAttributeAsync("aria-label", new Regex("to 512×512"));
+            await (await OnStageAsync(page, originalId)).Locator("[data-testid=loop-upscale]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(4, new() { Timeout = 180_000 });
+            var upscaled = results.First;
+            await Assertions.Expect((await OnStageAsync(page, await ImageIdAsync(upscaled))).Locator("[data-testid=result-facts]")).ToContainTextAsync("512×512");
+            await (await OnStageAsync(page, await ImageIdAsync(upscaled))).Locator("[data-testid=result-open]").ClickAsync();
+            var beside = page.Locator("[data-testid=lightbox] [data-testid=before-after]");
+            await Assertions.Expect(beside).ToHaveAttributeAsync("data-mode", "side-by-side");
+            await StudioPage.WaitForLoadedImageAsync(beside.Locator("[data-testid=before-image]"), $"/api/v1/images/{originalId}");
+            await StudioPage.WaitForLoadedImageAsync(beside.Locator("[data-testid=after-image]"), "/api/v1/images/");
+            Assert.Equal(512, await beside.Locator("[data-testid=after-image]").EvaluateAsync<int>("img => img.naturalWidth"));
+            await AppBrowserSession.ScreenshotAsync(page, "loop-upscale-beside-original");
+            await page.Keyboard.PressAsync("Escape");
+            await Assertions.Expect(lightbox).ToHaveCountAsync(0);
+
+            // A result dragged onto the reference slots becomes a reference (by id, through the licence-checked door).
+            await StudioPage.WaitForUploadsReadyAsync(page, "reference-drop");
+            await Result(page, originalId).Locator("[data-testid=result-image]").DragToAsync(page.Locator("[data-testid=reference-drop]"));
+            await Assertions.Expect(page.Locator($"[data-testid=reference][data-image-id='{originalId}']")).ToHaveCountAsync(1);
+            await AppBrowserSession.ScreenshotAsync(page, "loop-dragged-into-references");
+
+            // A picture pasted from the clipboard (Ctrl+V) is uploaded like a dropped file and becomes the next reference.
+            await page.EvaluateAsync("""
+                async () => {
+                  const canvas = document.createElement('canvas');
+                  canvas.width = 96;
+                  canvas.height = 64;
+                  const ctx = canvas.getContext('2d');
+                  ctx.fillStyle = '#3a7';
+                  ctx.fillRect(0, 0, 96, 64);
+                  const blob = await new Promise(resolve => canvas.toBlob(resolve, 'image/png'));
+                  const data = new DataTransfer();
+                  data.items.add(new File([blob], 'image.png', { type: 'image/png' }));
+                  document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+                }
+                """);
+            await Assertions.Expect(page.Locator("[data-testid=reference]")).ToHaveCountAsync(2);
+            await Assertions.Expect(page.Locator("[data-testid=reference]").Nth(1).Locator("img")).ToHaveAttributeAsync("alt", new Regex("^Reference 2: pasted-.*\\.png$"));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "loop-failure");
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task Zoomed_and_panned_painting_lands_in_the_right_pixels_of_the_saved_mask()
+    {
+        const int Width = 480;
+        const int Height = 320;
+        const int Brush = 10;
+        var page = await SignedInStudioAsync("zoomer@example.com");
+        try
+        {
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await page.GotoAsync($"/studio/mask-editor?image={Uri.EscapeDataString(imageUrl)}&w={Width}&h={Height}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var stage = page.Locator(".fw-mask-stage[data-ready=true]");
+            await stage.WaitForAsync();
+            await page.Locator("[data-testid=mask-hardness] input[type=range]").FillAsync("100");
+            await Assertions.Expect(page.Locator("[data-testid=mask-hardness]")).ToContainTextAsync("100 %");
+            await page.Locator("[data-testid=mask-size] input[type=range]").FillAsync(Brush.ToString(CultureInfo.InvariantCulture));
+            await Assertions.Expect(page.Locator("[data-testid=mask-size]")).ToContainTextAsync($"{Brush} px");
+            var frame = page.Locator(".fw-mask-frame");
+            // Focused first (keys go to the picture): focusing may scroll the page, which moves every box measured below.
+            await stage.FocusAsync();
+
+            // Wheel zoom keeps the image point under the pointer where it is.
+            var fitted = (await frame.BoundingBoxAsync())!;
+            var (pointerX, pointerY) = (fitted.X + (120 * fitted.Width / Width), fitted.Y + (80 * fitted.Height / Height));
+            await page.Mouse.MoveAsync(pointerX, pointerY);
+            await page.Mouse.WheelAsync(0, -300);
+            await page.WaitForFunctionAsync($"() => document.querySelector('.fw-mask-frame').getBoundingClientRect().width > {(fitted.Width * 1.5).ToString(CultureInfo.InvariantCulture)}");
+            var zoomed = (await frame.BoundingBoxAsync())!;
+            Assert.InRange((pointerX - zoomed.X) * Width / zoomed.Width, 119, 121);
+            Assert.InRange((pointerY - zoomed.Y) * Height / zoomed.Height, 79, 81);
+            await Assertions.Expect(page.Locator("[data-testid=mask-zoom]")).Not.ToHaveTextAsync("Fit");
+
+            // Space-drag pans without painting.
+            await page.Keyboard.DownAsync("Space");
+            await page.Mouse.MoveAsync(pointerX, pointerY);
+            await page.Mouse.DownAsync();
+            await page.Mouse.MoveAsync(pointerX + 60, pointerY + 40, new MouseMoveOptions { Steps = 6 });
+            await page.Mouse.UpAsync();
+            await page.Keyboard.UpAsync("Space");
+            var panned = (await frame.BoundingBoxAsync())!;
+            Assert.InRange(panned.X - zoomed.X, 59, 61);
+            Assert.InRange(panned.Y - zoomed.Y, 39, 41);
+
+            // A rectangle drawn at this zoom, in image pixels (100, 60)–(180, 120).
+            await page.Locator("[data-testid=mask-tool-rect]").ClickAsync();
+            (float X, float Y) At(LocatorBoundingBoxResult box, double x, double y) => ((float)(box.X + (x * box.Width / Width)), (float)(box.Y + (y * box.Height / Height)));
+            var from = At(panned, 100, 60);
+            var to = At(panned, 180, 120);
+            await page.Mouse.MoveAsync(from.X, from.Y);
+            await page.Mouse.DownAsync();
+            await page.Mouse.MoveAsync(to.X, to.Y, new MouseMoveOptions { Steps = 8 });
+            await page.Mouse.UpAsync();
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-zoomed");
+
+            // 1:1, then a brush stroke (300, 200)–(360, 200).
+            await page.Locator("[data-testid=mask-actual-size]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=mask-zoom]")).ToHaveTextAsync("100 %");
+            var actual = (await frame.BoundingBoxAsync())!;
+            Assert.InRange(actual.Width, Width - 1, Width + 1);
+            await page.Locator("[data-testid=mask-tool-brush]").ClickAsync();
+            var start = At(actual, 300, 200);
+            var end = At(actual, 360, 200);
+            await page.Mouse.MoveAsync(start.X, start.Y);
+            await page.Mouse.DownAsync();
+            await page.Mouse.MoveAsync(end.X, end.Y, new MouseMoveOptions { Steps = 12 });
+            await page.Mouse.UpAsync();
+
+            // "Show mask only" is a view: it changes nothing in the mask.
+            await page.Locator("[data-testid=mask-only]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=mask-only]")).ToHaveAttributeAsync("aria-pressed", "true");
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-mask-only");
+
+            using var saved = await SaveAndFetchAsync(page);
+            using var expected = new Image<L8>(Width, Height);
+            var (wrong, checkedPixels) = (new List<string>(), 0);
+            for (var y = 0; y < Height; y++)
+            {
+                for (var x = 0; x < Width; x++)
+                {
+                    var (cx, cy) = (x + 0.5, y + 0.5);
+                    var rectInside = Math.Min(Math.Min(cx - 100, 180 - cx), Math.Min(cy - 60, 120 - cy));
+                    var along = Math.Clamp(cx, 300, 360);
+                    var strokeInside = (Brush / 2.0) - Math.Sqrt(((cx - along) * (cx - along)) + ((cy - 200) * (cy - 200)));
+                    var inside = Math.Max(rectInside, strokeInside);
+                    expected[x, y] = new L8(inside > 0 ? (byte)255 : (byte)0);
+                    // Pixels within 1.5 px of an edge may be partly covered (antialiasing, rounding of the pointer).
+                    if (Math.Abs(inside) <= 1.5)
+                    {
+                        continue;
+                    }
+
+                    checkedPixels++;
+                    if (saved[x, y].PackedValue != expected[x, y].PackedValue && wrong.Count < 10)
+                    {
+                        wrong.Add($"({x}, {y}) is {saved[x, y].PackedValue}, expected {expected[x, y].PackedValue}");
+                    }
+                }
+            }
+
+            await expected.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-zoomed-expected.png"));
+            await saved.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-zoomed-saved.png"));
+            output.WriteLine($"compared {checkedPixels} of {Width * Height} pixels with the expected mask");
+            Assert.True(wrong.Count == 0, "The saved mask differs from the expected one: " + string.Join("; ", wrong));
+            Assert.True(checkedPixels > Width * Height * 0.95);
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-zoomed-failure");
+            throw;
+        }
+    }
+
+    private static ILocator Result(IPage page, string imageId) => page.Locator($"[data-testid=result][data-image-id='{imageId}']");
+
+    /// <summary>Puts a result on the stage (a click on it in the filmstrip), where its facts, its actions and the lightbox are.</summary>
+    private static async Task<ILocator> OnStageAsync(IPage page, string imageId)
+    {
+        await Result(page, imageId).Locator("[data-testid=result-select]").ClickAsync();
+        var stage = page.Locator("[data-testid=stage]");
+        await Assertions.Expect(stage.Locator("[data-testid=stage-image]")).ToHaveAttributeAsync("data-image-id", imageId);
+        return stage;
+    }
+
+    private static async Task<string> ImageIdAsync(ILocator result) => (await result.GetAttributeAsync("data-image-id"))!;
+
+    private async Task<IPage> SignedInStudioAsync(string email)
+    {
+        await session.EnsureAccountAsync(email);
+        var page = await session.NewPageAsync();
+        await AppBrowserSession.SignInAsync(page, email);
+        await page.WaitForURLAsync("**/studio");
+        await AppBrowserSession.WaitForCircuitAsync(page);
+        return page;
+    }
+
+    private static async Task<string> UploadPictureAsync(IPage page, int width, int height)
+    {
+        using var picture = new Image<L8>(width, height);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                picture[x, y] = new L8((byte)(60 + (x * 120 / width) + ((x / 60) + (y / 40)) % 2 * 40));
+            }
+        }
+
+        using var png = new MemoryStream();
+        await picture.SaveAsPngAsync(png);
+        var response = await page.APIRequest.PostAsync(MasksPath, new APIRequestContextOptions
+        {
+            DataByte = png.ToArray(),
+            Headers = new Dictionary<string, string> { ["Content-Type"] = "image/png", ["X-FluxWeb-Request"] = "test" },
+        });
+        Assert.Equal(201, response.Status);
+        return $"{MasksPath}/{(await response.JsonAsync())!.Value.GetProperty("id").GetString()}";
+    }
+
+    private static async Task<Image<L8>> SaveAndFetchAsync(IPage page)
+    {
+        await page.Locator("[data-testid=mask-save]").ClickAsync();
+        var saved = page.Locator("[data-testid=mask-saved]");
+        await saved.WaitForAsync();
+        var response = await page.APIRequest.GetAsync($"{MasksPath}/{await saved.GetAttributeAsync("data-mask-id")}");
+        Assert.Equal(200, response.Status);
+        return Image.Load<L8>(await response.BodyAsync());
+    }
+}
