@@ -41,8 +41,11 @@ public static class JobsServiceCollectionExtensions
         services.TryAddSingleton<IImageGenerator, UnavailableImageGenerator>();
 
         // One set of limits for the Studio, every door and the engine: the inference options' sizes and pictures, the queue's batch.
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<InferenceOptions>>().Value.ToGenerationLimits()
-            with { MaxBatch = sp.GetRequiredService<IOptions<QueueOptions>>().Value.MaxBatchSize });
+        services.AddSingleton(sp =>
+        {
+            var maxBatch = sp.GetRequiredService<IOptions<QueueOptions>>().Value.MaxBatchSize;
+            return sp.GetRequiredService<IOptions<InferenceOptions>>().Value.ToGenerationLimits() with { MaxBatch = maxBatch };
+        });
         services.AddSingleton<IJobSchedulingPolicy>(sp =>
             new FairSchedulingPolicy(sp.GetRequiredService<IOptions<QueueOptions>>().Value.Scheduling.ModelSwitchMaxWait));
         services.AddSingleton<QuotaClock>();

@@ -30,18 +30,18 @@ public sealed class MaskUploadStore : IDisposable
         CompressionLevel = PngCompressionLevel.DefaultCompression,
     };
 
-    private readonly ImageStore _images;
-    private readonly SafeImageDecoder _decoder;
-    private readonly UploadLicenceCheck _licence;
+    private readonly ImageStore images;
+    private readonly SafeImageDecoder decoder;
+    private readonly UploadLicenceCheck licence;
 
     // Bounds decoding memory the way SafeImageDecoder does for its own decodes: an L8 8192² mask is 64 MiB.
-    private readonly SemaphoreSlim _decodes = new(2);
+    private readonly SemaphoreSlim decodes = new(2);
 
     public MaskUploadStore(ImageStore images, SafeImageDecoder decoder, UploadLicenceCheck licence)
     {
-        _images = images;
-        _decoder = decoder;
-        _licence = licence;
+        this.images = images;
+        this.decoder = decoder;
+        this.licence = licence;
     }
 
     /// <summary>
@@ -56,7 +56,7 @@ public sealed class MaskUploadStore : IDisposable
             throw TooLarge();
         }
 
-        await _decodes.WaitAsync(cancellationToken);
+        await decodes.WaitAsync(cancellationToken);
         byte[] encoded;
         int width, height;
         long painted;
@@ -71,19 +71,19 @@ public sealed class MaskUploadStore : IDisposable
         }
         finally
         {
-            _decodes.Release();
+            decodes.Release();
         }
 
-        if (await _licence.RefusalAsync(ownerId, serial, channel, cancellationToken) is { } refused)
+        if (await licence.RefusalAsync(ownerId, serial, channel, cancellationToken) is { } refused)
         {
             throw new InvalidImageException(refused, InvalidImageException.LicenceRefused);
         }
 
-        var row = await _images.SaveMaskAsync(ownerId, encoded, width, height, cancellationToken);
+        var row = await images.SaveMaskAsync(ownerId, encoded, width, height, cancellationToken);
         return new StoredMask(row.Id, width, height, painted);
     }
 
-    public void Dispose() => _decodes.Dispose();
+    public void Dispose() => decodes.Dispose();
 
     public static UnsafeImageException TooLarge() => new(
         UnsafeImageReason.TooLarge,
@@ -104,7 +104,7 @@ public sealed class MaskUploadStore : IDisposable
             throw new UnsafeImageException(UnsafeImageReason.UnsupportedFormat, "Masks are uploaded as PNG images, and this file is not a PNG. Save the mask from the mask editor, which sends PNG.");
         }
 
-        var (_, orientation) = _decoder.Inspect(png);
+        var (_, orientation) = decoder.Inspect(png);
 
         if (orientation != 1)
         {
@@ -117,12 +117,12 @@ public sealed class MaskUploadStore : IDisposable
         {
             if (IsGrey(png))
             {
-                mask = Image.Load<L8>(_decoder.Configuration, png);
+                mask = Image.Load<L8>(decoder.Configuration, png);
             }
             else
             {
-                using var colour = Image.Load<Rgba32>(_decoder.Configuration, png);
-                serial = _licence.SerialIn(colour);
+                using var colour = Image.Load<Rgba32>(decoder.Configuration, png);
+                serial = licence.SerialIn(colour);
                 mask = colour.CloneAs<L8>();
             }
         }
@@ -144,7 +144,7 @@ public sealed class MaskUploadStore : IDisposable
     private bool IsGrey(byte[] png)
     {
         using var stream = new MemoryStream(png, writable: false);
-        return Image.Identify(_decoder.Configuration, stream).Metadata.GetPngMetadata().ColorType is PngColorType.Grayscale or PngColorType.GrayscaleWithAlpha;
+        return Image.Identify(decoder.Configuration, stream).Metadata.GetPngMetadata().ColorType is PngColorType.Grayscale or PngColorType.GrayscaleWithAlpha;
     }
 
     private static long CountPainted(Image<L8> mask)

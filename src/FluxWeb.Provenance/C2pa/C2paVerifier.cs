@@ -14,7 +14,7 @@ namespace FluxWeb.Provenance.C2pa;
 /// </summary>
 public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnchors, TimeProvider? timeProvider = null)
 {
-    private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly TimeProvider time = timeProvider ?? TimeProvider.System;
 
     public IReadOnlyCollection<X509Certificate2> TrustAnchors { get; } = trustAnchors;
 
@@ -140,7 +140,7 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
             failures.Add(new C2paStatus("claimSignature.mismatch", "The claim signature does not match the claim."));
         }
 
-        foreach (var problem in C2paCertificateProfile.Problems(signer, _time.GetUtcNow()))
+        foreach (var problem in C2paCertificateProfile.Problems(signer, time.GetUtcNow()))
         {
             failures.Add(new C2paStatus("signingCredential.invalid", $"Signing certificate {problem}."));
         }
@@ -182,7 +182,7 @@ public sealed class C2paVerifier(IReadOnlyCollection<X509Certificate2> trustAnch
         using var builder = new X509Chain();
         builder.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         builder.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        builder.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        builder.ChainPolicy.VerificationTime = time.GetUtcNow().UtcDateTime;
         builder.ChainPolicy.CustomTrustStore.AddRange(TrustAnchors.ToArray());
         builder.ChainPolicy.ExtraStore.AddRange(chain.Skip(1).ToArray());
         return builder.Build(signer);

@@ -20,16 +20,16 @@ public sealed partial class SigningCredentialStore(
     public const string SigningKeyFile = "signing.key.pem";
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    private readonly Lock _gate = new();
-    private SigningCredentials? _credentials;
+    private readonly Lock gate = new();
+    private SigningCredentials? credentials;
 
     public string LocalAuthorityDirectory => Path.Combine(storage.Value.ResolveKeysDirectory(), "c2pa");
 
     public SigningCredentials GetCredentials()
     {
-        lock (_gate)
+        lock (gate)
         {
-            return _credentials ??= Load();
+            return credentials ??= Load();
         }
     }
 

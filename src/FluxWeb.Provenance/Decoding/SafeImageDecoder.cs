@@ -17,20 +17,20 @@ namespace FluxWeb.Provenance.Decoding;
 /// </summary>
 public sealed class SafeImageDecoder : IDisposable
 {
-    private readonly ImageDecodingOptions _options;
-    private readonly SemaphoreSlim _concurrency;
+    private readonly ImageDecodingOptions options;
+    private readonly SemaphoreSlim concurrency;
 
     public SafeImageDecoder(IOptions<ImageDecodingOptions> options)
     {
-        _options = options.Value;
-        _concurrency = new SemaphoreSlim(_options.MaxConcurrentDecodes);
-        Configuration = CreateConfiguration(_options);
+        this.options = options.Value;
+        concurrency = new SemaphoreSlim(this.options.MaxConcurrentDecodes);
+        Configuration = CreateConfiguration(this.options);
     }
 
     /// <summary>The dedicated ImageSharp configuration; also right for encoding outputs (no GIF/TIFF/BMP codecs).</summary>
     public Configuration Configuration { get; }
 
-    public ImageDecodingOptions Options => _options;
+    public ImageDecodingOptions Options => options;
 
     public static Configuration CreateConfiguration(ImageDecodingOptions options)
     {
@@ -53,27 +53,27 @@ public sealed class SafeImageDecoder : IDisposable
     public async Task<Image<Rgba32>> DecodeAsync(Stream stream, string? declaredFileName = null, CancellationToken cancellationToken = default)
     {
         var data = await ReadBoundedAsync(stream, cancellationToken);
-        await _concurrency.WaitAsync(cancellationToken);
+        await concurrency.WaitAsync(cancellationToken);
         try
         {
             return DecodeCore(data, declaredFileName);
         }
         finally
         {
-            _concurrency.Release();
+            concurrency.Release();
         }
     }
 
     public Image<Rgba32> Decode(byte[] data, string? declaredFileName = null)
     {
-        _concurrency.Wait();
+        concurrency.Wait();
         try
         {
             return DecodeCore(data, declaredFileName);
         }
         finally
         {
-            _concurrency.Release();
+            concurrency.Release();
         }
     }
 
@@ -109,7 +109,7 @@ public sealed class SafeImageDecoder : IDisposable
             throw new UnsafeImageException(UnsafeImageReason.Empty, $"{Describe(declaredFileName)} is empty. Choose the image again and re-upload it.");
         }
 
-        if (data.Length > _options.MaxBytes)
+        if (data.Length > options.MaxBytes)
         {
             throw TooLarge(declaredFileName);
         }
@@ -127,23 +127,23 @@ public sealed class SafeImageDecoder : IDisposable
             throw new UnsafeImageException(UnsafeImageReason.Corrupt, $"{Describe(declaredFileName)} declares an empty picture ({info.Width}×{info.Height}). Re-save it and upload it again.");
         }
 
-        if (info.Width > _options.MaxWidth || info.Height > _options.MaxHeight || (long)info.Width * info.Height > _options.MaxPixels)
+        if (info.Width > options.MaxWidth || info.Height > options.MaxHeight || (long)info.Width * info.Height > options.MaxPixels)
         {
             throw new UnsafeImageException(
                 UnsafeImageReason.DimensionsTooLarge,
-                $"{Describe(declaredFileName)} is {info.Width}×{info.Height} pixels; the limit is {_options.MaxWidth}×{_options.MaxHeight} " +
-                $"and {_options.MaxPixels / 1_000_000.0:0.#} megapixels. Scale it down and upload it again.");
+                $"{Describe(declaredFileName)} is {info.Width}×{info.Height} pixels; the limit is {options.MaxWidth}×{options.MaxHeight} " +
+                $"and {options.MaxPixels / 1_000_000.0:0.#} megapixels. Scale it down and upload it again.");
         }
 
         return (format, orientation);
     }
 
-    public void Dispose() => _concurrency.Dispose();
+    public void Dispose() => concurrency.Dispose();
 
     /// <summary>Reads the whole stream, refusing it (TooLarge) as soon as it passes <see cref="ImageDecodingOptions.MaxBytes"/>.</summary>
     public async Task<byte[]> ReadBoundedAsync(Stream stream, CancellationToken cancellationToken = default)
     {
-        var limit = _options.MaxBytes;
+        var limit = options.MaxBytes;
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         while (true)
@@ -165,7 +165,7 @@ public sealed class SafeImageDecoder : IDisposable
 
     private UnsafeImageException TooLarge(string? declaredFileName) => new(
         UnsafeImageReason.TooLarge,
-        $"{Describe(declaredFileName)} is larger than the {_options.MaxBytes / (1024.0 * 1024.0):0.#} MiB upload limit. Save it smaller (JPEG or WebP, or fewer pixels) and upload it again.");
+        $"{Describe(declaredFileName)} is larger than the {options.MaxBytes / (1024.0 * 1024.0):0.#} MiB upload limit. Save it smaller (JPEG or WebP, or fewer pixels) and upload it again.");
 
     private static T Guard<T>(ImageContainerFormat format, Func<T> action)
     {

@@ -62,43 +62,43 @@ public sealed record ImageClassification(ImageScores Scores, bool Flagged, strin
 /// </summary>
 public sealed class ImageContentFilter
 {
-    private readonly ContentFilterOptions _options;
-    private volatile Running _running;
-    private volatile ImageSafetyPolicy _policy = ImageSafetyPolicy.NsfwjsDefault;
+    private readonly ContentFilterOptions options;
+    private volatile Running running;
+    private volatile ImageSafetyPolicy policy = ImageSafetyPolicy.NsfwjsDefault;
 
     public ImageContentFilter(IOptions<ContentFilterOptions> options, IImageSafetyClassifier? classifier, ImageFilterStatus status)
     {
-        _options = options.Value;
-        _running = new Running(classifier, status);
+        this.options = options.Value;
+        running = new Running(classifier, status);
     }
 
     public ImageFilterStatus Status
     {
         get
         {
-            var running = _running;
+            var running = this.running;
             return running.Classifier is { } classifier
-                ? running.Status with { Description = $"Image filtering is on: {classifier.ModelName}, {PolicyFor(classifier).Describe()}; flagged uploads are refused, flagged outputs are {(_options.OutputAction == ContentAction.Block ? "blocked" : "blurred and flagged for review")}." }
+                ? running.Status with { Description = $"Image filtering is on: {classifier.ModelName}, {PolicyFor(classifier).Describe()}; flagged uploads are refused, flagged outputs are {(options.OutputAction == ContentAction.Block ? "blocked" : "blurred and flagged for review")}." }
                 : running.Status;
         }
     }
 
-    public IImageSafetyClassifier? Classifier => _running.Classifier;
+    public IImageSafetyClassifier? Classifier => running.Classifier;
 
     /// <summary>The thresholds for the installed classifier's classes (an operator-supplied binary classifier uses <c>ImageThreshold</c> instead).</summary>
-    public ImageSafetyPolicy Policy => _policy;
+    public ImageSafetyPolicy Policy => policy;
 
-    public void SetPolicy(ImageSafetyPolicy policy) => _policy = policy;
+    public void SetPolicy(ImageSafetyPolicy policy) => this.policy = policy;
 
     /// <summary>A classifier is ready: from now on every picture is checked.</summary>
-    public void Activate(IImageSafetyClassifier classifier) => _running = new Running(classifier, new ImageFilterStatus(ImageFilterState.On, ""));
+    public void Activate(IImageSafetyClassifier classifier) => running = new Running(classifier, new ImageFilterStatus(ImageFilterState.On, ""));
 
     /// <summary>No classifier runs (installing, or off with the reason and the fix).</summary>
-    public void SetStatus(ImageFilterStatus status) => _running = new Running(null, status);
+    public void SetStatus(ImageFilterStatus status) => running = new Running(null, status);
 
     public ImageClassification? Check(Image<Rgba32> image)
     {
-        if (_running.Classifier is not { } classifier)
+        if (running.Classifier is not { } classifier)
         {
             return null;
         }
@@ -111,7 +111,7 @@ public sealed class ImageContentFilter
 
     public ContentDecision Screen(Image<Rgba32> image, ImageRole role)
     {
-        var running = _running;
+        var running = this.running;
         if (running.Classifier is null)
         {
             return new ContentDecision(ContentVerdict.Unchecked, null, running.Status.Description);
@@ -123,12 +123,12 @@ public sealed class ImageContentFilter
             return new ContentDecision(ContentVerdict.Allowed, check.Score, null) { Scores = check.Scores };
         }
 
-        return (role == ImageRole.Input || _options.OutputAction == ContentAction.Block
+        var decision = role == ImageRole.Input || options.OutputAction == ContentAction.Block
             ? new ContentDecision(ContentVerdict.Blocked, check.Score, role == ImageRole.Input
                 ? "This image was flagged by the content filter and cannot be used. Choose another image."
                 : "The generated image was flagged by the content filter and was not kept.")
-            : new ContentDecision(ContentVerdict.BlurredForReview, check.Score, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it."))
-            with { Scores = check.Scores, Reason = check.Reason };
+            : new ContentDecision(ContentVerdict.BlurredForReview, check.Score, "The generated image was flagged by the content filter: it is shown blurred until an admin reviews it.");
+        return decision with { Scores = check.Scores, Reason = check.Reason };
     }
 
     /// <summary>Blurs beyond recognition: pixelate, then a wide Gaussian blur, both scaled to the picture.</summary>
@@ -141,8 +141,8 @@ public sealed class ImageContentFilter
     private ImageSafetyPolicy PolicyFor(IImageSafetyClassifier classifier) =>
         classifier is OnnxImageSafetyClassifier
             // "Flagged above ImageThreshold": p > t is p ≥ the next double after t.
-            ? new ImageSafetyPolicy([new ClassThreshold([OnnxImageSafetyClassifier.NsfwClass], Math.BitIncrement(_options.ImageThreshold))])
-            : _policy;
+            ? new ImageSafetyPolicy([new ClassThreshold([OnnxImageSafetyClassifier.NsfwClass], Math.BitIncrement(options.ImageThreshold))])
+            : policy;
 
     private sealed record Running(IImageSafetyClassifier? Classifier, ImageFilterStatus Status);
 }

@@ -14,22 +14,22 @@ namespace FluxWeb.Provenance.Filters;
 public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposable
 {
     public const int Size = 224;
-    private readonly InferenceSession _session;
-    private readonly string _input;
-    private readonly Lock _gate = new();
+    private readonly InferenceSession session;
+    private readonly string inputName;
+    private readonly Lock gate = new();
 
     public OnnxImageSafetyClassifier(string modelPath)
     {
-        _session = new InferenceSession(modelPath);
-        var (name, metadata) = _session.InputMetadata.First();
+        session = new InferenceSession(modelPath);
+        var (name, metadata) = session.InputMetadata.First();
         var dimensions = metadata.Dimensions;
         if (metadata.ElementDataType != TensorElementType.Float || dimensions.Length != 4 || dimensions[1] != 3 || dimensions[2] != Size || dimensions[3] != Size)
         {
-            _session.Dispose();
+            session.Dispose();
             throw new InvalidDataException($"{modelPath}: the image classifier's input must be float pixel_values [N,3,{Size},{Size}].");
         }
 
-        _input = name;
+        inputName = name;
         ModelPath = modelPath;
     }
 
@@ -51,9 +51,9 @@ public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposa
     public double NsfwProbability(Image<Rgba32> image)
     {
         var tensor = Preprocess(image);
-        lock (_gate)
+        lock (gate)
         {
-            using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)]);
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
             var logits = results[0].AsTensor<float>();
             return Softmax.SecondOfTwo(logits[0, 0], logits[0, 1]);
         }
@@ -79,7 +79,7 @@ public sealed class OnnxImageSafetyClassifier : IImageSafetyClassifier, IDisposa
         return tensor;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => session.Dispose();
 
     private static float Normalise(byte value) => ((value / 255f) - 0.5f) / 0.5f;
 }

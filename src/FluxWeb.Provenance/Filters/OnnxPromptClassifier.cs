@@ -10,31 +10,31 @@ namespace FluxWeb.Provenance.Filters;
 /// </summary>
 public sealed class OnnxPromptClassifier : IPromptClassifier, IDisposable
 {
-    private readonly InferenceSession _session;
-    private readonly string _input;
+    private readonly InferenceSession session;
+    private readonly string inputName;
 
     public OnnxPromptClassifier(string modelPath)
     {
-        _session = new InferenceSession(modelPath);
-        var (name, metadata) = _session.InputMetadata.Single();
+        session = new InferenceSession(modelPath);
+        var (name, metadata) = session.InputMetadata.Single();
         if (metadata.ElementDataType != TensorElementType.String)
         {
-            _session.Dispose();
+            session.Dispose();
             throw new InvalidDataException($"{modelPath}: the text classifier's input '{name}' must be a string tensor [N].");
         }
 
-        _input = name;
+        inputName = name;
     }
 
     public double UnsafeProbability(string prompt)
     {
         var input = new DenseTensor<string>(new[] { prompt }, [1]);
-        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, input)]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
         var output = results[0].AsTensor<float>();
         return output.Length == 2 ? Softmax.SecondOfTwo(output[0, 0], output[0, 1]) : output.GetValue(0);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => session.Dispose();
 }
 
 internal static class Softmax

@@ -15,7 +15,7 @@ namespace FluxWeb.Provenance.Filters;
 /// </summary>
 public sealed class PackagedImageClassifier : IImageSafetyClassifier, IDisposable
 {
-    private readonly InferenceSession _session;
+    private readonly InferenceSession session;
 
     public PackagedImageClassifier(string folder)
     {
@@ -24,23 +24,23 @@ public sealed class PackagedImageClassifier : IImageSafetyClassifier, IDisposabl
         using var options = new SessionOptions();
         // A small model beside a big one: a few threads are enough and leave the CPU to the rest.
         options.IntraOpNumThreads = Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
-        _session = new InferenceSession(Path.Combine(folder, Manifest.Graph), options);
+        session = new InferenceSession(Path.Combine(folder, Manifest.Graph), options);
         try
         {
-            if (!_session.InputMetadata.TryGetValue(Manifest.Input.Name, out var input) || input.ElementDataType != TensorElementType.Float
+            if (!session.InputMetadata.TryGetValue(Manifest.Input.Name, out var input) || input.ElementDataType != TensorElementType.Float
                 || input.Dimensions is not [_, var h, var w, 3] || h != Manifest.Input.Size || w != Manifest.Input.Size)
             {
                 throw new InvalidDataException($"{Manifest.Id}: the graph's input '{Manifest.Input.Name}' must be float [N,{Manifest.Input.Size},{Manifest.Input.Size},3].");
             }
 
-            if (!_session.OutputMetadata.TryGetValue(Manifest.Output, out var output) || output.Dimensions is not [_, var classes] || classes != Manifest.Classes.Count)
+            if (!session.OutputMetadata.TryGetValue(Manifest.Output, out var output) || output.Dimensions is not [_, var classes] || classes != Manifest.Classes.Count)
             {
                 throw new InvalidDataException($"{Manifest.Id}: the graph's output '{Manifest.Output}' must be [N,{Manifest.Classes.Count}], one score per class.");
             }
         }
         catch
         {
-            _session.Dispose();
+            session.Dispose();
             throw;
         }
     }
@@ -57,7 +57,7 @@ public sealed class PackagedImageClassifier : IImageSafetyClassifier, IDisposabl
     {
         var size = Manifest.Input.Size;
         var input = new DenseTensor<float>(Preprocess(image, size), [1, size, size, 3]);
-        using var results = _session.Run([NamedOnnxValue.CreateFromTensor(Manifest.Input.Name, input)], [Manifest.Output]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(Manifest.Input.Name, input)], [Manifest.Output]);
         var scores = results[0].AsTensor<float>();
         return new ImageScores(Manifest.Classes.Select((name, i) => (name, (double)scores[0, i])).ToDictionary(p => p.name, p => p.Item2, StringComparer.Ordinal));
     }
@@ -121,5 +121,5 @@ public sealed class PackagedImageClassifier : IImageSafetyClassifier, IDisposabl
         return result;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose() => session.Dispose();
 }

@@ -8,28 +8,28 @@ namespace FluxWeb.Provenance.Filters;
 /// </summary>
 public sealed class PromptFilter
 {
-    private readonly IPromptClassifier? _classifier;
-    private readonly double _classifierThreshold;
-    private volatile BlockList _blockList;
+    private readonly IPromptClassifier? classifier;
+    private readonly double classifierThreshold;
+    private volatile BlockList blockList;
 
     public PromptFilter(IOptions<ContentFilterOptions> options, IPromptClassifier? classifier = null)
     {
-        _classifier = classifier;
-        _classifierThreshold = options.Value.PromptClassifierThreshold;
-        _blockList = new BlockList(options.Value.BlockedTerms);
+        this.classifier = classifier;
+        classifierThreshold = options.Value.PromptClassifierThreshold;
+        blockList = new BlockList(options.Value.BlockedTerms);
     }
 
-    public IReadOnlyList<string> BlockedTerms => _blockList.Terms;
+    public IReadOnlyList<string> BlockedTerms => blockList.Terms;
 
-    public bool HasClassifier => _classifier is not null;
+    public bool HasClassifier => classifier is not null;
 
     /// <summary>Replaces the list (admin edit); blank lines and duplicates are dropped.</summary>
-    public void SetBlockedTerms(IEnumerable<string> terms) => _blockList = new BlockList(terms);
+    public void SetBlockedTerms(IEnumerable<string> terms) => blockList = new BlockList(terms);
 
     public PromptDecision Check(string prompt)
     {
         var text = PromptNormalizer.Normalize(prompt);
-        foreach (var (term, termWords) in _blockList.Entries)
+        foreach (var (term, termWords) in blockList.Entries)
         {
             if (Matches(text, termWords))
             {
@@ -37,10 +37,10 @@ public sealed class PromptFilter
             }
         }
 
-        if (_classifier is not null)
+        if (classifier is not null)
         {
-            var score = _classifier.UnsafeProbability(prompt);
-            if (score > _classifierThreshold)
+            var score = classifier.UnsafeProbability(prompt);
+            if (score > classifierThreshold)
             {
                 return PromptDecision.Block(null, "The prompt was flagged by the content classifier. Rephrase it and try again.", score);
             }

@@ -213,17 +213,17 @@ public sealed class DwtDctWatermark(DwtDctEmbedMode mode = DwtDctEmbedMode.Carri
 
     private sealed class YuvPlanes
     {
-        private readonly int _width;
-        private readonly byte[] _y;
-        private readonly byte[] _u;
-        private readonly byte[] _v;
+        private readonly int width;
+        private readonly byte[] y;
+        private readonly byte[] u;
+        private readonly byte[] v;
 
         private YuvPlanes(int width, int height)
         {
-            _width = width;
-            _y = new byte[width * height];
-            _u = new byte[width * height];
-            _v = new byte[width * height];
+            this.width = width;
+            y = new byte[width * height];
+            u = new byte[width * height];
+            v = new byte[width * height];
         }
 
         public static YuvPlanes FromImage(Image<Rgba32> image)
@@ -234,11 +234,11 @@ public sealed class DwtDctWatermark(DwtDctEmbedMode mode = DwtDctEmbedMode.Carri
                 for (var y = 0; y < accessor.Height; y++)
                 {
                     var row = accessor.GetRowSpan(y);
-                    var offset = y * planes._width;
+                    var offset = y * planes.width;
                     for (var x = 0; x < row.Length; x++)
                     {
                         var p = row[x];
-                        (planes._y[offset + x], planes._u[offset + x], planes._v[offset + x]) = OpenCvYuv.FromBgr(p.B, p.G, p.R);
+                        (planes.y[offset + x], planes.u[offset + x], planes.v[offset + x]) = OpenCvYuv.FromBgr(p.B, p.G, p.R);
                     }
                 }
             });
@@ -247,16 +247,16 @@ public sealed class DwtDctWatermark(DwtDctEmbedMode mode = DwtDctEmbedMode.Carri
 
         public (double A, double B, double C, double D) UQuad(int row, int col)
         {
-            var top = (row * _width) + col;
-            var bottom = top + _width;
-            return (_u[top], _u[top + 1], _u[bottom], _u[bottom + 1]);
+            var top = (row * width) + col;
+            var bottom = top + width;
+            return (u[top], u[top + 1], u[bottom], u[bottom + 1]);
         }
 
         public void SetUQuad(int row, int col, byte a, byte b, byte c, byte d)
         {
-            var top = (row * _width) + col;
-            var bottom = top + _width;
-            (_u[top], _u[top + 1], _u[bottom], _u[bottom + 1]) = (a, b, c, d);
+            var top = (row * width) + col;
+            var bottom = top + width;
+            (u[top], u[top + 1], u[bottom], u[bottom + 1]) = (a, b, c, d);
         }
 
         public void WriteTo(Image<Rgba32> image) => image.ProcessPixelRows(accessor =>
@@ -264,10 +264,10 @@ public sealed class DwtDctWatermark(DwtDctEmbedMode mode = DwtDctEmbedMode.Carri
             for (var y = 0; y < accessor.Height; y++)
             {
                 var row = accessor.GetRowSpan(y);
-                var offset = y * _width;
+                var offset = y * width;
                 for (var x = 0; x < row.Length; x++)
                 {
-                    var (b, g, r) = OpenCvYuv.ToBgr(_y[offset + x], _u[offset + x], _v[offset + x]);
+                    var (b, g, r) = OpenCvYuv.ToBgr(this.y[offset + x], u[offset + x], v[offset + x]);
                     row[x] = new Rgba32(r, g, b, row[x].A);
                 }
             }

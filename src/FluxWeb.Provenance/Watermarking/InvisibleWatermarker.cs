@@ -8,29 +8,29 @@ namespace FluxWeb.Provenance.Watermarking;
 public sealed class InvisibleWatermarker
 {
     private const int KnownMarkTolerance = 2;
-    private readonly WatermarkOptions _options;
-    private readonly DwtDctWatermark _watermark;
+    private readonly WatermarkOptions options;
+    private readonly DwtDctWatermark watermark;
 
     public InvisibleWatermarker(IOptions<WatermarkOptions> options, InstallationIdentity installation)
     {
-        _options = options.Value;
-        _watermark = new DwtDctWatermark(_options.Mode);
+        this.options = options.Value;
+        watermark = new DwtDctWatermark(this.options.Mode);
         InstallationTag = WatermarkPayload.TagFor(installation.Id);
     }
 
     public ushort InstallationTag { get; }
 
-    public bool Enabled => _options.Enabled;
+    public bool Enabled => options.Enabled;
 
     /// <summary>Marks the image in place; false when disabled or the image is too small to carry the payload.</summary>
     public bool TryEmbed(Image<Rgba32> image, long serial)
     {
-        if (!_options.Enabled || !DwtDctWatermark.CanCarry(image.Width, image.Height, WatermarkPayload.BitCount))
+        if (!options.Enabled || !DwtDctWatermark.CanCarry(image.Width, image.Height, WatermarkPayload.BitCount))
         {
             return false;
         }
 
-        _watermark.Embed(image, WatermarkPayload.Create(InstallationTag, serial).ToBits());
+        watermark.Embed(image, WatermarkPayload.Create(InstallationTag, serial).ToBits());
         return true;
     }
 
@@ -67,7 +67,7 @@ public sealed class InvisibleWatermarker
 
     private WatermarkDetection? ReadPayload(WatermarkReading reading)
     {
-        if (reading.Confidence < _options.MinimumConfidence)
+        if (reading.Confidence < options.MinimumConfidence)
         {
             return null;
         }

@@ -70,10 +70,17 @@ public sealed class ImageAccessTests : IAsyncLifetime
         // A job written before inputs were checked at this door: an output given as its mask.
         var job = new Job
         {
-            Id = Guid.NewGuid(), OwnerId = nico.UserId, BatchId = Guid.NewGuid(),
+            Id = Guid.NewGuid(),
+            OwnerId = nico.UserId,
+            BatchId = Guid.NewGuid(),
             Settings = new GenerationSettings { ModelId = QueueHost.ModelId, Prompt = "masked by a non-commercial output", Seed = 1, SourceImageId = source, MaskImageId = output, Strength = 0.9f },
             Mode = JobMode.MaskedEdit,
-            ResolvedWidth = 256, ResolvedHeight = 256, ResolvedSteps = 4, TotalSteps = 4, State = JobState.Queued, EnqueuedUtc = DateTime.UtcNow,
+            ResolvedWidth = 256,
+            ResolvedHeight = 256,
+            ResolvedSteps = 4,
+            TotalSteps = 4,
+            State = JobState.Queued,
+            EnqueuedUtc = DateTime.UtcNow,
         };
         await host.WithDbAsync(db =>
         {

@@ -31,4 +31,5 @@ public sealed class EngineMemoryTests(EngineFixture fixture, ITestOutputHelper o
         var after = Process.GetCurrentProcess().WorkingSet64;
         output.WriteLine($"RSS before {before / 1e6:F1} MB, after 200 generations {after / 1e6:F1} MB ({clock.Elapsed.TotalSeconds:F1} s)");
         Assert.True(after - before < 100_000_000, $"RSS grew by {(after - before) / 1e6:F0} MB: ONNX outputs are leaking");
-    }}
+    }
+}

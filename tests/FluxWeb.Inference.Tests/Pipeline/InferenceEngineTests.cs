@@ -216,11 +216,14 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
             recorder.Report(value);
             if (value.Stage == GenerationStage.EncodingImages)
             {
-                new Thread(() =>
+                var canceller = new Thread(() =>
                 {
                     Thread.Sleep(150);
                     cancel.Cancel();
-                }) { IsBackground = true, Priority = ThreadPriority.AboveNormal }.Start();
+                });
+                canceller.IsBackground = true;
+                canceller.Priority = ThreadPriority.AboveNormal;
+                canceller.Start();
             }
         }
     }

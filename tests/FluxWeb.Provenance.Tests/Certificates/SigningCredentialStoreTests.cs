@@ -9,8 +9,8 @@ namespace FluxWeb.Provenance.Tests.Certificates;
 
 public sealed class SigningCredentialStoreTests : IDisposable
 {
-    private readonly TempDataFolder _data = new();
-    private readonly CapturingLogger _log = new();
+    private readonly TempDataFolder data = new();
+    private readonly CapturingLogger log = new();
 
     [Fact]
     public void The_generated_chain_satisfies_the_c2pa_certificate_profile()
@@ -39,9 +39,9 @@ public sealed class SigningCredentialStoreTests : IDisposable
         var second = Store().GetCredentials();
 
         Assert.Equal(first.Signer.Thumbprint, second.Signer.Thumbprint);
-        Assert.Contains(_log.Messages, m => m.Contains("created a local certificate authority", StringComparison.Ordinal));
-        Assert.Single(_log.Messages, m => m.Contains("created a local certificate authority", StringComparison.Ordinal));
-        var folder = Path.Combine(_data.Path, "keys", "c2pa");
+        Assert.Contains(log.Messages, m => m.Contains("created a local certificate authority", StringComparison.Ordinal));
+        Assert.Single(log.Messages, m => m.Contains("created a local certificate authority", StringComparison.Ordinal));
+        var folder = Path.Combine(data.Path, "keys", "c2pa");
         Assert.StartsWith("local CA in", first.Source, StringComparison.Ordinal);
         foreach (var key in new[] { SigningCredentialStore.RootKeyFile, SigningCredentialStore.SigningKeyFile })
         {
@@ -56,9 +56,9 @@ public sealed class SigningCredentialStoreTests : IDisposable
     public void Configured_pem_files_are_used_instead()
     {
         var (root, signer) = LocalCertificateAuthority.Create("organisation", DateTimeOffset.UtcNow);
-        var chain = Path.Combine(_data.Path, "org-chain.pem");
-        var key = Path.Combine(_data.Path, "org.key.pem");
-        var anchors = Path.Combine(_data.Path, "org-root.pem");
+        var chain = Path.Combine(data.Path, "org-chain.pem");
+        var key = Path.Combine(data.Path, "org.key.pem");
+        var anchors = Path.Combine(data.Path, "org-root.pem");
         File.WriteAllText(chain, signer.ExportCertificatePem());
         File.WriteAllText(key, signer.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(anchors, root.ExportCertificatePem());
@@ -67,7 +67,7 @@ public sealed class SigningCredentialStoreTests : IDisposable
 
         Assert.Equal(signer.Thumbprint, store.GetCredentials().Signer.Thumbprint);
         Assert.StartsWith("configured PEM", store.GetCredentials().Source, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_data.Path, "keys", "c2pa")));
+        Assert.False(Directory.Exists(Path.Combine(data.Path, "keys", "c2pa")));
         Assert.Equal(root.Thumbprint, Assert.Single(store.LoadTrustAnchors()).Thumbprint);
     }
 
@@ -77,8 +77,8 @@ public sealed class SigningCredentialStoreTests : IDisposable
         using var key = System.Security.Cryptography.ECDsa.Create();
         var request = new CertificateRequest("CN=self-signed", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
         using var selfSigned = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(10));
-        var chain = Path.Combine(_data.Path, "bad.pem");
-        var keyPath = Path.Combine(_data.Path, "bad.key.pem");
+        var chain = Path.Combine(data.Path, "bad.pem");
+        var keyPath = Path.Combine(data.Path, "bad.key.pem");
         File.WriteAllText(chain, selfSigned.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
 
@@ -89,13 +89,13 @@ public sealed class SigningCredentialStoreTests : IDisposable
         Assert.Contains("self-signed", error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _data.Dispose();
+    public void Dispose() => data.Dispose();
 
     private SigningCredentialStore Store(C2paOptions? options = null) => new(
         Options.Create(options ?? new C2paOptions()),
-        Options.Create(new ProvenanceStorageOptions { DataDirectory = _data.Path }),
+        Options.Create(new ProvenanceStorageOptions { DataDirectory = data.Path }),
         new InstallationIdentity("store-tests"),
-        _log,
+        log,
         TimeProvider.System);
 
     private sealed class CapturingLogger : ILogger<SigningCredentialStore>

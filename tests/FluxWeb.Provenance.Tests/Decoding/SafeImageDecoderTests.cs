@@ -10,7 +10,7 @@ namespace FluxWeb.Provenance.Tests.Decoding;
 
 public sealed class SafeImageDecoderTests : IDisposable
 {
-    private readonly SafeImageDecoder _decoder = new(Options.Create(new ImageDecodingOptions()));
+    private readonly SafeImageDecoder decoder = new(Options.Create(new ImageDecodingOptions()));
 
     public static TheoryData<HostileImages.Case> Corpus()
     {
@@ -29,7 +29,7 @@ public sealed class SafeImageDecoderTests : IDisposable
     {
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
 
-        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => _decoder.DecodeAsync(new MemoryStream(hostile.Bytes), hostile.FileName));
+        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => decoder.DecodeAsync(new MemoryStream(hostile.Bytes), hostile.FileName));
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         Assert.Equal(hostile.Reason, refusal.Reason);
@@ -43,11 +43,11 @@ public sealed class SafeImageDecoderTests : IDisposable
     {
         foreach (var hostile in HostileImages.All())
         {
-            await Assert.ThrowsAsync<UnsafeImageException>(() => _decoder.DecodeAsync(new MemoryStream(hostile.Bytes), hostile.FileName));
+            await Assert.ThrowsAsync<UnsafeImageException>(() => decoder.DecodeAsync(new MemoryStream(hostile.Bytes), hostile.FileName));
         }
 
         using var photo = TestImages.Photo(64, 48);
-        using var decoded = await _decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "ok.png");
+        using var decoded = await decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "ok.png");
 
         Assert.Equal(64, decoded.Width);
         Assert.Equal(photo[10, 20], decoded[10, 20]);
@@ -67,7 +67,7 @@ public sealed class SafeImageDecoderTests : IDisposable
             _ => HostileImages.Encode(photo, new WebpEncoder { FileFormat = WebpFileFormatType.Lossless }),
         };
 
-        using var decoded = await _decoder.DecodeAsync(new MemoryStream(bytes), $"picture.{format}");
+        using var decoded = await decoder.DecodeAsync(new MemoryStream(bytes), $"picture.{format}");
 
         Assert.Equal((80, 60), (decoded.Width, decoded.Height));
         Assert.InRange(Math.Abs(decoded[40, 30].R - photo[40, 30].R), 0, 12);
@@ -99,7 +99,7 @@ public sealed class SafeImageDecoderTests : IDisposable
 
             try
             {
-                using var image = _decoder.Decode(damaged);
+                using var image = decoder.Decode(damaged);
                 outcomes["decoded"] = outcomes.GetValueOrDefault("decoded") + 1;
             }
             catch (UnsafeImageException refusal)
@@ -117,7 +117,7 @@ public sealed class SafeImageDecoderTests : IDisposable
     {
         using var photo = TestImages.Photo(32, 32);
 
-        using var decoded = await _decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "actually-a-png.jpg");
+        using var decoded = await decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "actually-a-png.jpg");
 
         Assert.Equal(photo[5, 5], decoded[5, 5]);
     }
@@ -128,7 +128,7 @@ public sealed class SafeImageDecoderTests : IDisposable
         using var photo = TestImages.Photo(32, 32);
         byte[] padded = [.. TestImages.Jpeg(photo), .. new byte[64]];
 
-        using var decoded = await _decoder.DecodeAsync(new MemoryStream(padded));
+        using var decoded = await decoder.DecodeAsync(new MemoryStream(padded));
 
         Assert.Equal(32, decoded.Width);
     }
@@ -142,7 +142,7 @@ public sealed class SafeImageDecoderTests : IDisposable
         photo.Metadata.ExifProfile.SetValue(ExifTag.Orientation, (ushort)6);
         photo.Metadata.ExifProfile.SetValue(ExifTag.GPSLatitudeRef, "N");
 
-        using var decoded = await _decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "phone.png");
+        using var decoded = await decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "phone.png");
 
         Assert.Equal((20, 40), (decoded.Width, decoded.Height));
         Assert.True(decoded[19, 0].R > 200 && decoded[19, 0].G < 60, "orientation 6 puts the top-left pixel top-right");
@@ -154,10 +154,10 @@ public sealed class SafeImageDecoderTests : IDisposable
     [Fact]
     public async Task A_file_over_the_byte_limit_is_refused_before_it_is_read_whole()
     {
-        using var decoder = new SafeImageDecoder(Options.Create(new ImageDecodingOptions { MaxBytes = 10_000 }));
+        using var limited = new SafeImageDecoder(Options.Create(new ImageDecodingOptions { MaxBytes = 10_000 }));
         var stream = new CountingStream(new byte[5_000_000]);
 
-        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => decoder.DecodeAsync(stream, "big.png"));
+        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => limited.DecodeAsync(stream, "big.png"));
 
         Assert.Equal(UnsafeImageReason.TooLarge, refusal.Reason);
         Assert.Equal(413, refusal.SuggestedStatusCode);
@@ -167,10 +167,10 @@ public sealed class SafeImageDecoderTests : IDisposable
     [Fact]
     public async Task The_allocator_limit_stops_a_decode_that_fits_the_dimension_limits()
     {
-        using var decoder = new SafeImageDecoder(Options.Create(new ImageDecodingOptions { AllocationLimitMegabytes = 4 }));
+        using var limited = new SafeImageDecoder(Options.Create(new ImageDecodingOptions { AllocationLimitMegabytes = 4 }));
         using var photo = TestImages.Photo(1600, 1200);
 
-        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => decoder.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "wide.png"));
+        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => limited.DecodeAsync(new MemoryStream(TestImages.Png(photo)), "wide.png"));
 
         Assert.Equal(UnsafeImageReason.ResourceLimit, refusal.Reason);
         Assert.Contains("memory", refusal.Message, StringComparison.Ordinal);
@@ -182,13 +182,13 @@ public sealed class SafeImageDecoderTests : IDisposable
         using var photo = TestImages.Photo(16, 16);
         var gif = HostileImages.Encode(photo, new SixLabors.ImageSharp.Formats.Gif.GifEncoder());
 
-        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => _decoder.DecodeAsync(new MemoryStream(gif), "cat.png"));
+        var refusal = await Assert.ThrowsAsync<UnsafeImageException>(() => decoder.DecodeAsync(new MemoryStream(gif), "cat.png"));
 
         Assert.Equal("This file is a GIF file, which FluxWeb does not accept. Convert it to PNG, JPEG or WebP and upload it again.", refusal.Message);
         Assert.Equal(415, refusal.SuggestedStatusCode);
     }
 
-    public void Dispose() => _decoder.Dispose();
+    public void Dispose() => decoder.Dispose();
 
     private sealed class CountingStream(byte[] data) : MemoryStream(data)
     {

@@ -10,13 +10,13 @@ public sealed class ImageContentFilterTests : IDisposable
 {
     private static readonly Rgba32 Red = new(230, 20, 20);
     private static readonly Rgba32 Blue = new(20, 20, 230);
-    private readonly TempDataFolder _folder = new();
-    private readonly string _modelPath;
+    private readonly TempDataFolder folder = new();
+    private readonly string modelPath;
 
     public ImageContentFilterTests()
     {
-        _modelPath = Path.Combine(_folder.Path, "nsfw.onnx");
-        File.WriteAllBytes(_modelPath, TestClassifierModels.RedIsNsfw());
+        modelPath = Path.Combine(folder.Path, "nsfw.onnx");
+        File.WriteAllBytes(modelPath, TestClassifierModels.RedIsNsfw());
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class ImageContentFilterTests : IDisposable
     [Fact]
     public void Without_a_classifier_filtering_is_visibly_off_and_nothing_passes_silently()
     {
-        var missing = new ContentFilterOptions { ImageClassifierPath = Path.Combine(_folder.Path, "absent.onnx") };
+        var missing = new ContentFilterOptions { ImageClassifierPath = Path.Combine(folder.Path, "absent.onnx") };
         var (classifier, status) = ImageClassifierLoader.Load(missing);
         var filter = new ImageContentFilter(Options.Create(missing), classifier, status);
         using var image = TestImages.Flat(64, 64, Red);
@@ -119,7 +119,7 @@ public sealed class ImageContentFilterTests : IDisposable
     [Fact]
     public void A_model_with_the_wrong_input_shape_leaves_filtering_off_and_says_why()
     {
-        var path = Path.Combine(_folder.Path, "wrong.onnx");
+        var path = Path.Combine(folder.Path, "wrong.onnx");
         File.WriteAllBytes(path, TestClassifierModels.WrongInputSize());
 
         var (classifier, status) = ImageClassifierLoader.Load(new ContentFilterOptions { ImageClassifierPath = path });
@@ -129,11 +129,11 @@ public sealed class ImageContentFilterTests : IDisposable
         Assert.Contains("[N,3,224,224]", status.Description, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     private ImageContentFilter Filter(ContentAction action, double threshold = 0.85)
     {
-        var options = new ContentFilterOptions { ImageClassifierPath = _modelPath, OutputAction = action, ImageThreshold = threshold };
+        var options = new ContentFilterOptions { ImageClassifierPath = modelPath, OutputAction = action, ImageThreshold = threshold };
         var (classifier, status) = ImageClassifierLoader.Load(options);
         Assert.True(status.Enabled, status.Description);
         return new ImageContentFilter(Options.Create(options), classifier, status);

@@ -6,7 +6,7 @@ namespace FluxWeb.Provenance.Tests.Filters;
 
 public sealed class PromptFilterTests
 {
-    private readonly PromptFilter _filter = new(Options.Create(new ContentFilterOptions { BlockedTerms = ["nude", "ass", "blood bath", "  ", "NUDE"] }));
+    private readonly PromptFilter filter = new(Options.Create(new ContentFilterOptions { BlockedTerms = ["nude", "ass", "blood bath", "  ", "NUDE"] }));
 
     [Theory]
     [InlineData("a NUDE portrait")]
@@ -28,7 +28,7 @@ public sealed class PromptFilterTests
     [InlineData("a blood-bath")]
     public void Evasions_of_a_blocked_term_are_caught(string prompt)
     {
-        var decision = _filter.Check(prompt);
+        var decision = filter.Check(prompt);
 
         Assert.True(decision.Blocked, prompt);
         Assert.Contains(decision.MatchedTerm, new[] { "nude", "ass", "blood bath" });
@@ -42,18 +42,18 @@ public sealed class PromptFilterTests
     [InlineData("1990s poster, 35mm film")]
     public void Innocent_words_that_contain_a_term_pass(string prompt)
     {
-        Assert.False(_filter.Check(prompt).Blocked, prompt);
+        Assert.False(filter.Check(prompt).Blocked, prompt);
     }
 
     [Fact]
     public void Admins_replace_the_list_and_duplicates_collapse()
     {
-        Assert.Equal(["nude", "ass", "blood bath"], _filter.BlockedTerms);
+        Assert.Equal(["nude", "ass", "blood bath"], filter.BlockedTerms);
 
-        _filter.SetBlockedTerms(["castle"]);
+        filter.SetBlockedTerms(["castle"]);
 
-        Assert.True(_filter.Check("a c a s t l e at night").Blocked);
-        Assert.False(_filter.Check("a nude portrait").Blocked);
+        Assert.True(filter.Check("a c a s t l e at night").Blocked);
+        Assert.False(filter.Check("a nude portrait").Blocked);
     }
 
     [Fact]
@@ -63,12 +63,12 @@ public sealed class PromptFilterTests
         var path = Path.Combine(folder.Path, "text.onnx");
         File.WriteAllBytes(path, TestClassifierModels.ExactPhraseIsUnsafe());
         using var classifier = new OnnxPromptClassifier(path);
-        var filter = new PromptFilter(Options.Create(new ContentFilterOptions()), classifier);
+        var classifying = new PromptFilter(Options.Create(new ContentFilterOptions()), classifier);
 
-        var flagged = filter.Check("forbidden request");
-        var allowed = filter.Check("a lighthouse at dusk");
+        var flagged = classifying.Check("forbidden request");
+        var allowed = classifying.Check("a lighthouse at dusk");
 
-        Assert.True(filter.HasClassifier);
+        Assert.True(classifying.HasClassifier);
         Assert.True(flagged.Blocked);
         Assert.Null(flagged.MatchedTerm);
         Assert.Equal(1.0, flagged.ClassifierScore);

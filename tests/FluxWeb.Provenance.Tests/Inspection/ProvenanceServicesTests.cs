@@ -17,7 +17,7 @@ namespace FluxWeb.Provenance.Tests.Inspection;
 /// <summary>The library as a host wires it: AddProvenance, configuration sections, mark an output, verify it.</summary>
 public sealed class ProvenanceServicesTests : IDisposable
 {
-    private readonly TempDataFolder _data = new();
+    private readonly TempDataFolder data = new();
 
     [Theory]
     [InlineData(OutputEncoding.Png, "image/png")]
@@ -39,7 +39,7 @@ public sealed class ProvenanceServicesTests : IDisposable
         Assert.Equal("Trusted", json.GetProperty("c2pa").GetProperty("state").GetString());
         Assert.Equal("black-forest-labs/FLUX.2-klein-4B", json.GetProperty("c2pa").GetProperty("model").GetString());
         Assert.Equal(2, json.GetProperty("c2pa").GetProperty("ingredients").GetArrayLength());
-        var rootPem = File.ReadAllText(Path.Combine(_data.Path, "keys", "c2pa", "root-ca.pem"));
+        var rootPem = File.ReadAllText(Path.Combine(data.Path, "keys", "c2pa", "root-ca.pem"));
         Assert.Equal("Trusted", ContentAuthVerifier.Verify(bytes, mimeType, rootPem).GetProperty("validation_state").GetString());
     }
 
@@ -89,7 +89,7 @@ public sealed class ProvenanceServicesTests : IDisposable
         Assert.Equal(ContentAction.Block, host.Services.GetRequiredService<IOptions<ContentFilterOptions>>().Value.OutputAction);
         Assert.False(host.Services.GetRequiredService<ImageContentFilter>().Status.Enabled);
         Assert.Equal("configured-id", host.Services.GetRequiredService<FluxWeb.Provenance.Watermarking.InstallationIdentity>().Id);
-        Assert.False(File.Exists(Path.Combine(_data.Path, "keys", "installation-id")));
+        Assert.False(File.Exists(Path.Combine(data.Path, "keys", "installation-id")));
     }
 
     [Theory]
@@ -103,12 +103,12 @@ public sealed class ProvenanceServicesTests : IDisposable
         Assert.NotEmpty(error.Failures);
     }
 
-    public void Dispose() => _data.Dispose();
+    public void Dispose() => data.Dispose();
 
     private async Task<IHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["FluxWeb:DataDirectory"] = _data.Path });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["FluxWeb:DataDirectory"] = data.Path });
         builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Services.AddLogging();
         builder.Services.AddProvenance();

@@ -97,8 +97,14 @@ public sealed class AdminCliTests
             artistId = (await db.Users.SingleAsync(u => u.Email == "artist@example.com")).Id;
             db.Images.Add(new FluxWeb.Domain.Images.StoredImage
             {
-                OwnerId = artistId, Kind = FluxWeb.Domain.Images.StoredImageKind.Output, ModelId = "klein-9b", LicenceId = "FLUX-Non-Commercial", CommercialUse = false,
-                RelativePath = "images/x.png", ContentType = "image/png", Sha256 = "00",
+                OwnerId = artistId,
+                Kind = FluxWeb.Domain.Images.StoredImageKind.Output,
+                ModelId = "klein-9b",
+                LicenceId = "FLUX-Non-Commercial",
+                CommercialUse = false,
+                RelativePath = "images/x.png",
+                ContentType = "image/png",
+                Sha256 = "00",
             });
             await db.SaveChangesAsync();
         }

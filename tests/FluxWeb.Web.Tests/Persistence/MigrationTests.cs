@@ -85,9 +85,17 @@ public sealed class MigrationTests
             db.Users.Add(new FluxUser { Id = "u", UserName = "u@example.com", Email = "u@example.com" });
             StoredImage Image(StoredImageKind kind, long? serial, DateTime created, string? model = null) => new()
             {
-                Id = Guid.NewGuid(), OwnerId = "u", Kind = kind, WatermarkSerial = serial, CreatedUtc = created, ModelId = model,
-                LicenceId = model is null ? null : "FLUX-Non-Commercial", CommercialUse = model is null ? null : false,
-                RelativePath = "images/x.png", ContentType = "image/png", Sha256 = "",
+                Id = Guid.NewGuid(),
+                OwnerId = "u",
+                Kind = kind,
+                WatermarkSerial = serial,
+                CreatedUtc = created,
+                ModelId = model,
+                LicenceId = model is null ? null : "FLUX-Non-Commercial",
+                CommercialUse = model is null ? null : false,
+                RelativePath = "images/x.png",
+                ContentType = "image/png",
+                Sha256 = "",
             };
             // Two processes counting in memory handed out serial 7 twice; the newer image is the one that counts.
             var images = new[]
