@@ -2,9 +2,8 @@
 # FluxWeb's two entry points on a fresh Debian machine with the .NET 10 SDK:
 #   ./build.sh run  [fluxweb serve options]   run the web app on http://localhost:5000
 #   ./build.sh test [--all] [dotnet test options]
-#                                             check the code layout, install what the tests need, build once, then
-#                                             run every test project side by side; the load run and the reference
-#                                             re-runs (categories Load, Reference) only with --all
+#                                             check the code layout, install what the tests need, then run the tests; the load run and
+#                                             the reference re-runs (categories Load, Reference) only with --all
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -103,14 +102,8 @@ case "${1:-}" in
     done
     check_whitespace
     install_test_prerequisites
-    echo "==> Building FluxWeb.sln (Release)"
-    dotnet build FluxWeb.sln -c Release --nologo
-    # Then every test project at once: `dotnet test` on the solution runs as many projects at a time as MSBuild has
-    # nodes (one per core by default), and a node that runs the browser tests (minutes, mostly waiting on Chromium
-    # and the published app) is lost to the other projects meanwhile. Their test hosts share the cores instead.
-    test_projects=$(grep -c '\.Tests\.csproj"' FluxWeb.sln)
-    echo "==> dotnet test --no-build ${filter[*]} ($test_projects test projects side by side)"
-    exec dotnet test FluxWeb.sln -c Release --no-build -maxcpucount:"$test_projects" "${filter[@]}" "$@"
+    echo "==> dotnet test ${filter[*]}"
+    exec dotnet test FluxWeb.sln -c Release "${filter[@]}" "$@"
     ;;
   *)
     echo "usage: ./build.sh run [options] | ./build.sh test [--all] [options]" >&2
