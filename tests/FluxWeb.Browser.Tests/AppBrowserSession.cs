@@ -10,14 +10,15 @@ namespace FluxWeb.Browser.Tests;
 /// executable in a process of its own (<see cref="Published.PublishedAppSession"/>). A flow that
 /// uses only what this class offers runs against either; screenshots of failures and of each flow
 /// go to the test output's artefacts folder.
+/// One Chromium serves every session of the test run (<see cref="SharedChromium"/>); each session's pages
+/// live in browser contexts of their own (separate cookies and storage), closed when the session ends.
 /// </summary>
 public abstract class AppBrowserSession : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
     private readonly ConcurrentDictionary<string, Lazy<Task>> accounts = new(StringComparer.OrdinalIgnoreCase);
-
-    private IPlaywright? playwright;
+    private readonly ConcurrentBag<IBrowserContext> contexts = [];
 
     public IBrowser Browser { get; private set; } = default!;
 
@@ -29,16 +30,13 @@ public abstract class AppBrowserSession : IAsyncLifetime
     {
         Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: the README's test command (./build.sh test) installs Debian's chromium.");
         Directory.CreateDirectory(ArtefactsDirectory);
+        // The published app takes minutes to build when the sources changed: the first browser session of the run
+        // starts it, so it is built while the flows against the app in this process run.
+        Published.PublishedBuild.StartInBackground();
 
+        var browser = SharedChromium.BrowserAsync();
         BaseUrl = (await StartAppAsync()).TrimEnd('/');
-
-        playwright = await Playwright.CreateAsync();
-        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        });
+        Browser = await browser;
     }
 
     /// <summary>Starts the app under test and returns its address.</summary>
@@ -53,13 +51,21 @@ public abstract class AppBrowserSession : IAsyncLifetime
 
     public async Task<IPage> NewPageAsync(int width = 1440, int height = 900)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        var context = await NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = BaseUrl,
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>A fresh browser context (no cookies, no storage) in the shared Chromium, closed with this session.</summary>
+    public async Task<IBrowserContext> NewContextAsync(BrowserNewContextOptions options)
+    {
+        var context = await Browser.NewContextAsync(options);
+        contexts.Add(context);
+        return context;
     }
 
     /// <summary>Blazor replaces the prerendered page when the circuit starts; clicks before that are lost.</summary>
@@ -98,12 +104,11 @@ public abstract class AppBrowserSession : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (Browser is not null)
+        foreach (var context in contexts)
         {
-            await Browser.DisposeAsync();
+            await context.CloseAsync();
         }
 
-        playwright?.Dispose();
         await StopAppAsync();
     }
 

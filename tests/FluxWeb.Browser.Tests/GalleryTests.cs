@@ -38,18 +38,12 @@ public sealed partial class GalleryTests(QueueBrowserSession session) : IClassFi
         Assert.True(submitted.Accepted, submitted.Error);
         var jobs = services.GetRequiredService<JobService>();
         var owner = new JobActor(ownerId, false);
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var job = await jobs.GetAsync(owner, submitted.JobIds[0]);
-            if (job is { State: JobState.Succeeded, OutputImageId: { } image })
-            {
-                return image;
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"The job is {job?.State}: {job?.Error}");
-            await Task.Delay(20);
-        }
+        JobView? last = null;
+        var job = await Eventually.Value(
+            async () => last = await jobs.GetAsync(owner, submitted.JobIds[0]),
+            j => j is { State: JobState.Succeeded, OutputImageId: not null },
+            () => $"The job is {last?.State}: {last?.Error}");
+        return job!.OutputImageId!.Value;
     }
 
     [Fact]

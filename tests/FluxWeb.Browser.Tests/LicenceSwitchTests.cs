@@ -75,19 +75,16 @@ public sealed class LicenceSwitchTests(QueueBrowserSession session) : IClassFixt
     private async Task<Guid> OutputOfAsync(Guid jobId)
     {
         var contexts = session.Factory.Services.GetRequiredService<IDbContextFactory<FluxWeb.Persistence.FluxWebDbContext>>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            await using var db = await contexts.CreateDbContextAsync();
-            var job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
-            if (job.State.IsFinished())
+        Job? last = null;
+        var job = await Eventually.Value(
+            async () =>
             {
-                Assert.True(job.State == JobState.Succeeded, job.Error);
-                return job.OutputImageId!.Value;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"The job is {job.State}.");
-            await Task.Delay(20);
-        }
+                await using var db = await contexts.CreateDbContextAsync();
+                return last = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
+            },
+            j => j.State.IsFinished(),
+            () => $"The job is {last?.State}.");
+        Assert.True(job.State == JobState.Succeeded, job.Error);
+        return job.OutputImageId!.Value;
     }
 }

@@ -105,10 +105,11 @@ public sealed partial class JobService(
         return decision.Allowed ? new JobRead<JobView>(JobView.From(job, board)) : new JobRead<JobView>(null, decision.Reason);
     }
 
-    /// <summary>The running job's latest preview as PNG, for its owner or an administrator, licence-checked now; not found otherwise.</summary>
+    /// <summary>The running (or just finished) job's latest preview as PNG, for its owner or an administrator, licence-checked now; not found otherwise.</summary>
     public async Task<JobRead<byte[]>> GetPreviewAsync(JobActor viewer, Guid jobId, CancellationToken cancellationToken = default)
     {
-        if (board.Running(jobId) is not { } live || !viewer.MayAccess(live.OwnerId))
+        // A job that ended a moment ago still has its last preview: the page showing it may not have heard of the end yet.
+        if (board.LatestPreview(jobId) is not { } live || !viewer.MayAccess(live.OwnerId))
         {
             return new JobRead<byte[]>(null);
         }

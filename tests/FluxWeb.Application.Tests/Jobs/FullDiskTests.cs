@@ -80,12 +80,9 @@ public sealed class FullDiskTests : IAsyncLifetime
         files.Full = true;
         database.Full = true;
         hold.Release();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!host.Logs.Lines.Any(l => l.Contains($"Could not record how job {id} ended (attempt 2)", StringComparison.Ordinal)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The worker should keep trying to record the failure.");
-            await Task.Delay(20);
-        }
+        await Eventually.Until(
+            () => host.Logs.Lines.Any(l => l.Contains($"Could not record how job {id} ended (attempt 2)", StringComparison.Ordinal)),
+            "The worker should keep trying to record the failure.");
 
         Assert.Equal(JobState.Running, (await host.JobAsync(id)).State);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
@@ -140,20 +139,18 @@ public sealed class LivedInBrowserSession : BrowserSession
         var submitted = await Factory.Services.GetRequiredService<GenerationService>().SubmitAsync(ownerId, request);
         Assert.True(submitted.Accepted, submitted.Error);
         var id = submitted.JobIds[0];
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            await using var db = await Db();
-            var state = await db.Jobs.Where(j => j.Id == id).Select(j => j.State).SingleAsync();
-            if (state.IsFinished())
+        var state = JobState.Queued;
+        await Eventually.Until(
+            async () =>
             {
-                Assert.Equal(expected, state);
-                return id;
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Job {id} is still {state}.");
-            await Task.Delay(20);
-        }
+                await using var db = await Db();
+                state = await db.Jobs.Where(j => j.Id == id).Select(j => j.State).SingleAsync();
+                return state.IsFinished();
+            },
+            () => $"Job {id} is still {state}.",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(expected, state);
+        return id;
     }
 
     private Task<FluxWebDbContext> Db() => Factory.Services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();

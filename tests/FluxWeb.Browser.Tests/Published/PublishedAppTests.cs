@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Net;
@@ -7,6 +6,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FluxWeb.Testing;
 using Microsoft.Playwright;
 
 namespace FluxWeb.Browser.Tests.Published;
@@ -145,20 +145,19 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetString();
 
-        var deadline = Stopwatch.StartNew();
-        JsonElement job;
-        while (true)
-        {
-            job = await http.GetFromJsonAsync<JsonElement>($"api/v1/jobs/{jobId}");
-            var state = job.GetProperty("state").GetString();
-            if (state is "Succeeded")
+        var generation = System.Diagnostics.Stopwatch.StartNew();
+        var last = default(JsonElement);
+        var job = await Eventually.Value(
+            async () =>
             {
-                break;
-            }
-
-            Assert.True(state is "Queued" or "Running" && deadline.Elapsed < TimeSpan.FromSeconds(90), $"job {jobId}: {job}");
-            await Task.Delay(100);
-        }
+                last = await http.GetFromJsonAsync<JsonElement>($"api/v1/jobs/{jobId}");
+                var state = last.GetProperty("state").GetString();
+                Assert.True(state is "Queued" or "Running" or "Succeeded", $"job {jobId}: {last}");
+                return last;
+            },
+            j => j.GetProperty("state").GetString() is "Succeeded",
+            () => $"job {jobId}: {last}",
+            TimeSpan.FromSeconds(90));
 
         var png = await http.GetByteArrayAsync(job.GetProperty("outputUrl").GetString()!.TrimStart('/') + "?download=true");
         var file = Path.Combine(app.TempDirectory, "output.png");
@@ -180,7 +179,7 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
 
         var errors = app.Log.Split('\n').Where(line => ErrorLogLine().IsMatch(line)).ToList();
         Assert.True(errors.Count == 0, $"the published app logged errors:\n{string.Join('\n', errors)}");
-        Console.WriteLine($"published app: a 256² demo image through the API in {deadline.Elapsed.TotalSeconds:F1} s; runs as uid {(PublishedApp.RunningAsRoot ? PublishedApp.ImageUserId.ToString(CultureInfo.InvariantCulture) : "of the test runner")}");
+        Console.WriteLine($"published app: a 256² demo image through the API in {generation.Elapsed.TotalSeconds:F1} s; runs as uid {(PublishedApp.RunningAsRoot ? PublishedApp.ImageUserId.ToString(CultureInfo.InvariantCulture) : "of the test runner")}");
     }
 
     [Fact]
@@ -218,12 +217,7 @@ public sealed partial class PublishedAppTests(PublishedAppSession session)
 
     private static async Task WaitForLogAsync(PublishedApp app, Func<string, bool> match)
     {
-        var deadline = Stopwatch.StartNew();
-        while (!app.Log.Split('\n').Any(match))
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"The expected line never appeared in the log:\n{app.Log}");
-            await Task.Delay(50);
-        }
+        await Eventually.Until(() => app.Log.Split('\n').Any(match), () => $"The expected line never appeared in the log:\n{app.Log}");
     }
 
     /// <summary>Stylesheets, scripts, the icon and the import map's modules, with the integrity the page states for each.</summary>

@@ -20,6 +20,13 @@ public static class PublishedBuild
 
     public static Task<string> FolderAsync() => Folder.Value;
 
+    /// <summary>
+    /// Starts the publish (or the check that it is already there) without waiting for it; a failure is reported
+    /// by <see cref="FolderAsync"/> to the tests that need the published app.
+    /// </summary>
+    public static void StartInBackground() =>
+        _ = Folder.Value.ContinueWith(publish => _ = publish.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
     public static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -134,6 +141,22 @@ public static class PublishedBuild
         }
     }
 
+    private static void StopIfRunning(Process process)
+    {
+        try
+        {
+            // Not the whole tree: the C# compiler server it may have started serves other builds on this machine too.
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // It ended meanwhile.
+        }
+    }
+
     internal static async Task<(int ExitCode, string Output)> RunAsync(string workingDirectory, string fileName, params string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
@@ -148,9 +171,20 @@ public static class PublishedBuild
         }
 
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
+        // A run that ends first (a filtered run that needed no published app, a crash) takes its publish with it,
+        // instead of leaving it to finish unattended; an unfinished publish is redone by the next run.
+        EventHandler stop = (_, _) => StopIfRunning(process);
+        AppDomain.CurrentDomain.ProcessExit += stop;
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, await stdout + await stderr);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.ProcessExit -= stop;
+        }
     }
 }

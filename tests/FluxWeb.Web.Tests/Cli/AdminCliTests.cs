@@ -13,7 +13,12 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Web.Tests.Cli;
 
-/// <summary><c>users create|set|list</c>, <c>apikeys create|list|revoke</c> and <c>generate --user</c>, in process on their own data folders.</summary>
+/// <summary>
+/// <c>users create|set|list</c>, <c>apikeys create|list|revoke</c> and <c>generate --user</c>, in process on their own data folders,
+/// each holding a copy of the migrated database template, as on a server that was set up before (the commands still run their
+/// start-up steps, migrations included). A first command on an empty folder is <c>UsersCliTests</c>' create-admin and the
+/// published app's set-up; migrating from empty is <c>MigrationTests</c>.
+/// </summary>
 public sealed class AdminCliTests
 {
     private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
@@ -44,6 +49,7 @@ public sealed class AdminCliTests
     {
         using var folder = new TempFolder();
         var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
 
         var created = await CreateAsync(data, "artist@example.com", accountType: "NonCommercial");
         await CreateAsync(data, "boss@example.com", role: "admin");
@@ -82,6 +88,7 @@ public sealed class AdminCliTests
     {
         using var folder = new TempFolder();
         var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
         await CreateAsync(data, "root@example.com", role: "Admin");
         await CreateAsync(data, "artist@example.com", accountType: "NonCommercial");
         string artistId;
@@ -159,6 +166,7 @@ public sealed class AdminCliTests
     {
         using var folder = new TempFolder();
         var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
         await CreateAsync(data, "script@example.com");
 
         var (code, stdout, stderr) = await RunAsync("apikeys", "create", "--user", "script@example.com", "--name", "nightly", "--scope", "read", "--data", data);
@@ -194,6 +202,7 @@ public sealed class AdminCliTests
     {
         using var folder = new TempFolder();
         var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
         var models = folder.Combine("models");
         QueueHost.InstallModels(models);
         await CreateAsync(data, "corp@example.com", accountType: "Commercial");
@@ -216,6 +225,7 @@ public sealed class AdminCliTests
     {
         using var folder = new TempFolder();
         var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
         var models = folder.Combine("models");
         DemoPackage.Create(models, "demo");
         await CreateAsync(data, "artist@example.com");

@@ -198,7 +198,7 @@ public sealed class StudioSessionTests : IAsyncLifetime
 
         hold.Release();
         var jobId = running.JobIds.Single();
-        await Eventually(() => session.Results!.Any(r => r.Id == jobId));
+        await Eventually.Until(() => session.Results!.Any(r => r.Id == jobId), "The session never showed the finished job among its results.", TimeSpan.FromSeconds(30));
         Assert.Equal(99UL, session.LastSeed);
         Assert.DoesNotContain(StudioField.Seed, session.Errors.Keys);
         Assert.True(view.Updates > 0);
@@ -221,16 +221,6 @@ public sealed class StudioSessionTests : IAsyncLifetime
         Assert.Equal("already done", Assert.Single(session.Results!).Prompt);
         Assert.Equal(12UL, session.LastSeed);
         Assert.False(host.Events.HasSubscribers(ada.UserId));
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true within 30 seconds.");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>The page, as the session sees it: answers to questions are given in advance; changes run one at a time.</summary>

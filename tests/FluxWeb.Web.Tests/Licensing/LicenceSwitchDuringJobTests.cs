@@ -57,19 +57,16 @@ public sealed class LicenceSwitchDuringJobTests : IAsyncLifetime
 
     private async Task<Guid> EndedAsync(Guid jobId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var job = await factory.Service<Microsoft.EntityFrameworkCore.IDbContextFactory<FluxWeb.Persistence.FluxWebDbContext>>().CreateDbContext()
-                .Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
-            if (job.State.IsFinished())
+        Job? last = null;
+        var job = await Eventually.Value(
+            async () =>
             {
-                return job.OutputImageId ?? Guid.Empty;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Job {jobId} is {job.State}.");
-            await Task.Delay(20);
-        }
+                await using var db = await factory.Service<IDbContextFactory<FluxWeb.Persistence.FluxWebDbContext>>().CreateDbContextAsync();
+                return last = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
+            },
+            j => j.State.IsFinished(),
+            () => $"Job {jobId} is {last?.State}.");
+        return job.OutputImageId ?? Guid.Empty;
     }
 
     [Fact]
@@ -86,13 +83,10 @@ public sealed class LicenceSwitchDuringJobTests : IAsyncLifetime
         await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
         var preview = $"/api/v1/jobs/{ncJob}/preview?step=2";
         Assert.Equal(HttpStatusCode.OK, (await nico.Http.GetAsync(preview)).StatusCode);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
         // The job stops after reporting step 2: once that event is here, nothing more of the job is on its way.
-        while (!events.Any(e => e.GetProperty("jobId").GetGuid() == ncJob && e.GetProperty("step").GetInt32() == 2 && e.GetProperty("previewUrl").ValueKind == JsonValueKind.String))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The hub never sent the running job's step 2 preview while the account was non-commercial.");
-            await Task.Delay(20);
-        }
+        await Eventually.Until(
+            () => events.Any(e => e.GetProperty("jobId").GetGuid() == ncJob && e.GetProperty("step").GetInt32() == 2 && e.GetProperty("previewUrl").ValueKind == JsonValueKind.String),
+            "The hub never sent the running job's step 2 preview while the account was non-commercial.");
 
         var switched = await factory.Service<UserAdministration>().ChangeAsync(
             nicoId, new UserChange { AccountType = AccountType.Commercial, ConfirmOutputsUnavailable = true }, ChangeActor.CommandLine);
@@ -116,12 +110,9 @@ public sealed class LicenceSwitchDuringJobTests : IAsyncLifetime
         // A job the account may still receive, after the other one: the hub delivers each connection's
         // events in order, so once its end arrives everything about the first job has been decided.
         var marker = (await generation.SubmitAsync(nicoId, QueueHost.Request("apache marker"))).JobIds.Single();
-        deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!events.Any(e => e.GetProperty("jobId").GetGuid() == marker && e.GetProperty("kind").GetString() == "Succeeded"))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The marker job's end never reached the hub.");
-            await Task.Delay(20);
-        }
+        await Eventually.Until(
+            () => events.Any(e => e.GetProperty("jobId").GetGuid() == marker && e.GetProperty("kind").GetString() == "Succeeded"),
+            "The marker job's end never reached the hub.");
 
         var late = events.Skip(seenBeforeSwitch).Where(e => e.GetProperty("jobId").GetGuid() == ncJob).ToList();
         Assert.True(late.Count == 0, $"After the switch the hub still sent: {string.Join(", ", late.Select(e => e.GetRawText()))}");

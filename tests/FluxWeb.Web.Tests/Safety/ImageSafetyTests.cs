@@ -185,18 +185,16 @@ public sealed class ImageSafetyTests
 
     private static async Task<JsonElement> WaitForFilteringAsync(HttpClient client, Func<string, bool> until)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            using var json = JsonDocument.Parse(await client.GetStringAsync("/healthz"));
-            var filtering = json.RootElement.GetProperty("imageFiltering").Clone();
-            if (until(filtering.GetProperty("state").GetString()!) || DateTime.UtcNow > deadline)
+        var last = default(JsonElement);
+        return await Eventually.Value(
+            async () =>
             {
-                return filtering;
-            }
-
-            await Task.Delay(100);
-        }
+                using var json = JsonDocument.Parse(await client.GetStringAsync("/healthz"));
+                return last = json.RootElement.GetProperty("imageFiltering").Clone();
+            },
+            filtering => until(filtering.GetProperty("state").GetString()!),
+            () => $"/healthz's image filtering is still {last}",
+            TimeSpan.FromSeconds(90));
     }
 
     private static async Task<(int Code, string Out, string Error)> RunAsync(params string[] args)

@@ -77,18 +77,54 @@ public sealed class LiveProgress(Guid jobId, string ownerId, int totalSteps)
 
 /// <summary>
 /// What the worker knows that the database does not: the queue forecast (positions) and running
-/// jobs' live step and preview. Previews live only here, in memory, for the life of the job.
+/// jobs' live step and preview. Previews live only here, in memory, for the life of the job and a
+/// short while after it (<see cref="FinishedPreviewKept"/>).
 /// </summary>
-public sealed class LiveJobBoard
+public sealed class LiveJobBoard(TimeProvider time)
 {
+    /// <summary>
+    /// How long a finished job's last preview is still served. A page learns that a job ended from an event
+    /// that may arrive after its browser asked for the latest preview; until the result replaces it there,
+    /// that request must still find the picture it shows, not a 404 (a broken image for a moment).
+    /// </summary>
+    public static readonly TimeSpan FinishedPreviewKept = TimeSpan.FromMinutes(1);
+
+    /// <summary>At most this many finished previews are kept, however many jobs end within <see cref="FinishedPreviewKept"/>.</summary>
+    public const int FinishedPreviewsKept = 32;
+
     private readonly ConcurrentDictionary<Guid, LiveProgress> running = new();
+    private readonly ConcurrentDictionary<Guid, (LiveProgress Progress, DateTimeOffset Until)> finished = new();
     private FrozenDictionary<Guid, int> positions = FrozenDictionary<Guid, int>.Empty;
 
     public LiveProgress Start(Guid jobId, string ownerId, int totalSteps) => running[jobId] = new LiveProgress(jobId, ownerId, totalSteps);
 
-    public void Finish(Guid jobId) => running.TryRemove(jobId, out _);
+    public void Finish(Guid jobId)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, kept) in finished)
+        {
+            if (kept.Until <= now)
+            {
+                finished.TryRemove(id, out _);
+            }
+        }
+
+        if (running.TryRemove(jobId, out var live) && live.PreviewStep is not null)
+        {
+            finished[jobId] = (live, now + FinishedPreviewKept);
+            foreach (var (id, _) in finished.OrderBy(p => p.Value.Until).Take(Math.Max(0, finished.Count - FinishedPreviewsKept)))
+            {
+                finished.TryRemove(id, out _);
+            }
+        }
+    }
 
     public LiveProgress? Running(Guid jobId) => running.GetValueOrDefault(jobId);
+
+    /// <summary>The job's latest preview and owner: while it runs, and for <see cref="FinishedPreviewKept"/> after it ended.</summary>
+    public LiveProgress? LatestPreview(Guid jobId) =>
+        running.GetValueOrDefault(jobId)
+        ?? (finished.TryGetValue(jobId, out var kept) && kept.Until > time.GetUtcNow() ? kept.Progress : null);
 
     public int? PositionOf(Guid jobId) => positions.TryGetValue(jobId, out var position) ? position : null;
 

@@ -1,6 +1,7 @@
 using FluxWeb.Application.Accounts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.JSInterop;
 
 namespace FluxWeb.Host.Components.Account;
 
@@ -16,6 +17,9 @@ public sealed class SessionWatch : ComponentBase, IDisposable
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
 
     private int leaving;
 
@@ -36,7 +40,25 @@ public sealed class SessionWatch : ComponentBase, IDisposable
         // Once: a second navigation would interrupt the first.
         if (Authentication is SessionAuthenticationStateProvider { Ended: { } reason } && Interlocked.Exchange(ref leaving, 1) == 0)
         {
-            _ = InvokeAsync(() => Navigation.NavigateTo(SignInUrl(reason), forceLoad: true));
+            _ = InvokeAsync(() => LeaveForAsync(SignInUrl(reason)));
+        }
+    }
+
+    /// <summary>
+    /// A full page load of <paramref name="url"/>, as <c>NavigateTo(url, forceLoad: true)</c> does, except when the
+    /// browser is gone already. A session often ends because this very tab signed out: its page is leaving and its
+    /// circuit is torn down while we ask. NavigateTo would report that cancelled call as an unhandled circuit error
+    /// (logged twice at Error); here the browser that left needs taking nowhere, so it is not an error.
+    /// </summary>
+    private async Task LeaveForAsync(string url)
+    {
+        try
+        {
+            await JS.InvokeVoidAsync("location.assign", Navigation.ToAbsoluteUri(url).AbsoluteUri);
+        }
+        catch (Exception ex) when (ex is JSDisconnectedException or OperationCanceledException)
+        {
+            // The browser left (or stopped answering) before it could be sent anywhere.
         }
     }
 
