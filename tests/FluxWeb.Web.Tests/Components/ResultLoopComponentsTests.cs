@@ -57,10 +57,21 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     /// <summary>Puts a result on the stage (a click in the filmstrip), where its actions and the lightbox live; answers the stage's selector.</summary>
     private static async Task<string> OnStageAsync(IRenderedComponent<ContainerFragment> cut, Job job)
     {
-        await cut.Find($"{ResultSelector(job)} [data-testid=result-select]").ClickAsync(new MouseEventArgs());
+        // Found and clicked in one turn of the renderer: a job event may re-render the filmstrip in between.
+        await cut.InvokeAsync(() => cut.Find($"{ResultSelector(job)} [data-testid=result-select]").ClickAsync(new MouseEventArgs()));
         cut.WaitForAssertion(() => Assert.Equal(job.OutputImageId.ToString(), cut.Find("[data-testid=stage-image]").GetAttribute("data-image-id")));
         return "[data-testid=stage]";
     }
+
+    /// <summary>Puts a result on the stage and clicks one of its actions there, in one turn of the renderer (a job that starts
+    /// in between would otherwise put its live preview on the stage first).</summary>
+    private static Task ClickOnStageAsync(IRenderedComponent<ContainerFragment> cut, Job job, string testId) =>
+        cut.InvokeAsync(async () =>
+        {
+            await cut.Find($"{ResultSelector(job)} [data-testid=result-select]").ClickAsync(new MouseEventArgs());
+            Assert.Equal(job.OutputImageId.ToString(), cut.Find("[data-testid=stage-image]").GetAttribute("data-image-id"));
+            await cut.Find($"[data-testid=stage] [data-testid={testId}]").ClickAsync(new MouseEventArgs());
+        });
 
     [Fact]
     public async Task A_result_varies_subtly_and_strongly_and_the_new_images_arrive_in_the_results()
@@ -71,8 +82,8 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         var cut = RenderStudio(ctx);
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
 
-        await cut.Find($"{await OnStageAsync(cut, made)} [data-testid=loop-vary-subtle]").ClickAsync(new MouseEventArgs());
-        await cut.Find($"{await OnStageAsync(cut, made)} [data-testid=loop-vary-strong]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, made, "loop-vary-subtle");
+        await ClickOnStageAsync(cut, made, "loop-vary-strong");
 
         var varied = await Eventually.Value(async () => (await JobsOfAsync(ada)).Where(j => j.Id != made.Id).ToList(), jobs => jobs.Count == 2 && jobs.All(j => j.State == JobState.Succeeded), () => "two vary jobs");
         Assert.Equal([0.35f, 0.7f], varied.Select(j => j.Settings.Strength).Order());
@@ -91,7 +102,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         await cut.Find("#studio-count").InputAsync(new ChangeEventArgs { Value = "2" });
 
         cut.WaitForAssertion(() => Assert.Equal(2, ctx.Services.GetRequiredService<StudioDraft>().Form.Count));
-        await cut.Find($"{await OnStageAsync(cut, made)} [data-testid=loop-more]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, made, "loop-more");
 
         var more = await Eventually.Value(async () => (await JobsOfAsync(ada)).Where(j => j.Id != made.Id).ToList(), jobs => jobs.Count == 2, () => "two more jobs");
         Assert.Equal([42UL, 43UL], more.Select(j => j.Settings.Seed!.Value).Order());
@@ -121,7 +132,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         Assert.Contains("2048×1536", cut.Find(".mud-snackbar").TextContent, StringComparison.Ordinal);
         Assert.Equal(2, (await JobsOfAsync(ada)).Count);
 
-        await cut.Find($"{await OnStageAsync(cut, fits)} [data-testid=loop-upscale]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, fits, "loop-upscale");
         var upscale = await Eventually.Value(async () => (await JobsOfAsync(ada)).SingleOrDefault(j => j.Mode == JobMode.Edit), j => j is not null, () => "an upscale job");
         Assert.Equal((1024, 1024), (upscale!.Settings.Width!.Value, upscale.Settings.Height!.Value));
     }
@@ -154,7 +165,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=result]").Count));
         Assert.Null(cut.Find($"{await OnStageAsync(cut, newer)} [data-testid=result-open]").GetAttribute("target"));
 
-        await cut.Find($"{await OnStageAsync(cut, newer)} [data-testid=result-open]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, newer, "result-open");
 
         var lightbox = cut.Find("[data-testid=lightbox]");
         Assert.Equal(newer.OutputImageId.ToString(), lightbox.GetAttribute("data-image-id"));
@@ -187,7 +198,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         await using var ctx = BunitWiring.ForApplication(host.Services, ada);
         var cut = RenderStudio(ctx);
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
-        await cut.Find($"{await OnStageAsync(cut, made)} [data-testid=result-open]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, made, "result-open");
 
         await cut.Find("[data-testid=lightbox]").KeyDownAsync(new KeyboardEventArgs { Key = "V", ShiftKey = true });
 
@@ -196,7 +207,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=lightbox]")));
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(varied))));
 
-        await cut.Find($"{await OnStageAsync(cut, varied)} [data-testid=result-open]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, varied, "result-open");
         var compare = cut.Find("[data-testid=lightbox] [data-testid=before-after]");
         Assert.Equal("slider", compare.GetAttribute("data-mode"));
         Assert.EndsWith($"/api/v1/images/{made.OutputImageId}", cut.Find("[data-testid=before-image]").GetAttribute("src"), StringComparison.Ordinal);
@@ -268,7 +279,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         await cut.InvokeAsync(() => session.AddReferenceAsync(second.OutputImageId!.Value));
         Assert.Equal(2, session.Form.References.Count);
 
-        await cut.Find($"{ResultSelector(source)} [data-testid=result-edit]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, source, "result-edit");
 
         cut.WaitForAssertion(() => Assert.Contains("Your 2 reference pictures are not used in this masked edit", cut.Find("[data-testid=references-set-aside]").TextContent, StringComparison.Ordinal));
         Assert.Empty(cut.FindAll("[data-testid=reference]"));
@@ -281,7 +292,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
 
         // Stopping and starting again: set aside again; stopping brings them back.
         await cut.Find("[data-testid=masked-edit-stop]").ClickAsync(new MouseEventArgs());
-        await cut.Find($"{ResultSelector(source)} [data-testid=result-edit]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, source, "result-edit");
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=references-set-aside]")));
         await cut.Find("[data-testid=masked-edit-stop]").ClickAsync(new MouseEventArgs());
         cut.WaitForAssertion(() => Assert.Equal([first.OutputImageId!.Value, second.OutputImageId!.Value], session.Form.References.Select(r => r.Id)));
@@ -299,7 +310,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         var session = ctx.Services.GetRequiredService<StudioSession>();
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(edit))));
 
-        await cut.Find($"{ResultSelector(edit)} [data-testid=result-settings]").ClickAsync(new MouseEventArgs());
+        await ClickOnStageAsync(cut, edit, "result-settings");
 
         cut.WaitForAssertion(() => Assert.Equal("settings", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
         Assert.Contains("The picture and its mask are back", cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
