@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Bunit;
+using Bunit.Rendering;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Host.Components.Pages.Studio;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
 using MudBlazor.Services;
 
 namespace FluxWeb.Web.Tests.Components;
@@ -37,6 +39,20 @@ internal static class BunitWiring
         ctx.SetRendererInfo(new RendererInfo("Server", true));
         return ctx;
     }
+
+    /// <summary>The Studio page with the providers its menus, dialogs and snackbars render into, as the layout has them.</summary>
+    public static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) =>
+        ctx.Render(builder =>
+        {
+            builder.OpenComponent<MudPopoverProvider>(0);
+            builder.CloseComponent();
+            builder.OpenComponent<MudDialogProvider>(1);
+            builder.CloseComponent();
+            builder.OpenComponent<MudSnackbarProvider>(2);
+            builder.CloseComponent();
+            builder.OpenComponent<Studio>(3);
+            builder.CloseComponent();
+        });
 
     /// <summary>
     /// The constructor dependencies of <paramref name="added"/> that the test context does not register

@@ -30,18 +30,7 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         folder.Dispose();
     }
 
-    private static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) =>
-        ctx.Render(builder =>
-        {
-            builder.OpenComponent<MudPopoverProvider>(0);
-            builder.CloseComponent();
-            builder.OpenComponent<MudDialogProvider>(1);
-            builder.CloseComponent();
-            builder.OpenComponent<MudSnackbarProvider>(2);
-            builder.CloseComponent();
-            builder.OpenComponent<Studio>(3);
-            builder.CloseComponent();
-        });
+    private static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) => BunitWiring.RenderStudio(ctx);
 
     private async Task<Job> MakeAsync(JobActor user, string prompt, int width = 320, int height = 256, string model = QueueHost.ModelId, ulong seed = 5)
     {

@@ -56,17 +56,7 @@ public sealed class StudioPageTests : IAsyncLifetime
 
     private BunitContext NewContext(JobActor user) => BunitWiring.ForApplication(host.Services, user);
 
-    /// <summary>The page with the providers its select menus and dialogs render into, as the layout has them.</summary>
-    private static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) =>
-        ctx.Render(builder =>
-        {
-            builder.OpenComponent<MudPopoverProvider>(0);
-            builder.CloseComponent();
-            builder.OpenComponent<MudDialogProvider>(1);
-            builder.CloseComponent();
-            builder.OpenComponent<Studio>(2);
-            builder.CloseComponent();
-        });
+    private static IRenderedComponent<ContainerFragment> RenderStudio(BunitContext ctx) => BunitWiring.RenderStudio(ctx);
 
     private static Task TypeAsync(IRenderedComponent<ContainerFragment> cut, string inputId, string value) =>
         cut.Find($"#{inputId}").InputAsync(new ChangeEventArgs { Value = value });
