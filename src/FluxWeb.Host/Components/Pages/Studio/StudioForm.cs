@@ -115,6 +115,9 @@ public sealed class StudioForm
     /// <summary>Whether the mask editor reports paint (kept here so the form knows a masked edit is ready).</summary>
     public bool MaskPainted { get; set; }
 
+    /// <summary>"Auto-add new results to this board" (<see cref="BoardAutoAddPicker"/>); null: none. The server checks it at submission and at completion.</summary>
+    public Guid? AutoAddBoardId { get; set; }
+
     public bool UsesReferenceSize => SizeFromReference && Source is null && References.Count > 0;
 
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
@@ -304,6 +307,7 @@ public sealed class StudioForm
             Feather = Source is not null && Feather,
         },
         Count = Count ?? 1,
+        AutoAddBoardId = AutoAddBoardId,
         Channel = "ui",
     };
 
