@@ -62,8 +62,11 @@ public sealed class BoardAutoAddTests : IAsyncLifetime
 
         var bobsJob = await host.WaitForEndAsync(single.JobIds[0], Wait);
         Assert.Equal(JobState.Succeeded, bobsJob.State);
+        // The addition follows the recorded success (after its commit), so it is polled for.
+        await Eventually.Until(async () => (await OnBoardAsync(picks)).Count == 2 && (await OnBoardAsync(contributing)).Count == 1, "The results did not land on their boards.");
         Assert.Equal(outputs.Order(), (await OnBoardAsync(picks)).Order());
         Assert.Equal([bobsJob.OutputImageId!.Value], await OnBoardAsync(contributing));
+        Assert.Equal(3, host.Logs.Lines.Count(l => l.Contains("added to board", StringComparison.Ordinal) && l.Contains("as asked at submission", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -82,8 +85,11 @@ public sealed class BoardAutoAddTests : IAsyncLifetime
         var job = await host.WaitForEndAsync(submitted.JobIds[0], Wait);
         Assert.Equal(JobState.Succeeded, job.State);
         Assert.NotNull(job.OutputImageId);
+        // The log line is written once the board was asked (after the success is recorded): then the board is looked at.
+        await Eventually.Until(
+            () => host.Logs.Lines.Any(l => l.Contains($"Job {job.Id} succeeded, but its result {job.OutputImageId} was not added to board {contributing}", StringComparison.Ordinal)),
+            "The refusal to add the result was not logged.");
         Assert.Empty(await OnBoardAsync(contributing));
-        Assert.Contains(host.Logs.Lines, l => l.Contains($"Job {job.Id} succeeded, but its result {job.OutputImageId} was not added to board {contributing}", StringComparison.Ordinal));
     }
 
     [Fact]
