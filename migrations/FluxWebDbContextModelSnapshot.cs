@@ -273,6 +273,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<int>("Attempts")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("AutoAddBoardId")
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid>("BatchId")
                         .HasColumnType("TEXT");
 

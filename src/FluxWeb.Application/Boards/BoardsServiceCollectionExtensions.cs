@@ -9,6 +9,7 @@ public static class BoardsServiceCollectionExtensions
     public static IServiceCollection AddBoards(this IServiceCollection services)
     {
         services.AddSingleton<BoardService>();
+        services.AddSingleton<BoardAutoAdd>();
         services.AddSingleton<SharedImageReuse>();
         services.AddOptions<ExportOptions>()
             .BindConfiguration(ExportOptions.SectionName)

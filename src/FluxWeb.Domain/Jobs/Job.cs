@@ -71,4 +71,10 @@ public sealed class Job
     public string? Error { get; set; }
 
     public Guid? OutputImageId { get; set; }
+
+    /// <summary>
+    /// The board the owner asked the result to go on ("auto-add new results"). Checked again when the job
+    /// succeeds: a board deleted since, or no longer the owner's to add to, gets nothing (the job still succeeds).
+    /// </summary>
+    public Guid? AutoAddBoardId { get; set; }
 }

@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Bunit;
 using Bunit.Rendering;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Boards;
 using FluxWeb.Host.Components.Pages.Gallery;
 using FluxWeb.Testing;
 using Microsoft.AspNetCore.Components;
@@ -240,6 +242,53 @@ public sealed class GalleryPageTests : IAsyncLifetime
 
         await cut.Find("input[data-testid=gallery-favourites-only], [data-testid=gallery-favourites-only] input").ChangeAsync(new ChangeEventArgs { Value = false });
         cut.WaitForAssertion(() => Assert.Equal(["a Red Fox at night", "a red fox in snow"], ShownPrompts(cut)), Wait);
+    }
+
+    [Fact]
+    public async Task The_board_filter_lists_my_boards_and_those_shared_with_me_and_keeps_the_choice_in_the_address()
+    {
+        var boards = host.Services.GetRequiredService<BoardService>();
+        var bob = await host.CreateUserAsync("bob@example.com");
+        var onPicks = await rows.AddOutputAsync(ada, "a lake on my board", T0);
+        var onBobs = await rows.AddOutputAsync(ada, "a fox on bob's board", T0.AddMinutes(1));
+        await rows.AddOutputAsync(ada, "a hill on no board", T0.AddMinutes(2));
+        var bobsOwn = await rows.AddOutputAsync(bob, "bob's own picture", T0.AddMinutes(3));
+        var picks = (await boards.CreateAsync(ada, "Picks")).Value!.Id;
+        var shared = (await boards.CreateAsync(bob, "Bob's moodboard")).Value!.Id;
+        var strangers = (await boards.CreateAsync(bob, "Bob's private board")).Value!.Id;
+        Assert.True((await boards.ShareAsync(bob, ShareTarget.Board(shared), "ada@example.com", ShareRole.Contributor, "ui")).Succeeded);
+        Assert.True((await boards.AddImagesAsync(ada, picks, [onPicks.Id])).Succeeded);
+        Assert.True((await boards.AddImagesAsync(ada, shared, [onBobs.Id])).Succeeded);
+        Assert.True((await boards.AddImagesAsync(bob, shared, [bobsOwn.Id])).Succeeded);
+        Assert.True((await boards.AddImagesAsync(bob, strangers, [bobsOwn.Id])).Succeeded);
+        await using var ctx = NewContext();
+        var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
+        cut.WaitForAssertion(() => Assert.Equal(3, ShownPrompts(cut).Count), Wait);
+
+        // The select offers my board and the one shared with me, never a stranger's.
+        var select = cut.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == "Board");
+        await cut.InvokeAsync(() => select.Instance.OpenMenu());
+        var options = cut.WaitForElements(".mud-popover-open .mud-list-item", Wait);
+        Assert.Equal(["All my images", "Picks", "Bob's moodboard (by bob@example.com)"], options.Select(o => o.TextContent.Trim()));
+        await options.Single(o => o.TextContent.Trim() == "Picks").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(["a lake on my board"], ShownPrompts(cut)), Wait);
+        Assert.Equal($"/gallery?board={picks}", Path(ctx));
+
+        // From the address (a reload, a shared link): my images on a board shared with me, not its owner's.
+        await using var shared2 = NewContext();
+        var fromAddress = RenderWithProviders<GalleryPage>(shared2, $"/gallery?board={shared}&q=fox");
+        fromAddress.WaitForAssertion(() => Assert.Equal(["a fox on bob's board"], ShownPrompts(fromAddress)), Wait);
+        Assert.Contains(fromAddress.FindAll("input"), i => i.GetAttribute("value") == "Bob's moodboard (by bob@example.com)");
+
+        // A board I may not open shows nothing, like an unknown one, and does not name it.
+        await using var stranger = NewContext();
+        var refused = RenderWithProviders<GalleryPage>(stranger, $"/gallery?board={strangers}");
+        refused.WaitForAssertion(() => Assert.NotNull(refused.Find("[data-testid=gallery-clear-filters]")), Wait);
+        Assert.DoesNotContain("Bob's private board", refused.Markup, StringComparison.Ordinal);
+        Assert.DoesNotContain("bob's own picture", refused.Markup, StringComparison.Ordinal);
+        await refused.Find("[data-testid=gallery-clear-filters]").ClickAsync(new MouseEventArgs());
+        refused.WaitForAssertion(() => Assert.Equal(3, ShownPrompts(refused).Count), Wait);
+        Assert.Equal("/gallery", Path(stranger));
     }
 
     [Fact]

@@ -4,10 +4,12 @@ using FluxWeb.Application.Administration;
 using AngleSharp.Dom;
 using Bunit;
 using Bunit.Rendering;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
@@ -85,6 +87,39 @@ public sealed class StudioPageTests : IAsyncLifetime
     private static StudioDraft DraftOf(IRenderedComponent<ContainerFragment> cut) => cut.Services.GetRequiredService<StudioDraft>();
 
     private async Task<int> JobCountAsync() => await host.WithDbAsync(db => db.Jobs.CountAsync());
+
+    [Fact]
+    public async Task The_auto_add_picker_offers_boards_i_may_add_to_and_the_results_land_on_the_chosen_one()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var bob = await host.CreateUserAsync("bob@example.com");
+        var boards = host.Services.GetRequiredService<BoardService>();
+        var picks = (await boards.CreateAsync(ada, "Picks")).Value!.Id;
+        var contributing = (await boards.CreateAsync(bob, "Bob's moodboard")).Value!.Id;
+        var lookOnly = (await boards.CreateAsync(bob, "Bob's look-only board")).Value!.Id;
+        await boards.CreateAsync(bob, "Bob's private board");
+        Assert.True((await boards.ShareAsync(bob, ShareTarget.Board(contributing), "ada@example.com", ShareRole.Contributor, "ui")).Succeeded);
+        Assert.True((await boards.ShareAsync(bob, ShareTarget.Board(lookOnly), "ada@example.com", ShareRole.Viewer, "ui")).Succeeded);
+        await using var ctx = NewContext(ada);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=auto-add-board-select]")));
+        Assert.Null(DraftOf(cut).Form.AutoAddBoardId);
+
+        await cut.Find("[data-testid=auto-add-board-select]").Closest(".mud-input-control")!.MouseDownAsync(new MouseEventArgs());
+        var options = cut.WaitForElements(".mud-popover-open .mud-list-item");
+        Assert.Equal(["None", "Picks", "Bob's moodboard (by bob@example.com)"], options.Select(o => o.TextContent.Trim()));
+        await options.Single(o => o.TextContent.Trim() == "Picks").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal(picks, DraftOf(cut).Form.AutoAddBoardId));
+
+        await TypeAsync(cut, "studio-prompt", "a harbour for my board");
+        await GenerateAsync(cut);
+        var job = (await Eventually.Value(() => host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.OwnerId == ada.UserId)), j => j is not null, () => "The Studio queued no job."))!;
+        Assert.Equal(picks, job.AutoAddBoardId);
+        var done = await host.WaitForEndAsync(job.Id);
+        await Eventually.Until(
+            async () => await host.WithDbAsync(db => db.BoardImages.AnyAsync(e => e.BoardId == picks && e.ImageId == done.OutputImageId)),
+            "The result did not land on the chosen board.");
+    }
 
     [Fact]
     public async Task Generate_with_a_bad_form_shows_what_to_fix_and_queues_nothing()

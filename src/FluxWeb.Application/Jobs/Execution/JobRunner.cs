@@ -1,3 +1,4 @@
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
@@ -29,6 +30,7 @@ public sealed partial class JobRunner(
     LiveJobBoard board,
     IJobEvents events,
     IOptions<QueueOptions> options,
+    BoardAutoAdd autoAdd,
     TimeProvider time,
     ILogger<JobRunner> logger)
 {
@@ -205,6 +207,12 @@ public sealed partial class JobRunner(
         await quotas.ChargeGpuSecondsAsync(db, job.OwnerId, gpuSeconds, CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
         LogSucceeded(logger, job.Id, gpuSeconds);
+        // After the commit and only when this run recorded the result: once per job, and never a reason to fail it.
+        if (job.AutoAddBoardId is { } boardId)
+        {
+            await autoAdd.AddResultAsync(job.Id, job.OwnerId, boardId, row.Id);
+        }
+
         events.Publish(new JobEvent(JobEventKind.Succeeded, job.Id, job.OwnerId, JobState.Succeeded, now)
         {
             Step = job.TotalSteps,

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Generation;
@@ -24,6 +25,7 @@ public sealed partial class GenerationService(
     IJobEvents events,
     JobQueueSignal signal,
     GenerationLimits limits,
+    BoardAutoAdd autoAdd,
     TimeProvider time,
     ILogger<GenerationService> logger)
 {
@@ -44,6 +46,12 @@ public sealed partial class GenerationService(
         if (limits.BatchProblem(request.Count) is { } batchProblem)
         {
             return SubmitResult.Invalid(batchProblem);
+        }
+
+        if (request.AutoAddBoardId is { } boardId && !await autoAdd.MayAddAsync(userId, boardId, cancellationToken))
+        {
+            // One answer for unknown boards, strangers' boards and boards shared to look at: nothing to learn from it.
+            return SubmitResult.Invalid(BoardAutoAdd.UnknownBoard);
         }
 
         var (admitted, refusal) = await admission.AdmitAsync(userId, request.Settings, AdmissionDoor.Submission(request.Channel, request.Count), cancellationToken);
@@ -86,6 +94,7 @@ public sealed partial class GenerationService(
             EnqueuedUtc = now,
             TotalSteps = resolved.Steps,
             EstimatedGpuSeconds = estimate,
+            AutoAddBoardId = request.AutoAddBoardId,
         }).ToList();
 
         if (await quotas.EnqueueWithinQuotaAsync(userId, jobs, cancellationToken) is { } quota)

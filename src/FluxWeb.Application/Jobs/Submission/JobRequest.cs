@@ -14,6 +14,9 @@ public sealed record JobRequest
 
     public int Count { get; init; } = 1;
 
+    /// <summary>A board the caller owns or contributes to: each result is put on it when its job succeeds.</summary>
+    public Guid? AutoAddBoardId { get; init; }
+
     /// <summary>The door the request came through (ui, api, cli), for the audit log.</summary>
     public string Channel { get; init; } = "ui";
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using Microsoft.AspNetCore.Components;
@@ -11,7 +12,7 @@ namespace FluxWeb.Host.Components.Pages.Gallery;
 /// <summary>
 /// The signed-in user's generated images, newest first, loaded a page at a time as the grid
 /// scrolls (an IntersectionObserver near the end, or the "Load more" button). Filters live in the
-/// address (<c>?q=&amp;model=&amp;from=&amp;to=&amp;favourites=true</c>) so a reload or the back button keeps
+/// address (<c>?q=&amp;model=&amp;board=&amp;from=&amp;to=&amp;favourites=true</c>) so a reload or the back button keeps
 /// them. Thumbnails and downloads are URLs of the authorised endpoints; only text crosses the circuit.
 /// </summary>
 public sealed partial class Gallery : IAsyncDisposable
@@ -20,6 +21,9 @@ public sealed partial class Gallery : IAsyncDisposable
 
     /// <summary>The model select's "no filter" value (a select cannot hold null).</summary>
     public const string AllModels = "";
+
+    /// <summary>The board select's "no filter" value.</summary>
+    public const string AllBoards = "";
 
     private const string DateFormat = "yyyy-MM-dd";
 
@@ -30,10 +34,12 @@ public sealed partial class Gallery : IAsyncDisposable
     private bool loadingMore;
     private int loadVersion;
     private IReadOnlyList<string> models = [];
+    private IReadOnlyList<BoardSummary> boards = [];
     private JobActor? actor;
 
     private string? searchText;
     private string modelId = AllModels;
+    private string boardId = AllBoards;
     private DateRange? dateRange;
     private bool favouritesOnly;
     private bool groupByBatch;
@@ -55,6 +61,10 @@ public sealed partial class Gallery : IAsyncDisposable
     public string? Model { get; set; }
 
     /// <summary>First day (yyyy-MM-dd, on the browser's clock), inclusive.</summary>
+    /// <summary>A board (id) of mine or shared with me: only my images on it.</summary>
+    [SupplyParameterFromQuery(Name = "board")]
+    public string? Board { get; set; }
+
     [SupplyParameterFromQuery(Name = "from")]
     public string? From { get; set; }
 
@@ -67,6 +77,9 @@ public sealed partial class Gallery : IAsyncDisposable
 
     [Inject]
     private GalleryQuery Query { get; set; } = default!;
+
+    [Inject]
+    private BoardService BoardService { get; set; } = default!;
 
     [Inject]
     private GalleryActions Actions { get; set; } = default!;
@@ -90,7 +103,7 @@ public sealed partial class Gallery : IAsyncDisposable
     private Task<AuthenticationState>? AuthenticationState { get; set; }
 
     /// <summary>What the filters were last loaded for, in the address's terms.</summary>
-    private sealed record QueryState(string? Q, string? Model, string? From, string? To, bool Favourites);
+    private sealed record QueryState(string? Q, string? Model, string? Board, string? From, string? To, bool Favourites);
 
     private string HiddenText => hidden == 1
         ? "1 image hidden: made by a non-commercial model; your account is commercial. It is kept, and administrators can see it."
@@ -102,12 +115,13 @@ public sealed partial class Gallery : IAsyncDisposable
         if (actor is not null)
         {
             models = await Query.ModelsAsync(actor);
+            boards = await BoardService.ListAsync(actor);
         }
     }
 
     protected override async Task OnParametersSetAsync()
     {
-        var fromAddress = new QueryState(Clean(Q), Clean(Model), ParseDay(From)?.ToString(DateFormat, CultureInfo.InvariantCulture), ParseDay(To)?.ToString(DateFormat, CultureInfo.InvariantCulture), Favourites == true);
+        var fromAddress = new QueryState(Clean(Q), Clean(Model), ParseBoard(Board)?.ToString(), ParseDay(From)?.ToString(DateFormat, CultureInfo.InvariantCulture), ParseDay(To)?.ToString(DateFormat, CultureInfo.InvariantCulture), Favourites == true);
         if (fromAddress == applied)
         {
             // Our own address update coming back from the router: already loaded.
@@ -116,6 +130,7 @@ public sealed partial class Gallery : IAsyncDisposable
 
         searchText = fromAddress.Q;
         modelId = fromAddress.Model ?? AllModels;
+        boardId = fromAddress.Board ?? AllBoards;
         favouritesOnly = fromAddress.Favourites;
         dateRange = fromAddress.From is null && fromAddress.To is null ? null
             : new DateRange(ParseDay(fromAddress.From)?.ToDateTime(TimeOnly.MinValue), ParseDay(fromAddress.To)?.ToDateTime(TimeOnly.MinValue));
@@ -179,6 +194,9 @@ public sealed partial class Gallery : IAsyncDisposable
         FromUtc = dateRange?.Start is { } start ? BrowserClock.StartOfDayUtc(DateOnly.FromDateTime(start), zone) : null,
         ToUtc = dateRange?.End is { } end ? BrowserClock.StartOfDayUtc(DateOnly.FromDateTime(end).AddDays(1), zone) : null,
         FavouritesOnly = favouritesOnly,
+        BoardId = ParseBoard(boardId),
+        // The gallery is my images: on a board, mine among everyone's there (the board's own page shows them all).
+        OwnerId = ParseBoard(boardId) is null ? null : actor?.UserId,
     };
 
     private async Task ReloadAsync()
@@ -259,6 +277,12 @@ public sealed partial class Gallery : IAsyncDisposable
         await ApplyFiltersAsync();
     }
 
+    private async Task OnBoardChangedAsync(string? board)
+    {
+        boardId = board ?? AllBoards;
+        await ApplyFiltersAsync();
+    }
+
     private async Task OnDateRangeChangedAsync(DateRange? range)
     {
         dateRange = range is { Start: null, End: null } ? null : range;
@@ -273,7 +297,7 @@ public sealed partial class Gallery : IAsyncDisposable
 
     private async Task ClearFiltersAsync()
     {
-        (searchText, modelId, dateRange, favouritesOnly) = (null, AllModels, null, false);
+        (searchText, modelId, boardId, dateRange, favouritesOnly) = (null, AllModels, AllBoards, null, false);
         await ApplyFiltersAsync();
     }
 
@@ -283,6 +307,7 @@ public sealed partial class Gallery : IAsyncDisposable
         applied = new QueryState(
             Clean(searchText),
             Clean(modelId),
+            ParseBoard(boardId)?.ToString(),
             dateRange?.Start is { } start ? start.ToString(DateFormat, CultureInfo.InvariantCulture) : null,
             dateRange?.End is { } end ? end.ToString(DateFormat, CultureInfo.InvariantCulture) : null,
             favouritesOnly);
@@ -298,6 +323,7 @@ public sealed partial class Gallery : IAsyncDisposable
 
         Add("q", applied.Q);
         Add("model", applied.Model);
+        Add("board", applied.Board);
         Add("from", applied.From);
         Add("to", applied.To);
         Add("favourites", applied.Favourites ? "true" : null);
@@ -417,6 +443,17 @@ public sealed partial class Gallery : IAsyncDisposable
 
     private static DateOnly? ParseDay(string? text) =>
         DateOnly.TryParseExact(text, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day : null;
+
+    /// <summary>An id in the address or the select; anything else is no board filter.</summary>
+    private static Guid? ParseBoard(string? text) => Guid.TryParse(text, out var id) && id != Guid.Empty ? id : null;
+
+    /// <summary>What the board select shows for a value: a board that is gone (or not mine to see) is named as such, never by its id.</summary>
+    private string BoardText(string? value) =>
+        ParseBoard(value) is not { } id ? "All my images"
+        : boards.FirstOrDefault(b => b.Id == id) is { } board ? BoardLabel(board)
+        : "A board you cannot open";
+
+    private static string BoardLabel(BoardSummary board) => board.IsMine ? board.Name : $"{board.Name} (by {board.OwnerEmail})";
 
     private static string Shorten(string? prompt) => prompt is null ? "image" : prompt.Length <= 60 ? prompt : string.Concat(prompt.AsSpan(0, 57), "…");
 

@@ -127,6 +127,9 @@ public sealed class StudioForm
     /// </summary>
     public List<StudioImage> SetAsideReferences { get; } = [];
 
+    /// <summary>"Auto-add new results to this board" (<see cref="BoardAutoAddPicker"/>); null: none. The server checks it at submission and at completion.</summary>
+    public Guid? AutoAddBoardId { get; set; }
+
     public bool UsesReferenceSize => SizeFromReference && Source is null && References.Count > 0;
 
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
@@ -348,6 +351,7 @@ public sealed class StudioForm
             Feather = Source is not null && Feather,
         },
         Count = Count ?? 1,
+        AutoAddBoardId = AutoAddBoardId,
         Channel = "ui",
     };
 

@@ -1,0 +1,52 @@
+using FluxWeb.Application.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Application.Boards;
+
+/// <summary>
+/// "Auto-add new results to this board": the board is checked when the request is submitted and again, through
+/// <see cref="BoardService"/>, when each job's result is recorded, since a board can be deleted or a contribution
+/// ended while the job waits. A result that may not go on the board stays in its owner's gallery; the job succeeds.
+/// </summary>
+public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoAdd> logger)
+{
+    /// <summary>The same words for a board that does not exist, a stranger's and one shared to look at only.</summary>
+    public const string UnknownBoard = "That board does not exist, or you may not add images to it. Choose one of your boards, or one you contribute to.";
+
+    /// <summary>Whether the user owns or contributes to the board (the auto-add's owner is the job's, never an administrator's view).</summary>
+    public async Task<bool> MayAddAsync(string userId, Guid boardId, CancellationToken cancellationToken = default) =>
+        (await boards.GetAsync(new JobActor(userId, false), boardId, cancellationToken)).Value is { MayContribute: true };
+
+    /// <summary>Puts a finished job's output on the board it asked for, if its owner still may; never throws.</summary>
+    public async Task<bool> AddResultAsync(Guid jobId, string ownerId, Guid boardId, Guid imageId)
+    {
+        try
+        {
+            var result = await boards.AddImagesAsync(new JobActor(ownerId, false), boardId, [imageId], CancellationToken.None);
+            if (result.Value is { } addition && addition.Added.Contains(imageId))
+            {
+                LogAdded(logger, jobId, imageId, boardId);
+                return true;
+            }
+
+            var reason = (result.Value is { Skipped: [var skip, ..] } ? skip.Reason : null) ?? result.Error ?? "the board no longer exists, or its owner ended this account's contribution";
+            LogNotAdded(logger, jobId, imageId, boardId, reason);
+            return false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The image is recorded and the job succeeded; a board that cannot take it must not change that.
+            LogAddFailed(logger, ex, jobId, imageId, boardId);
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: result {ImageId} added to board {BoardId} as asked at submission")]
+    private static partial void LogAdded(ILogger logger, Guid jobId, Guid imageId, Guid boardId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} succeeded, but its result {ImageId} was not added to board {BoardId}: {Reason}")]
+    private static partial void LogNotAdded(ILogger logger, Guid jobId, Guid imageId, Guid boardId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} succeeded, but adding its result {ImageId} to board {BoardId} failed")]
+    private static partial void LogAddFailed(ILogger logger, Exception exception, Guid jobId, Guid imageId, Guid boardId);
+}
