@@ -116,6 +116,57 @@ public sealed class TeamFlowTests(PublishedAppSession session)
         }
     }
 
+    [Fact]
+    public async Task Images_dragged_from_the_gallery_and_from_the_studio_land_on_a_board()
+    {
+        const string Cleo = "cleo.team@example.com";
+        await session.EnsureAccountAsync(Cleo);
+        var galleryImage = await GenerateAsync(Cleo, "a gallery kite to drag");
+        var page = await session.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, Cleo, "/boards");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.FillAsync("input[data-testid=board-new-name], [data-testid=board-new-name] input", "Dragged");
+            await page.ClickAsync("[data-testid=board-create]");
+            var board = page.Locator("[data-testid=board-entry]", new() { HasText = "Dragged" });
+            await Assertions.Expect(board).ToHaveCountAsync(1);
+            var boardId = (await board.GetAttributeAsync("data-board-id"))!;
+            var target = $"[data-testid=board-drop-target][data-board-id='{boardId}']";
+
+            // From the gallery: a tile onto the board's chip above the grid.
+            await page.GotoAsync("/gallery");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.Locator($"[data-testid=gallery-item][data-image-id='{galleryImage}']").DragToAsync(page.Locator(target));
+            await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("1 image added to “Dragged”");
+
+            // From the Studio: a new result in the filmstrip onto the same board.
+            await page.GotoAsync("/studio");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            await page.FillAsync("#studio-prompt", "a studio kite to drag");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            var result = page.Locator("[data-testid=result]").Filter(new() { Has = page.Locator("[aria-label*='a studio kite to drag']") });
+            await Assertions.Expect(result).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+            var studioImage = (await result.GetAttributeAsync("data-image-id"))!;
+            await result.Locator("[data-testid=result-image]").DragToAsync(page.Locator(target));
+            await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("1 image added to “Dragged”");
+
+            // Both are on the board.
+            await page.GotoAsync($"/boards/{boardId}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{galleryImage}']")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{studioImage}']")).ToHaveCountAsync(1);
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "board-drag-failure");
+            throw;
+        }
+    }
+
     /// <summary>One 256² demo image of <paramref name="email"/>'s, made through the API with a key, as a script would.</summary>
     private async Task<Guid> GenerateAsync(string email, string prompt)
     {
