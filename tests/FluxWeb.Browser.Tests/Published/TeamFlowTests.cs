@@ -137,6 +137,7 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             // From the gallery: a tile onto the board's chip above the grid.
             await page.GotoAsync("/gallery");
             await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.Locator("[data-testid=board-drops][data-ready=true]").WaitForAsync();
             await page.Locator($"[data-testid=gallery-item][data-image-id='{galleryImage}']").DragToAsync(page.Locator(target));
             await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("1 image added to “Dragged”");
 
@@ -151,8 +152,10 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             await Assertions.Expect(result).ToHaveCountAsync(1, new() { Timeout = 120_000 });
             await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
             var studioImage = (await result.GetAttributeAsync("data-image-id"))!;
+            await page.Locator("[data-testid=board-drops][data-ready=true]").WaitForAsync();
             await result.Locator("[data-testid=result-image]").DragToAsync(page.Locator(target));
-            await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("1 image added to “Dragged”");
+            // The Studio's own "Queued …" toast may still be up: look for the board's among them.
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
 
             // Both are on the board.
             await page.GotoAsync($"/boards/{boardId}");
