@@ -167,6 +167,9 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
 
             // A rectangle drawn at this zoom, in image pixels (100, 60)–(180, 120).
             await page.Locator("[data-testid=mask-tool-rect]").ClickAsync();
+            // The button shows the tool once the editor in the page has it (the circuit calls it, then renders):
+            // drawing before that would paint a brush dab where the rectangle starts.
+            await Assertions.Expect(page.Locator("[data-testid=mask-tool-rect]")).ToHaveAttributeAsync("aria-pressed", "true");
             (float X, float Y) At(LocatorBoundingBoxResult box, double x, double y) => ((float)(box.X + (x * box.Width / Width)), (float)(box.Y + (y * box.Height / Height)));
             var from = At(panned, 100, 60);
             var to = At(panned, 180, 120);
@@ -182,6 +185,7 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
             var actual = (await frame.BoundingBoxAsync())!;
             Assert.InRange(actual.Width, Width - 1, Width + 1);
             await page.Locator("[data-testid=mask-tool-brush]").ClickAsync();
+            await Assertions.Expect(page.Locator("[data-testid=mask-tool-brush]")).ToHaveAttributeAsync("aria-pressed", "true");
             var start = At(actual, 300, 200);
             var end = At(actual, 360, 200);
             await page.Mouse.MoveAsync(start.X, start.Y);
