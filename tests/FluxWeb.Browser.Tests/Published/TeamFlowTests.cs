@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluxWeb.Testing;
 using Microsoft.Playwright;
 
@@ -19,6 +20,9 @@ public sealed class TeamFlowTests(PublishedAppSession session)
 {
     private const string Ada = "ada.team@example.com";
     private const string Bob = "bob.team@example.com";
+
+    /// <summary>Thumbnails, which the drag test holds back to drag a tile whose picture has not loaded.</summary>
+    private static readonly Regex ThumbnailPath = new("/api/v1/images/[^/?]+/thumbnail");
 
     [Fact]
     public async Task A_board_shared_with_the_team_reaches_a_teammate_until_it_is_unshared_and_its_zip_holds_the_verifiable_original()
@@ -134,12 +138,23 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             var boardId = (await board.GetAttributeAsync("data-board-id"))!;
             var target = $"[data-testid=board-drop-target][data-board-id='{boardId}']";
 
-            // From the gallery: a tile onto the board's chip above the grid.
+            // From the gallery: a tile onto the board's chip above the grid, while its thumbnail is still on its way
+            // (held back here, as on a slow connection): Chromium starts no drag from an <img> that has not loaded.
+            var thumbnailsHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await page.RouteAsync(ThumbnailPath, async route =>
+            {
+                await thumbnailsHeld.Task;
+                await route.ContinueAsync();
+            });
             await page.GotoAsync("/gallery");
             await AppBrowserSession.WaitForCircuitAsync(page);
-            await page.Locator("[data-testid=board-drops][data-ready=true]").WaitForAsync();
-            await page.Locator($"[data-testid=gallery-item][data-image-id='{galleryImage}']").DragToAsync(page.Locator(target));
-            await Assertions.Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("1 image added to “Dragged”");
+            await page.Locator("[data-testid=board-drops][data-drops-ready=true]").WaitForAsync();
+            var tile = page.Locator($"[data-testid=gallery-item][data-image-id='{galleryImage}']");
+            Assert.False(await tile.Locator("img").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"));
+            await tile.DragToAsync(page.Locator(target));
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
+            thumbnailsHeld.SetResult();
+            await page.UnrouteAsync(ThumbnailPath);
 
             // From the Studio: a new result in the filmstrip onto the same board.
             await page.GotoAsync("/studio");
@@ -152,10 +167,14 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             await Assertions.Expect(result).ToHaveCountAsync(1, new() { Timeout = 120_000 });
             await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
             var studioImage = (await result.GetAttributeAsync("data-image-id"))!;
-            await page.Locator("[data-testid=board-drops][data-ready=true]").WaitForAsync();
+            await page.Locator("[data-testid=board-drops][data-drops-ready=true]").WaitForAsync();
+            // The boards are in view with the filmstrip: a drag cannot start while the column scrolls to its target.
+            await Assertions.Expect(page.Locator(target)).ToBeInViewportAsync();
             await result.Locator("[data-testid=result-image]").DragToAsync(page.Locator(target));
             // The Studio's own "Queued …" toast may still be up: look for the board's among them.
             await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
+
+            await AppBrowserSession.ScreenshotAsync(page, "studio-result-dragged-onto-a-board");
 
             // Both are on the board.
             await page.GotoAsync($"/boards/{boardId}");

@@ -108,6 +108,8 @@ public sealed class StudioPageTests : IAsyncLifetime
         cut.WaitForAssertion(() => Assert.Equal(
             [picks.ToString(), contributing.ToString()],
             cut.FindAll("[data-testid=board-drop-target]").Select(t => t.GetAttribute("data-board-id") ?? "").ToArray()));
+        // On the filmstrip's heading line, in view with the results (a row under the filmstrip fell below the fold).
+        Assert.NotNull(cut.Find(".fw-filmstrip-head [data-testid=board-drops].fw-board-drops-compact"));
 
         await cut.Find("[data-testid=auto-add-board-select]").Closest(".mud-input-control")!.MouseDownAsync(new MouseEventArgs());
         var options = cut.WaitForElements(".mud-popover-open .mud-list-item");
