@@ -120,6 +120,10 @@ public sealed class TeamFlowTests(PublishedAppSession session)
         }
     }
 
+    /// <summary>
+    /// Chromium's own drag and drop (Playwright drives it through the browser's drag machinery): a gallery tile whose
+    /// thumbnail has not loaded yet, a result in the Studio's filmstrip and the picture on the stage, each onto a board.
+    /// </summary>
     [Fact]
     public async Task Images_dragged_from_the_gallery_and_from_the_studio_land_on_a_board()
     {
@@ -137,6 +141,11 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             await Assertions.Expect(board).ToHaveCountAsync(1);
             var boardId = (await board.GetAttributeAsync("data-board-id"))!;
             var target = $"[data-testid=board-drop-target][data-board-id='{boardId}']";
+            await page.FillAsync("input[data-testid=board-new-name], [data-testid=board-new-name] input", "Stage picks");
+            await page.ClickAsync("[data-testid=board-create]");
+            var stageBoard = page.Locator("[data-testid=board-entry]", new() { HasText = "Stage picks" });
+            await Assertions.Expect(stageBoard).ToHaveCountAsync(1);
+            var stageBoardId = (await stageBoard.GetAttributeAsync("data-board-id"))!;
 
             // From the gallery: a tile onto the board's chip above the grid, while its thumbnail is still on its way
             // (held back here, as on a slow connection): Chromium starts no drag from an <img> that has not loaded.
@@ -176,10 +185,23 @@ public sealed class TeamFlowTests(PublishedAppSession session)
 
             await AppBrowserSession.ScreenshotAsync(page, "studio-result-dragged-onto-a-board");
 
-            // Both are on the board.
+            // … and the picture on the stage (the same result) onto the other board.
+            var stage = page.Locator("[data-testid=stage-image]");
+            await Assertions.Expect(stage).ToHaveAttributeAsync("data-image-id", studioImage);
+            await StudioPage.WaitForLoadedImageAsync(stage, "/api/v1/images/");
+            var stageTarget = page.Locator($"[data-testid=board-drop-target][data-board-id='{stageBoardId}']");
+            await Assertions.Expect(stageTarget).ToBeInViewportAsync();
+            await stage.DragToAsync(stageTarget);
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Stage picks”" })).ToHaveCountAsync(1);
+
+            // Each is on its board.
             await page.GotoAsync($"/boards/{boardId}");
             await AppBrowserSession.WaitForCircuitAsync(page);
             await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{galleryImage}']")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{studioImage}']")).ToHaveCountAsync(1);
+            await page.GotoAsync($"/boards/{stageBoardId}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator("[data-testid=tile-item]")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{studioImage}']")).ToHaveCountAsync(1);
         }
         catch
