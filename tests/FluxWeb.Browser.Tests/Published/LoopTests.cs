@@ -238,6 +238,72 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task The_lightbox_keeps_the_page_behind_it_still_and_gives_the_focus_back_when_it_closes()
+    {
+        // On a phone the stage is below the form, so the page itself scrolls: the keys must not move it.
+        await session.EnsureAccountAsync("pager@example.com");
+        var page = await session.NewPageAsync(390, 844);
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, "pager@example.com");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            await page.FillAsync("#studio-prompt", "three paper boats on a pond");
+            await page.FillAsync("#studio-count", "3");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            var results = page.Locator("[data-testid=result]");
+            await Assertions.Expect(results).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+            var ids = new List<string>();
+            foreach (var result in await results.AllAsync())
+            {
+                await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+                ids.Add(await ImageIdAsync(result));
+            }
+
+            var stage = await OnStageAsync(page, ids[0]);
+            var opener = stage.Locator("[data-testid=result-open]");
+            await opener.ClickAsync();
+            var lightbox = page.Locator("[data-testid=lightbox]");
+            await Assertions.Expect(lightbox).ToBeFocusedAsync();
+            // Somewhere in the middle of the page, so a key could move it either way.
+            var scrollable = await page.EvaluateAsync<int>("() => document.documentElement.scrollHeight - window.innerHeight");
+            Assert.True(scrollable > 200, $"The phone Studio should scroll; it has {scrollable} px to scroll.");
+            var middle = await page.EvaluateAsync<double>("() => { window.scrollTo(0, Math.floor((document.documentElement.scrollHeight - window.innerHeight) / 2)); return window.scrollY; }");
+
+            (string Key, int Index)[] presses =
+            [
+                ("ArrowRight", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("End", 2), ("Home", 0),
+                ("ArrowDown", 0), ("ArrowUp", 0), ("Space", 0), ("PageDown", 0), ("PageUp", 0),
+            ];
+            var moved = new List<string>();
+            foreach (var (key, index) in presses)
+            {
+                await page.Keyboard.PressAsync(key);
+                await Assertions.Expect(lightbox).ToHaveAttributeAsync("data-index", index.ToString(CultureInfo.InvariantCulture));
+                // Scrolling (smooth or not) starts within a frame or two of the key: wait for two frames before reading.
+                var now = await page.EvaluateAsync<double>("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(window.scrollY))))");
+                if (Math.Abs(now - middle) > 0.5)
+                {
+                    moved.Add($"{key} moved the page from {middle:0} to {now:0}");
+                }
+            }
+
+            Assert.True(moved.Count == 0, string.Join("; ", moved));
+            await page.Keyboard.PressAsync("Escape");
+            await Assertions.Expect(lightbox).ToHaveCountAsync(0);
+            await Assertions.Expect(opener).ToBeFocusedAsync();
+            // The page scrolls again once the lightbox is gone.
+            Assert.Equal("", await page.EvaluateAsync<string>("() => document.documentElement.style.overflow"));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "lightbox-still-failure");
+            throw;
+        }
+    }
+
     private static ILocator Result(IPage page, string imageId) => page.Locator($"[data-testid=result][data-image-id='{imageId}']");
 
     /// <summary>Puts a result on the stage (a click on it in the filmstrip), where its facts, its actions and the lightbox are.</summary>
