@@ -304,6 +304,109 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task A_lasso_fills_the_polygon_it_draws_in_the_saved_mask()
+    {
+        const int Width = 480;
+        const int Height = 320;
+        (double X, double Y)[] polygon = [(60, 40), (260, 60), (300, 150), (220, 280), (100, 260), (40, 140)];
+        var page = await SignedInStudioAsync("lasso@example.com");
+        try
+        {
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await page.GotoAsync($"/studio/mask-editor?image={Uri.EscapeDataString(imageUrl)}&w={Width}&h={Height}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var stage = page.Locator(".fw-mask-stage[data-ready=true]");
+            await stage.WaitForAsync();
+            await stage.FocusAsync();
+            await page.Locator("[data-testid=mask-tool-lasso]").ClickAsync();
+            // As with the rectangle: drawing before the editor has the tool would paint a brush stroke instead.
+            await Assertions.Expect(page.Locator("[data-testid=mask-tool-lasso]")).ToHaveAttributeAsync("aria-pressed", "true");
+
+            var box = (await page.Locator(".fw-mask-frame").BoundingBoxAsync())!;
+            (float X, float Y) At((double X, double Y) p) => ((float)(box.X + (p.X * box.Width / Width)), (float)(box.Y + (p.Y * box.Height / Height)));
+            var start = At(polygon[0]);
+            await page.Mouse.MoveAsync(start.X, start.Y);
+            await page.Mouse.DownAsync();
+            foreach (var vertex in polygon.Skip(1))
+            {
+                var to = At(vertex);
+                await page.Mouse.MoveAsync(to.X, to.Y, new MouseMoveOptions { Steps = 10 });
+            }
+
+            // Let go at the last corner: the lasso closes itself back to the first.
+            await page.Mouse.UpAsync();
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-lasso");
+
+            using var saved = await SaveAndFetchAsync(page);
+            using var expected = new Image<L8>(Width, Height);
+            var (wrong, checkedPixels, inside) = (new List<string>(), 0, 0);
+            for (var y = 0; y < Height; y++)
+            {
+                for (var x = 0; x < Width; x++)
+                {
+                    var (cx, cy) = (x + 0.5, y + 0.5);
+                    var within = Contains(polygon, cx, cy);
+                    expected[x, y] = new L8(within ? (byte)255 : (byte)0);
+                    // Pixels within 1.5 px of an edge may be partly covered (antialiasing, rounding of the pointer).
+                    if (DistanceToEdges(polygon, cx, cy) <= 1.5)
+                    {
+                        continue;
+                    }
+
+                    checkedPixels++;
+                    inside += within ? 1 : 0;
+                    if (saved[x, y].PackedValue != expected[x, y].PackedValue && wrong.Count < 10)
+                    {
+                        wrong.Add($"({x}, {y}) is {saved[x, y].PackedValue}, expected {expected[x, y].PackedValue}");
+                    }
+                }
+            }
+
+            await expected.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-lasso-expected.png"));
+            await saved.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-lasso-saved.png"));
+            output.WriteLine($"compared {checkedPixels} of {Width * Height} pixels ({inside} inside the lasso) with the expected mask");
+            Assert.True(wrong.Count == 0, "The saved mask differs from the lasso's polygon: " + string.Join("; ", wrong));
+            Assert.True(inside > 30_000, $"Only {inside} pixels inside the lasso were compared.");
+            Assert.True(checkedPixels > Width * Height * 0.95);
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-lasso-failure");
+            throw;
+        }
+    }
+
+    /// <summary>Even-odd point in polygon (the lasso's polygon is simple, so the fill rule does not matter).</summary>
+    private static bool Contains((double X, double Y)[] polygon, double x, double y)
+    {
+        var inside = false;
+        for (int i = 0, j = polygon.Length - 1; i < polygon.Length; j = i++)
+        {
+            var (a, b) = (polygon[i], polygon[j]);
+            if ((a.Y > y) != (b.Y > y) && x < ((b.X - a.X) * (y - a.Y) / (b.Y - a.Y)) + a.X)
+            {
+                inside = !inside;
+            }
+        }
+
+        return inside;
+    }
+
+    private static double DistanceToEdges((double X, double Y)[] polygon, double x, double y)
+    {
+        var nearest = double.MaxValue;
+        for (int i = 0, j = polygon.Length - 1; i < polygon.Length; j = i++)
+        {
+            var (a, b) = (polygon[j], polygon[i]);
+            var (dx, dy) = (b.X - a.X, b.Y - a.Y);
+            var t = Math.Clamp((((x - a.X) * dx) + ((y - a.Y) * dy)) / ((dx * dx) + (dy * dy)), 0, 1);
+            nearest = Math.Min(nearest, Math.Sqrt(Math.Pow(x - (a.X + (t * dx)), 2) + Math.Pow(y - (a.Y + (t * dy)), 2)));
+        }
+
+        return nearest;
+    }
+
     private static ILocator Result(IPage page, string imageId) => page.Locator($"[data-testid=result][data-image-id='{imageId}']");
 
     /// <summary>Puts a result on the stage (a click on it in the filmstrip), where its facts, its actions and the lightbox are.</summary>
