@@ -377,6 +377,126 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task Two_fingers_pinch_zoom_about_their_midpoint_and_pan_while_one_finger_paints()
+    {
+        const int Width = 480;
+        const int Height = 320;
+        const string email = "pincher@example.com";
+        await session.EnsureAccountAsync(email);
+        var context = await session.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = session.BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1024, Height = 768 },
+            HasTouch = true,
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, email);
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await page.GotoAsync($"/studio/mask-editor?image={Uri.EscapeDataString(imageUrl)}&w={Width}&h={Height}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var stage = page.Locator(".fw-mask-stage[data-ready=true]");
+            await stage.WaitForAsync();
+            await page.Locator("[data-testid=mask-hardness] input[type=range]").FillAsync("100");
+            await Assertions.Expect(page.Locator("[data-testid=mask-hardness]")).ToContainTextAsync("100 %");
+            await page.Locator("[data-testid=mask-size] input[type=range]").FillAsync("10");
+            await Assertions.Expect(page.Locator("[data-testid=mask-size]")).ToContainTextAsync("10 px");
+            await stage.FocusAsync();
+            var frame = page.Locator(".fw-mask-frame");
+            var fitted = (await frame.BoundingBoxAsync())!;
+            (double X, double Y) At(LocatorBoundingBoxResult box, double x, double y) => (box.X + (x * box.Width / Width), box.Y + (y * box.Height / Height));
+            // Real touch input (the browser turns it into touch pointer events), one finger or two at a time.
+            var touch = await context.NewCDPSessionAsync(page);
+            async Task TouchAsync(string type, params (double X, double Y)[] fingers) =>
+                await touch.SendAsync("Input.dispatchTouchEvent", new Dictionary<string, object>
+                {
+                    ["type"] = type,
+                    ["touchPoints"] = fingers.Select((f, i) => new Dictionary<string, object> { ["x"] = f.X, ["y"] = f.Y, ["id"] = i + 1 }).ToArray(),
+                });
+
+            // One finger paints: image (60, 280)–(160, 280).
+            await TouchAsync("touchStart", At(fitted, 60, 280));
+            for (var step = 1; step <= 10; step++)
+            {
+                await TouchAsync("touchMove", At(fitted, 60 + (step * 10), 280));
+            }
+
+            await TouchAsync("touchEnd");
+            // Screen pixels per image pixel, in per cent (what the editor's data-zoom says).
+            var fitZoom = fitted.Width * 100 / Width;
+
+            // Two fingers around image (300, 140), 80 image px apart, spread to 160: twice the zoom, about their midpoint.
+            var middle = At(fitted, 300, 140);
+            var half = 40 * fitted.Width / Width;
+            await TouchAsync("touchStart", (middle.X - half, middle.Y));
+            // The first finger has touched down (and would paint) before the second arrives.
+            await page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))");
+            await TouchAsync("touchStart", (middle.X - half, middle.Y), (middle.X + half, middle.Y));
+            await Assertions.Expect(stage).ToHaveAttributeAsync("data-gesture", "pinch");
+            for (var step = 1; step <= 8; step++)
+            {
+                var spread = half * (1 + (step / 8.0));
+                await TouchAsync("touchMove", (middle.X - spread, middle.Y), (middle.X + spread, middle.Y));
+            }
+
+            await page.WaitForFunctionAsync($"() => Number(document.querySelector('.fw-mask-stage').dataset.zoom) >= {(fitZoom * 1.95).ToString(CultureInfo.InvariantCulture)}");
+            var zoomed = (await frame.BoundingBoxAsync())!;
+            var zoomedZoom = double.Parse((await stage.GetAttributeAsync("data-zoom"))!, CultureInfo.InvariantCulture);
+            Assert.InRange(zoomedZoom, fitZoom * 1.95, fitZoom * 2.05);
+            Assert.InRange((middle.X - zoomed.X) * Width / zoomed.Width, 299, 301);
+            Assert.InRange((middle.Y - zoomed.Y) * Height / zoomed.Height, 139, 141);
+
+            // Both fingers move by (50, 30): the picture follows them, at the same zoom.
+            var (panX, panY) = (PanOf(await stage.GetAttributeAsync("data-pan-x")), PanOf(await stage.GetAttributeAsync("data-pan-y")));
+            var spreadEnd = half * 2;
+            for (var step = 1; step <= 5; step++)
+            {
+                var (dx, dy) = (step * 10.0, step * 6.0);
+                await TouchAsync("touchMove", (middle.X - spreadEnd + dx, middle.Y + dy), (middle.X + spreadEnd + dx, middle.Y + dy));
+            }
+
+            await TouchAsync("touchEnd");
+            await Assertions.Expect(stage).Not.ToHaveAttributeAsync("data-gesture", "pinch");
+            var panned = (await frame.BoundingBoxAsync())!;
+            Assert.InRange(panned.X - zoomed.X, 49, 51);
+            Assert.InRange(panned.Y - zoomed.Y, 29, 31);
+            Assert.InRange(panned.Width, zoomed.Width - 1, zoomed.Width + 1);
+            Assert.InRange(PanOf(await stage.GetAttributeAsync("data-pan-x")) - panX, 49, 51);
+            Assert.InRange(PanOf(await stage.GetAttributeAsync("data-pan-y")) - panY, 29, 31);
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-pinched");
+
+            // The one-finger stroke is in the mask; nothing of the two-finger gesture is (its first finger's dab was taken back).
+            using var saved = await SaveAndFetchAsync(page);
+            await saved.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-pinched-saved.png"));
+            Assert.Equal(255, saved[110, 280].PackedValue);
+            Assert.Equal(255, saved[70, 280].PackedValue);
+            var painted = new List<string>();
+            for (var y = 0; y < 260; y++)
+            {
+                for (var x = 0; x < Width; x++)
+                {
+                    if (saved[x, y].PackedValue != 0 && painted.Count < 10)
+                    {
+                        painted.Add($"({x}, {y}) = {saved[x, y].PackedValue}");
+                    }
+                }
+            }
+
+            Assert.True(painted.Count == 0, "The two-finger gesture painted: " + string.Join("; ", painted));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-pinch-failure");
+            throw;
+        }
+    }
+
+    private static double PanOf(string? value) => double.Parse(value ?? "0", CultureInfo.InvariantCulture);
+
     /// <summary>Even-odd point in polygon (the lasso's polygon is simple, so the fill rule does not matter).</summary>
     private static bool Contains((double X, double Y)[] polygon, double x, double y)
     {
