@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
@@ -17,7 +18,11 @@ namespace FluxWeb.Application.Images;
 /// goes when the last image made with it is deleted (the job stays in the history, but nothing can reuse its
 /// settings any more), so varies leave at most one small file per size in use.
 /// </summary>
-public sealed partial class WholeImageMasks(IDbContextFactory<FluxWebDbContext> contexts, ImageStore store, ILogger<WholeImageMasks> logger) : IDisposable
+public sealed partial class WholeImageMasks(
+    IDbContextFactory<FluxWebDbContext> contexts,
+    ImageStore store,
+    GenerationLimits limits,
+    ILogger<WholeImageMasks> logger) : IDisposable
 {
     private static readonly PngEncoder GreyPng = new() { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
 
@@ -73,8 +78,9 @@ public sealed partial class WholeImageMasks(IDbContextFactory<FluxWebDbContext> 
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             mask = await db.Images.AsNoTracking().SingleOrDefaultAsync(i => i.Id == maskId && i.Kind == StoredImageKind.Mask, cancellationToken);
-            if (mask is null || mask.Sha256 != Encoded(mask.Width, mask.Height).Sha256
-                || inFlight.ContainsKey(maskId))
+            // A vary's source is an output, never larger than the engine makes; a bigger painted mask is not encoded to find that out.
+            if (mask is null || (long)mask.Width * mask.Height > limits.MaxPixels || inFlight.ContainsKey(maskId)
+                || mask.Sha256 != Encoded(mask.Width, mask.Height).Sha256)
             {
                 return;
             }
