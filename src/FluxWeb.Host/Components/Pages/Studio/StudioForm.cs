@@ -135,9 +135,9 @@ public sealed class StudioForm
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
     public int FreeReferenceSlots(GenerationLimits limits) => Math.Max(0, limits.MaxReferences - References.Count - (Source is null ? 0 : 1));
 
-    public static bool StepsAdjustable(ModelChoice model) => model.Sampling.MinSteps < model.Sampling.MaxSteps;
+    public static bool StepsAdjustable(ModelChoice model) => model.StepsAdjustable;
 
-    public static bool GuidanceAdjustable(ModelChoice model) => model.Sampling.UsesGuidance;
+    public static bool GuidanceAdjustable(ModelChoice model) => model.GuidanceAdjustable;
 
     /// <summary>Selects a model; steps and guidance go back to that model's defaults (or away, for distilled models).</summary>
     public void ChooseModel(ModelChoice model)
