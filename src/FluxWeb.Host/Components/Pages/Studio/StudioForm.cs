@@ -386,6 +386,28 @@ public sealed class StudioForm
         }
     }
 
+    /// <summary>
+    /// Takes what a preset made of the form (<see cref="FluxWeb.Application.Presets.PresetService.ApplyAsync"/>): the
+    /// prompt, the size, and the model with its steps and guidance when <paramref name="model"/> (checked usable by
+    /// the caller) is given. Seed, count and pictures stay as they are.
+    /// </summary>
+    public void ApplyPreset(GenerationSettings applied, ModelChoice? model)
+    {
+        Prompt = applied.Prompt;
+        if (model is not null)
+        {
+            ModelId = model.Id;
+            Steps = StepsAdjustable(model) ? applied.Steps ?? model.Sampling.DefaultSteps : null;
+            Guidance = GuidanceAdjustable(model) ? applied.Guidance ?? model.Sampling.DefaultGuidance : null;
+        }
+
+        if (applied.Width != Width || applied.Height != Height)
+        {
+            (Width, Height) = (applied.Width, applied.Height);
+            SizeFromReference = false;
+        }
+    }
+
     public StudioFormSnapshot Snapshot() => new(
         Prompt,
         ModelId,

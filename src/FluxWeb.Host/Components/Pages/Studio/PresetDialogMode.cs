@@ -1,0 +1,8 @@
+namespace FluxWeb.Host.Components.Pages.Studio;
+
+public enum PresetDialogMode
+{
+    Save,
+    Rename,
+    Publish,
+}
