@@ -94,6 +94,8 @@ public sealed class PresetPickerTests : IAsyncLifetime
         Assert.True(text.IndexOf("Published by admins", StringComparison.Ordinal) < text.IndexOf("House", StringComparison.Ordinal));
         Assert.Equal(["mine:Noir", "published:House"], popover.QuerySelectorAll("[data-testid=preset-option]").Select(o => $"{o.GetAttribute("data-group")}:{o.TextContent.Trim()}"));
         Assert.DoesNotContain("Bob's secret", cut.Markup, StringComparison.Ordinal);
+        // The headings are the open list's only: the select renders its items a second time, hidden, beside itself.
+        Assert.Empty(cut.FindAll("[data-testid=presets] .mud-list-subheader"));
     }
 
     [Fact]
@@ -213,5 +215,28 @@ public sealed class PresetPickerTests : IAsyncLifetime
 
         cut.WaitForElement(".mud-popover-open [data-testid=preset-rename]");
         Assert.Empty(cut.FindAll("[data-testid=preset-publish]"));
+    }
+
+    [Fact]
+    public async Task Updating_a_preset_from_the_form_starts_from_its_name_and_template_and_replaces_what_it_holds()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        Assert.True((await presets.CreateAsync(ada, new PresetDraft { Name = "Noir", PromptTemplate = "film noir", Width = 512, Height = 512 })).Succeeded);
+        await using var ctx = NewContext(ada);
+        var cut = Render(ctx);
+        await cut.Find("#studio-width").InputAsync(new ChangeEventArgs { Value = "768" });
+        cut.WaitForAssertion(() => Assert.Equal(768, FormOf(cut).Width));
+
+        await PickAsync(cut, "Noir");
+        var updating = await ClickMenuItemAsync(cut, "preset-update");
+        cut.WaitForElement("#preset-name");
+        Assert.Equal("Noir", cut.Find("#preset-name").GetAttribute("value"));
+        Assert.Contains("film noir", cut.Find("#preset-template").GetAttribute("value") ?? cut.Find("#preset-template").TextContent, StringComparison.Ordinal);
+        await ClickAsync(cut, "preset-dialog-save");
+
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=preset-dialog]")));
+        await updating;
+        var stored = await host.WithDbAsync(db => db.Presets.AsNoTracking().SingleAsync());
+        Assert.Equal(("Noir", "film noir", 768, 1024, FormOf(cut).ModelId), (stored.Name, stored.PromptTemplate, stored.Width, stored.Height, stored.ModelId));
     }
 }

@@ -60,13 +60,28 @@ public sealed partial class PresetPicker
         await OnApplied.InvokeAsync();
     }
 
-    private async Task SaveAsync()
+    private Task SaveAsync() => ShowAsync("Save current as preset", FormParameters(PresetDialogMode.Save, null, null, State.CreateAsync), "Preset saved.");
+
+    /// <summary>Replaces the picked preset with the form as it is now (the dialog starts from its name and template).</summary>
+    private async Task UpdateAsync()
+    {
+        if (State.Selected is not { } selected)
+        {
+            return;
+        }
+
+        await ShowAsync("Update the preset from the form", FormParameters(PresetDialogMode.Update, selected.Name, selected.PromptTemplate, draft => State.UpdateAsync(selected.Id, draft)), "Preset updated.");
+    }
+
+    private DialogParameters<PresetDialog> FormParameters(PresetDialogMode mode, string? name, string? template, Func<PresetDraft, Task<string?>> submit)
     {
         var form = Session.Form;
         var model = Session.SelectedModel is { Allowed: true } chosen ? chosen : null;
-        var parameters = new DialogParameters<PresetDialog>
+        return new DialogParameters<PresetDialog>
         {
-            { d => d.Mode, PresetDialogMode.Save },
+            { d => d.Mode, mode },
+            { d => d.Name, name },
+            { d => d.Template, template },
             { d => d.CurrentPrompt, form.Prompt },
             { d => d.ModelId, model?.Id },
             { d => d.ModelLabel, model?.Label },
@@ -74,9 +89,8 @@ public sealed partial class PresetPicker
             { d => d.Height, form.Source is null && !form.UsesReferenceSize ? form.Height : null },
             { d => d.Steps, model is not null && StudioForm.StepsAdjustable(model) ? form.Steps : null },
             { d => d.Guidance, model is not null && StudioForm.GuidanceAdjustable(model) ? form.Guidance : null },
-            { d => d.Submit, State.CreateAsync },
+            { d => d.Submit, submit },
         };
-        await ShowAsync("Save current as preset", parameters, "Preset saved.");
     }
 
     private async Task RenameAsync()

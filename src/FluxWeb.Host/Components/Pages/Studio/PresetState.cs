@@ -48,6 +48,9 @@ public sealed class PresetState(PresetService presets)
     /// <summary>Saves a new preset of the person's own and picks it; the refusal's words, or null when saved.</summary>
     public Task<string?> CreateAsync(PresetDraft draft) => ChangeAsync(who => presets.CreateAsync(who, draft));
 
+    /// <summary>Replaces what a preset holds (its name included) with <paramref name="draft"/>.</summary>
+    public Task<string?> UpdateAsync(Guid id, PresetDraft draft) => ChangeAsync(who => presets.UpdateAsync(who, id, draft, "ui"));
+
     public Task<string?> RenameAsync(Guid id, string? name) => ChangeAsync(who => presets.RenameAsync(who, id, name, "ui"));
 
     /// <summary>Publishes a copy of the picked preset to everyone (administrators only; the service checks again) and picks the copy.</summary>
