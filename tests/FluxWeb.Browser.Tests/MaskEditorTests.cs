@@ -13,7 +13,7 @@ namespace FluxWeb.Browser.Tests;
 /// undo/redo/invert, saving over HTTP, and the stored mask checked pixel by pixel. Against the
 /// published app: the editor's script is one of the assets a broken deployment loses.
 /// </summary>
-[Collection(PublishedAppCollection.Name)]
+[Collection(SecondPublishedAppCollection.Name)]
 public sealed class MaskEditorTests(PublishedAppSession session, ITestOutputHelper output)
 {
     private const string Email = "painter@example.com";

@@ -47,16 +47,21 @@ internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> co
 
     public async Task RenewAsync(string key, AuthenticationTicket ticket) => await RenewAsync(key, ticket, CancellationToken.None);
 
+    /// <remarks>
+    /// The cookie handler renews while it starts a response, passing the request's token. A browser that hangs up
+    /// at that moment (an aborted image poll) would cancel this one-row write and turn it into an unhandled error in
+    /// Kestrel's log; the renewal is small and keeps the session's expiry true, so it finishes regardless.
+    /// </remarks>
     public async Task RenewAsync(string key, AuthenticationTicket ticket, CancellationToken cancellationToken)
     {
         var id = Id(key);
         var now = time.GetUtcNow().UtcDateTime;
         var bytes = Serialize(ticket, id);
         var expires = ticket.Properties.ExpiresUtc?.UtcDateTime;
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
         // Only a session that still exists is renewed: a sign-out racing a renewal must win.
         await db.UserSessions.Where(s => s.Id == id)
-            .ExecuteUpdateAsync(set => set.SetProperty(s => s.Ticket, bytes).SetProperty(s => s.ExpiresUtc, expires).SetProperty(s => s.RenewedUtc, now), cancellationToken);
+            .ExecuteUpdateAsync(set => set.SetProperty(s => s.Ticket, bytes).SetProperty(s => s.ExpiresUtc, expires).SetProperty(s => s.RenewedUtc, now), CancellationToken.None);
     }
 
     public async Task<AuthenticationTicket?> RetrieveAsync(string key) => await RetrieveAsync(key, CancellationToken.None);

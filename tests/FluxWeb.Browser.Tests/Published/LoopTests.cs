@@ -12,7 +12,7 @@ namespace FluxWeb.Browser.Tests.Published;
 /// vary with the before/after slider, more like this, upscale ×2 beside the original, dragging a result onto the
 /// reference slots and pasting a picture; and the mask editor zoomed and panned, whose saved mask is compared with one computed here.
 /// </summary>
-[Collection(PublishedAppCollection.Name)]
+[Collection(SecondPublishedAppCollection.Name)]
 public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper output)
 {
     private const string MasksPath = "/api/v1/uploads/masks";

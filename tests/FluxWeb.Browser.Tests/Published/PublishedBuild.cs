@@ -8,8 +8,9 @@ namespace FluxWeb.Browser.Tests.Published;
 /// The artefact users deploy: <c>dotnet publish</c> of the host, self-contained for linux-x64,
 /// exactly as the Dockerfile runs it. Published once per state of the sources into
 /// <c>artifacts/published-app/&lt;hash&gt;/</c> (the hash covers every file that goes into the
-/// app), with its own build folder so it never touches the <c>bin/</c> and <c>obj/</c> the tests
-/// run from. The folder is made read-only, as <c>/app</c> is in the image.
+/// app). The libraries are RID-agnostic, so the publish reuses their ordinary build (already done
+/// for the tests) and compiles only the host for linux-x64, into <c>linux-x64/</c> folders the tests
+/// never run from. The folder is made read-only, as <c>/app</c> is in the image.
 /// </summary>
 public static class PublishedBuild
 {
@@ -54,7 +55,7 @@ public static class PublishedBuild
             return folder;
         }
 
-        foreach (var stale in Directory.EnumerateDirectories(cache).Where(d => Path.GetFileName(d) != "build"))
+        foreach (var stale in Directory.EnumerateDirectories(cache))
         {
             Delete(stale);
         }
@@ -68,7 +69,7 @@ public static class PublishedBuild
         var clock = Stopwatch.StartNew();
         var (exitCode, output) = await RunAsync(root, "dotnet",
             "publish", "src/FluxWeb.Host/FluxWeb.Host.csproj", "-c", "Release", "-r", "linux-x64", "--self-contained", "true",
-            "-o", partial, "--artifacts-path", Path.Combine(cache, "build"), "-nologo");
+            "-o", partial, "-nologo");
         Assert.True(exitCode == 0, $"dotnet publish failed ({exitCode}):\n{output}");
         Directory.Move(partial, folder);
         MakeReadOnly(folder);

@@ -13,7 +13,7 @@ namespace FluxWeb.Browser.Tests.Published;
 /// contrast check over the new Studio (live preview and result on the stage) and screenshots kept
 /// as artefacts.
 /// </summary>
-[Collection(PublishedAppCollection.Name)]
+[Collection(SecondPublishedAppCollection.Name)]
 public sealed class StudioLayoutTests(PublishedAppSession session, ITestOutputHelper output)
 {
     [Theory]

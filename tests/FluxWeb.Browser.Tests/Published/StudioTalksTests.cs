@@ -10,7 +10,7 @@ namespace FluxWeb.Browser.Tests.Published;
 /// the moment of the click with a one-click offer of what still fits, the app bar counts today's
 /// images, and the tab's title follows the jobs to "✓ Done".
 /// </summary>
-[Collection(PublishedAppCollection.Name)]
+[Collection(SecondPublishedAppCollection.Name)]
 public sealed class StudioTalksTests(PublishedAppSession session, ITestOutputHelper output)
 {
     private const string RecordTitlesScript = """

@@ -116,20 +116,7 @@ public sealed class Nvfp4CheckpointTests(ITestOutputHelper output)
     public void The_official_nvfp4_layout_converts_sparsely_and_binds_every_tensor_once(string size, long parameters)
     {
         using var folder = new TempDirectory();
-        var table = $"flux2-klein-{size}-transformer-bfl-nvfp4.tsv";
-        var writer = new SafeTensorsWriter();
-        var layers = new JsonObject();
-        foreach (var (name, shape, dtype) in WeightTables.Read(table))
-        {
-            writer.Add(name, dtype, shape, data: null);
-            if (name.EndsWith(".weight_scale_2", StringComparison.Ordinal))
-            {
-                layers[name[..^".weight_scale_2".Length]] = new JsonObject { ["format"] = "nvfp4" };
-            }
-        }
-
-        var official = folder.Combine("official.safetensors");
-        writer.Write(official, new Dictionary<string, string> { [Nvfp4.QuantizationMetadataKey] = new JsonObject { ["format_version"] = "1.0", ["layers"] = layers }.ToJsonString() });
+        var (table, official) = WriteSparseOfficialLayout(folder, size);
         var converted = folder.Combine("transformer.safetensors");
 
         var count = Nvfp4.ConvertToRowMajor(SafeTensorsFile.Open(official), converted);
@@ -148,23 +135,72 @@ public sealed class Nvfp4CheckpointTests(ITestOutputHelper output)
         var scalars = WeightTables.Read(table).Count(r => r.Name.EndsWith(".weight_scale_2", StringComparison.Ordinal));
         Assert.Equal(parameters, graph.BoundParameterCount - blockScales - scalars);
 
-        // And `models build` from the official layout: the whole package, converted, hashed and verified.
+        // What `models build` makes of the official layout is decided by its plan (read from the shapes and the
+        // quantisation metadata, nothing hashed); the whole build at this size is the Scale test below.
+        var plan = CheckpointPackageBuilder.Inspect(OfficialBuildRequest(folder, size, official));
+        AssertOfficialNvfp4Plan(plan, size);
+    }
+
+    /// <summary>
+    /// `models build` from the official layout at full size: converted, hashed and verified. Minutes of hashing
+    /// gigabytes of holes, so it runs with <c>./build.sh test --all</c>; the everyday run checks the plan above and
+    /// the whole build on a tiny NVFP4 file (<see cref="Models_build_accepts_an_nvfp4_file_and_the_package_runs_and_verifies"/>).
+    /// </summary>
+    [Theory]
+    [Trait("Category", "Scale")]
+    [InlineData("4b")]
+    public void Models_build_packages_the_official_nvfp4_layout_at_full_size(string size)
+    {
+        using var folder = new TempDirectory();
+        var (_, official) = WriteSparseOfficialLayout(folder, size);
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var built = CheckpointPackageBuilder.Build(folder.Combine("models"), new CheckpointBuildRequest
-        {
-            From = official,
-            TextEncoder = WeightTables.WriteSparse(size == "4b" ? "qwen3-4b-text-encoder.tsv" : "qwen3-8b-text-encoder.tsv", folder.Combine("qwen3"), "model.safetensors"),
-            Vae = WeightTables.WriteSparse("flux2-vae.tsv", folder.Path, "ae.safetensors"),
-            Tokenizer = KleinPromptTokenizer.BundledTokenizerPath,
-        });
+        var built = CheckpointPackageBuilder.Build(folder.Combine("models"), OfficialBuildRequest(folder, size, official));
         output.WriteLine($"models build from the sparse official layout: {clock.Elapsed.TotalSeconds:F1} s; {string.Join("; ", built.Plan.Notes)}");
-        Assert.Equal("nvfp4", built.Plan.WeightPrecision);
+        AssertOfficialNvfp4Plan(built.Plan, size);
         Assert.Equal($"klein-{size}-nvfp4", built.Manifest.Id);
-        Assert.True(built.Plan.ConvertNvfp4Layout);
         Assert.Equal($"FLUX.2 [klein] {size.ToUpperInvariant()} NVFP4", built.Manifest.DisplayName);
         Assert.Equal("Apache-2.0", built.Manifest.Licence!.Id);
         var verification = ModelPackageVerifier.Verify(Path.Combine(folder.Combine("models"), built.Manifest.Id));
         Assert.True(verification.Ok, string.Join("\n", verification.Problems));
+    }
+
+    /// <summary>BFL's official NVFP4 transformer at its real shapes, written sparse (no data, only holes).</summary>
+    private static (string Table, string File) WriteSparseOfficialLayout(TempDirectory folder, string size)
+    {
+        var table = $"flux2-klein-{size}-transformer-bfl-nvfp4.tsv";
+        var writer = new SafeTensorsWriter();
+        var layers = new JsonObject();
+        foreach (var (name, shape, dtype) in WeightTables.Read(table))
+        {
+            writer.Add(name, dtype, shape, data: null);
+            if (name.EndsWith(".weight_scale_2", StringComparison.Ordinal))
+            {
+                layers[name[..^".weight_scale_2".Length]] = new JsonObject { ["format"] = "nvfp4" };
+            }
+        }
+
+        var official = folder.Combine("official.safetensors");
+        writer.Write(official, new Dictionary<string, string> { [Nvfp4.QuantizationMetadataKey] = new JsonObject { ["format_version"] = "1.0", ["layers"] = layers }.ToJsonString() });
+        return (table, official);
+    }
+
+    private static CheckpointBuildRequest OfficialBuildRequest(TempDirectory folder, string size, string official) => new()
+    {
+        From = official,
+        TextEncoder = WeightTables.WriteSparse(size == "4b" ? "qwen3-4b-text-encoder.tsv" : "qwen3-8b-text-encoder.tsv", folder.Combine("qwen3"), "model.safetensors"),
+        Vae = WeightTables.WriteSparse("flux2-vae.tsv", folder.Path, "ae.safetensors"),
+        Tokenizer = KleinPromptTokenizer.BundledTokenizerPath,
+    };
+
+    private static void AssertOfficialNvfp4Plan(CheckpointPlan plan, string size)
+    {
+        Assert.Equal("nvfp4", plan.WeightPrecision);
+        Assert.True(plan.ConvertNvfp4Layout);
+        Assert.Equal($"klein-{size}", plan.Family);
+        Assert.Equal($"klein-{size}-nvfp4", plan.Id);
+        Assert.Equal($"FLUX.2 [klein] {size.ToUpperInvariant()} NVFP4", plan.DisplayName);
+        Assert.Equal("Apache-2.0", plan.Licence.Id);
     }
 
     /// <summary>ComfyUI's dequantisation, written from its description independently of the converter: flat scales as [row tiles, column tiles, 32, 4, 4] = (b, a, c) with row = tile·128 + a·32 + b.</summary>

@@ -5,6 +5,7 @@ using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
@@ -93,6 +94,31 @@ public sealed partial class SessionTests(FluxWebFactory host) : IClassFixture<Fl
 
         using var second = new FluxWebFactory().With("FluxWeb:DataDirectory", data);
         Assert.Equal(HttpStatusCode.OK, (await WithCookie(second, cookie).GetAsync("/studio")).StatusCode);
+    }
+
+    /// <summary>
+    /// The cookie handler renews the session while it starts the response, with the request's token: a browser that
+    /// hangs up then (an aborted preview poll) cancelled the one-row write, and Kestrel logged an unhandled error.
+    /// </summary>
+    [Fact]
+    public async Task A_renewal_finishes_when_the_client_has_already_hung_up()
+    {
+        var store = host.Service<DatabaseTicketStore>();
+        var (ada, _) = Browser(host);
+        await ada.RegisterAsync("ada@example.com");
+        var userId = await UserIdAsync(host, "ada@example.com");
+        var identity = new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.NameIdentifier, userId)], "test");
+        var ticket = new Microsoft.AspNetCore.Authentication.AuthenticationTicket(new System.Security.Claims.ClaimsPrincipal(identity), "Identity.Application");
+        ticket.Properties.ExpiresUtc = DateTimeOffset.UtcNow.AddDays(1);
+        var key = await store.StoreAsync(ticket, CancellationToken.None);
+
+        var renewed = DateTimeOffset.UtcNow.AddDays(7);
+        ticket.Properties.ExpiresUtc = renewed;
+        await store.RenewAsync(key, ticket, new CancellationToken(canceled: true));
+
+        await using var db = await host.Service<IDbContextFactory<FluxWebDbContext>>().CreateDbContextAsync();
+        var session = await db.UserSessions.SingleAsync(s => s.Id == Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))));
+        Assert.Equal(renewed.UtcDateTime, session.ExpiresUtc!.Value, TimeSpan.FromSeconds(1));
     }
 
     [Fact]
