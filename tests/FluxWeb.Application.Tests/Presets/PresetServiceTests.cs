@@ -234,4 +234,25 @@ public sealed class PresetServiceTests : IAsyncLifetime
         Assert.Equal(prompt, applied.Settings.Prompt);
         Assert.Contains("The prompt is too long", Assert.Single(applied.LeftOut), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_account_keeps_at_most_the_preset_limit_and_is_told_to_delete_one_first()
+    {
+        var now = DateTime.UtcNow;
+        await host.WithDbAsync(db =>
+        {
+            db.Presets.AddRange(Enumerable.Range(0, PresetService.MaxPerAccount).Select(i => new Preset
+            {
+                Id = Guid.NewGuid(), OwnerId = ada.UserId, Name = $"Style {i}", NameKey = Preset.KeyOf($"Style {i}"), PromptTemplate = "x", CreatedUtc = now, UpdatedUtc = now,
+            }));
+            return db.SaveChangesAsync();
+        });
+
+        var refused = await presets.CreateAsync(ada, new PresetDraft { Name = "One more", PromptTemplate = "y" });
+        var bobs = await presets.CreateAsync(bob, new PresetDraft { Name = "One more", PromptTemplate = "y" });
+
+        Assert.Equal(PresetOutcome.Invalid, refused.Outcome);
+        Assert.Contains("Delete one you no longer use first", refused.Error, StringComparison.Ordinal);
+        Assert.True(bobs.Succeeded, bobs.Error);
+    }
 }
