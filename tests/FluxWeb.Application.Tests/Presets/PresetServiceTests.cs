@@ -243,7 +243,13 @@ public sealed class PresetServiceTests : IAsyncLifetime
         {
             db.Presets.AddRange(Enumerable.Range(0, PresetService.MaxPerAccount).Select(i => new Preset
             {
-                Id = Guid.NewGuid(), OwnerId = ada.UserId, Name = $"Style {i}", NameKey = Preset.KeyOf($"Style {i}"), PromptTemplate = "x", CreatedUtc = now, UpdatedUtc = now,
+                Id = Guid.NewGuid(),
+                OwnerId = ada.UserId,
+                Name = $"Style {i}",
+                NameKey = Preset.KeyOf($"Style {i}"),
+                PromptTemplate = "x",
+                CreatedUtc = now,
+                UpdatedUtc = now,
             }));
             return db.SaveChangesAsync();
         });
