@@ -3,11 +3,13 @@ using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Presets;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
 using FluxWeb.Persistence.Boards;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
+using FluxWeb.Persistence.Presets;
 using FluxWeb.Persistence.Quotas;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -45,6 +47,8 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<Share> Shares => Set<Share>();
 
+    public DbSet<Preset> Presets => Set<Preset>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -78,6 +82,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
         JobModel.Configure(builder);
         AdministrationModel.Configure(builder);
         BoardModel.Configure(builder);
+        PresetModel.Configure(builder);
 
         builder.Entity<AuditEvent>(audit =>
         {

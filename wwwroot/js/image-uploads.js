@@ -3,6 +3,8 @@
 // a clear message before anything is sent; then it is POSTed as the request body with fetch. .NET only
 // hears the server's answer (id and size) or the reason for a refusal: pixels never cross the circuit.
 
+import { IMAGE_ID_TYPE, droppedImageId, listenForImageDrags } from "./image-drag.js";
+
 // The same header every changing API call carries: a cross-site page cannot send it (CSRF guard).
 const REQUEST_HEADER = "X-FluxWeb-Request";
 const ACCEPTED = new Map([
@@ -120,7 +122,7 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
     document.addEventListener("paste", onPaste);
   }
   if (acceptsImages) {
-    markDraggableImages();
+    listenForImageDrags();
   }
   // Files chosen before this point would go nowhere; scripts and tests wait for the mark.
   zone.dataset.uploadsReady = "true";
@@ -237,52 +239,6 @@ export function attachImageUploads(zone, input, dotNetRef, options = {}) {
       document.removeEventListener("paste", onPaste);
     },
   };
-}
-
-const IMAGE_ID_TYPE = "application/x-fluxweb-image";
-const IMAGE_PATH = /\/api\/v1\/images\/([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})(?:\/thumbnail)?$/i;
-
-// The id of a FluxWeb image being dragged: our own type when the drag began on a marked image, else the
-// address of the image (browsers drag an <img> or its link as a URL), if it is one of this server's.
-function droppedImageId(dataTransfer) {
-  const own = dataTransfer.getData(IMAGE_ID_TYPE);
-  if (own) {
-    return own;
-  }
-  const lines = (dataTransfer.getData("text/uri-list") || dataTransfer.getData("text/plain") || "").split(/\r?\n/);
-  for (const line of lines) {
-    if (!line || line.startsWith("#")) {
-      continue;
-    }
-    try {
-      const url = new URL(line.trim(), document.baseURI);
-      const match = url.origin === location.origin ? IMAGE_PATH.exec(url.pathname) : null;
-      if (match) {
-        return match[1];
-      }
-    } catch {
-      // Not an address.
-    }
-  }
-  return null;
-}
-
-// Images marked with data-fw-image-id (results, gallery) carry their id when dragged; one listener for the document.
-let marking = false;
-function markDraggableImages() {
-  if (marking) {
-    return;
-  }
-  marking = true;
-  document.addEventListener("dragstart", (event) => {
-    const target = event.target instanceof Element ? event.target : null;
-    const image = target?.closest("[data-fw-image-id]") ?? target?.querySelector?.("[data-fw-image-id]");
-    const id = image?.getAttribute("data-fw-image-id");
-    if (id && event.dataTransfer) {
-      event.dataTransfer.setData(IMAGE_ID_TYPE, id);
-      event.dataTransfer.effectAllowed = "copy";
-    }
-  });
 }
 
 // Pasted screenshots are all called image.png; a name with the time tells them apart in the list.

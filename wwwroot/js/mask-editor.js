@@ -333,6 +333,8 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   function applyView() {
     frame.style.transform = zoom === 1 && panX === 0 && panY === 0 ? "" : `translate(${panX}px, ${panY}px) scale(${zoom})`;
     stage.dataset.zoom = String(Math.round(viewScale() * 100));
+    stage.dataset.panX = String(Math.round(panX));
+    stage.dataset.panY = String(Math.round(panY));
     stage.classList.toggle("fw-mask-panning", spaceHeld || !!pan);
     requestFrame();
     notifyViewSoon();
@@ -430,6 +432,57 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     applyView();
   }
 
+  // ---- two fingers: pinch zooms about their midpoint, moving the midpoint pans ----------------------
+  // One finger paints; a second finger turns the gesture into a view change: whatever the first finger
+  // painted since it touched down is taken back, and nothing paints until every finger has left.
+  const touches = new Map();
+  let pinch = null;
+  let touchesSpent = false;
+
+  function touchMidpoint() {
+    const [a, b] = pinch.ids.map((id) => touches.get(id));
+    return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, distance: Math.max(1, Math.hypot(a.x - b.x, a.y - b.y)) };
+  }
+
+  function beginPinch() {
+    abortStroke();
+    abortShape();
+    pinch = { ids: [...touches.keys()].slice(0, 2), zoom };
+    const mid = touchMidpoint();
+    Object.assign(pinch, { distance: mid.distance, last: mid });
+    touchesSpent = true;
+    stage.dataset.gesture = "pinch";
+    applyView();
+  }
+
+  function movePinch() {
+    const mid = touchMidpoint();
+    // Pan by the midpoint's move, then zoom about where it is now: the picture point between the fingers stays there.
+    panX += mid.x - pinch.last.x;
+    panY += mid.y - pinch.last.y;
+    pinch.last = mid;
+    zoomAt(pinch.zoom * (mid.distance / pinch.distance), mid.x, mid.y);
+  }
+
+  function endPinch() {
+    pinch = null;
+    delete stage.dataset.gesture;
+    applyView();
+  }
+
+  // A stroke cut short by a second finger leaves the mask as it was before it.
+  function abortStroke() {
+    if (!stroke) {
+      return;
+    }
+    const cancelled = stroke;
+    stroke = null;
+    // The finger stays captured (its moves now steer the view) until it leaves the screen.
+    for (const tile of cancelled.tiles.values()) {
+      writeAlpha(mask, tile.x, tile.y, tile.w, tile.h, tile.alpha);
+    }
+  }
+
   // ---- shapes: rectangle and lasso -------------------------------------------------------------
   let shape = null;
 
@@ -468,6 +521,13 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     const polygon = shape ? shapePolygon(shape.points) : [];
     outline.style.display = polygon.length > 1 ? "" : "none";
     outlineShape.setAttribute("points", polygon.map((p) => `${p.x},${p.y}`).join(" "));
+  }
+
+  function abortShape() {
+    if (shape) {
+      shape = null;
+      drawOutline();
+    }
   }
 
   // Fills the rectangle or the closed lasso into the mask (Alt takes it out), as one undo step.
@@ -721,6 +781,19 @@ function buildEditor(host, dotNetRef, settings, width, height) {
 
   // ---- events ------------------------------------------------------------------------------
   function onPointerDown(event) {
+    if (event.pointerType === "touch") {
+      touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (touches.size >= 2) {
+        event.preventDefault();
+        if (!pinch) {
+          beginPinch();
+        }
+        return;
+      }
+      if (touchesSpent) {
+        return;
+      }
+    }
     // The middle button, or the left one while Space is held, moves the picture instead of painting.
     if (event.isPrimary && event.pointerType === "mouse" && (event.button === 1 || (event.button === 0 && spaceHeld))) {
       event.preventDefault();
@@ -750,6 +823,14 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     if (event.pointerType !== "touch") {
       hover = { clientX: event.clientX, clientY: event.clientY };
       requestFrame();
+    } else if (touches.has(event.pointerId)) {
+      touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (pinch) {
+        if (pinch.ids.includes(event.pointerId)) {
+          movePinch();
+        }
+        return;
+      }
     }
     if (pan && event.pointerId === pan.pointerId) {
       movePan(event);
@@ -776,6 +857,17 @@ function buildEditor(host, dotNetRef, settings, width, height) {
   }
 
   function onPointerUp(event) {
+    if (event.pointerType === "touch" && touches.delete(event.pointerId)) {
+      if (pinch && pinch.ids.includes(event.pointerId)) {
+        endPinch();
+      }
+      if (touches.size === 0) {
+        touchesSpent = false;
+      }
+      if (pinch || touchesSpent) {
+        return;
+      }
+    }
     if (pan && event.pointerId === pan.pointerId) {
       endPan();
       return;
@@ -869,7 +961,8 @@ function buildEditor(host, dotNetRef, settings, width, height) {
     [stage, "pointermove", onPointerMove],
     [stage, "pointerup", onPointerUp],
     [stage, "pointercancel", onPointerUp],
-    [stage, "lostpointercapture", (event) => onPointerUp(event)],
+    // A finger still on the screen that lost its capture has not left; its pointerup says when it does.
+    [stage, "lostpointercapture", (event) => !(event.pointerType === "touch" && touches.has(event.pointerId)) && onPointerUp(event)],
     [stage, "pointerleave", onPointerLeave],
     [stage, "keydown", onKeyDown],
     [stage, "keyup", onKeyUp],

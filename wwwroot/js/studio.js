@@ -38,6 +38,8 @@ export function setFavicon(state) {
     document.head.appendChild(link);
   }
   originalIcon ??= { href: link.href, type: link.type };
+  // What the icon shows ("idle", a percentage, "done"), for people's tools and the browser tests.
+  link.dataset.state = String(state);
   if (state === "idle") {
     link.href = originalIcon.href;
     link.type = originalIcon.type;

@@ -43,6 +43,7 @@ public sealed partial class GalleryActions(
     ImageStore images,
     LicenceGate licences,
     AuditLog audit,
+    WholeImageMasks wholeMasks,
     ILogger<GalleryActions> logger)
 {
     public async Task<GalleryActionResult> SetFavouriteAsync(JobActor actor, Guid imageId, bool favourite, CancellationToken cancellationToken = default)
@@ -64,7 +65,8 @@ public sealed partial class GalleryActions(
     }
 
     /// <summary>
-    /// Deletes the image's row and its files (original and thumbnail) and records it in the audit
+    /// Deletes the image's row and its files (original and thumbnail), with the whole-image mask of a vary
+    /// when no other image was made with it (<see cref="WholeImageMasks"/>), and records it in the audit
     /// log. The job that made it keeps its row with the output cleared: the job is the record of
     /// the prompt, the parameters and the GPU time spent (prompt history and usage read it), and
     /// quotas are counted in their own ledger, so deleting gives no quota back.
@@ -108,6 +110,13 @@ public sealed partial class GalleryActions(
         // The files go after the row: a reader never finds a row without its file. A file that
         // cannot be removed is logged and left; nothing points at it any more.
         DeleteFiles(image);
+        // A vary's shared whole-image mask goes with the last image made with it.
+        if (image.JobId is { } jobId
+            && await db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.Settings.MaskImageId).SingleOrDefaultAsync(CancellationToken.None) is { } maskId)
+        {
+            await wholeMasks.ReleaseIfUnusedAsync(maskId, CancellationToken.None);
+        }
+
         LogDeleted(logger, imageId, actor.UserId, image.OwnerId);
         await audit.RecordAsync(
             new AuditEntry(AuditActions.Delete, actor.UserId)

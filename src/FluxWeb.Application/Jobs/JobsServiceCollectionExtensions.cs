@@ -53,6 +53,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<Licensing.UploadLicenceCheck>();
         services.TryAddSingleton<IImageFiles, DiskImageFiles>();
         services.AddSingleton<ImageStore>();
+        services.AddSingleton<WholeImageMasks>();
         services.AddSingleton<ImageAccess>();
         services.AddSingleton<GpuCostEstimator>();
         services.AddSingleton<JobEvents>();

@@ -8,7 +8,14 @@ using Microsoft.EntityFrameworkCore;
 namespace FluxWeb.Application.Models;
 
 /// <summary>An installed model as one account sees it: usable or not, and why not.</summary>
-public sealed record ModelChoice(string Id, string Label, string LicenceId, bool CommercialUse, bool Demo, ModelVariant Variant, SamplingInfo Sampling, bool Allowed, string? Reason);
+public sealed record ModelChoice(string Id, string Label, string LicenceId, bool CommercialUse, bool Demo, ModelVariant Variant, SamplingInfo Sampling, bool Allowed, string? Reason)
+{
+    /// <summary>Whether steps are a choice (base models); distilled models run a fixed number.</summary>
+    public bool StepsAdjustable => Sampling.MinSteps < Sampling.MaxSteps;
+
+    /// <summary>Whether the model takes classifier-free guidance (base models).</summary>
+    public bool GuidanceAdjustable => Sampling.UsesGuidance;
+}
 
 /// <summary>An administrator's rules for one model, as read from <see cref="ModelSetting"/> (defaults when there is no row).</summary>
 public sealed record ModelRules(bool Enabled, IReadOnlyList<string>? AllowedRoles)

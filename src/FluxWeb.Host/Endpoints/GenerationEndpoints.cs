@@ -47,6 +47,9 @@ public sealed record GenerationApiRequest
     [Description("Masked edit: blend the result over the source with a feathered mask.")]
     public bool Feather { get; init; }
 
+    [Description("Put each finished image on this board: one you own or contribute to (checked now, and again when each image is done). Another board is refused with the same words as an unknown one.")]
+    public Guid? AutoAddBoardId { get; init; }
+
     /// <summary>The API's names for the settings (<c>model</c>, an optional <c>strength</c>) mapped to the one record every door fills.</summary>
     public GenerationSettings ToSettings() => new()
     {
@@ -100,7 +103,8 @@ internal static class GenerationEndpoints
             return Results.Unauthorized();
         }
 
-        var request = new JobRequest { Settings = body.ToSettings(), Count = body.Count, Channel = "api" };
+        // The board is checked by the one door (GenerationService), as for the Studio's picker.
+        var request = new JobRequest { Settings = body.ToSettings(), Count = body.Count, Channel = "api", AutoAddBoardId = body.AutoAddBoardId };
         var result = await generation.SubmitAsync(actor.UserId, request, cancellationToken);
         if (result.Accepted)
         {

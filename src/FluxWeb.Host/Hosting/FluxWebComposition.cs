@@ -4,6 +4,7 @@ using FluxWeb.Application.Administration;
 using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Presets;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
@@ -74,6 +75,7 @@ public static class FluxWebComposition
         services.AddGallery();
         services.AddBoards();
         services.AddAdministration();
+        services.AddPresets();
         if (process.ServesWeb)
         {
             services.AddMaskUploads();

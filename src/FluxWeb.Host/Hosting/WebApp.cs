@@ -55,6 +55,7 @@ internal static class WebApp
         app.MapGenerationEndpoints();
         app.MapImageApiEndpoints();
         app.MapBoardEndpoints();
+        app.MapPresetEndpoints();
         app.MapExportEndpoints();
         app.MapModelEndpoints();
         app.MapAdminEndpoints();

@@ -149,6 +149,82 @@ public sealed class ResultLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Varies_share_one_whole_mask_per_size_which_goes_with_the_last_image_made_with_it()
+    {
+        var user = await host.CreateUserAsync("many-varies@example.com");
+        var made = await MakeAsync(user, "a yellow tram", 320, 256);
+        var other = await MakeAsync(user, "a grey tram", 256, 320);
+        var painted = await PaintedMaskEditAsync(user, made.OutputImageId!.Value);
+
+        var varies = new List<Job>();
+        foreach (var action in (LoopAction[])[LoopAction.VarySubtle, LoopAction.VaryStrong, LoopAction.VarySubtle, LoopAction.VaryStrong])
+        {
+            var submitted = await Loop.SubmitAsync(user, made.OutputImageId!.Value, action);
+            Assert.True(submitted.Accepted, submitted.Error);
+            varies.Add(await host.WaitForEndAsync(submitted.JobIds.Single()));
+        }
+
+        var sideways = await Loop.SubmitAsync(user, other.OutputImageId!.Value, LoopAction.VarySubtle);
+        Assert.True(sideways.Accepted, sideways.Error);
+        var sidewaysJob = await host.WaitForEndAsync(sideways.JobIds.Single());
+
+        // Four varies of one size use one mask; another size has its own; the painted mask is the user's own.
+        Assert.All(varies, v => Assert.Equal(JobState.Succeeded, v.State));
+        var shared = Assert.Single(varies.Select(v => v.Settings.MaskImageId!.Value).Distinct());
+        Assert.NotEqual(shared, sidewaysJob.Settings.MaskImageId);
+        Assert.Equal(3, await MaskCountAsync(user));
+        var store = host.Services.GetRequiredService<ImageStore>();
+        var sharedRow = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == shared));
+        var sharedFile = store.FullPath(sharedRow.RelativePath);
+
+        // "Use these settings" on any vary still finds the mask while an image made with it is left.
+        var gallery = host.Services.GetRequiredService<GalleryActions>();
+        foreach (var vary in varies.SkipLast(1))
+        {
+            Assert.Equal(GalleryActionOutcome.Done, (await gallery.DeleteAsync(user, vary.OutputImageId!.Value, "test")).Outcome);
+        }
+
+        Assert.True(File.Exists(sharedFile));
+        var reader = host.Services.GetRequiredService<JobSettingsReader>();
+        Assert.Equal(shared, (await reader.ForImageAsync(user, varies[^1].OutputImageId!.Value)).Settings!.Settings.MaskImageId);
+
+        // The last one takes the shared mask with it (row and file); the other size's and the painted one stay.
+        Assert.Equal(GalleryActionOutcome.Done, (await gallery.DeleteAsync(user, varies[^1].OutputImageId!.Value, "test")).Outcome);
+        Assert.False(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == shared)));
+        Assert.False(File.Exists(sharedFile));
+        Assert.Equal(2, await MaskCountAsync(user));
+        Assert.Equal(GalleryActionOutcome.Done, (await gallery.DeleteAsync(user, painted.OutputImageId!.Value, "test")).Outcome);
+        Assert.True(await host.WithDbAsync(db => db.Images.AnyAsync(i => i.Id == painted.Settings.MaskImageId)));
+
+        // A vary after that stores the size's mask again, once.
+        var again = await Loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle);
+        Assert.True(again.Accepted, again.Error);
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(again.JobIds.Single())).State);
+        Assert.Equal(3, await MaskCountAsync(user));
+    }
+
+    [Fact]
+    public async Task A_refused_vary_leaves_no_mask_behind()
+    {
+        using var quotaFolder = new TempFolder("fluxweb-loop-quota-mask");
+        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
+        var user = await limited.CreateUserAsync("refused-vary@example.com");
+        var request = QueueHost.Request("only one");
+        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
+        var loop = limited.Services.GetRequiredService<ResultLoop>();
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.False((await loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle)).Accepted);
+        }
+
+        Assert.Equal(0, await limited.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind == StoredImageKind.Mask)));
+        Assert.DoesNotContain(
+            Directory.EnumerateFiles(limited.Services.GetRequiredService<ImageStore>().Root, "*.png", SearchOption.AllDirectories),
+            file => !Path.GetFileName(file).StartsWith("job-", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task More_like_this_continues_after_the_batch_with_the_same_settings()
     {
         var user = await host.CreateUserAsync("more@example.com");
@@ -254,6 +330,31 @@ public sealed class ResultLoopTests : IAsyncLifetime
     {
         var request = QueueHost.Request(prompt, model: model);
         var submitted = await host.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = width, Height = height } });
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        return job;
+    }
+
+    private Task<int> MaskCountAsync(JobActor user) =>
+        host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind == StoredImageKind.Mask));
+
+    /// <summary>A masked edit with a mask the person painted (left half): such masks are theirs, not the loop's.</summary>
+    private async Task<Job> PaintedMaskEditAsync(JobActor user, Guid sourceId)
+    {
+        using var mask = new Image<L8>(320, 256);
+        mask.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                rows.GetRowSpan(y)[..160].Fill(new L8(255));
+            }
+        });
+        using var png = new MemoryStream();
+        await mask.SaveAsPngAsync(png);
+        var stored = await host.Services.GetRequiredService<ImageStore>().SaveMaskAsync(user.UserId, png.ToArray(), 320, 256);
+        var request = QueueHost.Request("a painted door");
+        var submitted = await host.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { SourceImageId = sourceId, MaskImageId = stored.Id, Strength = 0.8f } });
         Assert.True(submitted.Accepted, submitted.Error);
         var job = await host.WaitForEndAsync(submitted.JobIds.Single());
         Assert.Equal(JobState.Succeeded, job.State);

@@ -238,6 +238,295 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task The_lightbox_keeps_the_page_behind_it_still_and_gives_the_focus_back_when_it_closes()
+    {
+        // On a phone the stage is below the form, so the page itself scrolls: the keys must not move it.
+        await session.EnsureAccountAsync("pager@example.com");
+        var page = await session.NewPageAsync(390, 844);
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, "pager@example.com");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            await page.FillAsync("#studio-prompt", "three paper boats on a pond");
+            await page.FillAsync("#studio-count", "3");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            var results = page.Locator("[data-testid=result]");
+            await Assertions.Expect(results).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+            var ids = new List<string>();
+            foreach (var result in await results.AllAsync())
+            {
+                await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+                ids.Add(await ImageIdAsync(result));
+            }
+
+            var stage = await OnStageAsync(page, ids[0]);
+            var opener = stage.Locator("[data-testid=result-open]");
+            await opener.ClickAsync();
+            var lightbox = page.Locator("[data-testid=lightbox]");
+            await Assertions.Expect(lightbox).ToBeFocusedAsync();
+            // Somewhere in the middle of the page, so a key could move it either way.
+            var scrollable = await page.EvaluateAsync<int>("() => document.documentElement.scrollHeight - window.innerHeight");
+            Assert.True(scrollable > 200, $"The phone Studio should scroll; it has {scrollable} px to scroll.");
+            var middle = await page.EvaluateAsync<double>("() => { window.scrollTo(0, Math.floor((document.documentElement.scrollHeight - window.innerHeight) / 2)); return window.scrollY; }");
+
+            (string Key, int Index)[] presses =
+            [
+                ("ArrowRight", 1), ("ArrowRight", 2), ("ArrowLeft", 1), ("End", 2), ("Home", 0),
+                ("ArrowDown", 0), ("ArrowUp", 0), ("Space", 0), ("PageDown", 0), ("PageUp", 0),
+            ];
+            var moved = new List<string>();
+            foreach (var (key, index) in presses)
+            {
+                await page.Keyboard.PressAsync(key);
+                await Assertions.Expect(lightbox).ToHaveAttributeAsync("data-index", index.ToString(CultureInfo.InvariantCulture));
+                // Scrolling (smooth or not) starts within a frame or two of the key: wait for two frames before reading.
+                var now = await page.EvaluateAsync<double>("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(window.scrollY))))");
+                if (Math.Abs(now - middle) > 0.5)
+                {
+                    moved.Add($"{key} moved the page from {middle:0} to {now:0}");
+                }
+            }
+
+            Assert.True(moved.Count == 0, string.Join("; ", moved));
+            await page.Keyboard.PressAsync("Escape");
+            await Assertions.Expect(lightbox).ToHaveCountAsync(0);
+            await Assertions.Expect(opener).ToBeFocusedAsync();
+            // The page scrolls again once the lightbox is gone.
+            Assert.Equal("", await page.EvaluateAsync<string>("() => document.documentElement.style.overflow"));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "lightbox-still-failure");
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_lasso_fills_the_polygon_it_draws_in_the_saved_mask()
+    {
+        const int Width = 480;
+        const int Height = 320;
+        (double X, double Y)[] polygon = [(60, 40), (260, 60), (300, 150), (220, 280), (100, 260), (40, 140)];
+        var page = await SignedInStudioAsync("lasso@example.com");
+        try
+        {
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await page.GotoAsync($"/studio/mask-editor?image={Uri.EscapeDataString(imageUrl)}&w={Width}&h={Height}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var stage = page.Locator(".fw-mask-stage[data-ready=true]");
+            await stage.WaitForAsync();
+            await stage.FocusAsync();
+            await page.Locator("[data-testid=mask-tool-lasso]").ClickAsync();
+            // As with the rectangle: drawing before the editor has the tool would paint a brush stroke instead.
+            await Assertions.Expect(page.Locator("[data-testid=mask-tool-lasso]")).ToHaveAttributeAsync("aria-pressed", "true");
+
+            var box = (await page.Locator(".fw-mask-frame").BoundingBoxAsync())!;
+            (float X, float Y) At((double X, double Y) p) => ((float)(box.X + (p.X * box.Width / Width)), (float)(box.Y + (p.Y * box.Height / Height)));
+            var start = At(polygon[0]);
+            await page.Mouse.MoveAsync(start.X, start.Y);
+            await page.Mouse.DownAsync();
+            foreach (var vertex in polygon.Skip(1))
+            {
+                var to = At(vertex);
+                await page.Mouse.MoveAsync(to.X, to.Y, new MouseMoveOptions { Steps = 10 });
+            }
+
+            // Let go at the last corner: the lasso closes itself back to the first.
+            await page.Mouse.UpAsync();
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-lasso");
+
+            using var saved = await SaveAndFetchAsync(page);
+            using var expected = new Image<L8>(Width, Height);
+            var (wrong, checkedPixels, inside) = (new List<string>(), 0, 0);
+            for (var y = 0; y < Height; y++)
+            {
+                for (var x = 0; x < Width; x++)
+                {
+                    var (cx, cy) = (x + 0.5, y + 0.5);
+                    var within = Contains(polygon, cx, cy);
+                    expected[x, y] = new L8(within ? (byte)255 : (byte)0);
+                    // Pixels within 1.5 px of an edge may be partly covered (antialiasing, rounding of the pointer).
+                    if (DistanceToEdges(polygon, cx, cy) <= 1.5)
+                    {
+                        continue;
+                    }
+
+                    checkedPixels++;
+                    inside += within ? 1 : 0;
+                    if (saved[x, y].PackedValue != expected[x, y].PackedValue && wrong.Count < 10)
+                    {
+                        wrong.Add($"({x}, {y}) is {saved[x, y].PackedValue}, expected {expected[x, y].PackedValue}");
+                    }
+                }
+            }
+
+            await expected.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-lasso-expected.png"));
+            await saved.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-lasso-saved.png"));
+            output.WriteLine($"compared {checkedPixels} of {Width * Height} pixels ({inside} inside the lasso) with the expected mask");
+            Assert.True(wrong.Count == 0, "The saved mask differs from the lasso's polygon: " + string.Join("; ", wrong));
+            Assert.True(inside > 30_000, $"Only {inside} pixels inside the lasso were compared.");
+            Assert.True(checkedPixels > Width * Height * 0.95);
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-lasso-failure");
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task Two_fingers_pinch_zoom_about_their_midpoint_and_pan_while_one_finger_paints()
+    {
+        const int Width = 480;
+        const int Height = 320;
+        const string email = "pincher@example.com";
+        await session.EnsureAccountAsync(email);
+        var context = await session.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = session.BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1024, Height = 768 },
+            HasTouch = true,
+        });
+        context.SetDefaultTimeout(20_000);
+        var page = await context.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, email);
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var imageUrl = await UploadPictureAsync(page, Width, Height);
+            await page.GotoAsync($"/studio/mask-editor?image={Uri.EscapeDataString(imageUrl)}&w={Width}&h={Height}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            var stage = page.Locator(".fw-mask-stage[data-ready=true]");
+            await stage.WaitForAsync();
+            await page.Locator("[data-testid=mask-hardness] input[type=range]").FillAsync("100");
+            await Assertions.Expect(page.Locator("[data-testid=mask-hardness]")).ToContainTextAsync("100 %");
+            await page.Locator("[data-testid=mask-size] input[type=range]").FillAsync("10");
+            await Assertions.Expect(page.Locator("[data-testid=mask-size]")).ToContainTextAsync("10 px");
+            await stage.FocusAsync();
+            var frame = page.Locator(".fw-mask-frame");
+            var fitted = (await frame.BoundingBoxAsync())!;
+            (double X, double Y) At(LocatorBoundingBoxResult box, double x, double y) => (box.X + (x * box.Width / Width), box.Y + (y * box.Height / Height));
+            // Real touch input (the browser turns it into touch pointer events), one finger or two at a time.
+            var touch = await context.NewCDPSessionAsync(page);
+            async Task TouchAsync(string type, params (double X, double Y)[] fingers) =>
+                await touch.SendAsync("Input.dispatchTouchEvent", new Dictionary<string, object>
+                {
+                    ["type"] = type,
+                    ["touchPoints"] = fingers.Select((f, i) => new Dictionary<string, object> { ["x"] = f.X, ["y"] = f.Y, ["id"] = i + 1 }).ToArray(),
+                });
+
+            // One finger paints: image (60, 280)–(160, 280).
+            await TouchAsync("touchStart", At(fitted, 60, 280));
+            for (var step = 1; step <= 10; step++)
+            {
+                await TouchAsync("touchMove", At(fitted, 60 + (step * 10), 280));
+            }
+
+            await TouchAsync("touchEnd");
+            // Screen pixels per image pixel, in per cent (what the editor's data-zoom says).
+            var fitZoom = fitted.Width * 100 / Width;
+
+            // Two fingers around image (300, 140), 80 image px apart, spread to 160: twice the zoom, about their midpoint.
+            var middle = At(fitted, 300, 140);
+            var half = 40 * fitted.Width / Width;
+            await TouchAsync("touchStart", (middle.X - half, middle.Y));
+            // The first finger has touched down (and would paint) before the second arrives.
+            await page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))");
+            await TouchAsync("touchStart", (middle.X - half, middle.Y), (middle.X + half, middle.Y));
+            await Assertions.Expect(stage).ToHaveAttributeAsync("data-gesture", "pinch");
+            for (var step = 1; step <= 8; step++)
+            {
+                var spread = half * (1 + (step / 8.0));
+                await TouchAsync("touchMove", (middle.X - spread, middle.Y), (middle.X + spread, middle.Y));
+            }
+
+            await page.WaitForFunctionAsync($"() => Number(document.querySelector('.fw-mask-stage').dataset.zoom) >= {(fitZoom * 1.95).ToString(CultureInfo.InvariantCulture)}");
+            var zoomed = (await frame.BoundingBoxAsync())!;
+            var zoomedZoom = double.Parse((await stage.GetAttributeAsync("data-zoom"))!, CultureInfo.InvariantCulture);
+            Assert.InRange(zoomedZoom, fitZoom * 1.95, fitZoom * 2.05);
+            Assert.InRange((middle.X - zoomed.X) * Width / zoomed.Width, 299, 301);
+            Assert.InRange((middle.Y - zoomed.Y) * Height / zoomed.Height, 139, 141);
+
+            // Both fingers move by (50, 30): the picture follows them, at the same zoom.
+            var (panX, panY) = (PanOf(await stage.GetAttributeAsync("data-pan-x")), PanOf(await stage.GetAttributeAsync("data-pan-y")));
+            var spreadEnd = half * 2;
+            for (var step = 1; step <= 5; step++)
+            {
+                var (dx, dy) = (step * 10.0, step * 6.0);
+                await TouchAsync("touchMove", (middle.X - spreadEnd + dx, middle.Y + dy), (middle.X + spreadEnd + dx, middle.Y + dy));
+            }
+
+            await TouchAsync("touchEnd");
+            await Assertions.Expect(stage).Not.ToHaveAttributeAsync("data-gesture", "pinch");
+            var panned = (await frame.BoundingBoxAsync())!;
+            Assert.InRange(panned.X - zoomed.X, 49, 51);
+            Assert.InRange(panned.Y - zoomed.Y, 29, 31);
+            Assert.InRange(panned.Width, zoomed.Width - 1, zoomed.Width + 1);
+            Assert.InRange(PanOf(await stage.GetAttributeAsync("data-pan-x")) - panX, 49, 51);
+            Assert.InRange(PanOf(await stage.GetAttributeAsync("data-pan-y")) - panY, 29, 31);
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-pinched");
+
+            // The one-finger stroke is in the mask; nothing of the two-finger gesture is (its first finger's dab was taken back).
+            using var saved = await SaveAndFetchAsync(page);
+            await saved.SaveAsPngAsync(Path.Combine(AppBrowserSession.ArtefactsDirectory, "mask-editor-pinched-saved.png"));
+            Assert.Equal(255, saved[110, 280].PackedValue);
+            Assert.Equal(255, saved[70, 280].PackedValue);
+            var painted = new List<string>();
+            for (var y = 0; y < 260; y++)
+            {
+                for (var x = 0; x < Width; x++)
+                {
+                    if (saved[x, y].PackedValue != 0 && painted.Count < 10)
+                    {
+                        painted.Add($"({x}, {y}) = {saved[x, y].PackedValue}");
+                    }
+                }
+            }
+
+            Assert.True(painted.Count == 0, "The two-finger gesture painted: " + string.Join("; ", painted));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "mask-editor-pinch-failure");
+            throw;
+        }
+    }
+
+    private static double PanOf(string? value) => double.Parse(value ?? "0", CultureInfo.InvariantCulture);
+
+    /// <summary>Even-odd point in polygon (the lasso's polygon is simple, so the fill rule does not matter).</summary>
+    private static bool Contains((double X, double Y)[] polygon, double x, double y)
+    {
+        var inside = false;
+        for (int i = 0, j = polygon.Length - 1; i < polygon.Length; j = i++)
+        {
+            var (a, b) = (polygon[i], polygon[j]);
+            if ((a.Y > y) != (b.Y > y) && x < ((b.X - a.X) * (y - a.Y) / (b.Y - a.Y)) + a.X)
+            {
+                inside = !inside;
+            }
+        }
+
+        return inside;
+    }
+
+    private static double DistanceToEdges((double X, double Y)[] polygon, double x, double y)
+    {
+        var nearest = double.MaxValue;
+        for (int i = 0, j = polygon.Length - 1; i < polygon.Length; j = i++)
+        {
+            var (a, b) = (polygon[j], polygon[i]);
+            var (dx, dy) = (b.X - a.X, b.Y - a.Y);
+            var t = Math.Clamp((((x - a.X) * dx) + ((y - a.Y) * dy)) / ((dx * dx) + (dy * dy)), 0, 1);
+            nearest = Math.Min(nearest, Math.Sqrt(Math.Pow(x - (a.X + (t * dx)), 2) + Math.Pow(y - (a.Y + (t * dy)), 2)));
+        }
+
+        return nearest;
+    }
+
     private static ILocator Result(IPage page, string imageId) => page.Locator($"[data-testid=result][data-image-id='{imageId}']");
 
     /// <summary>Puts a result on the stage (a click on it in the filmstrip), where its facts, its actions and the lightbox are.</summary>

@@ -66,6 +66,48 @@ public sealed class StudioMemoryTests(PublishedAppSession session)
         }
     }
 
+    [Fact]
+    public async Task Signing_out_leaves_nothing_of_the_person_in_this_browser()
+    {
+        const string email = "shared-computer@example.com";
+        await session.EnsureAccountAsync(email);
+        var page = await session.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, email);
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.FillAsync("#studio-prompt", "a private prompt about the merger");
+            const string FindDraftKey = "() => Object.keys(localStorage).find(k => k.startsWith('fluxweb.studio.draft.') && localStorage.getItem(k).includes('the merger')) ?? null";
+            await page.WaitForFunctionAsync(FindDraftKey);
+            var key = await page.EvaluateAsync<string>(FindDraftKey);
+            var userId = key["fluxweb.studio.draft.".Length..];
+            // A dismissal is kept per user as well; someone else's entry on this browser is theirs, and signing out leaves it.
+            await page.EvaluateAsync("id => localStorage.setItem('fluxweb.myjobs.dismissed.' + id, '[]')", userId);
+            await page.EvaluateAsync("() => localStorage.setItem('fluxweb.studio.draft.someone-else', '{}')");
+
+            await page.Locator("[data-testid=sign-out]").ClickAsync();
+            await page.WaitForURLAsync("**/Account/Login");
+
+            var left = await page.EvaluateAsync<string[]>("() => Object.keys(localStorage)");
+            Assert.DoesNotContain(left, k => k.Contains(userId, StringComparison.Ordinal));
+            var values = await page.EvaluateAsync<string[]>("() => Object.keys(localStorage).map(k => localStorage.getItem(k) ?? '')");
+            Assert.DoesNotContain(values, v => v.Contains("merger", StringComparison.Ordinal));
+            Assert.Contains("fluxweb.studio.draft.someone-else", left);
+
+            // The next person on this computer starts with an empty form.
+            const string next = "next-at-the-desk@example.com";
+            await session.EnsureAccountAsync(next);
+            await AppBrowserSession.SignInAsync(page, next);
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator("#studio-prompt")).ToHaveValueAsync("");
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "studio-sign-out-storage-failure");
+            throw;
+        }
+    }
+
     private static async Task<string> DraftKeyAsync(IPage page) =>
         await page.EvaluateAsync<string>("() => Object.keys(localStorage).find(k => k.startsWith('fluxweb.studio.draft.')) ?? 'fluxweb.studio.draft.'");
 

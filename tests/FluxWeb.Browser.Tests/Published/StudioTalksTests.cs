@@ -21,6 +21,130 @@ public sealed class StudioTalksTests(PublishedAppSession session, ITestOutputHel
         }
         """;
 
+    // The page's visibility is ours to set (a headless tab is always "visible"), and Notification records instead of
+    // showing: what the Studio asked the browser to show is what the test reads.
+    private const string NotificationStubScript = """
+        (() => {
+          const shown = window.fluxwebNotifications = [];
+          let hidden = false;
+          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+          Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
+          window.fluxwebSetHidden = value => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
+          class RecordingNotification {
+            constructor(title, options = {}) { shown.push({ title, body: options.body ?? '', tag: options.tag ?? '', hidden }); }
+            close() {}
+            static get permission() { return 'granted'; }
+            static requestPermission() { return Promise.resolve('granted'); }
+          }
+          window.Notification = RecordingNotification;
+        })();
+        """;
+
+    // Every icon the tab shows: its state and, for the drawn ones, how many of its pixels are the ring's violet and the tick's green.
+    private const string RecordFaviconsScript = """
+        () => {
+          const icons = window.fluxwebIcons = [];
+          const look = link => {
+            const entry = { state: link.dataset.state ?? '', href: link.href, violet: 0, green: 0 };
+            icons.push(entry);
+            if (!link.href.startsWith('data:image/png')) return;
+            const img = new Image();
+            img.onload = () => {
+              const canvas = document.createElement('canvas');
+              canvas.width = canvas.height = 32;
+              const g = canvas.getContext('2d');
+              g.drawImage(img, 0, 0);
+              const data = g.getImageData(0, 0, 32, 32).data;
+              for (let i = 0; i < data.length; i += 4) {
+                const [r, gr, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+                if (a < 128) continue;
+                if (b > r + 80 && b > gr + 80) entry.violet++;
+                if (gr > r + 40 && gr > b + 40) entry.green++;
+              }
+              entry.measured = true;
+            };
+            img.src = link.href;
+          };
+          new MutationObserver(changes => {
+            for (const change of changes) {
+              if (change.target instanceof HTMLLinkElement && change.attributeName === 'data-state') look(change.target);
+            }
+          }).observe(document.head, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+        }
+        """;
+
+    [Fact]
+    public async Task The_tab_icon_follows_the_job_and_a_notification_comes_only_while_the_tab_is_hidden()
+    {
+        const string email = "notified@example.com";
+        await session.EnsureAccountAsync(email);
+        var context = await session.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = session.BaseUrl,
+            ViewportSize = new ViewportSize { Width = 1440, Height = 900 },
+        });
+        context.SetDefaultTimeout(20_000);
+        await context.GrantPermissionsAsync(["notifications"], new() { Origin = session.BaseUrl });
+        await context.AddInitScriptAsync(NotificationStubScript);
+        var page = await context.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, email);
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            var toggle = page.Locator("[data-testid=notify-toggle]");
+            await Assertions.Expect(toggle).ToHaveAttributeAsync("data-state", "off");
+            await toggle.ClickAsync();
+            await Assertions.Expect(toggle).ToHaveAttributeAsync("data-state", "on");
+            await page.EvaluateAsync(RecordFaviconsScript);
+            var results = page.Locator("[data-testid=result]");
+
+            // Hidden: the finished job is announced, and the icon went from a ring to a tick.
+            await page.EvaluateAsync("() => window.fluxwebSetHidden(true)");
+            await page.FillAsync("#studio-prompt", "a lantern seen from the back of the room");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+            await page.WaitForFunctionAsync("() => window.fluxwebNotifications.length >= 1", null, new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("link[rel~='icon']")).ToHaveAttributeAsync("data-state", "done");
+            await page.WaitForFunctionAsync("() => window.fluxwebIcons.every(i => i.measured || !i.href.startsWith('data:image/png'))");
+            var icons = JsonSerializer.Deserialize<TabIcon[]>(await page.EvaluateAsync<string>("() => JSON.stringify(window.fluxwebIcons)"), JsonSerializerOptions.Web)!;
+            StudioPage.Report(output, $"studio: the tab's icon went {string.Join(" → ", icons.Select(i => $"{i.State} (violet {i.Violet}, green {i.Green})"))}");
+            var running = icons.Where(i => double.TryParse(i.State, NumberStyles.Float, CultureInfo.InvariantCulture, out _)).ToList();
+            Assert.NotEmpty(running);
+            Assert.All(running, i => Assert.True(i.Violet > 0 && i.Green == 0, $"A running icon ({i.State} %) should be a violet ring without a tick."));
+            var done = icons.Last();
+            Assert.Equal("done", done.State);
+            Assert.True(done.Green > 20, $"The done icon should show a green tick; it has {done.Green} green pixels.");
+            Assert.True(icons.IndexOf(running[0]) < icons.IndexOf(done));
+
+            // Visible: nothing is announced (the person is looking). Then hidden again: the next one is.
+            await page.EvaluateAsync("() => window.fluxwebSetHidden(false)");
+            await page.FillAsync("#studio-prompt", "a lantern seen from the front row");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(2, new() { Timeout = 120_000 });
+            await page.EvaluateAsync("() => window.fluxwebSetHidden(true)");
+            await page.FillAsync("#studio-prompt", "a lantern seen from the balcony");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            await Assertions.Expect(results).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+            await page.WaitForFunctionAsync("() => window.fluxwebNotifications.length >= 2", null, new() { Timeout = 30_000 });
+
+            var shown = JsonSerializer.Deserialize<ShownNotification[]>(await page.EvaluateAsync<string>("() => JSON.stringify(window.fluxwebNotifications)"), JsonSerializerOptions.Web)!;
+            StudioPage.Report(output, $"studio: notifications shown: {string.Join(" | ", shown.Select(n => $"{n.Title}: {n.Body}"))}");
+            Assert.Equal(["a lantern seen from the back of the room", "a lantern seen from the balcony"], shown.Select(n => n.Body));
+            Assert.All(shown, n => Assert.Equal(("FluxWeb: your image is done", true), (n.Title, n.Hidden)));
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "studio-notify-failure");
+            throw;
+        }
+    }
+
+    private sealed record TabIcon(string State, string Href, int Violet, int Green);
+
+    private sealed record ShownNotification(string Title, string Body, string Tag, bool Hidden);
+
     [Fact]
     public async Task A_quota_refusal_shows_at_Generate_offers_what_fits_and_the_tab_title_follows_the_jobs_to_done()
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluxWeb.Testing;
 using Microsoft.Playwright;
 
@@ -19,6 +20,9 @@ public sealed class TeamFlowTests(PublishedAppSession session)
 {
     private const string Ada = "ada.team@example.com";
     private const string Bob = "bob.team@example.com";
+
+    /// <summary>Thumbnails, which the drag test holds back to drag a tile whose picture has not loaded.</summary>
+    private static readonly Regex ThumbnailPath = new("/api/v1/images/[^/?]+/thumbnail");
 
     [Fact]
     public async Task A_board_shared_with_the_team_reaches_a_teammate_until_it_is_unshared_and_its_zip_holds_the_verifiable_original()
@@ -112,6 +116,97 @@ public sealed class TeamFlowTests(PublishedAppSession session)
         {
             await AppBrowserSession.ScreenshotAsync(ada, "team-flow-failure-ada");
             await AppBrowserSession.ScreenshotAsync(bob, "team-flow-failure-bob");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Chromium's own drag and drop (Playwright drives it through the browser's drag machinery): a gallery tile whose
+    /// thumbnail has not loaded yet, a result in the Studio's filmstrip and the picture on the stage, each onto a board.
+    /// </summary>
+    [Fact]
+    public async Task Images_dragged_from_the_gallery_and_from_the_studio_land_on_a_board()
+    {
+        const string Cleo = "cleo.team@example.com";
+        await session.EnsureAccountAsync(Cleo);
+        var galleryImage = await GenerateAsync(Cleo, "a gallery kite to drag");
+        var page = await session.NewPageAsync();
+        try
+        {
+            await AppBrowserSession.SignInAsync(page, Cleo, "/boards");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.FillAsync("input[data-testid=board-new-name], [data-testid=board-new-name] input", "Dragged");
+            await page.ClickAsync("[data-testid=board-create]");
+            var board = page.Locator("[data-testid=board-entry]", new() { HasText = "Dragged" });
+            await Assertions.Expect(board).ToHaveCountAsync(1);
+            var boardId = (await board.GetAttributeAsync("data-board-id"))!;
+            var target = $"[data-testid=board-drop-target][data-board-id='{boardId}']";
+            await page.FillAsync("input[data-testid=board-new-name], [data-testid=board-new-name] input", "Stage picks");
+            await page.ClickAsync("[data-testid=board-create]");
+            var stageBoard = page.Locator("[data-testid=board-entry]", new() { HasText = "Stage picks" });
+            await Assertions.Expect(stageBoard).ToHaveCountAsync(1);
+            var stageBoardId = (await stageBoard.GetAttributeAsync("data-board-id"))!;
+
+            // From the gallery: a tile onto the board's chip above the grid, while its thumbnail is still on its way
+            // (held back here, as on a slow connection): Chromium starts no drag from an <img> that has not loaded.
+            var thumbnailsHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await page.RouteAsync(ThumbnailPath, async route =>
+            {
+                await thumbnailsHeld.Task;
+                await route.ContinueAsync();
+            });
+            await page.GotoAsync("/gallery");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await page.Locator("[data-testid=board-drops][data-drops-ready=true]").WaitForAsync();
+            var tile = page.Locator($"[data-testid=gallery-item][data-image-id='{galleryImage}']");
+            Assert.False(await tile.Locator("img").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"));
+            await tile.DragToAsync(page.Locator(target));
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
+            thumbnailsHeld.SetResult();
+            await page.UnrouteAsync(ThumbnailPath);
+
+            // From the Studio: a new result in the filmstrip onto the same board.
+            await page.GotoAsync("/studio");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
+            await StudioPage.SetSizeAsync(page, 256, 256);
+            await page.FillAsync("#studio-prompt", "a studio kite to drag");
+            await page.Locator("[data-testid=generate]").ClickAsync();
+            var result = page.Locator("[data-testid=result]").Filter(new() { Has = page.Locator("[aria-label*='a studio kite to drag']") });
+            await Assertions.Expect(result).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+            var studioImage = (await result.GetAttributeAsync("data-image-id"))!;
+            await page.Locator("[data-testid=board-drops][data-drops-ready=true]").WaitForAsync();
+            // The boards are in view with the filmstrip: a drag cannot start while the column scrolls to its target.
+            await Assertions.Expect(page.Locator(target)).ToBeInViewportAsync();
+            await result.Locator("[data-testid=result-image]").DragToAsync(page.Locator(target));
+            // The Studio's own "Queued …" toast may still be up: look for the board's among them.
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
+
+            await AppBrowserSession.ScreenshotAsync(page, "studio-result-dragged-onto-a-board");
+
+            // … and the picture on the stage (the same result) onto the other board.
+            var stage = page.Locator("[data-testid=stage-image]");
+            await Assertions.Expect(stage).ToHaveAttributeAsync("data-image-id", studioImage);
+            await StudioPage.WaitForLoadedImageAsync(stage, "/api/v1/images/");
+            var stageTarget = page.Locator($"[data-testid=board-drop-target][data-board-id='{stageBoardId}']");
+            await Assertions.Expect(stageTarget).ToBeInViewportAsync();
+            await stage.DragToAsync(stageTarget);
+            await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Stage picks”" })).ToHaveCountAsync(1);
+
+            // Each is on its board.
+            await page.GotoAsync($"/boards/{boardId}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{galleryImage}']")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{studioImage}']")).ToHaveCountAsync(1);
+            await page.GotoAsync($"/boards/{stageBoardId}");
+            await AppBrowserSession.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator("[data-testid=tile-item]")).ToHaveCountAsync(1);
+            await Assertions.Expect(page.Locator($"[data-testid=tile-item][data-image-id='{studioImage}']")).ToHaveCountAsync(1);
+        }
+        catch
+        {
+            await AppBrowserSession.ScreenshotAsync(page, "board-drag-failure");
             throw;
         }
     }

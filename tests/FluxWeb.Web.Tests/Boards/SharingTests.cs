@@ -3,10 +3,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
+using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using static FluxWeb.Web.Tests.Boards.SharingScenario;
 
@@ -312,5 +314,45 @@ public sealed class SharingTests(SharingScenario scenario) : IClassFixture<Shari
         Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(scenario.Ada.Http, HttpMethod.Delete, $"/api/v1/boards/{board}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(scenario.Ada.Http, $"/api/v1/boards/{board}"));
         Assert.Equal(3, await scenario.DbAsync(db => db.Images.CountAsync(i => i.Id == first.Id || i.Id == second.Id || i.Id == third.Id)));
+    }
+
+    [Fact]
+    public async Task A_generation_through_the_api_lands_on_a_board_i_may_add_to_and_any_other_board_gets_the_same_refusal()
+    {
+        var mine = await scenario.BoardAsync("API picks");
+        var strangers = (await (await SendAsync(scenario.Eve.Http, HttpMethod.Post, "/api/v1/boards", new { name = "Eve's private board" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var lookOnly = (await (await SendAsync(scenario.Sam.Http, HttpMethod.Post, "/api/v1/boards", new { name = "Sam's look-only board" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var shared = await SendAsync(scenario.Sam.Http, HttpMethod.Post, $"/api/v1/boards/{lookOnly}/shares", new { email = "ada@example.com", role = "Viewer" });
+        Assert.True(shared.IsSuccessStatusCode, await shared.Content.ReadAsStringAsync());
+        using var key = await scenario.KeyClientAsync(scenario.AdaActor, ApiKeyScope.Generate);
+        object Body(string prompt, Guid board) => new { model = QueueHost.ModelId, prompt, width = 256, height = 256, autoAddBoardId = board };
+
+        var accepted = await key.PostAsJsonAsync("/api/v1/generations", Body("a script's harbour for my board", mine));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var jobId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetGuid();
+        Assert.Equal(mine, await scenario.DbAsync(db => db.Jobs.Where(j => j.Id == jobId).Select(j => j.AutoAddBoardId).SingleAsync()));
+        // The addition follows the job's recorded success, so it is polled for.
+        await Eventually.Until(
+            () => scenario.DbAsync(db => db.BoardImages.AnyAsync(e => e.BoardId == mine && db.Jobs.Any(j => j.Id == jobId && j.OutputImageId == e.ImageId))),
+            "The API's result did not land on the board it asked for.");
+
+        // A stranger's board, one shared to look at only and one that does not exist: the same answer, and no job.
+        var jobsBefore = await scenario.DbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaActor.UserId));
+        var unknown = await key.PostAsJsonAsync("/api/v1/generations", Body("no such board", Guid.NewGuid()));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        var unknownProblem = await ProblemAsync(unknown);
+        Assert.Contains(BoardAutoAdd.UnknownBoard, unknownProblem, StringComparison.Ordinal);
+        foreach (var other in new[] { strangers, lookOnly })
+        {
+            var refused = await key.PostAsJsonAsync("/api/v1/generations", Body("no such board", other));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal(unknownProblem, await ProblemAsync(refused));
+        }
+
+        Assert.Equal(jobsBefore, await scenario.DbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaActor.UserId)));
+
+        // The same problem, but for its trace id.
+        static async Task<string> ProblemAsync(HttpResponseMessage r) =>
+            System.Text.RegularExpressions.Regex.Replace(await r.Content.ReadAsStringAsync(), "\"traceId\":\"[^\"]*\"", "");
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Bunit;
 using FluxWeb.Application.Boards;
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Boards;
 using FluxWeb.Host.Components.Pages.Boards;
@@ -116,5 +117,22 @@ public sealed class BoardDropTargetsTests : IAsyncLifetime
         await cut.InvokeAsync(() => cut.Instance.DropOnBoard(picks.ToString(), "https://example.com/cat.png"));
         Assert.Contains("That was not an image from this page.", Messages(ctx));
         Assert.Empty(await OnBoardAsync(picks));
+    }
+
+    [Fact]
+    public async Task A_tile_is_dragged_as_a_whole_so_it_can_be_dragged_before_its_thumbnail_has_loaded()
+    {
+        var image = await rows.AddOutputAsync(ada, "a tile to drag", T0);
+        var item = new GalleryItem(image.Id, "a tile to drag", "demo", "apache-2.0", true, 256, 256, 7, T0, false, null, null);
+        await using var ctx = NewContext();
+
+        var cut = ctx.Render<ImageTiles>(p => p.Add(c => c.Items, [item]).Add(c => c.Prefix, "gallery"));
+
+        // The one drag source every target reads (wwwroot/js/image-drag.js) is the tile; Chromium drags an <img>
+        // as a picture only once it has loaded, so the lazy thumbnail must not be what the drag starts from.
+        var tile = cut.Find("[data-testid=gallery-item]");
+        Assert.Equal("true", tile.GetAttribute("draggable"));
+        Assert.Equal(image.Id.ToString(), tile.GetAttribute("data-fw-image-id"));
+        Assert.Equal("false", tile.QuerySelector("img")!.GetAttribute("draggable"));
     }
 }

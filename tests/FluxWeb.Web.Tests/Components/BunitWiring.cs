@@ -23,11 +23,14 @@ internal static class BunitWiring
         var ctx = new BunitContext();
         var auth = ctx.AddAuthorization();
         auth.SetAuthorized(user.UserId);
-        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId));
         if (user.IsAdmin)
         {
             auth.SetRoles(FluxWeb.Domain.Accounts.Roles.Admin);
         }
+
+        // After the roles: bUnit's SetRoles builds the claims afresh, so set before it the user id was lost and an
+        // administrator's Studio opened as an anonymous page.
+        auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, user.UserId));
 
         ctx.Services.AddMudServices();
         var before = ctx.Services.Count;

@@ -104,6 +104,12 @@ public sealed class StudioPageTests : IAsyncLifetime
         var cut = RenderStudio(ctx);
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=auto-add-board-select]")));
         Assert.Null(DraftOf(cut).Form.AutoAddBoardId);
+        // The same boards take a result dragged from the stage or the filmstrip; a look-only or private one does not.
+        cut.WaitForAssertion(() => Assert.Equal(
+            [picks.ToString(), contributing.ToString()],
+            cut.FindAll("[data-testid=board-drop-target]").Select(t => t.GetAttribute("data-board-id") ?? "").ToArray()));
+        // On the filmstrip's heading line, in view with the results (a row under the filmstrip fell below the fold).
+        Assert.NotNull(cut.Find(".fw-filmstrip-head [data-testid=board-drops].fw-board-drops-compact"));
 
         await cut.Find("[data-testid=auto-add-board-select]").Closest(".mud-input-control")!.MouseDownAsync(new MouseEventArgs());
         var options = cut.WaitForElements(".mud-popover-open .mud-list-item");

@@ -66,6 +66,13 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "GET /api/v1/feed",
         "POST /api/v1/exports",
         "GET /api/v1/exports/{ticket:guid}",
+        "GET /api/v1/presets",
+        "POST /api/v1/presets",
+        "GET /api/v1/presets/{id:guid}",
+        "PUT /api/v1/presets/{id:guid}",
+        "PATCH /api/v1/presets/{id:guid}",
+        "DELETE /api/v1/presets/{id:guid}",
+        "POST /api/v1/presets/{id:guid}/apply",
         "* /api/v1/hub",
         "* /api/v1/hub/negotiate",
         "GET /api/openapi/{documentName}.json",
@@ -105,6 +112,8 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
 
         public Guid QueuedJob { get; private set; }
 
+        public Guid Preset { get; private set; }
+
         public FakeImageGenerator.Hold Hold { get; private set; } = default!;
 
         public async Task InitializeAsync()
@@ -138,6 +147,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
             RunningJob = (await generation.SubmitAsync(AdaActor.UserId, QueueHost.Request("running"))).JobIds.Single();
             await Hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
             QueuedJob = (await generation.SubmitAsync(AdaActor.UserId, QueueHost.Request("queued"))).JobIds.Single();
+            Preset = (await Factory.Service<FluxWeb.Application.Presets.PresetService>().CreateAsync(AdaActor, new FluxWeb.Application.Presets.PresetDraft { Name = "finished style", PromptTemplate = "{prompt}, finished" })).Value!.Id;
         }
 
         public Task<JobView> WaitAsync(Guid id, Func<JobView, bool> until) => WaitForAsync(Factory, new JobActor(AdaActor.UserId, false), id, until);
@@ -172,12 +182,13 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
             .Order(StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>Every request a route can receive for Ada's things: each job id for job routes, each image id for image routes.</summary>
+    /// <summary>Every request a route can receive for Ada's things: each job id for job routes, each image id for image routes, her preset for preset routes.</summary>
     private IEnumerable<HttpRequestMessage> RequestsForAdasThings(string route)
     {
         var parts = route.Split(' ', 2);
         var ids = parts[1].Contains("/images/", StringComparison.Ordinal)
             ? new[] { scenario.OutputImage, scenario.UploadedImage }
+            : parts[1].Contains("/presets/", StringComparison.Ordinal) ? new[] { scenario.Preset }
             : parts[1].Contains("/uploads/masks/", StringComparison.Ordinal) ? new[] { scenario.UploadedMask }
             : parts[1].Contains("{id", StringComparison.Ordinal) ? new[] { scenario.FinishedJob, scenario.RunningJob, scenario.QueuedJob } : new[] { Guid.Empty };
         foreach (var id in ids)

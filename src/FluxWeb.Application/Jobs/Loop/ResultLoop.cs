@@ -4,9 +4,6 @@ using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace FluxWeb.Application.Jobs.Loop;
 
@@ -27,8 +24,8 @@ public enum LoopAction
 }
 
 /// <summary>
-/// What an action asks for, before the ids that only exist once stored: a vary's whole-image mask is
-/// added by <see cref="ResultLoop.SubmitAsync"/>. <see cref="Problem"/> says why the action cannot be
+/// What an action asks for, before the ids that only exist once stored: a vary's whole-image mask (shared per
+/// owner and size, <see cref="WholeImageMasks"/>) is added by <see cref="ResultLoop.SubmitAsync"/>. <see cref="Problem"/> says why the action cannot be
 /// asked for at all (an upscale beyond the size limits), with nothing queued.
 /// </summary>
 public sealed record LoopPlan(GenerationSettings? Settings, string? Problem)
@@ -46,7 +43,7 @@ public sealed record LoopPlan(GenerationSettings? Settings, string? Problem)
 public sealed class ResultLoop(
     JobSettingsReader settingsReader,
     ImageAccess access,
-    ImageStore store,
+    WholeImageMasks wholeMasks,
     GenerationService generation,
     QuotaService quotas,
     GenerationLimits limits,
@@ -60,8 +57,6 @@ public sealed class ResultLoop(
 
     /// <summary>How far "more like this" looks for seeds already used with the same settings.</summary>
     private const int SeedLookAhead = 1024;
-
-    private static readonly PngEncoder GreyPng = new() { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
 
     /// <summary>
     /// The settings for <paramref name="action"/> on the image <paramref name="imageId"/> (<paramref name="width"/> ×
@@ -180,13 +175,21 @@ public sealed class ResultLoop(
         }
 
         var settings = plan.Settings!;
-        if (plan.NeedsWholeMask)
+        // A vary shares its owner's whole mask of this size (held until the job is recorded, so it is not released meanwhile).
+        var mask = plan.NeedsWholeMask ? await wholeMasks.RentAsync(actor.UserId, width, height, cancellationToken) : null;
+        SubmitResult submitted;
+        using (mask)
         {
-            var mask = await store.SaveMaskAsync(actor.UserId, WholeMaskPng(width, height), width, height, cancellationToken);
-            settings = settings with { MaskImageId = mask.Id };
+            submitted = await generation.SubmitAsync(actor.UserId, new JobRequest { Settings = settings with { MaskImageId = mask?.Id ?? settings.MaskImageId }, Count = count, Channel = channel }, cancellationToken);
         }
 
-        return await generation.SubmitAsync(actor.UserId, new JobRequest { Settings = settings, Count = count, Channel = channel }, cancellationToken);
+        // A refused vary (the quota, the prompt filter) leaves no mask that nothing uses.
+        if (mask is not null && !submitted.Accepted)
+        {
+            await wholeMasks.ReleaseIfUnusedAsync(mask.Id, CancellationToken.None);
+        }
+
+        return submitted;
     }
 
     /// <summary>A refusal before submission counts like one at submission ("rejected requests" on the usage view).</summary>
@@ -207,13 +210,5 @@ public sealed class ResultLoop(
             .ToListAsync(cancellationToken);
         var first = made.Seed ?? 0;
         return seeds.Where(s => s is { } value && unchecked(value - first) is > 0 and <= SeedLookAhead * 8).Select(s => s!.Value).ToHashSet();
-    }
-
-    private static byte[] WholeMaskPng(int width, int height)
-    {
-        using var mask = new Image<L8>(width, height, new L8(255));
-        using var output = new MemoryStream();
-        mask.SaveAsPng(output, GreyPng);
-        return output.ToArray();
     }
 }

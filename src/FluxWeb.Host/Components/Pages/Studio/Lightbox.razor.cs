@@ -4,6 +4,7 @@ using FluxWeb.Application.Jobs.Loop;
 using FluxWeb.Domain.Jobs;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
+using Microsoft.JSInterop;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
 
@@ -50,10 +51,13 @@ public sealed record LightboxItem(Guid ImageId, string Url, int Width, int Heigh
 /// <summary>
 /// The in-app viewer: finished images one at a time over the page (never a new tab), with ← and → between them,
 /// the loop's actions and their keys, a before/after comparison for edits, and a sheet of the shortcuts (?).
-/// Focus moves into it when it opens and back to the page when it closes (Esc).
+/// Focus moves into it when it opens and back to what opened it when it closes (Esc); while it is open the keys it
+/// uses do not scroll the page behind it (<c>wwwroot/js/lightbox.js</c>).
 /// </summary>
-public sealed partial class Lightbox
+public sealed partial class Lightbox : IAsyncDisposable
 {
+    private const string ModulePath = "./js/lightbox.js";
+
     private static readonly (string Keys, string What)[] Shortcuts =
     [
         ("← →", "Previous, next image"),
@@ -74,9 +78,16 @@ public sealed partial class Lightbox
     private bool showKeys;
     private bool comparing;
     private bool focusPending;
+    private IJSObjectReference? module;
+
+    // The page held still behind the open lightbox; released (focus back to the opener) when it closes.
+    private IJSObjectReference? pageHold;
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
 
     [Parameter]
     public IReadOnlyList<LightboxItem> Items { get; set; } = [];
@@ -120,17 +131,49 @@ public sealed partial class Lightbox
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
-        if (focusPending && Open && Current is not null)
+        try
         {
-            focusPending = false;
-            try
+            if (focusPending && Open && Current is not null)
             {
-                await container.FocusAsync();
+                focusPending = false;
+                await ReleasePageAsync();
+                module ??= await JS.InvokeAsync<IJSObjectReference?>("import", ModulePath);
+                pageHold = module is null ? null : await module.InvokeAsync<IJSObjectReference?>("hold", container);
             }
-            catch (Exception exception) when (exception is Microsoft.JSInterop.JSException or Microsoft.JSInterop.JSDisconnectedException or InvalidOperationException)
+            else if (!Open && pageHold is not null)
             {
-                // Not rendered in a browser (prerendering, tests): the buttons still work.
+                await ReleasePageAsync();
             }
+        }
+        catch (Exception exception) when (exception is JSException or JSDisconnectedException or InvalidOperationException)
+        {
+            // Not rendered in a browser (prerendering, tests), or the tab is gone: the buttons still work.
+        }
+    }
+
+    private async Task ReleasePageAsync()
+    {
+        if (pageHold is { } held)
+        {
+            pageHold = null;
+            await held.InvokeVoidAsync("release");
+            await held.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await ReleasePageAsync();
+            if (module is not null)
+            {
+                await module.DisposeAsync();
+            }
+        }
+        catch (Exception exception) when (exception is JSException or JSDisconnectedException)
+        {
+            // The circuit is gone and the page with it.
         }
     }
 

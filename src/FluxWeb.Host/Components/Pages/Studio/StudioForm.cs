@@ -135,9 +135,9 @@ public sealed class StudioForm
     /// <summary>References that still fit: the limit counts a masked edit's source as one.</summary>
     public int FreeReferenceSlots(GenerationLimits limits) => Math.Max(0, limits.MaxReferences - References.Count - (Source is null ? 0 : 1));
 
-    public static bool StepsAdjustable(ModelChoice model) => model.Sampling.MinSteps < model.Sampling.MaxSteps;
+    public static bool StepsAdjustable(ModelChoice model) => model.StepsAdjustable;
 
-    public static bool GuidanceAdjustable(ModelChoice model) => model.Sampling.UsesGuidance;
+    public static bool GuidanceAdjustable(ModelChoice model) => model.GuidanceAdjustable;
 
     /// <summary>Selects a model; steps and guidance go back to that model's defaults (or away, for distilled models).</summary>
     public void ChooseModel(ModelChoice model)
@@ -383,6 +383,28 @@ public sealed class StudioForm
         {
             Strength = Math.Clamp(settings.Strength, MinStrength, 1f);
             Feather = settings.Feather;
+        }
+    }
+
+    /// <summary>
+    /// Takes what a preset made of the form (<see cref="FluxWeb.Application.Presets.PresetService.ApplyAsync"/>): the
+    /// prompt, the size, and the model with its steps and guidance when <paramref name="model"/> (checked usable by
+    /// the caller) is given. Seed, count and pictures stay as they are.
+    /// </summary>
+    public void ApplyPreset(GenerationSettings applied, ModelChoice? model)
+    {
+        Prompt = applied.Prompt;
+        if (model is not null)
+        {
+            ModelId = model.Id;
+            Steps = StepsAdjustable(model) ? applied.Steps ?? model.Sampling.DefaultSteps : null;
+            Guidance = GuidanceAdjustable(model) ? applied.Guidance ?? model.Sampling.DefaultGuidance : null;
+        }
+
+        if (applied.Width != Width || applied.Height != Height)
+        {
+            (Width, Height) = (applied.Width, applied.Height);
+            SizeFromReference = false;
         }
     }
 

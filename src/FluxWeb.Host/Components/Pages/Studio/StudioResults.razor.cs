@@ -26,6 +26,13 @@ public sealed partial class StudioResults
     [Parameter]
     public bool LiveShown { get; set; }
 
+    /// <summary>
+    /// Shown at the end of the heading's line (the boards to drag results onto): on that line it takes no
+    /// height, so it is in view with the filmstrip without scrolling the stage away.
+    /// </summary>
+    [Parameter]
+    public RenderFragment? HeadingEnd { get; set; }
+
     [Parameter]
     public EventCallback<JobView> OnSelect { get; set; }
 

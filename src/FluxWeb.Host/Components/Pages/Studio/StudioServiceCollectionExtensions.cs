@@ -11,6 +11,7 @@ public static class StudioServiceCollectionExtensions
         services.AddScoped<StudioDraft>();
         services.AddScoped<StudioSession>();
         services.AddScoped<StudioLoop>();
+        services.AddScoped<PresetState>();
         return services;
     }
 }

@@ -68,6 +68,7 @@ public sealed partial class StudioSession(
     IOptions<ImageDecodingOptions> decoding,
     FluxWeb.Application.Quotas.QuotaService quotas,
     DemoModelInstaller demo,
+    FluxWeb.Application.Presets.PresetService presets,
     ISnackbar snackbar) : IDisposable
 {
     public const int HistoryShown = 20;
