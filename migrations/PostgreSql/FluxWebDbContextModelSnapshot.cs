@@ -397,6 +397,65 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.ToTable("Jobs", (string)null);
                 });
 
+            modelBuilder.Entity("FluxWeb.Domain.Presets.Preset", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<float?>("Guidance")
+                        .HasColumnType("real");
+
+                    b.Property<int?>("Height")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ModelId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("NameKey")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("PromptTemplate")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("PublishedById")
+                        .HasColumnType("text");
+
+                    b.Property<int?>("Steps")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("Width")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NameKey")
+                        .IsUnique()
+                        .HasDatabaseName("IX_Presets_PublishedName")
+                        .HasFilter("\"OwnerId\" IS NULL");
+
+                    b.HasIndex("OwnerId", "NameKey")
+                        .IsUnique()
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
+
+                    b.ToTable("Presets", (string)null);
+                });
+
             modelBuilder.Entity("FluxWeb.Persistence.Accounts.FluxUser", b =>
                 {
                     b.Property<string>("Id")
@@ -880,6 +939,14 @@ namespace FluxWeb.Migrations.PostgreSql
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("FluxWeb.Domain.Presets.Preset", b =>
+                {
+                    b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("FluxWeb.Persistence.Accounts.UserSession", b =>

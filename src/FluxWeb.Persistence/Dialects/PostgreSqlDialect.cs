@@ -73,4 +73,6 @@ internal sealed class PostgreSqlDialect : DatabaseDialect
         Compose(text, t => EF.Functions.ILike(t!, pattern, LikeEscape));
 
     internal static bool IsStorageFullError(Exception e) => e is PostgresException { SqlState: DiskFull };
+
+    internal static bool IsUniqueViolationError(Exception e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 }

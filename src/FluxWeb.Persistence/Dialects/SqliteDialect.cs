@@ -8,6 +8,7 @@ namespace FluxWeb.Persistence.Dialects;
 internal sealed class SqliteDialect : DatabaseDialect
 {
     private const int SqliteFull = 13;
+    private const int SqliteConstraintUnique = 2067;
 
     private static readonly SqliteConnectionSetup ConnectionSetup = new();
 
@@ -65,6 +66,8 @@ internal sealed class SqliteDialect : DatabaseDialect
         Compose(text, t => EF.Functions.Like(t, pattern, LikeEscape));
 
     internal static bool IsStorageFullError(Exception e) => e is SqliteException { SqliteErrorCode: SqliteFull };
+
+    internal static bool IsUniqueViolationError(Exception e) => e is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };
 
     private static bool LooksLikePostgreSql(string connectionString)
     {

@@ -360,6 +360,35 @@ namespace FluxWeb.Migrations.PostgreSql
                 });
 
             migrationBuilder.CreateTable(
+                name: "Presets",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    OwnerId = table.Column<string>(type: "text", nullable: true),
+                    Name = table.Column<string>(type: "text", nullable: false),
+                    NameKey = table.Column<string>(type: "text", nullable: false),
+                    PromptTemplate = table.Column<string>(type: "text", nullable: false),
+                    ModelId = table.Column<string>(type: "text", nullable: true),
+                    Width = table.Column<int>(type: "integer", nullable: true),
+                    Height = table.Column<int>(type: "integer", nullable: true),
+                    Steps = table.Column<int>(type: "integer", nullable: true),
+                    Guidance = table.Column<float>(type: "real", nullable: true),
+                    PublishedById = table.Column<string>(type: "text", nullable: true),
+                    CreatedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    UpdatedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Presets", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_Presets_AspNetUsers_OwnerId",
+                        column: x => x.OwnerId,
+                        principalTable: "AspNetUsers",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "UserQuotas",
                 columns: table => new
                 {
@@ -627,6 +656,20 @@ namespace FluxWeb.Migrations.PostgreSql
                 columns: new[] { "State", "FinishedUtc" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_Presets_OwnerId_NameKey",
+                table: "Presets",
+                columns: new[] { "OwnerId", "NameKey" },
+                unique: true,
+                filter: "\"OwnerId\" IS NOT NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Presets_PublishedName",
+                table: "Presets",
+                column: "NameKey",
+                unique: true,
+                filter: "\"OwnerId\" IS NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Shares_BoardId_GranteeId",
                 table: "Shares",
                 columns: new[] { "BoardId", "GranteeId" });
@@ -705,6 +748,9 @@ namespace FluxWeb.Migrations.PostgreSql
 
             migrationBuilder.DropTable(
                 name: "PolicySettings");
+
+            migrationBuilder.DropTable(
+                name: "Presets");
 
             migrationBuilder.DropTable(
                 name: "Shares");

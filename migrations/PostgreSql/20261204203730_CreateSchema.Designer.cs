@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FluxWeb.Migrations.PostgreSql
 {
     [DbContext(typeof(FluxWebDbContext))]
-    [Migration("20261204200509_CreateSchema")]
+    [Migration("20261204203730_CreateSchema")]
     partial class CreateSchema
     {
         /// <inheritdoc />
@@ -398,6 +398,65 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.HasIndex("State", "FinishedUtc");
 
                     b.ToTable("Jobs", (string)null);
+                });
+
+            modelBuilder.Entity("FluxWeb.Domain.Presets.Preset", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<float?>("Guidance")
+                        .HasColumnType("real");
+
+                    b.Property<int?>("Height")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("ModelId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("NameKey")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("PromptTemplate")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("PublishedById")
+                        .HasColumnType("text");
+
+                    b.Property<int?>("Steps")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("Width")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("NameKey")
+                        .IsUnique()
+                        .HasDatabaseName("IX_Presets_PublishedName")
+                        .HasFilter("\"OwnerId\" IS NULL");
+
+                    b.HasIndex("OwnerId", "NameKey")
+                        .IsUnique()
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
+
+                    b.ToTable("Presets", (string)null);
                 });
 
             modelBuilder.Entity("FluxWeb.Persistence.Accounts.FluxUser", b =>
@@ -883,6 +942,14 @@ namespace FluxWeb.Migrations.PostgreSql
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("FluxWeb.Domain.Presets.Preset", b =>
+                {
+                    b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", null)
+                        .WithMany()
+                        .HasForeignKey("OwnerId")
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("FluxWeb.Persistence.Accounts.UserSession", b =>
