@@ -26,6 +26,13 @@ install_test_prerequisites() {
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
   fi
+  # The persistence scenarios also run on PostgreSQL: each test run starts its own server (initdb into a temporary
+  # folder, a free loopback port) from Debian's binaries; the package's own service is never used.
+  if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    echo "==> Installing PostgreSQL for the database tests"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  fi
   # Node tools the tests call (Dockerfile linter, independent verifiers), pinned by tools/package-lock.json.
   if ! command -v npm >/dev/null 2>&1; then
     echo "==> Installing Node.js and npm"

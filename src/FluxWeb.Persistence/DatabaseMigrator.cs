@@ -9,6 +9,9 @@ public sealed partial class DatabaseMigrator(IDbContextFactory<FluxWebDbContext>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        // Several processes may start at once on one PostgreSQL database (a web node and its workers):
+        // EF Core's MigrateAsync holds a database-wide migration lock, so one migrates and the others find it done.
+        var dialect = DatabaseDialect.Of(db);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count == 0)
         {
@@ -22,20 +25,7 @@ public sealed partial class DatabaseMigrator(IDbContextFactory<FluxWebDbContext>
             LogApplied(logger, pending[^1]);
         }
 
-        await UseWriteAheadLogAsync(db, cancellationToken);
-    }
-
-    /// <summary>
-    /// The job queue reads (scheduler, pages, API) while it writes (submissions, worker). In WAL
-    /// mode readers never block the writer and the writer never blocks readers; the setting is
-    /// stored in the database file, so this only changes something the first time.
-    /// </summary>
-    private static async Task UseWriteAheadLogAsync(FluxWebDbContext db, CancellationToken cancellationToken)
-    {
-        if (db.Database.IsSqlite() && db.Database.GetDbConnection().DataSource is not ("" or ":memory:"))
-        {
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode = WAL;", cancellationToken);
-        }
+        await dialect.AfterMigrationAsync(db, cancellationToken);
     }
 
     public async Task<bool> CanConnectAsync(CancellationToken cancellationToken = default)

@@ -100,5 +100,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
             audit.HasIndex(a => new { a.ActorId, a.TimeUtc });
             audit.HasIndex(a => new { a.Action, a.TimeUtc });
         });
+
+        DatabaseDialect.Of(this).ConfigureModel(builder);
     }
 }

@@ -4,23 +4,22 @@ public sealed class PersistenceOptions
 {
     public const string SectionName = "FluxWeb";
 
-    /// <summary>Folder for the database, images and keys. Relative paths are resolved against the working directory.</summary>
+    /// <summary>Folder for the SQLite database, images and keys. Relative paths are resolved against the working directory.</summary>
     public string DataDirectory { get; set; } = "data";
 
-    /// <summary>The SQLite file in <see cref="DataDirectory"/> when no <see cref="ConnectionString"/> is given.</summary>
+    /// <summary>The SQLite file in <see cref="DataDirectory"/> when no connection string is given.</summary>
     public const string DatabaseFileName = "fluxweb.db";
 
-    /// <summary>Optional full connection string; when empty a SQLite file <c>fluxweb.db</c> in <see cref="DataDirectory"/> is used.</summary>
+    /// <summary>
+    /// The older name of <see cref="DatabaseOptions.ConnectionString"/> (<c>FluxWeb:ConnectionString</c>), still read
+    /// when that is empty so an existing configuration keeps its database.
+    /// </summary>
     public string? ConnectionString { get; set; }
 
-    public string ResolveConnectionString()
-    {
-        if (!string.IsNullOrWhiteSpace(ConnectionString))
-        {
-            return ConnectionString;
-        }
+    /// <summary>The default SQLite connection string: <see cref="DatabaseFileName"/> in <see cref="DataDirectory"/>.</summary>
+    public string DefaultSqliteConnectionString() => $"Data Source={Path.Combine(Path.GetFullPath(DataDirectory), DatabaseFileName)}";
 
-        var dataDirectory = Path.GetFullPath(DataDirectory);
-        return $"Data Source={Path.Combine(dataDirectory, DatabaseFileName)}";
-    }
+    /// <summary>The SQLite database this folder's settings name (tools and tests that open it directly).</summary>
+    public string ResolveConnectionString() =>
+        !string.IsNullOrWhiteSpace(ConnectionString) ? ConnectionString : DefaultSqliteConnectionString();
 }

@@ -7,24 +7,23 @@ namespace FluxWeb.Persistence;
 
 public static class PersistenceServiceCollectionExtensions
 {
-    /// <summary>The assembly that holds the EF Core migrations (the top-level <c>migrations/</c> project).</summary>
-    public const string MigrationsAssembly = "FluxWeb.Migrations";
-
-    private static readonly SqliteConnectionSetup ConnectionSetup = new();
-
     public static IServiceCollection AddPersistence(this IServiceCollection services)
     {
         services.AddOptions<PersistenceOptions>()
             .BindConfiguration(PersistenceOptions.SectionName)
             .Validate(o => !string.IsNullOrWhiteSpace(o.DataDirectory), "FluxWeb:DataDirectory must not be empty.")
             .ValidateOnStart();
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.SectionName)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Resolve(sp.GetRequiredService<IOptions<PersistenceOptions>>().Value));
 
         // A context per operation: components and background services ask the factory for a
         // short-lived context instead of holding one for the life of a circuit.
         services.AddDbContextFactory<FluxWebDbContext>((sp, options) =>
         {
-            var persistence = sp.GetRequiredService<IOptions<PersistenceOptions>>().Value;
-            Configure(options, persistence);
+            Configure(options, sp.GetRequiredService<DatabaseConnection>());
             // Interceptors registered as services apply to every context (diagnostics; tests use one to make the database refuse writes).
             options.AddInterceptors(sp.GetServices<IInterceptor>());
         });
@@ -32,26 +31,10 @@ public static class PersistenceServiceCollectionExtensions
         return services;
     }
 
-    public static void Configure(DbContextOptionsBuilder options, PersistenceOptions persistence)
-    {
-        var connectionString = persistence.ResolveConnectionString();
-        EnsureSqliteFolder(connectionString);
-        options.UseSqlite(connectionString, sqlite => sqlite.MigrationsAssembly(MigrationsAssembly))
-            .AddInterceptors(ConnectionSetup);
-    }
+    public static void Configure(DbContextOptionsBuilder options, DatabaseConnection database) =>
+        database.Dialect.Configure(options, database.ConnectionString);
 
-    private static void EnsureSqliteFolder(string connectionString)
-    {
-        var builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
-        if (string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:")
-        {
-            return;
-        }
-
-        var folder = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-        if (!string.IsNullOrEmpty(folder))
-        {
-            Directory.CreateDirectory(folder);
-        }
-    }
+    /// <summary>The default SQLite database in <paramref name="persistence"/>'s data folder (tests and tools that open it directly).</summary>
+    public static void Configure(DbContextOptionsBuilder options, PersistenceOptions persistence) =>
+        Configure(options, new DatabaseConnection(DatabaseProvider.Sqlite, persistence.ResolveConnectionString()));
 }

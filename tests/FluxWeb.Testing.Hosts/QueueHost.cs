@@ -54,12 +54,17 @@ public sealed class QueueHost : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? settings = null,
         TimeProvider? time = null,
         bool worker = true,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        TestDatabaseProvider database = TestDatabaseProvider.Sqlite)
     {
         var dataDirectory = Path.Combine(folder, "data");
         var modelsDirectory = Path.Combine(folder, "models");
         InstallModels(modelsDirectory);
-        TestDatabase.CopyInto(dataDirectory);
+        var databaseSettings = database == TestDatabaseProvider.PostgreSql ? await PostgreSqlTestDatabase.SettingsForAsync(dataDirectory) : null;
+        if (databaseSettings is null)
+        {
+            TestDatabase.CopyInto(dataDirectory);
+        }
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", Args = [] });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -70,6 +75,11 @@ public sealed class QueueHost : IAsyncDisposable
             ["Provenance:Filters:AutoInstall"] = "false",
             ["Provenance:Filters:Registry"] = "http://127.0.0.1:9/unreachable-in-tests",
         });
+        if (databaseSettings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(databaseSettings);
+        }
+
         if (settings is not null)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using FluxWeb.Application.Administration;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Persistence;
@@ -69,10 +70,13 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, Adm
         {
             // The actor's e-mail, or the account an action was done to (an admin's change, a key made for someone).
             var text = filter.User.Trim().ToUpperInvariant();
-            // SQLite's LIKE ignores ASCII case; the user's text is escaped so % and _ match themselves.
+            // The user's text is escaped so % and _ match themselves.
             var pattern = "%" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
             var targets = db.Users.Where(u => u.NormalizedEmail!.Contains(text)).Select(u => u.Id);
-            query = query.Where(a => (a.ActorEmail != null && EF.Functions.Like(a.ActorEmail, pattern, "\\")) || (a.TargetUserId != null && targets.Contains(a.TargetUserId)));
+            var actorMatches = DatabaseDialect.Of(db).LikeIgnoringCase<AuditEvent>(a => a.ActorEmail, pattern);
+            var targetMatches = (Expression<Func<AuditEvent, bool>>)(a => a.TargetUserId != null && targets.Contains(a.TargetUserId));
+            query = query.Where(Expression.Lambda<Func<AuditEvent, bool>>(
+                Expression.OrElse(actorMatches.Body, Expression.Invoke(targetMatches, actorMatches.Parameters[0])), actorMatches.Parameters));
         }
 
         if (!string.IsNullOrWhiteSpace(filter.Action))

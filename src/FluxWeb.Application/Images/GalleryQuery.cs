@@ -233,18 +233,18 @@ public sealed class GalleryQuery(IDbContextFactory<FluxWebDbContext> contexts, L
 
         if (ContainsPattern(filter.Search) is { } pattern)
         {
-            query = query.Where(i => i.Prompt != null && EF.Functions.Like(i.Prompt, pattern, LikeEscape));
+            query = query.Where(i => i.Prompt != null).Where(DatabaseDialect.Of(db).LikeIgnoringCase<StoredImage>(i => i.Prompt, pattern));
         }
 
         return query;
     }
 
-    internal const string LikeEscape = "\\";
+    internal const string LikeEscape = DatabaseDialect.LikeEscape;
 
     /// <summary>
     /// A LIKE pattern for "contains the search text", or null for no search. The user's % and _ are
-    /// escaped to plain characters. SQLite's LIKE ignores case for ASCII letters only; other
-    /// letters match as typed.
+    /// escaped to plain characters. Matched with <see cref="DatabaseDialect.LikeIgnoringCase"/>: on SQLite
+    /// the case of ASCII letters is ignored and other letters match as typed; on PostgreSQL every letter's case is ignored.
     /// </summary>
     internal static string? ContainsPattern(string? search)
     {

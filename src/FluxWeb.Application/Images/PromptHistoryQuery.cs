@@ -2,6 +2,7 @@ using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -39,7 +40,7 @@ public sealed class PromptHistoryQuery(IDbContextFactory<FluxWebDbContext> conte
         var jobs = db.Jobs.AsNoTracking().Where(j => j.OwnerId == viewer.UserId);
         if (GalleryQuery.ContainsPattern(search) is { } pattern)
         {
-            jobs = jobs.Where(j => EF.Functions.Like(j.Settings.Prompt, pattern, GalleryQuery.LikeEscape));
+            jobs = jobs.Where(DatabaseDialect.Of(db).LikeIgnoringCase<Job>(j => j.Settings.Prompt, pattern));
         }
 
         var prompts = jobs.GroupBy(j => j.Settings.Prompt).Select(g => new { Prompt = g.Key, LastUsedUtc = g.Max(j => j.EnqueuedUtc), Uses = g.Count() });

@@ -434,7 +434,7 @@ public sealed class PresetService(
     }
 
     // SQLITE_CONSTRAINT_UNIQUE: the names' indexes are the table's only unique ones besides a new key.
-    private static bool IsUniqueViolation(DbUpdateException e) => e.InnerException is Microsoft.Data.Sqlite.SqliteException { SqliteExtendedErrorCode: 2067 };
+    private static bool IsUniqueViolation(DbUpdateException e) => DatabaseDialect.IsUniqueViolation(e);
 
     private static Task<bool> NameTakenAsync(FluxWebDbContext db, Preset preset, CancellationToken cancellationToken) =>
         db.Presets.AnyAsync(p => p.Id != preset.Id && p.OwnerId == preset.OwnerId && p.NameKey == preset.NameKey, CancellationToken.None);

@@ -13,7 +13,8 @@ public sealed record QuotaStatus(QuotaLimits Limits, DateOnly Day, int ImagesUse
 
 /// <summary>
 /// The one place quota decisions are made. Reservation and enqueue happen together under a
-/// process-wide lock inside one write transaction, so parallel requests cannot overshoot a limit
+/// process-wide lock inside one write transaction that holds the user's database lock (SQLite's write
+/// lock, a PostgreSQL advisory lock), so parallel requests cannot overshoot a limit
 /// (docs/decisions/0007-fair-scheduling-and-quotas.md says how this changes with several workers).
 /// </summary>
 public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, QuotaClock clock, IOptions<QuotaOptions> options) : IDisposable
@@ -68,9 +69,10 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
         try
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            // On SQLite this is BEGIN IMMEDIATE: the write lock is taken before the counts are read,
-            // so even another process on the same file cannot interleave between check and write.
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            // The user's reservations wait for each other before the counts are read, so another process
+            // on the same database (a second web node, the CLI) cannot interleave between check and write.
+            await DatabaseDialect.Of(db).LockAsync(db, QuotaLockKey(userId), cancellationToken);
             var day = clock.Today;
             var refusal = await CheckAsync(db, userId, day, jobs.Count, jobs.Sum(j => j.EstimatedGpuSeconds), cancellationToken);
             if (refusal is not null)
@@ -125,8 +127,9 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
         {
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var day = clock.Today;
+            // Quoted names and ON CONFLICT read the same on SQLite and PostgreSQL.
             await db.Database.ExecuteSqlInterpolatedAsync(
-                $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds, Rejected) VALUES ({userId}, {day}, 0, 0, 1) ON CONFLICT (UserId, Day) DO UPDATE SET Rejected = Rejected + 1",
+                $"""INSERT INTO "DailyUsage" ("UserId", "Day", "Images", "GpuSeconds", "Rejected") VALUES ({userId}, {day}, 0, 0, 1) ON CONFLICT ("UserId", "Day") DO UPDATE SET "Rejected" = "DailyUsage"."Rejected" + 1""",
                 cancellationToken);
         }
         catch (System.Data.Common.DbException)
@@ -156,6 +159,13 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
             return null;
         }
 
+        // The GPU time held by waiting and running jobs is read before the ledger. A job that ends in between moves
+        // its time from one to the other in one commit, so it is counted twice (a refusal a moment early), never not
+        // at all: on PostgreSQL each statement sees what was committed when it began, and the worker does not wait
+        // for the reservation's lock.
+        var held = limits.GpuSecondsPerDay is null ? 0
+            : await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
+                .SumAsync(j => j.EstimatedGpuSeconds, cancellationToken);
         var usage = await db.DailyUsage.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.Day == day, cancellationToken);
         var reset = clock.NextReset;
         if (limits.ImagesPerDay is { } maxImages)
@@ -172,8 +182,6 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
         if (limits.GpuSecondsPerDay is { } maxSeconds)
         {
             var used = usage?.GpuSeconds ?? 0;
-            var held = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
-                .SumAsync(j => j.EstimatedGpuSeconds, cancellationToken);
             if (used >= maxSeconds || used + held + wanted > maxSeconds)
             {
                 var heldText = held > 0 ? string.Create(CultureInfo.InvariantCulture, $", about {held:0} more held by your waiting jobs") : "";
@@ -190,13 +198,15 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
     private static async Task AddUsageAsync(FluxWebDbContext db, string userId, DateOnly day, int images, double gpuSeconds, CancellationToken cancellationToken)
     {
         await db.Database.ExecuteSqlInterpolatedAsync(
-            $"INSERT INTO DailyUsage (UserId, Day, Images, GpuSeconds, Rejected) VALUES ({userId}, {day}, 0, 0, 0) ON CONFLICT (UserId, Day) DO NOTHING",
+            $"""INSERT INTO "DailyUsage" ("UserId", "Day", "Images", "GpuSeconds", "Rejected") VALUES ({userId}, {day}, 0, 0, 0) ON CONFLICT ("UserId", "Day") DO NOTHING""",
             cancellationToken);
         await db.DailyUsage.Where(u => u.UserId == userId && u.Day == day)
             .ExecuteUpdateAsync(set => set
                 .SetProperty(u => u.Images, u => u.Images + images)
                 .SetProperty(u => u.GpuSeconds, u => u.GpuSeconds + gpuSeconds), cancellationToken);
     }
+
+    private static string QuotaLockKey(string userId) => "quota:" + userId;
 
     private string FormatReset(DateTimeOffset resetUtc)
     {

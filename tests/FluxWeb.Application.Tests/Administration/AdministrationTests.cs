@@ -16,15 +16,18 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FluxWeb.Application.Tests.Administration;
 
 /// <summary>The administrators' rules at the queue's doors (model enabled, roles), the rejection count, the stored block list, and the usage and audit views.</summary>
-public sealed class AdministrationTests : IAsyncLifetime
+public class AdministrationTests : IAsyncLifetime
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private readonly TempFolder folder = new("fluxweb-admin");
     private readonly FakeImageGenerator engine = new();
     private QueueHost host = default!;
 
     public async Task InitializeAsync() => host = await StartAsync();
 
-    private Task<QueueHost> StartAsync() => QueueHost.StartAsync(folder.Path, engine);
+    private Task<QueueHost> StartAsync() => QueueHost.StartAsync(folder.Path, engine, database: Database);
 
     public async Task DisposeAsync()
     {
@@ -281,4 +284,10 @@ public sealed class AdministrationTests : IAsyncLifetime
 
         Assert.Empty(unchecked_);
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class AdministrationTestsOnPostgreSql : AdministrationTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

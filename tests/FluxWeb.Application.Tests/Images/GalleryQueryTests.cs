@@ -8,9 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FluxWeb.Application.Tests.Images;
 
-/// <summary>The gallery's query on a real SQLite file: order, keyset paging, search, each filter and the licence rule.</summary>
-public sealed class GalleryQueryTests : IAsyncLifetime
+/// <summary>The gallery's query on a real database (SQLite, and PostgreSQL in the subclass): order, keyset paging, search, each filter and the licence rule.</summary>
+public class GalleryQueryTests : IAsyncLifetime
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private static readonly DateTime T0 = new(2026, 11, 20, 9, 0, 0, DateTimeKind.Utc);
 
     private readonly TempFolder folder = new("fluxweb-gallery");
@@ -20,7 +23,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database);
         rows = new GalleryRows(host.Services);
         ada = await host.CreateUserAsync("ada@example.com", accountType: AccountType.NonCommercial);
     }
@@ -236,7 +239,7 @@ public sealed class GalleryQueryTests : IAsyncLifetime
     [Fact]
     public async Task A_real_queue_output_is_listed_with_its_licence()
     {
-        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator());
+        await using var running = await QueueHost.StartAsync(folder.Combine("queue"), new FakeImageGenerator(), database: Database);
         var user = await running.CreateUserAsync("artist@example.com");
         var job = await running.WaitForEndAsync((await running.Generation.SubmitAsync(user.UserId, QueueHost.Request("made by the queue", model: QueueHost.OtherModelId))).JobIds.Single());
 
@@ -257,4 +260,10 @@ public sealed class GalleryQueryTests : IAsyncLifetime
         Assert.False(GalleryCursor.TryParse("99999999999999999999-" + Guid.NewGuid().ToString("N"), out _));
         Assert.False(GalleryCursor.TryParse(null, out _));
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class GalleryQueryTestsOnPostgreSql : GalleryQueryTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

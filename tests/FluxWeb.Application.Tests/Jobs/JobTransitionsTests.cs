@@ -7,8 +7,11 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
-public sealed class JobTransitionsTests : IAsyncLifetime
+public class JobTransitionsTests : IAsyncLifetime
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private static readonly DateTime Now = new(2026, 12, 4, 12, 0, 0, DateTimeKind.Utc);
 
     private readonly TempFolder folder = new("fluxweb-transitions");
@@ -32,7 +35,7 @@ public sealed class JobTransitionsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database);
         ada = await host.CreateUserAsync("ada@example.com");
     }
 
@@ -114,4 +117,10 @@ public sealed class JobTransitionsTests : IAsyncLifetime
         });
         return job.Id;
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class JobTransitionsTestsOnPostgreSql : JobTransitionsTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

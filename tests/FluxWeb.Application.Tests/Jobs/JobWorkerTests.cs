@@ -13,8 +13,11 @@ using SixLabors.ImageSharp.PixelFormats;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
-public sealed class JobWorkerTests : IAsyncLifetime
+public class JobWorkerTests : IAsyncLifetime
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private readonly TempFolder folder = new("fluxweb-worker");
     private readonly FakeImageGenerator engine = new();
     private QueueHost host = default!;
@@ -24,7 +27,7 @@ public sealed class JobWorkerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        host = await QueueHost.StartAsync(folder.Path, engine);
+        host = await QueueHost.StartAsync(folder.Path, engine, database: Database);
         ada = await host.CreateUserAsync("ada@example.com");
         bob = await host.CreateUserAsync("bob@example.com");
         admin = await host.CreateUserAsync("admin@example.com", Roles.Admin);
@@ -351,7 +354,7 @@ public sealed class JobWorkerTests : IAsyncLifetime
     {
         using var other = new TempFolder("fluxweb-concurrency");
         var twoAtOnce = new FakeImageGenerator { StepDelay = TimeSpan.FromMilliseconds(30) };
-        await using var big = await QueueHost.StartAsync(other.Path, twoAtOnce, new Dictionary<string, string?> { ["Queue:MaxConcurrentJobs"] = "2" });
+        await using var big = await QueueHost.StartAsync(other.Path, twoAtOnce, new Dictionary<string, string?> { ["Queue:MaxConcurrentJobs"] = "2" }, database: Database);
         var user = await big.CreateUserAsync("ada@example.com");
 
         var result = await big.Generation.SubmitAsync(user.UserId, QueueHost.Request("pair", count: 6));
@@ -365,4 +368,10 @@ public sealed class JobWorkerTests : IAsyncLifetime
 
     private static Task WaitUntilAsync(Func<Task<bool>> condition) =>
         Eventually.Until(condition, "The condition did not come true in time.", TimeSpan.FromSeconds(10));
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class JobWorkerTestsOnPostgreSql : JobWorkerTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

@@ -5,8 +5,11 @@ using Microsoft.EntityFrameworkCore;
 namespace FluxWeb.Application.Tests.Jobs;
 
 /// <summary>The queue lives in the database: what a stop or a crash leaves behind runs once more, and nothing twice.</summary>
-public sealed class RestartTests : IDisposable
+public class RestartTests : IDisposable
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private readonly TempFolder folder = new("fluxweb-restart");
 
     public void Dispose() => folder.Dispose();
@@ -18,7 +21,7 @@ public sealed class RestartTests : IDisposable
         var hold = firstEngine.HoldNextJob(step: 2);
         Guid[] ids;
         string owner;
-        await using (var first = await QueueHost.StartAsync(folder.Path, firstEngine))
+        await using (var first = await QueueHost.StartAsync(folder.Path, firstEngine, database: Database))
         {
             owner = (await first.CreateUserAsync("ada@example.com")).UserId;
             ids = [.. (await first.Generation.SubmitAsync(owner, QueueHost.Request("survivor", count: 3))).JobIds];
@@ -27,7 +30,7 @@ public sealed class RestartTests : IDisposable
 
         Assert.Empty(firstEngine.Completed);
         var secondEngine = new FakeImageGenerator();
-        await using var second = await QueueHost.StartAsync(folder.Path, secondEngine);
+        await using var second = await QueueHost.StartAsync(folder.Path, secondEngine, database: Database);
         var jobs = await Task.WhenAll(ids.Select(id => second.WaitForEndAsync(id)));
 
         Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j.State));
@@ -44,7 +47,7 @@ public sealed class RestartTests : IDisposable
         Guid retried;
         Guid givenUp;
         string owner;
-        await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false))
+        await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database))
         {
             owner = (await setup.CreateUserAsync("ada@example.com")).UserId;
             var result = await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashy", count: 2));
@@ -57,7 +60,7 @@ public sealed class RestartTests : IDisposable
         }
 
         var engine = new FakeImageGenerator();
-        await using var restarted = await QueueHost.StartAsync(folder.Path, engine);
+        await using var restarted = await QueueHost.StartAsync(folder.Path, engine, database: Database);
 
         var again = await restarted.WaitForEndAsync(retried);
         var failed = await restarted.WaitForEndAsync(givenUp);
@@ -68,4 +71,10 @@ public sealed class RestartTests : IDisposable
         // The failed job gave its image back to the quota.
         Assert.Equal(1, await restarted.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == owner).SumAsync(u => u.Images)));
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class RestartTestsOnPostgreSql : RestartTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

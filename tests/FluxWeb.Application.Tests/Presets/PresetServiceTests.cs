@@ -14,8 +14,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FluxWeb.Application.Tests.Presets;
 
 /// <summary>Presets on the real services and database: validation, isolation between accounts, publishing, the licence.</summary>
-public sealed class PresetServiceTests : IAsyncLifetime
+public class PresetServiceTests : IAsyncLifetime
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private const string BaseModelId = "klein-test-base";
     private const string Distilled = QueueHost.ModelId;
     private const string NonCommercial = QueueHost.OtherModelId;
@@ -31,7 +34,7 @@ public sealed class PresetServiceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         TestModelPackages.WriteCatalogOnly(Path.Combine(folder.Path, "models"), BaseModelId, ModelLicence.Apache2(), variant: ModelVariant.Base);
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false);
+        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database);
         presets = host.Services.GetRequiredService<PresetService>();
         ada = await host.CreateUserAsync("ada@example.com");
         bob = await host.CreateUserAsync("bob@example.com");
@@ -261,4 +264,10 @@ public sealed class PresetServiceTests : IAsyncLifetime
         Assert.Contains("Delete one you no longer use first", refused.Error, StringComparison.Ordinal);
         Assert.True(bobs.Succeeded, bobs.Error);
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class PresetServiceTestsOnPostgreSql : PresetServiceTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

@@ -11,8 +11,11 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FluxWeb.Application.Tests.Quotas;
 
-public sealed class QuotaTests : IDisposable
+public class QuotaTests : IDisposable
 {
+    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
+    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
+
     private static readonly DateTimeOffset LateEvening = new(2026, 3, 10, 23, 0, 0, TimeSpan.Zero);
 
     private readonly TempFolder folder = new("fluxweb-quota");
@@ -22,7 +25,7 @@ public sealed class QuotaTests : IDisposable
     public void Dispose() => folder.Dispose();
 
     private Task<QueueHost> StartAsync(Dictionary<string, string?> settings, bool worker = false, string? path = null) =>
-        QueueHost.StartAsync(path ?? folder.Path, engine, settings, clock, worker);
+        QueueHost.StartAsync(path ?? folder.Path, engine, settings, clock, worker, database: Database);
 
     private static Dictionary<string, string?> Limits(int? images = null, int? queued = null, double? gpuSeconds = null) => new()
     {
@@ -214,4 +217,10 @@ public sealed class QuotaTests : IDisposable
 
         Assert.Contains("Quotas:TimeZone", error.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
+public sealed class QuotaTestsOnPostgreSql : QuotaTests
+{
+    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

@@ -261,12 +261,12 @@ public sealed partial class JobRunner(
         }
     }
 
-    /// <summary>SQLite's "database or disk is full" (SQLITE_FULL), however EF wrapped it.</summary>
+    /// <summary>The database's "disk is full" (SQLite's SQLITE_FULL, PostgreSQL's 53100) or the image store's, however it was wrapped.</summary>
     private static bool IsDatabaseFull(Exception ex)
     {
         for (Exception? e = ex; e is not null; e = e.InnerException)
         {
-            if (e is Microsoft.Data.Sqlite.SqliteException { SqliteErrorCode: 13 } || ImageStorageException.IsDiskFull(e))
+            if (DatabaseDialect.IsStorageFull(e) || ImageStorageException.IsDiskFull(e))
             {
                 return true;
             }

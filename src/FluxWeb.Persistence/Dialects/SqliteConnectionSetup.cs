@@ -2,7 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace FluxWeb.Persistence;
+namespace FluxWeb.Persistence.Dialects;
 
 /// <summary>
 /// Per-connection SQLite settings. The job queue writes from several places at once (submissions,

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using FluxWeb.Persistence;
+using FluxWeb.Testing.PostgreSql;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FluxWeb.Testing;
+
+/// <summary>Which database a test host runs on: the persistence-heavy scenarios run once on each.</summary>
+public enum TestDatabaseProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+/// <summary>
+/// PostgreSQL databases for test hosts, on this test process's own server (<see cref="PostgreSqlServer.SharedAsync"/>,
+/// started on first use, stopped at exit). Each data folder gets a fresh database copied from one migrated template;
+/// its connection string is kept in the folder, so a second host on the same folder (a restart) finds the same database.
+/// A database is dropped once its data folder is gone (the test that owned it has ended), so a run holds only the
+/// databases of the tests still running: each copy is about 8 MB.
+/// </summary>
+public static class PostgreSqlTestDatabase
+{
+    private const string ConnectionFile = "postgresql-connection.txt";
+
+    private static readonly ConcurrentDictionary<string, string> Live = new(StringComparer.Ordinal);
+
+    /// <summary>The <c>Cluster</c> settings that put a host whose data folder is <paramref name="dataDirectory"/> on its own migrated PostgreSQL database.</summary>
+    public static async Task<Dictionary<string, string?>> SettingsForAsync(string dataDirectory)
+    {
+        var file = Path.Combine(dataDirectory, ConnectionFile);
+        string connectionString;
+        if (File.Exists(file))
+        {
+            connectionString = await File.ReadAllTextAsync(file);
+        }
+        else
+        {
+            var server = await PostgreSqlServer.SharedAsync();
+            await DropFinishedAsync(server);
+            connectionString = await server.CreateDatabaseAsync("fluxweb", MigrateAsync);
+            Directory.CreateDirectory(dataDirectory);
+            await File.WriteAllTextAsync(file, connectionString);
+            Live[dataDirectory] = connectionString;
+        }
+
+        return new Dictionary<string, string?>
+        {
+            ["Cluster:Provider"] = nameof(DatabaseProvider.PostgreSql),
+            ["Cluster:ConnectionString"] = connectionString,
+        };
+    }
+
+    /// <summary>A fresh, empty PostgreSQL database (nothing migrated); returns its connection string.</summary>
+    public static async Task<string> CreateEmptyAsync() => await (await PostgreSqlServer.SharedAsync()).CreateDatabaseAsync();
+
+    private static async Task DropFinishedAsync(PostgreSqlServer server)
+    {
+        foreach (var (dataDirectory, connectionString) in Live)
+        {
+            if (!Directory.Exists(dataDirectory) && Live.TryRemove(dataDirectory, out _))
+            {
+                await server.DropDatabaseAsync(connectionString);
+            }
+        }
+    }
+
+    private static async Task MigrateAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var builder = new DbContextOptionsBuilder<FluxWebDbContext>();
+        PersistenceServiceCollectionExtensions.Configure(builder, new DatabaseConnection(DatabaseProvider.PostgreSql, connectionString));
+        await new DatabaseMigrator(new Contexts(builder.Options), NullLogger<DatabaseMigrator>.Instance).MigrateAsync(cancellationToken);
+    }
+
+    private sealed class Contexts(DbContextOptions<FluxWebDbContext> options) : IDbContextFactory<FluxWebDbContext>
+    {
+        public FluxWebDbContext CreateDbContext() => new(options);
+    }
+}

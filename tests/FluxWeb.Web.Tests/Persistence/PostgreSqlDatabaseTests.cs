@@ -1,0 +1,66 @@
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Persistence;
+using FluxWeb.Persistence.Images;
+using FluxWeb.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FluxWeb.Web.Tests.Persistence;
+
+/// <summary>PostgreSQL as FluxWeb's database: its migrations match the model, the app migrates an empty database at start, and bad settings stop the start with a clear message.</summary>
+public sealed class PostgreSqlDatabaseTests : IDisposable
+{
+    private readonly TempFolder folder = new("fluxweb-postgresql");
+
+    public void Dispose() => folder.Dispose();
+
+    [Fact]
+    public void The_model_has_no_changes_missing_from_the_postgresql_migrations()
+    {
+        var builder = new DbContextOptionsBuilder<FluxWebDbContext>();
+        // Comparing the model with the snapshot never connects, so no server is needed.
+        PersistenceServiceCollectionExtensions.Configure(builder, new DatabaseConnection(DatabaseProvider.PostgreSql, "Host=127.0.0.1;Port=1;Database=unused"));
+        using var db = new FluxWebDbContext(builder.Options);
+
+        Assert.False(db.Database.HasPendingModelChanges(),
+            "The model changed without a PostgreSQL migration: run `dotnet ef migrations add <Name> -p migrations/PostgreSql -s migrations/PostgreSql -o .`.");
+    }
+
+    [Fact]
+    public async Task The_app_migrates_an_empty_postgresql_database_at_start_and_runs_a_job_on_it()
+    {
+        var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
+        var settings = new Dictionary<string, string?> { ["Cluster:Provider"] = "PostgreSQL", ["Cluster:ConnectionString"] = connectionString };
+
+        await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), settings);
+
+        var applied = await host.WithDbAsync(db => db.Database.GetAppliedMigrationsAsync());
+        var all = await host.WithDbAsync(db => Task.FromResult(db.Database.GetMigrations()));
+        Assert.NotEmpty(all);
+        Assert.Equal(all, applied);
+        Assert.Equal("Npgsql.EntityFrameworkCore.PostgreSQL", await host.WithDbAsync(db => Task.FromResult(db.Database.ProviderName)));
+        Assert.Equal(0, await host.WithDbAsync(db => db.Counters.Where(c => c.Name == Counter.WatermarkSerial).Select(c => c.Value).SingleAsync()));
+
+        var user = await host.CreateUserAsync("ada@example.com");
+        var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("on postgres"));
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal(1, await host.WithDbAsync(db => db.IssuedSerials.Select(s => s.Serial).SingleAsync()));
+    }
+
+    [Theory]
+    [InlineData("PostgreSQL", "", "Cluster:Provider is PostgreSQL but Cluster:ConnectionString is empty")]
+    [InlineData("PostgreSQL", "Data Source=/tmp/fluxweb.db", "is a SQLite connection string but Cluster:Provider is PostgreSQL")]
+    [InlineData("PostgreSQL", "Database=fluxweb;Username=fluxweb", "names no server")]
+    [InlineData("Sqlite", "Host=db;Database=fluxweb;Username=fluxweb", "is a PostgreSQL connection string but Cluster:Provider is Sqlite")]
+    [InlineData("Oracle", "", "Cluster:Provider")]
+    public async Task Database_settings_that_connect_nowhere_stop_the_start_with_a_message_naming_the_setting(string provider, string connectionString, string expected)
+    {
+        var settings = new Dictionary<string, string?> { ["Cluster:Provider"] = provider, ["Cluster:ConnectionString"] = connectionString };
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), settings));
+
+        var messages = error is OptionsValidationException validation ? string.Join("\n", validation.Failures) : error.ToString();
+        Assert.Contains(expected, messages, StringComparison.Ordinal);
+    }
+}
