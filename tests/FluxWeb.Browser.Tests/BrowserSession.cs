@@ -37,6 +37,13 @@ public class BrowserSession : AppBrowserSession
 
     protected override Task StopAppAsync()
     {
+        // Kept beside the screenshots, as the published app's log is: a page that shows "An unhandled error has
+        // occurred" is explained only by what the server logged.
+        if (Factory is not null)
+        {
+            File.WriteAllLines(Path.Combine(ArtefactsDirectory, $"in-process-{GetType().Name}.log"), Factory.Logs.Lines);
+        }
+
         Factory?.Dispose();
         return Task.CompletedTask;
     }

@@ -233,13 +233,16 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     {
         using var cancel = new CancellationTokenSource();
         var recorder = new CancelAfterFirstStep(cancel);
-        var request = new GenerationRequest { ModelId = "demo", Prompt = "cancel me", Width = 256, Height = 256, Seed = 2 };
+        // Step reports (with their previews) are made off the denoising loop's thread, so the cancel can arrive a
+        // little after the step it answers. At 256² all four steps once finished in that time on a busy machine;
+        // at 1024² each step takes long enough on the CPU for the cancel to land in the next one.
+        var request = new GenerationRequest { ModelId = "demo", Prompt = "cancel me", Width = 1024, Height = 1024, Seed = 2 };
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Engine.GenerateAsync(request, recorder, cancel.Token));
 
         Assert.DoesNotContain(recorder.Events, e => e.Stage == GenerationStage.Finished);
         Assert.True(recorder.Events.Count(e => e.Stage == GenerationStage.Denoising) < 4);
-        using var after = (await fixture.Engine.GenerateAsync(request, null, CancellationToken.None)).Image;
+        using var after = (await fixture.Engine.GenerateAsync(request with { Width = 256, Height = 256 }, null, CancellationToken.None)).Image;
         Assert.Equal(256, after.Width);
     }
 
