@@ -51,6 +51,9 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             await ada.GetByRole(AriaRole.Button, new() { Name = "Add to board" }).ClickAsync();
             await ada.Locator(".mud-popover-open").GetByText("Harbour picks", new() { Exact = true }).ClickAsync();
             await Assertions.Expect(ada.Locator(".mud-snackbar")).ToContainTextAsync("added to “Harbour picks”");
+            // The menu item's click ends by closing the menu and focusing its button, after the message shows: leaving
+            // the page before that made the closed circuit log MudBlazor's JSDisconnectedException at Error.
+            await ada.WaitForFunctionAsync("() => document.querySelector('[data-testid=selection-add-to-board]')?.contains(document.activeElement) === true");
 
             // … and shares the board with everyone on the server.
             await ada.GotoAsync("/boards");
