@@ -32,6 +32,8 @@ public static class InferenceServiceCollectionExtensions
         // The inference singleton: one per process, the only owner of ONNX Runtime sessions.
         services.AddSingleton<InferenceEngine>();
         services.AddSingleton<IImageGenerator>(sp => sp.GetRequiredService<InferenceEngine>());
+        // The queue's workers, one per device; tests that replace the generator get it on the one device.
+        services.TryAddSingleton<IDeviceEngines, SingleDeviceEngines>();
         services.AddSingleton<ModelUsage>();
         return services;
     }
