@@ -207,6 +207,33 @@ public class LeaseTests : IDisposable
         Assert.DoesNotContain(host.Logs.Lines, l => l.Contains($"Job {id} ended", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_job_taken_back_from_this_process_while_its_run_still_goes_waits_until_that_run_has_ended()
+    {
+        var clock = new FakeTimeProvider(Start);
+        var engine = new FakeImageGenerator();
+        var hold = engine.HoldNextJob(step: 2);
+        // Room for two jobs in the engine, so only the worker's own restraint keeps it from starting the job again.
+        await using var host = await QueueHost.StartAsync(folder.Path, engine, new Dictionary<string, string?> { ["Queue:MaxConcurrentJobs"] = "2" }, clock, database: Database);
+        var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
+        var id = (await host.Generation.SubmitAsync(owner, QueueHost.Request("renewals stalled"))).JobIds[0];
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Its renewals stalled (a database locked for longer than the lease): the lease passed and a sweep took the job back.
+        await host.WithDbAsync(db => db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(s => s.SetProperty(j => j.LeaseExpiresUtc, Start.UtcDateTime.AddSeconds(-1))));
+        await host.Services.GetRequiredService<JobReclaimer>().ReclaimExpiredAsync(default);
+        Assert.Equal((JobState.Queued, 1L), ((await host.JobAsync(id)).State, (await host.JobAsync(id)).Epoch));
+        // The next renewal finds the lease lost and stops the first run; only then does the worker take the job again.
+        clock.Advance(Lease / 3);
+
+        var done = await host.WaitForEndAsync(id);
+        Assert.Equal((JobState.Succeeded, 2L, 2), (done.State, done.Epoch, done.Attempts));
+        Assert.Equal(1, engine.MaxConcurrentRuns);
+        Assert.Single(engine.Cancelled);
+        Assert.Single(engine.Completed);
+        Assert.Equal(1, await host.WithDbAsync(db => db.Images.CountAsync(i => i.JobId == id)));
+    }
+
     /// <summary>Runs a claimed job the way a worker does, in the given host (standing for a process with a worker).</summary>
     private static async Task RunAsync(QueueHost host, JobLease lease)
     {
