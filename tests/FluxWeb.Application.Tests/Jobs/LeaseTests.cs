@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
@@ -44,8 +46,12 @@ public class LeaseTests : IDisposable
         var hold = hungWorkerFinishesFirst ? engine.HoldNextJob(step: 2) : null;
         // The hung process writes no progress after its first step, so its late output reaches the success write.
         await using var hung = await QueueHost.StartAsync(folder.Path, hungEngine, new Dictionary<string, string?> { ["Queue:ProgressWriteInterval"] = "01:00:00" }, hungClock, worker: false, database: Database);
-        var owner = (await hung.CreateUserAsync("ada@example.com")).UserId;
-        var id = (await hung.Generation.SubmitAsync(owner, QueueHost.Request("run twice, kept once"))).JobIds[0];
+        var ada = await hung.CreateUserAsync("ada@example.com");
+        var owner = ada.UserId;
+        var board = (await hung.Services.GetRequiredService<BoardService>().CreateAsync(ada, "Picks")).Value!.Id;
+        var id = (await hung.Generation.SubmitAsync(owner, QueueHost.Request("run twice, kept once") with { AutoAddBoardId = board })).JobIds[0];
+        var heard = new ConcurrentQueue<JobEvent>();
+        using var listening = hung.Events.Subscribe(ada, heard.Enqueue);
         var hungLease = await hung.WithDbAsync(db => JobTransitions.ClaimAsync(db, id, HungWorker, Start.UtcDateTime, Start.UtcDateTime + Lease, default));
         Assert.NotNull(hungLease);
         var hungRun = RunAsync(hung, hungLease);
@@ -96,7 +102,18 @@ public class LeaseTests : IDisposable
         var usage = await healthy.WithDbAsync(db => db.DailyUsage.AsNoTracking().SingleAsync(u => u.UserId == owner));
         Assert.Equal(1, usage.Images);
         Assert.Equal(done.GpuSeconds, usage.GpuSeconds, precision: 6);
-        // The hung process said why it dropped its result, once, and recorded or announced nothing.
+        // The board gets the result once (it is added just after the success is committed).
+        var onBoard = await Eventually.Value(
+            () => healthy.WithDbAsync(db => db.BoardImages.Where(e => e.BoardId == board).Select(e => e.ImageId).ToListAsync()),
+            images => images.Count > 0,
+            () => "the result is added to the board");
+        Assert.Equal([image.Id], onBoard);
+        // The hung process said why it dropped its result, once, and recorded or announced nothing: once a marker
+        // published after its run has been heard, everything its run published has been heard too.
+        hung.Events.Publish(new JobEvent(JobEventKind.PositionChanged, id, owner, JobState.Queued, Start.UtcDateTime) { QueuePosition = -1 });
+        await Eventually.Until(() => heard.Any(e => e.QueuePosition == -1), "the marker is heard");
+        Assert.DoesNotContain(heard, e => e.Kind is JobEventKind.Succeeded or JobEventKind.Failed or JobEventKind.Cancelled or JobEventKind.Requeued);
+        Assert.Contains(heard, e => e.Kind == JobEventKind.Started);
         var rejection = $"Result of job {id} from worker {HungWorker} (epoch 1) rejected: the job was reclaimed";
         Assert.Single(hung.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains(rejection, StringComparison.Ordinal));
         Assert.DoesNotContain(hung.Logs.Lines, l => l.Contains($"Job {id} succeeded", StringComparison.Ordinal) || l.Contains($"Job {id} ended", StringComparison.Ordinal));
