@@ -37,8 +37,8 @@ public class JobTransitionsTests : IAsyncLifetime
         [JobTransitions.Fail] = (db, id) => JobTransitions.EndAsync(db, Lease(id), JobState.Failed, "broken", 1.5, Now, default),
         [JobTransitions.CancelRunning] = (db, id) => JobTransitions.EndAsync(db, Lease(id), JobState.Cancelled, "Cancelled by you.", 1.5, Now, default),
         [JobTransitions.Requeue] = (db, id) => JobTransitions.RequeueAsync(db, Lease(id), default),
-        [JobTransitions.Reclaim] = (db, id) => JobTransitions.ReclaimAsync(db, id, CurrentEpoch, default),
-        [JobTransitions.GiveUp] = (db, id) => JobTransitions.GiveUpAsync(db, id, CurrentEpoch, "crashed", Now, default),
+        [JobTransitions.Reclaim] = (db, id) => JobTransitions.ReclaimAsync(db, id, CurrentEpoch, null, default),
+        [JobTransitions.GiveUp] = (db, id) => JobTransitions.GiveUpAsync(db, id, CurrentEpoch, null, "crashed", Now, default),
     };
 
     /// <summary>The same writes made by a worker (or a reclaimer) that holds an epoch the job has left behind.</summary>
@@ -50,8 +50,8 @@ public class JobTransitionsTests : IAsyncLifetime
         [JobTransitions.Fail] = (db, id) => JobTransitions.EndAsync(db, Lease(id, CurrentEpoch - 1), JobState.Failed, "broken", 1.5, Now, default),
         [JobTransitions.CancelRunning] = (db, id) => JobTransitions.EndAsync(db, Lease(id, CurrentEpoch - 1), JobState.Cancelled, "Cancelled by you.", 1.5, Now, default),
         [JobTransitions.Requeue] = (db, id) => JobTransitions.RequeueAsync(db, Lease(id, CurrentEpoch - 1), default),
-        [JobTransitions.Reclaim] = (db, id) => JobTransitions.ReclaimAsync(db, id, CurrentEpoch - 1, default),
-        [JobTransitions.GiveUp] = (db, id) => JobTransitions.GiveUpAsync(db, id, CurrentEpoch - 1, "crashed", Now, default),
+        [JobTransitions.Reclaim] = (db, id) => JobTransitions.ReclaimAsync(db, id, CurrentEpoch - 1, null, default),
+        [JobTransitions.GiveUp] = (db, id) => JobTransitions.GiveUpAsync(db, id, CurrentEpoch - 1, null, "crashed", Now, default),
     };
 
     public async Task InitializeAsync()
@@ -130,7 +130,7 @@ public class JobTransitionsTests : IAsyncLifetime
         // Running now: a second worker's claim loses.
         Assert.Null(await host.WithDbAsync(db => JobTransitions.ClaimAsync(db, id, "box/2/cpu", Now, LeaseUntil, default)));
 
-        Assert.True(await host.WithDbAsync(db => JobTransitions.ReclaimAsync(db, id, first!.Epoch, default)));
+        Assert.True(await host.WithDbAsync(db => JobTransitions.ReclaimAsync(db, id, first!.Epoch, null, default)));
         var reclaimed = await host.JobAsync(id);
         Assert.Equal((JobState.Queued, (string?)null, (DateTime?)null, 1), (reclaimed.State, reclaimed.WorkerId, reclaimed.LeaseExpiresUtc, reclaimed.Attempts));
 
@@ -142,6 +142,21 @@ public class JobTransitionsTests : IAsyncLifetime
         Assert.False(await host.WithDbAsync(db => JobTransitions.RenewLeaseAsync(db, first!, LeaseUntil.AddMinutes(5), default)));
         Assert.True(await host.WithDbAsync(db => JobTransitions.RenewLeaseAsync(db, second!, LeaseUntil.AddMinutes(5), default)));
         Assert.Equal(LeaseUntil.AddMinutes(5), (await host.JobAsync(id)).LeaseExpiresUtc);
+    }
+
+    [Fact]
+    public async Task Taking_back_an_expired_lease_is_refused_once_a_renewal_has_moved_it_past_now()
+    {
+        var renewed = await AddJobAsync(JobState.Running);
+        var passed = await AddJobAsync(JobState.Running);
+
+        // The sweeper read both as expired at LeaseUntil + 1 s; meanwhile one worker renewed its lease.
+        await host.WithDbAsync(db => JobTransitions.RenewLeaseAsync(db, Lease(renewed), LeaseUntil.AddSeconds(30), default));
+
+        Assert.False(await host.WithDbAsync(db => JobTransitions.ReclaimAsync(db, renewed, CurrentEpoch, LeaseUntil.AddSeconds(1), default)));
+        Assert.False(await host.WithDbAsync(db => JobTransitions.GiveUpAsync(db, renewed, CurrentEpoch, LeaseUntil.AddSeconds(1), "crashed", Now, default)));
+        Assert.True(await host.WithDbAsync(db => JobTransitions.ReclaimAsync(db, passed, CurrentEpoch, LeaseUntil.AddSeconds(1), default)));
+        Assert.Equal((JobState.Running, JobState.Queued), ((await host.JobAsync(renewed)).State, (await host.JobAsync(passed)).State));
     }
 
     [Fact]

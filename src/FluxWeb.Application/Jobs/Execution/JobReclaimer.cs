@@ -30,7 +30,7 @@ public sealed partial class JobReclaimer(
         var expired = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Running && (j.LeaseExpiresUtc == null || j.LeaseExpiresUtc <= now))
             .ToListAsync(cancellationToken);
-        return await ReclaimAllAsync(db, expired, job => $"The server stopped unexpectedly {job.Attempts} times while this job was running, so it was not tried again.", "its lease expired", cancellationToken);
+        return await ReclaimAllAsync(db, expired, job => $"The server stopped unexpectedly {job.Attempts} times while this job was running, so it was not tried again.", "its lease expired", now, cancellationToken);
     }
 
     /// <summary>
@@ -47,15 +47,16 @@ public sealed partial class JobReclaimer(
         var held = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Running && j.WorkerId != null && j.WorkerId.StartsWith(workerIdPrefix))
             .ToListAsync(cancellationToken);
-        return await ReclaimAllAsync(db, held, _ => reason, reason, cancellationToken);
+        return await ReclaimAllAsync(db, held, _ => reason, reason, leaseExpiredBy: null, cancellationToken);
     }
 
-    private async Task<int> ReclaimAllAsync(FluxWebDbContext db, List<Job> jobs, Func<Job, string> failure, string why, CancellationToken cancellationToken)
+    /// <param name="leaseExpiredBy">For expired leases: each is taken back only while its lease has still passed (a renewal since the read keeps it).</param>
+    private async Task<int> ReclaimAllAsync(FluxWebDbContext db, List<Job> jobs, Func<Job, string> failure, string why, DateTime? leaseExpiredBy, CancellationToken cancellationToken)
     {
         var taken = 0;
         foreach (var job in jobs)
         {
-            if (await ReclaimAsync(db, job, failure, why, cancellationToken))
+            if (await ReclaimAsync(db, job, failure, why, leaseExpiredBy, cancellationToken))
             {
                 taken++;
             }
@@ -69,13 +70,13 @@ public sealed partial class JobReclaimer(
         return taken;
     }
 
-    private async Task<bool> ReclaimAsync(FluxWebDbContext db, Job job, Func<Job, string> failure, string why, CancellationToken cancellationToken)
+    private async Task<bool> ReclaimAsync(FluxWebDbContext db, Job job, Func<Job, string> failure, string why, DateTime? leaseExpiredBy, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var worker = job.WorkerId ?? "(unknown)";
         if (job.Attempts < options.Value.MaxAttempts)
         {
-            if (!await JobTransitions.ReclaimAsync(db, job.Id, job.Epoch, cancellationToken))
+            if (!await JobTransitions.ReclaimAsync(db, job.Id, job.Epoch, leaseExpiredBy, cancellationToken))
             {
                 return false;
             }
@@ -87,7 +88,7 @@ public sealed partial class JobReclaimer(
 
         var reason = failure(job);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (!await JobTransitions.GiveUpAsync(db, job.Id, job.Epoch, reason, now, cancellationToken))
+        if (!await JobTransitions.GiveUpAsync(db, job.Id, job.Epoch, leaseExpiredBy, reason, now, cancellationToken))
         {
             return false;
         }

@@ -324,7 +324,7 @@ public sealed partial class JobRunner(
     /// <summary>
     /// Failed or cancelled: the image is given back to the quota, the GPU time that was used is charged.
     /// While the database refuses the write (a full disk) it is tried again, with growing pauses, until it
-    /// goes through or the server stops: the job must not stay "Running" until the next start.
+    /// goes through or the server stops: the job must not stay "Running" until its lease runs out and it runs again.
     /// </summary>
     private async Task EndAsync(Job job, JobState state, JobEventKind kind, string? error, double gpuSeconds)
     {

@@ -38,7 +38,8 @@ public sealed record JobTransition(string Name, JobState From, JobState To, stri
 /// Reclaim           Running  → Queued     the lease expired or the worker's process died (attempts left)  seen
 /// GiveUp            Running  → Failed     … the same, with no attempts left (image refunded)             seen
 /// </code>
-/// "lease": only under the epoch of the caller's claim; "seen": only under the epoch the reclaimer read.
+/// "lease": only under the epoch of the caller's claim; "seen": only under the epoch the reclaimer read (and, for an
+/// expired lease, only while it has still passed: a renewal that arrived since keeps the job with its worker).
 /// </remarks>
 internal static class JobTransitions
 {
@@ -139,25 +140,34 @@ internal static class JobTransitions
             .SetProperty(j => j.LeaseExpiresUtc, (DateTime?)null)
             .SetProperty(j => j.Attempts, j => j.Attempts - 1), cancellationToken);
 
-    /// <summary>Back to the queue under the epoch the caller read (<paramref name="seenEpoch"/>); the attempt counts.</summary>
-    public static Task<bool> ReclaimAsync(FluxWebDbContext db, Guid jobId, long seenEpoch, CancellationToken cancellationToken) =>
-        ApplyAsync(db, jobId, seenEpoch, Reclaim, set => set
+    /// <summary>
+    /// Back to the queue under the epoch the caller read (<paramref name="seenEpoch"/>); the attempt counts. With
+    /// <paramref name="leaseExpiredBy"/> (the sweeper's "now") only while the lease has still passed by then, so a
+    /// renewal that arrived after the caller read the row keeps the job with its worker; null for a worker known dead.
+    /// </summary>
+    public static Task<bool> ReclaimAsync(FluxWebDbContext db, Guid jobId, long seenEpoch, DateTime? leaseExpiredBy, CancellationToken cancellationToken) =>
+        ApplyAsync(db, jobId, seenEpoch, leaseExpiredBy, Reclaim, set => set
             .SetProperty(j => j.StartedUtc, (DateTime?)null)
             .SetProperty(j => j.Step, 0)
             .SetProperty(j => j.WorkerId, (string?)null)
             .SetProperty(j => j.LeaseExpiresUtc, (DateTime?)null), cancellationToken);
 
-    public static Task<bool> GiveUpAsync(FluxWebDbContext db, Guid jobId, long seenEpoch, string reason, DateTime now, CancellationToken cancellationToken) =>
-        ApplyAsync(db, jobId, seenEpoch, GiveUp, set => set
+    /// <summary>Failed with <paramref name="reason"/> under the epoch the caller read; <paramref name="leaseExpiredBy"/> as for <see cref="ReclaimAsync"/>.</summary>
+    public static Task<bool> GiveUpAsync(FluxWebDbContext db, Guid jobId, long seenEpoch, DateTime? leaseExpiredBy, string reason, DateTime now, CancellationToken cancellationToken) =>
+        ApplyAsync(db, jobId, seenEpoch, leaseExpiredBy, GiveUp, set => set
             .SetProperty(j => j.FinishedUtc, now)
             .SetProperty(j => j.LeaseExpiresUtc, (DateTime?)null)
             .SetProperty(j => j.Error, reason), cancellationToken);
 
     /// <summary>
     /// The one conditional update: the row changes only while the job is in the transition's <c>From</c> state
-    /// and, when <paramref name="epoch"/> is given, still under that epoch.
+    /// and, when <paramref name="epoch"/> is given, still under that epoch (and, with <paramref name="leaseExpiredBy"/>,
+    /// while its lease has passed by then).
     /// </summary>
-    private static async Task<bool> ApplyAsync(FluxWebDbContext db, Guid jobId, long? epoch, JobTransition transition, Action<UpdateSettersBuilder<Job>> set, CancellationToken cancellationToken)
+    private static Task<bool> ApplyAsync(FluxWebDbContext db, Guid jobId, long? epoch, JobTransition transition, Action<UpdateSettersBuilder<Job>> set, CancellationToken cancellationToken) =>
+        ApplyAsync(db, jobId, epoch, leaseExpiredBy: null, transition, set, cancellationToken);
+
+    private static async Task<bool> ApplyAsync(FluxWebDbContext db, Guid jobId, long? epoch, DateTime? leaseExpiredBy, JobTransition transition, Action<UpdateSettersBuilder<Job>> set, CancellationToken cancellationToken)
     {
         var from = transition.From;
         var to = transition.To;
@@ -165,6 +175,11 @@ internal static class JobTransitions
         if (epoch is { } current)
         {
             rows = rows.Where(j => j.Epoch == current);
+        }
+
+        if (leaseExpiredBy is { } by)
+        {
+            rows = rows.Where(j => j.LeaseExpiresUtc == null || j.LeaseExpiresUtc <= by);
         }
 
         var updated = await rows.ExecuteUpdateAsync(
