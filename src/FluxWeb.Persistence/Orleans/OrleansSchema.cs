@@ -66,7 +66,19 @@ public static partial class OrleansSchema
             LogInstalling(logger, script.Name);
             // No parameters: the text goes to the server as written (the scripts' @names are inside string literals).
             await using var run = new NpgsqlCommand(await ReadAsync(script.Name, cancellationToken), connection, transaction);
-            await run.ExecuteNonQueryAsync(cancellationToken);
+            try
+            {
+                await run.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException ex)
+            {
+                // The transaction is rolled back: nothing of Orleans' schema is left half-made for the next start.
+                throw new InvalidOperationException(
+                    $"Could not install Orleans' clustering schema ({script.Name}) into {DatabaseDialect.PostgreSql.Describe(connectionString)}: {ex.MessageText} (SQLSTATE {ex.SqlState}). "
+                    + "The role in Cluster:ConnectionString must be allowed to create tables and functions in the database's schema (own the database, or be granted CREATE on its public schema).",
+                    ex);
+            }
+
             ran.Add(script.Name);
         }
 

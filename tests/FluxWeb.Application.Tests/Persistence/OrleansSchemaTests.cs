@@ -68,6 +68,38 @@ public sealed partial class OrleansSchemaTests
     }
 
     [Fact]
+    public async Task A_role_that_may_not_create_tables_gets_an_error_that_says_so()
+    {
+        var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
+        var role = "orleans_reader_" + Guid.NewGuid().ToString("N")[..8];
+        var password = Guid.NewGuid().ToString("N");
+        // Only the database's owner may create in its public schema (PostgreSQL 15's default, made explicit): this role may connect, no more.
+        await ExecuteAsync(connectionString, $"CREATE ROLE {role} LOGIN PASSWORD '{password}'; REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+        var asRole = new NpgsqlConnectionStringBuilder(connectionString) { Username = role, Password = password }.ConnectionString;
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => OrleansSchema.InstallAsync(asRole, NullLogger.Instance));
+
+        Assert.Contains("Could not install Orleans' clustering schema (PostgreSQL-Main.sql)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("permission denied", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Cluster:ConnectionString", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await OrleansTablesAsync(connectionString));
+    }
+
+    [Fact]
+    public async Task A_script_that_fails_half_way_leaves_nothing_behind()
+    {
+        var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
+        // A function of the Clustering script's name and signature already there: Main runs, then Clustering fails.
+        await ExecuteAsync(connectionString, "CREATE FUNCTION update_i_am_alive_time(varchar, varchar, integer, integer, timestamptz) RETURNS void LANGUAGE sql AS ''");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => OrleansSchema.InstallAsync(connectionString, NullLogger.Instance));
+
+        Assert.Contains("(PostgreSQL-Clustering.sql)", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await OrleansTablesAsync(connectionString));
+    }
+
+    [Fact]
     public async Task Nodes_starting_together_on_a_fresh_database_all_succeed_and_install_it_once()
     {
         const int Nodes = 4;
