@@ -80,6 +80,15 @@ public sealed partial class DockerComposeTests
         Assert.Contains(problems, p => p.Contains("services are [db, web, worker-1], not [db, web, worker-1, worker-2]", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_password_file_beside_the_compose_file_stays_out_of_git_and_of_the_build_context()
+    {
+        var root = DockerfileTests.RepositoryRoot();
+
+        Assert.Contains("/.env", File.ReadAllLines(Path.Combine(root, ".gitignore")));
+        Assert.Contains(".env", File.ReadAllLines(Path.Combine(root, ".dockerignore")));
+    }
+
     /// <summary>The checks, on the text of a compose file and of the Dockerfile; every problem in words.</summary>
     internal static partial class ComposeLint
     {
