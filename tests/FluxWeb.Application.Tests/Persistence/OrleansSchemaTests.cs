@@ -151,26 +151,37 @@ public sealed partial class OrleansSchemaTests
 
     private static async Task<IHost> StartSiloAsync(string connectionString, string clusterId, CapturingLoggerProvider logs)
     {
-        var (siloPort, gatewayPort) = (FreeLoopbackPort(), FreeLoopbackPort());
-        var host = new HostBuilder()
-            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(logs))
-            .UseOrleans(silo => silo
-                .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, "fluxweb"))
-                .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (OrleansSchema.AdoNetInvariant, connectionString))
-                .ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false))
-            .Build();
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await host.StartAsync();
+            var (siloPort, gatewayPort) = (FreeLoopbackPort(), FreeLoopbackPort());
+            var host = new HostBuilder()
+                .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(logs))
+                .UseOrleans(silo => silo
+                    .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, "fluxweb"))
+                    .UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (OrleansSchema.AdoNetInvariant, connectionString))
+                    .ConfigureEndpoints(IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false))
+                .Build();
+            try
+            {
+                await host.StartAsync();
+                return host;
+            }
+            catch (Exception ex) when (attempt < 3 && PortTaken(ex))
+            {
+                // Another test run took a port between the probe and the silo's bind: try others.
+                host.Dispose();
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
-
-        return host;
     }
+
+    private static bool PortTaken(Exception? ex) =>
+        ex is not null && (ex is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || PortTaken(ex.InnerException)
+            || (ex is AggregateException aggregate && aggregate.InnerExceptions.Any(PortTaken)));
 
     private static async Task StopAsync(IHost host)
     {
