@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using FluxWeb.Persistence.Dialects;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -82,6 +83,13 @@ public static partial class OrleansSchema
             ran.Add(script.Name);
         }
 
+        // A database installed by older scripts keeps its older catalog (nothing here upgrades it): say what it lacks.
+        var missing = await MissingQueriesAsync(connection, transaction, cancellationToken);
+        if (missing.Count > 0)
+        {
+            LogMissingQueries(logger, string.Join(", ", missing));
+        }
+
         await transaction.CommitAsync(cancellationToken);
         if (ran.Count == 0)
         {
@@ -107,6 +115,29 @@ public static partial class OrleansSchema
         }
     }
 
+    /// <summary>The query keys the vendored scripts define that the database's <c>OrleansQuery</c> lacks.</summary>
+    private static async Task<List<string>> MissingQueriesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var defined = new List<string>();
+        foreach (var script in Scripts)
+        {
+            defined.AddRange(InsertedQueryKey().Matches(await ReadAsync(script.Name, cancellationToken)).Select(m => m.Groups[1].Value));
+        }
+
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        await using var read = new NpgsqlCommand("SELECT QueryKey FROM OrleansQuery", connection, transaction);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            present.Add(reader.GetString(0));
+        }
+
+        return [.. defined.Where(k => !present.Contains(k))];
+    }
+
+    [GeneratedRegex(@"INSERT INTO OrleansQuery\s*\(QueryKey,\s*QueryText\)\s*VALUES\s*\(\s*'(\w+)'")]
+    private static partial Regex InsertedQueryKey();
+
     private sealed record Script(string Name, string Table);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Installing Orleans' clustering schema: {Script}")]
@@ -114,6 +145,9 @@ public static partial class OrleansSchema
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Orleans' clustering schema installed ({Scripts})")]
     private static partial void LogInstalled(ILogger logger, string scripts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orleans' query catalog (OrleansQuery) lacks {Queries}, which the vendored scripts define: it was installed by older scripts. Apply the matching Migrations/PostgreSQL-Clustering-*.sql of the Orleans release in use (src/FluxWeb.Persistence/Orleans/README.md)")]
+    private static partial void LogMissingQueries(ILogger logger, string queries);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Orleans' clustering schema is present")]
     private static partial void LogPresent(ILogger logger);

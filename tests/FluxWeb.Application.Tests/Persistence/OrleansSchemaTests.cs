@@ -37,6 +37,7 @@ public sealed partial class OrleansSchemaTests
         Assert.Contains("MembershipReadAllKey", expected);
         Assert.Equal(expected, await QueryKeysAsync(connectionString));
         Assert.Contains(logs.Lines, l => l.Contains("Orleans' clustering schema installed (PostgreSQL-Main.sql, PostgreSQL-Clustering.sql)", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -53,6 +54,22 @@ public sealed partial class OrleansSchemaTests
         Assert.Equal(await QueryKeysInScriptsAsync(), await QueryKeysAsync(connectionString));
         Assert.EndsWith(" -- kept", await ScalarAsync<string>(connectionString, "SELECT QueryText FROM OrleansQuery WHERE QueryKey = 'GatewaysQueryKey'"), StringComparison.Ordinal);
         Assert.Contains(logs.Lines, l => l.Contains("Orleans' clustering schema is present", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_catalog_installed_by_older_scripts_is_reported_with_the_queries_it_lacks()
+    {
+        var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
+        await OrleansSchema.InstallAsync(connectionString, NullLogger.Instance);
+        // As a database installed before Orleans added this query (2026-08, #9125) looks.
+        await ExecuteAsync(connectionString, "DELETE FROM OrleansQuery WHERE QueryKey = 'CleanupDefunctSiloEntriesKey'");
+        var logs = new CapturingLoggerProvider();
+
+        var ran = await OrleansSchema.InstallAsync(connectionString, logs.CreateLogger("test"));
+
+        Assert.Empty(ran);
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning ", StringComparison.Ordinal)
+            && l.Contains("lacks CleanupDefunctSiloEntriesKey, which the vendored scripts define", StringComparison.Ordinal));
     }
 
     [Fact]
