@@ -70,8 +70,14 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
             new ExecutionDeviceProbe(wrapped, NullLogger<ExecutionDeviceProbe>.Instance),
             new ModelCatalog(store),
             new ModelUsage(store, TimeProvider.System),
-            engine,
+            new FixedEngines(new DeviceEngine("cpu", engine)),
             wrapped,
             NullLogger<WarmStart>.Instance);
     }
+}
+
+/// <summary>Engines a test made itself, as the devices of a process.</summary>
+internal sealed class FixedEngines(params DeviceEngine[] engines) : IDeviceEngines
+{
+    public IReadOnlyList<DeviceEngine> Engines => engines;
 }
