@@ -52,7 +52,7 @@ public sealed partial class DevicePlan
                 break;
             case DeviceSelectionKind.AllCuda:
                 all = new Lazy<AllScan>(ScanAll);
-                Primary = new ExecutionDeviceProbe(DeviceTarget.Found(0, options.Device), cuda, () => all.Value.First);
+                Primary = new ExecutionDeviceProbe(DeviceTarget.Found(0), cuda, () => all.Value.First);
                 break;
             default:
                 Primary = new ExecutionDeviceProbe(DeviceTarget.Configured(options), logger, cuda, environment);
@@ -130,13 +130,13 @@ public sealed partial class DevicePlan
     /// <summary>What <c>all</c> finds: every device the driver reports, probed; the usable ones served, the others skipped with the reason.</summary>
     private AllScan ScanAll()
     {
-        var zero = new ExecutionDeviceProbe(DeviceTarget.Found(0, options.Device), null, cuda, environment);
+        var zero = new ExecutionDeviceProbe(DeviceTarget.Found(0), null, cuda, environment);
         var probes = new List<ExecutionDeviceProbe> { zero };
         // The driver's count comes with any device's facts, also from a device that was refused.
         var count = zero.Device.Gpu?.DeviceCount ?? 0;
         for (var id = 1; id < count; id++)
         {
-            probes.Add(new ExecutionDeviceProbe(DeviceTarget.Found(id, options.Device), null, cuda, environment));
+            probes.Add(new ExecutionDeviceProbe(DeviceTarget.Found(id), null, cuda, environment));
         }
 
         var usable = probes.Where(p => p.Device.IsCuda).ToList();
@@ -148,7 +148,12 @@ public sealed partial class DevicePlan
             LogSkipped(logger, device.Id, device.Reason);
         }
 
-        // No CUDA device works: the CPU, with cuda:0's reason, as Inference:Device = Auto does.
+        // No CUDA device works: the CPU, with cuda:0's reason, as Inference:Device = Auto does; with Cuda, a refusal as Cuda gives.
+        if (usable.Count == 0 && options.Device == DevicePreference.Cuda)
+        {
+            throw new InvalidOperationException($"{DeviceTarget.AllRefusal} but CUDA cannot be used: {DevicePolicy.WhyNotCuda(zero.Device)}.");
+        }
+
         var first = usable.Count > 0 ? usable[0].Device : zero.Device;
         foreach (var probe in usable)
         {

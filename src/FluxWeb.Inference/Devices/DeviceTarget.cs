@@ -21,9 +21,10 @@ public sealed record DeviceTarget(DevicePreference Preference, int CudaDeviceId,
     /// <summary>A device listed by id: it must work, or the process refuses to start.</summary>
     public static DeviceTarget Listed(int cudaDeviceId) => new(DevicePreference.Cuda, cudaDeviceId, $"{DeviceSelection.DevicesSetting} lists cuda:{cudaDeviceId}");
 
-    /// <summary>A device found by <c>all</c>: used when it works, skipped with the reason otherwise (or refused when <c>Inference:Device</c> is Cuda).</summary>
-    public static DeviceTarget Found(int cudaDeviceId, DevicePreference preference) =>
-        new(preference == DevicePreference.Cuda ? DevicePreference.Cuda : DevicePreference.Auto, cudaDeviceId, $"{DeviceSelection.DevicesSetting} is all and Inference:Device is Cuda");
+    /// <summary>A device found by <c>all</c>: used when it works, otherwise skipped with the reason (the plan decides what no usable device means).</summary>
+    public static DeviceTarget Found(int cudaDeviceId) => new(DevicePreference.Auto, cudaDeviceId, AllRefusal);
+
+    public const string AllRefusal = $"{DeviceSelection.DevicesSetting} is all and Inference:Device is Cuda";
 }
 
 /// <summary>What the probe reads from the machine, replaceable so tests can stand in a GPU box's libraries and graphs.</summary>

@@ -89,13 +89,18 @@ public sealed class DevicePlanTests
     }
 
     [Fact]
-    public void All_with_device_cuda_refuses_to_start_without_a_usable_gpu()
+    public void All_with_device_cuda_refuses_to_start_without_any_usable_gpu()
     {
         var plan = Plan(new InferenceOptions { Devices = ["all"], Device = DevicePreference.Cuda }, new FakeCuda(), Box(missingLibrary: "libcuda.so.1"));
 
         Assert.True(plan.ProbesBeforeStart);
         var error = Assert.Throws<InvalidOperationException>(() => plan.Devices);
         Assert.Equal("Inference:Devices is all and Inference:Device is Cuda but CUDA cannot be used: no NVIDIA driver (libcuda.so.1 not found).", error.Message);
+
+        // One GPU that works is enough: the others are skipped as with Auto.
+        var partly = Plan(new InferenceOptions { Devices = ["all"], Device = DevicePreference.Cuda }, new FakeCuda(5, 9));
+        Assert.Equal(["cuda:1"], Ids(partly));
+        Assert.Equal("cuda:0", Assert.Single(partly.Skipped).Id);
     }
 
     [Fact]
