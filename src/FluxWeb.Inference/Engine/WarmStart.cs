@@ -34,11 +34,14 @@ public sealed partial class WarmStart(
     {
         try
         {
-            var (model, targets) = await Task.Run(() => (Choose(), Engines()), stoppingToken);
+            var model = await Task.Run(Choose, stoppingToken);
             if (model is null)
             {
                 return;
             }
+
+            // Only now: listing the engines probes every device, which nothing needs yet when nothing is loaded.
+            var targets = await Task.Run(Engines, stoppingToken);
 
             LogWarming(logger, model.Id, targets.Count);
             await Task.WhenAll(targets.Select(async target =>
