@@ -40,6 +40,10 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
         Assert.Equal(all, applied);
         Assert.Equal("Npgsql.EntityFrameworkCore.PostgreSQL", await host.WithDbAsync(db => Task.FromResult(db.Database.ProviderName)));
         Assert.Equal(0, await host.WithDbAsync(db => db.Counters.Where(c => c.Name == Counter.WatermarkSerial).Select(c => c.Value).SingleAsync()));
+        // The same start-up step installs Orleans' clustering schema, which the cluster's silos need before they start.
+        Assert.Equal(
+            ["orleansmembershiptable", "orleansmembershipversiontable", "orleansquery"],
+            await host.WithDbAsync(db => db.Database.SqlQueryRaw<string>("SELECT tablename::text AS \"Value\" FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'orleans%' ORDER BY 1").ToListAsync()));
 
         var user = await host.CreateUserAsync("ada@example.com");
         var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("on postgres"));
