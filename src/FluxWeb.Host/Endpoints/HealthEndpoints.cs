@@ -8,7 +8,12 @@ using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Endpoints;
 
-public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering);
+/// <param name="Device">The first device served (what the model list's usability is judged on).</param>
+/// <param name="Devices">Every device this process serves (<c>Inference:Devices</c>, <c>Inference:CpuWorkers</c>), and the GPUs <c>all</c> skipped, with why.</param>
+public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices);
+
+/// <param name="Served">False for a GPU <c>Inference:Devices = all</c> found but cannot use (<paramref name="Reason"/> says why).</param>
+public sealed record ServedDeviceHealth(string Id, bool Served, string Name, string Reason);
 
 /// <summary>What anyone (a load balancer, Docker's health check) is told: healthy or not, and whether the database answers.</summary>
 public sealed record HealthStatus(string Status, DatabaseHealth Database);
@@ -44,7 +49,7 @@ internal static class HealthEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
         var statusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -66,7 +71,11 @@ internal static class HealthEndpoints
             new DatabaseHealth(reachable),
             new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason, device.UnsupportedPrecisions),
             models,
-            new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description));
+            new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description),
+            [
+                .. plan.Devices.Select(d => new ServedDeviceHealth(d.Id, true, d.Device.Name, d.Device.Reason)),
+                .. plan.Skipped.Select(s => new ServedDeviceHealth(s.Id, false, s.Id, s.Reason)),
+            ]);
 
         return Results.Json(report, statusCode: statusCode);
     }
