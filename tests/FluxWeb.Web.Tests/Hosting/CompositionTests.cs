@@ -80,7 +80,13 @@ public sealed class CompositionTests : IDisposable
         Assert.Subset(queue, withWorker);
         Assert.Subset(withWorker, command);
         Assert.Equal(command, Services(FluxWebProcess.InferenceCommand));
-        Assert.Equal(["Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobWorker"], withWorker.Except(command));
+        // Running a worker adds the worker and the lease sweeper that takes back jobs whose worker is gone.
+        Assert.Equal(
+            [
+                "Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobLeaseSweeper",
+                "Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobWorker",
+            ],
+            withWorker.Except(command).Order(StringComparer.Ordinal));
         // A server also installs the classifier on a first start and warms the most used model on a GPU.
         Assert.Equal(
             [

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using FluxWeb.Application.Quotas;
 using FluxWeb.Application.Scheduling;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Inference.Devices;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,9 +12,10 @@ using Microsoft.Extensions.Options;
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// The only way work reaches the GPU. On start it recovers jobs a crash left running; then it
-/// asks the scheduling policy for the next job whenever a slot is free, claims it with a
-/// conditional update (so no job runs twice) and runs it in a scope of its own. It also keeps the
+/// The only way work reaches the GPU. It asks the scheduling policy for the next job whenever a slot
+/// is free, claims it with a conditional update that takes a lease with a new epoch (so no result is
+/// recorded twice; see <see cref="JobTransitions"/>) and runs it in a scope of its own, renewing the lease
+/// while it runs. Jobs a crash left running are the lease sweeper's (<see cref="JobLeaseSweeper"/>). It also keeps the
 /// queue forecast current and tells owners when their position changes.
 /// </summary>
 public sealed partial class JobWorker(
@@ -26,10 +27,13 @@ public sealed partial class JobWorker(
     IJobEvents events,
     JobQueueSignal signal,
     IOptions<QueueOptions> options,
+    IDeviceEngines devices,
     TimeProvider time,
     ILogger<JobWorker> logger) : BackgroundService
 {
     private static readonly TimeSpan ErrorPause = TimeSpan.FromSeconds(1);
+
+    private readonly Lazy<string> workerId = new(() => JobWorkerIds.ForDevice(devices.Engines[0].DeviceId));
 
     private readonly ConcurrentDictionary<Guid, Task> running = new();
     private string? loadedModelId;
@@ -41,24 +45,8 @@ public sealed partial class JobWorker(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RecoverAsync(stoppingToken);
-                break;
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogLoopFailed(logger, ex);
-                await PauseAsync(stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-
+        // Jobs a crash left running are not this worker's to take back at start: in a cluster they may be
+        // another node's, still running. The lease sweeper takes back those whose lease expired.
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -82,33 +70,6 @@ public sealed partial class JobWorker(
         await Task.WhenAll(running.Values);
     }
 
-    /// <summary>Jobs left running by a crash go back to the queue while they have attempts left, then fail with the reason.</summary>
-    private async Task RecoverAsync(CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var stale = await db.Jobs.AsNoTracking().Where(j => j.State == JobState.Running).ToListAsync(cancellationToken);
-        var now = time.GetUtcNow().UtcDateTime;
-        foreach (var job in stale)
-        {
-            if (job.Attempts < options.Value.MaxAttempts)
-            {
-                await JobTransitions.RecoverAsync(db, job.Id, cancellationToken);
-                LogRecovered(logger, job.Id, job.Attempts);
-                continue;
-            }
-
-            var reason = $"The server stopped unexpectedly {job.Attempts} times while this job was running, so it was not tried again.";
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            if (await JobTransitions.GiveUpAsync(db, job.Id, reason, now, cancellationToken))
-            {
-                await QuotaService.RefundImageAsync(db, job, cancellationToken);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            LogGaveUp(logger, job.Id, job.Attempts);
-        }
-    }
-
     private async Task ScheduleAsync(CancellationToken stoppingToken)
     {
         while (true)
@@ -130,10 +91,13 @@ public sealed partial class JobWorker(
         var now = time.GetUtcNow().UtcDateTime;
         var windowStart = now - options.Value.Scheduling.FairShareWindow;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var queued = await db.Jobs.AsNoTracking()
+        var waiting = await db.Jobs.AsNoTracking()
             .Where(j => j.State == JobState.Queued)
             .Select(j => new QueuedJob(j.Id, j.OwnerId, j.Settings.ModelId, j.EnqueuedUtc, j.BatchIndex, j.EstimatedGpuSeconds))
             .ToListAsync(cancellationToken);
+        // A job taken back from this worker while its run was still finishing here waits until that run has
+        // ended: one run of a job per process keeps the job's cancel handle and live progress unambiguous.
+        var queued = waiting.Where(j => !running.ContainsKey(j.Id)).ToList();
         var finished = await db.Jobs.AsNoTracking()
             .Where(j => j.FinishedUtc >= windowStart && j.GpuSeconds > 0)
             .GroupBy(j => j.OwnerId)
@@ -167,10 +131,12 @@ public sealed partial class JobWorker(
         var handle = runningJobs.Register(jobId, stoppingToken);
         var now = time.GetUtcNow().UtcDateTime;
         Job? job = null;
+        JobLease? lease = null;
         try
         {
             await using var db = await contexts.CreateDbContextAsync(stoppingToken);
-            if (await JobTransitions.ClaimAsync(db, jobId, now, stoppingToken))
+            lease = await JobTransitions.ClaimAsync(db, jobId, WorkerId, now, now + options.Value.LeaseDuration, stoppingToken);
+            if (lease is not null)
             {
                 job = await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, stoppingToken);
             }
@@ -183,7 +149,7 @@ public sealed partial class JobWorker(
             }
         }
 
-        if (job is null)
+        if (job is null || lease is null)
         {
             return;
         }
@@ -193,17 +159,17 @@ public sealed partial class JobWorker(
             handle.CancelByRequest();
         }
 
-        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.Settings.ModelId);
+        LogPicked(logger, job.Id, job.OwnerId, decision.Reason, job.Settings.ModelId, lease.WorkerId, lease.Epoch);
         loadedModelId = job.Settings.ModelId;
 
         // The task is in the table before it can finish, so shutdown always waits for it.
         Interlocked.Increment(ref inEngine);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        running[job.Id] = RunAsync(gate.Task, job, handle, stoppingToken);
+        running[job.Id] = RunAsync(gate.Task, job, lease, handle, stoppingToken);
         gate.SetResult();
     }
 
-    private async Task RunAsync(Task gate, Job job, RunningJobs.Handle handle, CancellationToken stoppingToken)
+    private async Task RunAsync(Task gate, Job job, JobLease lease, RunningJobs.Handle handle, CancellationToken stoppingToken)
     {
         await gate;
         var engineFree = 0;
@@ -219,11 +185,11 @@ public sealed partial class JobWorker(
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, handle, LeaveEngine, stoppingToken);
+            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, lease, handle, LeaveEngine, stoppingToken);
         }
         catch (Exception ex)
         {
-            // Only the final database write can get here; the row stays Running and the next start recovers it.
+            // Only the final database write can get here; the row stays Running until its lease expires and the sweeper takes it back.
             LogRunFailed(logger, ex, job.Id);
         }
         finally
@@ -234,6 +200,9 @@ public sealed partial class JobWorker(
             signal.Notify();
         }
     }
+
+    /// <summary>Who holds the leases this worker takes: <c>{machine}/{process id}/{device}</c> (one worker, on the process's first device, until issue 18's per-device workers).</summary>
+    public string WorkerId => workerId.Value;
 
     private void PublishPositions(SchedulingSnapshot snapshot)
     {
@@ -262,18 +231,12 @@ public sealed partial class JobWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of {OwnerId} picked ({Reason}) for model {ModelId}")]
-    private static partial void LogPicked(ILogger logger, Guid jobId, string ownerId, PickReason reason, string modelId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was left running by a previous run (attempt {Attempts}); queued again")]
-    private static partial void LogRecovered(ILogger logger, Guid jobId, int attempts);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was left running {Attempts} times; failed")]
-    private static partial void LogGaveUp(ILogger logger, Guid jobId, int attempts);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of {OwnerId} picked ({Reason}) for model {ModelId} by worker {WorkerId} (epoch {Epoch})")]
+    private static partial void LogPicked(ILogger logger, Guid jobId, string ownerId, PickReason reason, string modelId, string workerId, long epoch);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The job worker's loop failed; it goes on")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not record how it ended; it will be recovered on the next start")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not record how it ended; it is taken back when its lease expires")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, Guid jobId);
 }

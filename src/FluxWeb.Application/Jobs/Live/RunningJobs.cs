@@ -51,6 +51,14 @@ public sealed class RunningJobs
         public void CancelByRequest()
         {
             Interlocked.Exchange(ref cancelRequested, 1);
+            Stop();
+        }
+
+        /// <summary>Stops the run because its lease was lost: the job is another worker's now, nobody cancelled it.</summary>
+        public void Abandon() => Stop();
+
+        private void Stop()
+        {
             try
             {
                 source.Cancel();
