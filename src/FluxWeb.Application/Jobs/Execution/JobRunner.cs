@@ -15,13 +15,12 @@ using Microsoft.Extensions.Options;
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// Runs one claimed job in its own scope: inputs from the image store, the engine with the job's
+/// Runs one claimed job in its own scope: inputs from the image store, the worker's engine with the job's
 /// cancellation, the output stored with its licence, measured GPU time charged. Every ending is
 /// written to the job row; nothing here lets one job's failure reach the worker.
 /// </summary>
 public sealed partial class JobRunner(
     JobAdmission admission,
-    IImageGenerator generator,
     ImageStore images,
     OutputFinisher finisher,
     WatermarkSerials serials,
@@ -43,8 +42,10 @@ public sealed partial class JobRunner(
 
     private CancellationToken stopping;
 
+    /// <param name="generator">The engine of the device the worker serves.</param>
     /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
-    public async Task RunAsync(Job job, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
+    /// <returns>The seconds the engine held the device for this job (zero when it never reached it).</returns>
+    public async Task<double> RunAsync(Job job, IImageGenerator generator, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
         this.stopping = stopping;
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.Settings.ModelId });
@@ -66,7 +67,7 @@ public sealed partial class JobRunner(
                 {
                     engineFree();
                     await EndAsync(job, JobState.Failed, JobEventKind.Failed, refusal!.Message, 0);
-                    return;
+                    return 0;
                 }
 
                 var manifest = admitted.Manifest;
@@ -133,6 +134,8 @@ public sealed partial class JobRunner(
         {
             board.Finish(job.Id);
         }
+
+        return engineSeconds;
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;

@@ -1,0 +1,264 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Inference.Devices;
+using FluxWeb.Inference.Pipeline;
+using FluxWeb.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FluxWeb.Application.Jobs;
+
+/// <summary>
+/// One queue worker: one device and its engine. It runs what the dispatcher offers, claiming each job with a
+/// conditional update (an offer that loses the race to another worker is dropped), in a scope of its own with
+/// its device's generator. It takes up to <see cref="QueueOptions.MaxConcurrentJobs"/> jobs at once; a job
+/// leaves its slot when the engine returns, so the next one starts while the output is still being stored.
+/// Its loop runs on a task of its own, never on the cluster's scheduler: inference must not starve heartbeats.
+/// </summary>
+public sealed partial class DeviceWorker
+{
+    private readonly DeviceEngine engine;
+    private readonly int slots;
+    private readonly IDbContextFactory<FluxWebDbContext> contexts;
+    private readonly IServiceScopeFactory scopes;
+    private readonly RunningJobs runningJobs;
+    private readonly LiveJobBoard board;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly Channel<Guid> offers = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<Guid, Task> running = new();
+    private readonly Lock gate = new();
+
+    // Offers accepted and not yet given back: jobs waiting for their claim plus jobs inside the engine.
+    private int reserved;
+    private bool draining;
+
+    // No offers before the loop runs: start-up recovery must not requeue a job this worker just claimed.
+    private bool started;
+    private string? loadedModelId;
+    private DateTime? lastUsedUtc;
+    private int jobsDone;
+    private double gpuSeconds;
+
+    internal DeviceWorker(string node, string host, DeviceEngine engine, int slots, IServiceProvider services, ILogger logger)
+    {
+        this.engine = engine;
+        this.slots = slots;
+        this.logger = logger;
+        Node = node;
+        Host = host;
+        WorkerId = $"{node}/{engine.DeviceId}";
+        contexts = services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>();
+        scopes = services.GetRequiredService<IServiceScopeFactory>();
+        runningJobs = services.GetRequiredService<RunningJobs>();
+        board = services.GetRequiredService<LiveJobBoard>();
+        time = services.GetRequiredService<TimeProvider>();
+    }
+
+    public string WorkerId { get; }
+
+    public string Node { get; }
+
+    public string Host { get; }
+
+    public string DeviceId => engine.DeviceId;
+
+    public IImageGenerator Generator => engine.Generator;
+
+    /// <summary>Raised when what the dispatcher should know changed: a slot freed, a job started, draining set. Never inside the worker's lock.</summary>
+    public event Action<DeviceWorker>? Changed;
+
+    /// <summary>Takes the job if a slot is free and the worker is not draining; false otherwise (the dispatcher offers it elsewhere).</summary>
+    public bool Offer(Guid jobId)
+    {
+        lock (gate)
+        {
+            if (!started || draining || reserved >= slots)
+            {
+                return false;
+            }
+
+            reserved++;
+        }
+
+        offers.Writer.TryWrite(jobId);
+        return true;
+    }
+
+    /// <summary>Draining: the jobs it holds finish, it accepts no more until resumed.</summary>
+    public void SetDraining(bool value)
+    {
+        lock (gate)
+        {
+            draining = value;
+        }
+
+        Changed?.Invoke(this);
+    }
+
+    public WorkerStatus Status()
+    {
+        lock (gate)
+        {
+            var current = running.Keys.ToList();
+            var state = current.Count == 0
+                ? (draining ? WorkerState.Draining : WorkerState.Idle)
+                : draining ? WorkerState.Draining
+                : current.Any(id => board.Running(id)?.Stage == GenerationStage.LoadingModel) ? WorkerState.Loading
+                : WorkerState.Running;
+            return new WorkerStatus(WorkerId, Node, Host, DeviceId, state, draining, loadedModelId, current, !started || draining ? 0 : Math.Max(0, slots - reserved), jobsDone, gpuSeconds, lastUsedUtc);
+        }
+    }
+
+    /// <summary>The worker's loop, until <paramref name="stopping"/>; then it waits for its running jobs, which put themselves back in the queue.</summary>
+    internal Task RunAsync(CancellationToken stopping) =>
+        Task.Factory.StartNew(() => LoopAsync(stopping), CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
+
+    private async Task LoopAsync(CancellationToken stopping)
+    {
+        lock (gate)
+        {
+            started = true;
+        }
+
+        Changed?.Invoke(this);
+        try
+        {
+            await foreach (var jobId in offers.Reader.ReadAllAsync(stopping))
+            {
+                try
+                {
+                    await TryStartAsync(jobId, stopping);
+                }
+                catch (Exception ex) when (!stopping.IsCancellationRequested)
+                {
+                    // One bad read (a locked database, a full disk) must not end the worker.
+                    // The claim's own failure already gave the slot back.
+                    LogOfferFailed(logger, ex, WorkerId, jobId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(running.Values);
+    }
+
+    private async Task TryStartAsync(Guid jobId, CancellationToken stopping)
+    {
+        // Registered before the claim so a cancel arriving in between finds the handle.
+        if (runningJobs.Register(jobId, stopping) is not { } handle)
+        {
+            // Another worker here is claiming it already.
+            Release();
+            return;
+        }
+
+        Job? job = null;
+        try
+        {
+            job = await ClaimAsync(jobId, stopping);
+        }
+        finally
+        {
+            if (job is null)
+            {
+                runningJobs.Unregister(jobId, handle);
+                Release();
+            }
+        }
+
+        if (job is null)
+        {
+            return;
+        }
+
+        if (job.CancelRequested)
+        {
+            handle.CancelByRequest();
+        }
+
+        LogPicked(logger, job.Id, job.OwnerId, WorkerId, job.Settings.ModelId);
+        lock (gate)
+        {
+            loadedModelId = job.Settings.ModelId;
+            lastUsedUtc = time.GetUtcNow().UtcDateTime;
+        }
+
+        // The task is in the table before it can finish, so shutdown always waits for it.
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        running[job.Id] = RunJobAsync(start.Task, job, handle, stopping);
+        start.SetResult();
+        Changed?.Invoke(this);
+    }
+
+    /// <summary>The claim, in one place: the conditional update that makes exactly one worker of the cluster run the job.</summary>
+    private async Task<Job?> ClaimAsync(Guid jobId, CancellationToken stopping)
+    {
+        await using var db = await contexts.CreateDbContextAsync(stopping);
+        if (!await JobTransitions.ClaimAsync(db, jobId, time.GetUtcNow().UtcDateTime, stopping))
+        {
+            return null;
+        }
+
+        return await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, stopping);
+    }
+
+    private async Task RunJobAsync(Task start, Job job, RunningJobs.Handle handle, CancellationToken stopping)
+    {
+        await start;
+        var slotFree = 0;
+        void LeaveEngine()
+        {
+            if (Interlocked.Exchange(ref slotFree, 1) == 0)
+            {
+                Release();
+            }
+        }
+
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var seconds = await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, engine.Generator, handle, LeaveEngine, stopping);
+            lock (gate)
+            {
+                jobsDone++;
+                gpuSeconds += seconds;
+            }
+        }
+        catch (Exception ex)
+        {
+            // Only the final database write can get here; the row stays Running and is recovered.
+            LogRunFailed(logger, ex, job.Id);
+        }
+        finally
+        {
+            runningJobs.Unregister(job.Id, handle);
+            running.TryRemove(job.Id, out _);
+            LeaveEngine();
+            Changed?.Invoke(this);
+        }
+    }
+
+    private void Release()
+    {
+        lock (gate)
+        {
+            reserved = Math.Max(0, reserved - 1);
+        }
+
+        Changed?.Invoke(this);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of {OwnerId} started on worker {WorkerId} with model {ModelId}")]
+    private static partial void LogPicked(ILogger logger, Guid jobId, string ownerId, string workerId, string modelId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Worker {WorkerId} could not start job {JobId}; it goes on")]
+    private static partial void LogOfferFailed(ILogger logger, Exception exception, string workerId, Guid jobId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not record how it ended; it will be recovered")]
+    private static partial void LogRunFailed(ILogger logger, Exception exception, Guid jobId);
+}
