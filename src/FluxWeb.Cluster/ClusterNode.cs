@@ -23,6 +23,7 @@ internal sealed class SiloWorkerNode(ILocalSiloDetails silo) : IWorkerNode
 /// </summary>
 internal sealed partial class ClusterNode(
     IGrainFactory grains,
+    IClusterMembershipService membership,
     IWorkerNode node,
     IServiceProvider services,
     JobQueueSignal queueSignal,
@@ -51,7 +52,10 @@ internal sealed partial class ClusterNode(
         }
 
         await ReportAsync();
-        loops = Task.WhenAll(Task.Run(ReportLoopAsync, CancellationToken.None), Task.Run(ForwardQueueChangesAsync, CancellationToken.None));
+        loops = Task.WhenAll(
+            Task.Run(ReportLoopAsync, CancellationToken.None),
+            Task.Run(ForwardQueueChangesAsync, CancellationToken.None),
+            Task.Run(WatchMembershipAsync, CancellationToken.None));
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -188,6 +192,41 @@ internal sealed partial class ClusterNode(
         }
     }
 
+    /// <summary>
+    /// When the cluster declares a silo dead (it stopped answering its probes), the dispatcher forgets its workers
+    /// at once instead of after three missed heartbeats. Every silo says so; forgetting twice changes nothing.
+    /// </summary>
+    private async Task WatchMembershipAsync()
+    {
+        var token = stopping.Token;
+        var told = new HashSet<SiloAddress>();
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(token))
+            {
+                foreach (var (address, member) in snapshot.Members)
+                {
+                    if (member.Status == SiloStatus.Dead && told.Add(address))
+                    {
+                        LogSiloDead(logger, address.ToParsableString());
+                        try
+                        {
+                            await Dispatcher.Leave(address.ToParsableString());
+                        }
+                        catch (Exception ex) when (ex is not OperationCanceledException)
+                        {
+                            told.Remove(address);
+                            LogForwardFailed(logger, ex);
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+        }
+    }
+
     private static async Task PauseAsync(CancellationToken token)
     {
         try
@@ -207,6 +246,9 @@ internal sealed partial class ClusterNode(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the dispatcher that this process stops")]
     private static partial void LogLeaveFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster declared silo {Node} dead; the dispatcher forgets its workers")]
+    private static partial void LogSiloDead(ILogger logger, string node);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {WorkerId} draining: {Draining}")]
     private static partial void LogDraining(ILogger logger, string workerId, bool draining);
