@@ -3,6 +3,7 @@
 #   docker run --gpus all -p 5000:5000 -v fluxweb-data:/data -v fluxweb-models:/models fluxweb
 # The app writes only to /data, /models and /tmp, so it also runs with a read-only root file system:
 #   docker run --read-only --tmpfs /tmp --gpus all -p 5000:5000 -v fluxweb-data:/data -v fluxweb-models:/models fluxweb
+# A web node and GPU workers on PostgreSQL, one cluster: docker-compose.yml.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props FluxWeb.sln appsettings.json ./
@@ -37,7 +38,9 @@ ENV FluxWeb__DataDirectory=/data \
     CUDA_CACHE_PATH=/tmp/cuda-cache \
     Logging__Console__FormatterName=json \
     DOTNET_gcServer=0
-EXPOSE 5000
+# 5000: the web app (Urls). 11111 and 30000: Orleans' silo-to-silo and gateway ports (Cluster:SiloPort,
+# Cluster:GatewayPort), which the other nodes of a cluster must reach (docker-compose.yml, README "More GPUs, more boxes").
+EXPOSE 5000 11111 30000
 VOLUME ["/data", "/models"]
 USER fluxweb
 WORKDIR /home/fluxweb

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FluxWeb.Persistence;
 
-/// <summary>Brings the database to the latest migration; run once at start-up by every entry point.</summary>
+/// <summary>Brings the database to the latest migration (and, on PostgreSQL, installs Orleans' clustering schema); run once at start-up by every entry point.</summary>
 public sealed partial class DatabaseMigrator(IDbContextFactory<FluxWebDbContext> contexts, ILogger<DatabaseMigrator> logger)
 {
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
@@ -26,6 +26,12 @@ public sealed partial class DatabaseMigrator(IDbContextFactory<FluxWebDbContext>
         }
 
         await dialect.AfterMigrationAsync(db, cancellationToken);
+
+        // Cluster:Provider=PostgreSQL: the same database holds Orleans' membership, whose silos start after this step.
+        if (dialect.Provider == DatabaseProvider.PostgreSql)
+        {
+            await OrleansSchema.InstallAsync(db.Database.GetConnectionString()!, logger, cancellationToken);
+        }
     }
 
     public async Task<bool> CanConnectAsync(CancellationToken cancellationToken = default)

@@ -12,7 +12,7 @@ internal sealed class PostgreSqlDialect : DatabaseDialect
     private const string DiskFull = "53100";
 
     // The first half of every advisory lock key FluxWeb takes ('FLUX'), so its locks never meet another application's.
-    private const int LockNamespace = 0x464C5558;
+    internal const int LockNamespace = 0x464C5558;
 
     public override DatabaseProvider Provider => DatabaseProvider.PostgreSql;
 

@@ -30,13 +30,12 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
     public async Task The_app_migrates_an_empty_postgresql_database_at_start_and_runs_a_job_on_it()
     {
         var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
-        // A cluster of its own on free ports: Orleans' membership tables are installed by the migration step of
-        // issue 18's operations slice; until then this app does not use them.
+        // PostgreSQL's default membership (Orleans' table in this database, installed by the start-up step below),
+        // on free ports: other test runs share the machine.
         var settings = new Dictionary<string, string?>
         {
             ["Cluster:Provider"] = "PostgreSQL",
             ["Cluster:ConnectionString"] = connectionString,
-            ["Cluster:Membership"] = "Local",
             ["Cluster:SiloPort"] = "0",
             ["Cluster:GatewayPort"] = "0",
         };
@@ -49,11 +48,17 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
         Assert.Equal(all, applied);
         Assert.Equal("Npgsql.EntityFrameworkCore.PostgreSQL", await host.WithDbAsync(db => Task.FromResult(db.Database.ProviderName)));
         Assert.Equal(0, await host.WithDbAsync(db => db.Counters.Where(c => c.Name == Counter.WatermarkSerial).Select(c => c.Value).SingleAsync()));
+        // The same start-up step installs Orleans' clustering schema, which the cluster's silos need before they start.
+        Assert.Equal(
+            ["orleansmembershiptable", "orleansmembershipversiontable", "orleansquery"],
+            await host.WithDbAsync(db => db.Database.SqlQueryRaw<string>("SELECT tablename::text AS \"Value\" FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'orleans%' ORDER BY 1").ToListAsync()));
 
         var user = await host.CreateUserAsync("ada@example.com");
         var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("on postgres"));
         var job = await host.WaitForEndAsync(submitted.JobIds.Single());
         Assert.Equal(JobState.Succeeded, job.State);
+        // The silo joined through the database: its row in Orleans' membership table says it is active.
+        Assert.Equal(1, await host.WithDbAsync(db => db.Database.SqlQueryRaw<int>("SELECT COUNT(*)::int AS \"Value\" FROM orleansmembershiptable WHERE status = 3").SingleAsync()));
         Assert.Equal(1, await host.WithDbAsync(db => db.IssuedSerials.Select(s => s.Serial).SingleAsync()));
     }
 
