@@ -155,6 +155,26 @@ public sealed class QueueHost : IAsyncDisposable
     public static JobRequest Request(string prompt, int count = 1, ulong? seed = 1, string model = ModelId) =>
         new() { Settings = new GenerationSettings { ModelId = model, Prompt = prompt, Seed = seed }, Count = count };
 
+    /// <summary>This host's silo endpoint, for another host to join its cluster (<see cref="JoinClusterOf"/>).</summary>
+    public System.Net.IPEndPoint SiloEndpoint
+    {
+        get
+        {
+            var endpoints = Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value;
+            return new System.Net.IPEndPoint(endpoints.AdvertisedIPAddress, endpoints.SiloPort);
+        }
+    }
+
+    /// <summary>
+    /// Makes a host a second silo of <paramref name="primary"/>'s cluster (development membership held by the
+    /// primary), on the same data folder: several processes of one cluster without a PostgreSQL membership table.
+    /// </summary>
+    public static Action<IServiceCollection> JoinClusterOf(QueueHost primary)
+    {
+        var endpoint = primary.SiloEndpoint;
+        return services => services.PostConfigure<Orleans.Configuration.DevelopmentClusterMembershipOptions>(o => o.PrimarySiloEndpoint = endpoint);
+    }
+
     public async Task StopAsync()
     {
         if (!stopped)

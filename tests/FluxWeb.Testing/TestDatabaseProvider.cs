@@ -49,6 +49,11 @@ public static class PostgreSqlTestDatabase
         {
             ["Cluster:Provider"] = nameof(DatabaseProvider.PostgreSql),
             ["Cluster:ConnectionString"] = connectionString,
+            // Each test host is a cluster of its own, on free ports, as on SQLite: tests run side by side and
+            // several test processes share the server. Tests of several silos set Membership=Database themselves.
+            ["Cluster:Membership"] = "Local",
+            ["Cluster:SiloPort"] = "0",
+            ["Cluster:GatewayPort"] = "0",
         };
     }
 

@@ -22,6 +22,7 @@ public static class AdministrationServiceCollectionExtensions
         services.AddSingleton<ContentPolicy>();
         services.AddSingleton<ImageCheck>();
         services.AddSingleton<QueueOverview>();
+        services.AddSingleton<WorkerAdministration>();
         services.AddSingleton<Models.DemoModelInstaller>();
         return services;
     }

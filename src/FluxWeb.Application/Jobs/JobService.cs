@@ -45,6 +45,7 @@ public sealed partial class JobService(
     RunningJobs runningJobs,
     IJobEvents events,
     JobQueueSignal signal,
+    IJobClusterRelay cluster,
     TimeProvider time,
     ILogger<JobService> logger)
 {
@@ -163,7 +164,13 @@ public sealed partial class JobService(
             return CancelOutcome.AlreadyFinished;
         }
 
-        runningJobs.Cancel(jobId);
+        // Stopped here when this process runs it, else wherever it runs; the row's flag is the backstop
+        // (a worker that claims it now sees the flag at start).
+        if (!runningJobs.Cancel(jobId))
+        {
+            cluster.CancelElsewhere(jobId);
+        }
+
         LogCancelled(logger, jobId, actor.UserId, JobState.Running);
         return CancelOutcome.Stopping;
     }

@@ -15,7 +15,7 @@ public static class JobsServiceCollectionExtensions
     /// The queue's services: submission (<see cref="GenerationService"/>), reading and cancelling
     /// (<see cref="JobService"/>), quotas, the image store with its one licence-checked door
     /// (<see cref="ImageAccess"/>) and live events. Needs AddPersistence and
-    /// AddInference. The worker is separate (<see cref="AddJobWorker"/>) so a CLI command can submit
+    /// AddInference. The workers are separate (<see cref="AddJobWorker"/>) so a CLI command can submit
     /// without draining the queue itself.
     /// </summary>
     public static IServiceCollection AddJobs(this IServiceCollection services)
@@ -62,6 +62,12 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<LiveJobBoard>();
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<JobQueueSignal>();
+        services.AddSingleton<QueuePositions>();
+        services.AddSingleton<SchedulingSnapshotReader>();
+        // The cluster names the process and carries cancels and events to other nodes; without it, both stay here.
+        services.TryAddSingleton<IWorkerNode, LocalWorkerNode>();
+        services.TryAddSingleton<IJobClusterRelay, NoClusterRelay>();
+        services.TryAddSingleton<IWorkerDirectory, LocalWorkerDirectory>();
         services.AddSingleton<JobService>();
         services.AddSingleton<JobSettingsReader>();
         services.AddSingleton<JobAdmission>();
@@ -73,13 +79,14 @@ public static class JobsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// The background service that drains the queue, and the lease sweeper that takes back running jobs whose
-    /// worker is gone (in every process that runs a worker). Only a process that owns a GPU (or runs jobs on
-    /// its CPU) adds them.
+    /// This process's queue workers, one per device (<see cref="JobWorkers"/>; the cluster's dispatcher offers them
+    /// jobs), and the lease sweeper that takes back running jobs whose worker is gone. Only a process that owns
+    /// devices adds them.
     /// </summary>
     public static IServiceCollection AddJobWorker(this IServiceCollection services)
     {
-        services.AddHostedService<JobWorker>();
+        services.AddSingleton<JobWorkers>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorkers>());
         services.AddHostedService<JobLeaseSweeper>();
         return services;
     }

@@ -60,6 +60,7 @@ internal static class FluxWebCli
             DataOption,
             ModelsOption,
             serve,
+            WorkerCommand.Create(),
             UsersCommands.Create(output),
             ApiKeysCommands.Create(output),
             ModelsCommands.Create(output),

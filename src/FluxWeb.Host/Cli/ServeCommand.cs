@@ -10,9 +10,14 @@ internal static class ServeCommand
         Description = "Addresses to listen on, e.g. http://localhost:5000 (configuration key urls).",
     };
 
+    public static readonly Option<bool> NoWorkersOption = new("--no-workers")
+    {
+        Description = "Serve the web app without running jobs here: a web node of a cluster whose workers (fluxweb worker) run elsewhere.",
+    };
+
     public static Command Create()
     {
-        var serve = new Command("serve", "Run the web app (the default when no command is given).") { UrlsOption };
+        var serve = new Command("serve", "Run the web app (the default when no command is given).") { UrlsOption, NoWorkersOption };
         // Host configuration passes through to the web host; CommandLineErrors refuses anything else.
         serve.TreatUnmatchedTokensAsErrors = false;
         serve.SetAction(RunAsync);
@@ -27,7 +32,8 @@ internal static class ServeCommand
             overrides[FluxWebConfiguration.UrlsKey] = urls;
         }
 
-        var app = WebApp.Build([.. parse.UnmatchedTokens], overrides);
+        var process = parse.GetValue(NoWorkersOption) ? FluxWebProcess.WebServerWithoutWorkers : FluxWebProcess.WebServer;
+        var app = WebApp.Build([.. parse.UnmatchedTokens], overrides, process);
         await app.InitialiseAsync(cancellationToken);
         await app.RunAsync();
         return 0;

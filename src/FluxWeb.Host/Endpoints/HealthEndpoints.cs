@@ -1,4 +1,5 @@
 using System.Reflection;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Devices;
@@ -10,10 +11,14 @@ namespace FluxWeb.Host.Endpoints;
 
 /// <param name="Device">The first device served (what the model list's usability is judged on).</param>
 /// <param name="Devices">Every device this process serves (<c>Inference:Devices</c>, <c>Inference:CpuWorkers</c>), and the GPUs <c>all</c> skipped, with why.</param>
-public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices);
+/// <param name="Workers">The cluster's queue workers (issue 18), every process's, as <c>/admin/workers</c> shows them.</param>
+public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices, IReadOnlyList<WorkerHealth> Workers);
 
 /// <param name="Served">False for a GPU <c>Inference:Devices = all</c> found but cannot use (<paramref name="Reason"/> says why).</param>
 public sealed record ServedDeviceHealth(string Id, bool Served, string Name, string Reason);
+
+/// <summary>One queue worker of the cluster (issue 18), as <c>/admin/workers</c> shows it.</summary>
+public sealed record WorkerHealth(string WorkerId, string Host, string Device, string State, bool Draining, string? LoadedModel, IReadOnlyList<Guid> CurrentJobs, int JobsDone, double GpuSeconds);
 
 /// <summary>What anyone (a load balancer, Docker's health check) is told: healthy or not, and whether the database answers.</summary>
 public sealed record HealthStatus(string Status, DatabaseHealth Database);
@@ -31,7 +36,7 @@ public sealed record ModelHealth(string Id, string? Family, string? Licence, boo
 /// <summary>
 /// <c>GET /healthz</c>: every check runs for every caller, but only a signed-in administrator gets
 /// the details (build version with its commit, device and driver, model packages and their
-/// errors, filtering): for anyone else they would be a map of the server.
+/// errors, filtering, the cluster's workers): for anyone else they would be a map of the server.
 /// </summary>
 internal static class HealthEndpoints
 {
@@ -43,13 +48,13 @@ internal static class HealthEndpoints
             .AllowAnonymous()
             .ServesImageData(ImageDataKind.None)
             .WithName("Health")
-            .WithDescription("Healthy or not, and whether the database answers; a signed-in administrator gets the full report (version, device, models, filtering).")
+            .WithDescription("Healthy or not, and whether the database answers; a signed-in administrator gets the full report (version, device, models, filtering, workers).")
             .Produces<HealthStatus>()
             .Produces<HealthStatus>(StatusCodes.Status503ServiceUnavailable);
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, IWorkerDirectory workerDirectory, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
         var statusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -65,6 +70,9 @@ internal static class HealthEndpoints
             .Select(m => new ModelHealth(m.Id, m.Manifest?.Family, m.Manifest?.Licence?.Id, m.Manifest?.Licence?.CommercialUse, m.IsUsable, m.Problem))
             .ToList();
 
+        var workers = (await workerDirectory.ListAsync(cancellationToken))
+            .Select(w => new WorkerHealth(w.WorkerId, w.Host, w.DeviceId, w.State.ToString(), w.Draining, w.LoadedModelId, w.CurrentJobs, w.JobsDone, w.GpuSeconds))
+            .ToList();
         var report = new HealthReport(
             status,
             Version,
@@ -75,7 +83,8 @@ internal static class HealthEndpoints
             [
                 .. plan.Devices.Select(d => new ServedDeviceHealth(d.Id, true, d.Device.Name, d.Device.Reason)),
                 .. plan.Skipped.Select(s => new ServedDeviceHealth(s.Id, false, s.Id, s.Reason)),
-            ]);
+            ],
+            workers);
 
         return Results.Json(report, statusCode: statusCode);
     }

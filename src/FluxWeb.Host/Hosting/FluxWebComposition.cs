@@ -5,6 +5,7 @@ using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Presets;
+using FluxWeb.Cluster;
 using FluxWeb.Host.Uploads;
 using FluxWeb.Inference;
 using FluxWeb.Persistence;
@@ -25,11 +26,20 @@ namespace FluxWeb.Host.Hosting;
 /// <param name="WarmStartsModels">Loads the most used package in the background on a GPU at start (<c>Inference:WarmStart</c>): a server does, so the first job of the day does not wait for gigabytes of weights; a command runs one job and would only delay it.</param>
 public sealed record FluxWebProcess(string Name, bool ServesWeb, bool RunsWorker, bool InstallsImageClassifier, bool UsesDatabase, bool WarmStartsModels)
 {
+    /// <summary>Every process that serves the web or runs workers is an Orleans silo (issue 18): the same code path on one box and many.</summary>
+    public bool IsSilo => ServesWeb || RunsWorker;
+
     /// <summary><c>fluxweb serve</c>, and the tests' <c>WebApplicationFactory</c> hosts (which run the same entry point).</summary>
     public static readonly FluxWebProcess WebServer = new("web server", ServesWeb: true, RunsWorker: true, InstallsImageClassifier: true, UsesDatabase: true, WarmStartsModels: true);
 
+    /// <summary><c>fluxweb serve --no-workers</c>: the web layer and a silo, no workers (a web node of a cluster whose GPUs are elsewhere).</summary>
+    public static readonly FluxWebProcess WebServerWithoutWorkers = WebServer with { Name = "web server without workers", RunsWorker = false };
+
     /// <summary>The queue and everything behind it without the web layer: a server as the worker sees it (the queue tests).</summary>
     public static readonly FluxWebProcess QueueServer = WebServer with { Name = "queue server", ServesWeb = false };
+
+    /// <summary><c>fluxweb worker</c>: a silo with this box's workers and no web layer (a GPU node of a cluster).</summary>
+    public static readonly FluxWebProcess Worker = QueueServer with { Name = "worker" };
 
     /// <summary>A CLI command on the accounts, keys, jobs or images of a data folder.</summary>
     public static readonly FluxWebProcess Command = new("command", ServesWeb: false, RunsWorker: false, InstallsImageClassifier: false, UsesDatabase: true, WarmStartsModels: false);
@@ -67,6 +77,13 @@ public static class FluxWebComposition
         }
 
         services.AddJobs();
+        if (process.IsSilo)
+        {
+            // Before the workers: hosted services stop in reverse order, so the workers stop (and requeue what they
+            // run, telling the dispatcher) while the silo is still up.
+            services.AddCluster();
+        }
+
         if (process.RunsWorker)
         {
             services.AddJobWorker();

@@ -17,7 +17,8 @@ namespace FluxWeb.Host.Hosting;
 /// <summary>The web application: reads like a table of contents, one <c>AddXxx()</c> per module.</summary>
 internal static class WebApp
 {
-    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?> overrides)
+    /// <param name="process"><see cref="FluxWebProcess.WebServer"/>, or <see cref="FluxWebProcess.WebServerWithoutWorkers"/> for a web node whose workers run elsewhere.</param>
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?> overrides, FluxWebProcess? process = null)
     {
         var builder = WebApplication.CreateBuilder(WebHostLayout.Options(args));
         builder.Configuration.AddAppSettingsBesideExecutable(builder.Environment.ContentRootPath);
@@ -27,7 +28,8 @@ internal static class WebApp
         // catch-all GET route for files added later, so its route table (which the licence tests read) would differ.
         builder.Configuration["DisableStaticAssetNotFoundRuntimeFallback"] ??= "true";
 
-        builder.Services.AddFluxWeb(FluxWebProcess.WebServer);
+        builder.Services.AddSingleton(process ?? FluxWebProcess.WebServer);
+        builder.Services.AddFluxWeb(process ?? FluxWebProcess.WebServer);
 
         var app = builder.Build();
 
@@ -77,5 +79,5 @@ internal static class WebApp
 
     /// <summary>The start-up steps every process runs (<see cref="FluxWebComposition.InitialiseAsync"/>), on every start before the first request.</summary>
     public static Task InitialiseAsync(this WebApplication app, CancellationToken cancellationToken = default) =>
-        app.Services.InitialiseAsync(FluxWebProcess.WebServer, cancellationToken);
+        app.Services.InitialiseAsync(app.Services.GetRequiredService<FluxWebProcess>(), cancellationToken);
 }

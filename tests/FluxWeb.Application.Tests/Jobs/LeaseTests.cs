@@ -3,6 +3,7 @@ using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Inference.Pipeline;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -92,7 +93,7 @@ public class LeaseTests : IDisposable
         Assert.Single(hungEngine.Completed);
         Assert.Single(engine.Completed);
         // … the result of the second claim is the job's, with its own measured time (4 steps of 1 s; the hung run's were 1.5 s).
-        Assert.Equal((JobState.Succeeded, 2L, JobWorkerIds.ForDevice("cpu"), 2), (done.State, done.Epoch, done.WorkerId, done.Attempts));
+        Assert.Equal((JobState.Succeeded, 2L, healthy.Services.GetRequiredService<JobWorkers>().Workers[0].WorkerId, 2), (done.State, done.Epoch, done.WorkerId, done.Attempts));
         Assert.InRange(done.GpuSeconds, 4.0, 5.5);
         var images = await healthy.WithDbAsync(db => db.Images.AsNoTracking().Where(i => i.JobId == id).ToListAsync());
         var image = Assert.Single(images);
@@ -127,7 +128,7 @@ public class LeaseTests : IDisposable
         var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
         var ids = (await host.Generation.SubmitAsync(owner, QueueHost.Request("a cluster", count: 4))).JobIds;
         var now = Start.UtcDateTime;
-        string[] workers = ["box-a/12/cpu", "box-a/12/cuda:0", "box-a/123/cpu", "box-b/12/cpu"];
+        string[] workers = ["10.0.0.1:11111@12/cpu", "10.0.0.1:11111@12/cuda:0", "10.0.0.1:11111@123/cpu", "10.0.0.2:11111@12/cpu"];
         for (var i = 0; i < ids.Count; i++)
         {
             var worker = workers[i];
@@ -139,18 +140,18 @@ public class LeaseTests : IDisposable
         var reclaimer = host.Services.GetRequiredService<JobReclaimer>();
 
         await Assert.ThrowsAsync<ArgumentException>(() => reclaimer.ReclaimWorkerAsync("", "The node stopped.", default));
-        var taken = await reclaimer.ReclaimWorkerAsync(JobWorkerIds.ProcessPrefix("box-a", 12), "The node running this job stopped, so it was not tried again.", default);
+        var taken = await reclaimer.ReclaimWorkerAsync(JobWorkerIds.NodePrefix("10.0.0.1:11111@12"), "The node running this job stopped, so it was not tried again.", default);
 
         Assert.Equal(2, taken);
         var jobs = await Task.WhenAll(ids.Select(host.JobAsync));
         Assert.Equal((JobState.Queued, (string?)null, 1L, 1), (jobs[0].State, jobs[0].WorkerId, jobs[0].Epoch, jobs[0].Attempts));
         Assert.Equal((JobState.Failed, "The node running this job stopped, so it was not tried again."), (jobs[1].State, jobs[1].Error));
-        Assert.Equal((JobState.Running, "box-a/123/cpu"), (jobs[2].State, jobs[2].WorkerId));
-        Assert.Equal((JobState.Running, "box-b/12/cpu"), (jobs[3].State, jobs[3].WorkerId));
+        Assert.Equal((JobState.Running, "10.0.0.1:11111@123/cpu"), (jobs[2].State, jobs[2].WorkerId));
+        Assert.Equal((JobState.Running, "10.0.0.2:11111@12/cpu"), (jobs[3].State, jobs[3].WorkerId));
         // The failed job's image went back to the quota; the other three still hold theirs.
         Assert.Equal(3, await host.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == owner).SumAsync(u => u.Images)));
-        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {ids[0]} taken back from worker box-a/12/cpu (epoch 1, attempt 1)", StringComparison.Ordinal));
-        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {ids[1]} taken back from worker box-a/12/cuda:0 (epoch 1) after 2 attempts", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {ids[0]} taken back from worker 10.0.0.1:11111@12/cpu (epoch 1, attempt 1)", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {ids[1]} taken back from worker 10.0.0.1:11111@12/cuda:0 (epoch 1) after 2 attempts", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -220,7 +221,7 @@ public class LeaseTests : IDisposable
         Assert.Equal((JobState.Running, 2L, "other-box/9/cpu", (DateTime?)theirs, 0.0, (string?)null), (row.State, row.Epoch, row.WorkerId, row.LeaseExpiresUtc, row.GpuSeconds, row.Error));
         Assert.Empty(engine.Completed);
         Assert.Equal(0, await host.WithDbAsync(db => db.Images.CountAsync(i => i.JobId == id)));
-        Assert.Single(host.Logs.Lines, l => l.Contains($"Result of job {id} from worker {JobWorkerIds.ForDevice("cpu")} (epoch 1) rejected: the job was reclaimed", StringComparison.Ordinal));
+        Assert.Single(host.Logs.Lines, l => l.Contains($"Result of job {id} from worker {host.Services.GetRequiredService<JobWorkers>().Workers[0].WorkerId} (epoch 1) rejected: the job was reclaimed", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs.Lines, l => l.Contains($"Job {id} ended", StringComparison.Ordinal));
     }
 
@@ -255,15 +256,15 @@ public class LeaseTests : IDisposable
     private static async Task RunAsync(QueueHost host, JobLease lease)
     {
         var job = await host.JobAsync(lease.JobId);
-        var handle = host.Services.GetRequiredService<RunningJobs>().Register(job.Id, CancellationToken.None);
+        var handle = host.Services.GetRequiredService<RunningJobs>().Register(job.Id, CancellationToken.None)!;
         try
         {
             await using var scope = host.Services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, lease, handle, () => { }, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, lease, host.Services.GetRequiredService<IImageGenerator>(), handle, () => { }, CancellationToken.None);
         }
         finally
         {
-            host.Services.GetRequiredService<RunningJobs>().Unregister(job.Id);
+            host.Services.GetRequiredService<RunningJobs>().Unregister(job.Id, handle);
         }
     }
 }

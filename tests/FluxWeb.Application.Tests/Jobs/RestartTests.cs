@@ -92,9 +92,9 @@ public class RestartTests : IDisposable
             var jobs = (await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashed a moment ago", count: 2))).JobIds;
             (id, expired) = (jobs[0], jobs[1]);
             // This very box's worker held it when the box went down: its last renewal was a moment ago.
-            await LeaseAsync(setup, id, attempts: 1, JobWorkerIds.ForDevice("cpu"), crashedAt + lease);
+            await LeaseAsync(setup, id, attempts: 1, JobWorkerIds.ForDevice("127.0.0.1:11111@1", "cpu"), crashedAt + lease);
             // One whose lease had already passed: taken back by the first sweep, which shows that sweep has run.
-            await LeaseAsync(setup, expired, attempts: 1, JobWorkerIds.ForDevice("cpu"), crashedAt.AddSeconds(-1));
+            await LeaseAsync(setup, expired, attempts: 1, JobWorkerIds.ForDevice("127.0.0.1:11111@1", "cpu"), crashedAt.AddSeconds(-1));
         }
 
         var engine = new FakeImageGenerator();

@@ -186,14 +186,15 @@ public sealed class AccountFlowTests(FluxWebFactory host) : IClassFixture<FluxWe
     [Fact]
     public async Task Responses_carry_the_request_id_used_in_the_logs()
     {
-        // Its own app: the device is probed, and that logged, once per app.
+        // Its own app, so the account is the first one and its creation is logged once.
         using var factory = new FluxWebFactory();
-        var response = await factory.CreateBrowserClient().GetAsync("/healthz");
+        var response = await new SiteClient(factory.CreateBrowserClient()).RegisterAsync("ada@example.com");
 
         var requestId = Assert.Single(response.Headers.GetValues("X-Request-Id"));
         Assert.False(string.IsNullOrWhiteSpace(requestId));
-        // The first health check probes the device and logs the result inside the request's scope.
-        Assert.Contains(factory.Logs.Lines, l => l.Contains("Inference device", StringComparison.Ordinal) && l.Contains(requestId, StringComparison.Ordinal));
+        // The registration logs the new account inside the request's scope. (The device probe, which this test
+        // used to watch, now runs at start in a process with workers: they are named after their devices.)
+        Assert.Contains(factory.Logs.Lines, l => l.Contains("Account ", StringComparison.Ordinal) && l.Contains(" created with role", StringComparison.Ordinal) && l.Contains(requestId, StringComparison.Ordinal));
     }
 }
 

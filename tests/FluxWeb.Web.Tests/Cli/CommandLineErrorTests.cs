@@ -21,7 +21,7 @@ public sealed class CommandLineErrorTests
     [Theory]
     [InlineData("'modles' is not a fluxweb command. Did you mean 'fluxweb models'?", "modles", "list")]
     // The list comes from the command tree (commands added later appear in it); only its start is fixed here.
-    [InlineData("'frobnicate' is not a fluxweb command. Commands: serve, users, apikeys, models,", "frobnicate", "install", "--from", "x.tgz")]
+    [InlineData("'frobnicate' is not a fluxweb command. Commands: serve, worker, users, apikeys, models,", "frobnicate", "install", "--from", "x.tgz")]
     [InlineData("'models' is a command of its own, not an argument of 'fluxweb serve': run 'fluxweb models …' instead.", "serve", "models", "create-demo")]
     [InlineData("'creat-demo' is not a fluxweb models command. Did you mean 'fluxweb models create-demo'?", "models", "creat-demo")]
     [InlineData("unknown option '--jsno' for 'fluxweb users list'. Did you mean '--json'?", "users", "list", "--jsno")]

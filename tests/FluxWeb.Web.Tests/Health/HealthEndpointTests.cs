@@ -48,6 +48,14 @@ public sealed class HealthEndpointTests
         // Nothing about the server's file system leaks, not even to an administrator.
         Assert.DoesNotContain(factory.ModelsDirectory, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.False(string.IsNullOrEmpty(root.GetProperty("version").GetString()));
+
+        // The cluster's workers (issue 18): this server's one device, idle, named after its silo and device.
+        var worker = Assert.Single(root.GetProperty("workers").EnumerateArray());
+        Assert.Equal("cpu", worker.GetProperty("device").GetString());
+        Assert.Equal("Idle", worker.GetProperty("state").GetString());
+        Assert.False(worker.GetProperty("draining").GetBoolean());
+        Assert.EndsWith("/cpu", worker.GetProperty("workerId").GetString(), StringComparison.Ordinal);
+        Assert.Equal(Environment.MachineName, worker.GetProperty("host").GetString());
     }
 
     [Fact]

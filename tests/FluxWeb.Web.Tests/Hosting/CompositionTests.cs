@@ -68,7 +68,8 @@ public sealed class CompositionTests : IDisposable
         {
             var services = new ServiceCollection();
             services.AddFluxWeb(process);
-            return services.Select(d => d.ServiceType.FullName + " <- " + (d.ImplementationType?.FullName ?? "factory")).ToHashSet();
+            // A factory is named by the type it returns: two hosted services made by factories must not look the same.
+            return services.Select(d => d.ServiceType.FullName + " <- " + (d.ImplementationType?.FullName ?? "factory of " + d.ImplementationFactory?.Method.ReturnType.FullName)).ToHashSet();
         }
 
         var server = Services(FluxWebProcess.WebServer);
@@ -80,19 +81,25 @@ public sealed class CompositionTests : IDisposable
         Assert.Subset(queue, withWorker);
         Assert.Subset(withWorker, command);
         Assert.Equal(command, Services(FluxWebProcess.InferenceCommand));
-        // Running a worker adds the worker and the lease sweeper that takes back jobs whose worker is gone.
-        Assert.Equal(
-            [
-                "Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobLeaseSweeper",
-                "Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobWorker",
-            ],
-            withWorker.Except(command).Order(StringComparer.Ordinal));
+        // Running workers adds the workers, the lease sweeper that takes back jobs whose worker is gone, and makes
+        // the process a silo (issue 18): Orleans and FluxWeb.Cluster, nothing of FluxWeb's other modules.
+        var workerOnly = withWorker.Except(command).ToList();
+        Assert.Contains("Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobLeaseSweeper", workerOnly);
+        Assert.Contains("FluxWeb.Application.Jobs.JobWorkers <- FluxWeb.Application.Jobs.JobWorkers", workerOnly);
+        Assert.Contains("FluxWeb.Cluster.ClusterNode <- FluxWeb.Cluster.ClusterNode", workerOnly);
+        Assert.Contains(workerOnly, s => s.StartsWith("Orleans.", StringComparison.Ordinal));
+        Assert.DoesNotContain(workerOnly, s => s.StartsWith("FluxWeb.", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Cluster.", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Application.Jobs.JobWorkers ", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Application.Jobs.IWorkerNode ", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Application.Jobs.IJobClusterRelay ", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Application.Jobs.IWorkerDirectory ", StringComparison.Ordinal));
         // A server also installs the classifier on a first start and warms the most used model on a GPU.
         Assert.Equal(
             [
                 "FluxWeb.Inference.Engine.WarmStart <- FluxWeb.Inference.Engine.WarmStart",
                 "Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Safety.ImageClassifierAutoInstall",
-                "Microsoft.Extensions.Hosting.IHostedService <- factory",
+                "Microsoft.Extensions.Hosting.IHostedService <- factory of FluxWeb.Inference.Engine.WarmStart",
             ],
             queue.Except(withWorker).Order(StringComparer.Ordinal));
         // What only the web server adds is the web layer: nothing the queue, the gallery or administration needs.

@@ -30,7 +30,15 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
     public async Task The_app_migrates_an_empty_postgresql_database_at_start_and_runs_a_job_on_it()
     {
         var connectionString = await PostgreSqlTestDatabase.CreateEmptyAsync();
-        var settings = new Dictionary<string, string?> { ["Cluster:Provider"] = "PostgreSQL", ["Cluster:ConnectionString"] = connectionString };
+        // PostgreSQL's default membership (Orleans' table in this database, installed by the start-up step below),
+        // on free ports: other test runs share the machine.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Cluster:Provider"] = "PostgreSQL",
+            ["Cluster:ConnectionString"] = connectionString,
+            ["Cluster:SiloPort"] = "0",
+            ["Cluster:GatewayPort"] = "0",
+        };
 
         await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), settings);
 
@@ -49,6 +57,8 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
         var submitted = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("on postgres"));
         var job = await host.WaitForEndAsync(submitted.JobIds.Single());
         Assert.Equal(JobState.Succeeded, job.State);
+        // The silo joined through the database: its row in Orleans' membership table says it is active.
+        Assert.Equal(1, await host.WithDbAsync(db => db.Database.SqlQueryRaw<int>("SELECT COUNT(*)::int AS \"Value\" FROM orleansmembershiptable WHERE status = 3").SingleAsync()));
         Assert.Equal(1, await host.WithDbAsync(db => db.IssuedSerials.Select(s => s.Serial).SingleAsync()));
     }
 

@@ -12,15 +12,12 @@ public sealed record JobLease(Guid JobId, string WorkerId, long Epoch);
 public static class JobWorkerIds
 {
     /// <summary>
-    /// <c>{machine}/{process id}/</c>: the prefix of every worker id in one process, so a process declared dead
-    /// loses exactly its own jobs (<see cref="JobReclaimer.ReclaimWorkerAsync"/>). The trailing slash keeps
-    /// process 12 from matching process 123.
+    /// <c>{node}/</c>: the prefix of every worker id of one process (its silo address, which names the process's
+    /// incarnation), so a process declared dead loses exactly its own jobs
+    /// (<see cref="JobReclaimer.ReclaimWorkerAsync"/>). The trailing slash keeps generation 12 from matching 123.
     /// </summary>
-    public static string ProcessPrefix(string machineName, int processId) => $"{machineName}/{processId}/";
+    public static string NodePrefix(string nodeId) => nodeId + "/";
 
-    /// <summary>This process's prefix.</summary>
-    public static string ThisProcess { get; } = ProcessPrefix(Environment.MachineName, Environment.ProcessId);
-
-    /// <summary><c>{machine}/{process id}/{device}</c>: the worker of one device in this process.</summary>
-    public static string ForDevice(string deviceId) => ThisProcess + deviceId;
+    /// <summary><c>{node}/{device}</c>: the worker of one device in one process.</summary>
+    public static string ForDevice(string nodeId, string deviceId) => NodePrefix(nodeId) + deviceId;
 }

@@ -2,7 +2,7 @@ using System.Threading.Channels;
 
 namespace FluxWeb.Application.Jobs;
 
-/// <summary>Wakes the worker when the queue changed (a submit, a cancel, a job that ended) instead of waiting for the next poll.</summary>
+/// <summary>Says the queue changed here (a submit, a cancel): the cluster passes it to the dispatcher, which assigns at once instead of at its next poll.</summary>
 public sealed class JobQueueSignal(TimeProvider time)
 {
     private readonly Channel<bool> wakeUps = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });

@@ -35,7 +35,7 @@ public sealed partial class JobReclaimer(
 
     /// <summary>
     /// Every running job held by a worker whose id starts with <paramref name="workerIdPrefix"/> (a whole process:
-    /// <see cref="JobWorkerIds.ProcessPrefix"/>), whatever its lease says: the cluster calls this when its membership
+    /// <see cref="JobWorkerIds.NodePrefix"/>), whatever its lease says: the cluster calls this when its membership
     /// declares the process dead. <paramref name="reason"/> is what the owner reads on a job that has no attempts left.
     /// </summary>
     public async Task<int> ReclaimWorkerAsync(string workerIdPrefix, string reason, CancellationToken cancellationToken)

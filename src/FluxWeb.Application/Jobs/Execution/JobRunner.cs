@@ -15,7 +15,7 @@ using Microsoft.Extensions.Options;
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// Runs one claimed job in its own scope: inputs from the image store, the engine with the job's
+/// Runs one claimed job in its own scope: inputs from the image store, the worker's engine with the job's
 /// cancellation, the output stored with its licence, measured GPU time charged. Every ending is
 /// written to the job row; nothing here lets one job's failure reach the worker.
 /// </summary>
@@ -27,7 +27,6 @@ namespace FluxWeb.Application.Jobs;
 /// </remarks>
 public sealed partial class JobRunner(
     JobAdmission admission,
-    IImageGenerator generator,
     ImageStore images,
     OutputFinisher finisher,
     WatermarkSerials serials,
@@ -57,8 +56,10 @@ public sealed partial class JobRunner(
     private bool LeaseLost => Volatile.Read(ref leaseLost) == 1;
 
     /// <param name="lease">The claim this run holds: every write is conditional on it.</param>
+    /// <param name="generator">The engine of the device the worker serves.</param>
     /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
-    public async Task RunAsync(Job job, JobLease lease, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
+    /// <returns>The seconds the engine held the device for this job (zero when it never reached it).</returns>
+    public async Task<double> RunAsync(Job job, JobLease lease, IImageGenerator generator, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
         ArgumentNullException.ThrowIfNull(lease);
         if (lease.JobId != job.Id)
@@ -74,7 +75,7 @@ public sealed partial class JobRunner(
         var renewals = RenewLeaseAsync(renewing.Token);
         try
         {
-            await RunLeasedAsync(job, engineFree);
+            return await RunLeasedAsync(job, generator, engineFree);
         }
         finally
         {
@@ -124,7 +125,7 @@ public sealed partial class JobRunner(
         }
     }
 
-    private async Task RunLeasedAsync(Job job, Action engineFree)
+    private async Task<double> RunLeasedAsync(Job job, IImageGenerator generator, Action engineFree)
     {
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
         var progress = new JobProgressReporter(job, lease, live, events, contexts, time, options.Value.ProgressWriteInterval, OnLeaseLost, logger);
@@ -144,7 +145,7 @@ public sealed partial class JobRunner(
                 {
                     engineFree();
                     await EndAsync(job, JobState.Failed, JobEventKind.Failed, refusal!.Message, 0);
-                    return;
+                    return 0;
                 }
 
                 var manifest = admitted.Manifest;
@@ -166,7 +167,7 @@ public sealed partial class JobRunner(
                     if (LeaseLost)
                     {
                         // Taken back while the engine ran: the output is not this run's to store.
-                        return;
+                        return engineSeconds;
                     }
 
                     var finished = finisher.Finish(result, manifest, await serials.IssueAsync(job.Id, job.OwnerId, manifest, CancellationToken.None), await IngredientsAsync(job));
@@ -222,6 +223,8 @@ public sealed partial class JobRunner(
         {
             board.Finish(job.Id);
         }
+
+        return engineSeconds;
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;

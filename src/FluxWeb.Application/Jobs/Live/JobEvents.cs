@@ -9,8 +9,9 @@ using Microsoft.Extensions.Logging;
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>
-/// Live job updates for the doors (Blazor circuits, the API hub). In-process; with several worker
-/// processes this interface would be backed by a backplane.
+/// Live job updates for the doors (Blazor circuits, the API hub). Subscriptions are this process's;
+/// what is published here also goes to the cluster's other processes (<see cref="IJobClusterRelay"/>),
+/// which deliver it to their own subscribers, so an owner sees a job run on any node.
 /// </summary>
 public interface IJobEvents
 {
@@ -23,6 +24,7 @@ public interface IJobEvents
     /// <summary>Events of one job, when <paramref name="viewer"/> owns it or is an administrator; null otherwise (not found and not yours look the same).</summary>
     Task<IDisposable?> SubscribeJobAsync(JobActor viewer, Guid jobId, Action<JobEvent> handler, CancellationToken cancellationToken = default);
 
+    /// <summary>Delivers to this process's subscribers and forwards to the cluster's other processes.</summary>
     void Publish(JobEvent jobEvent);
 
     /// <summary>Whether anyone listens to this user's jobs (lets the worker skip work nobody sees).</summary>
@@ -36,7 +38,7 @@ public interface IJobEvents
 /// switched to Commercial while its non-commercial job runs receives nothing more of that job (no
 /// preview URL, no output id), whatever was already queued.
 /// </summary>
-public sealed partial class JobEvents(IDbContextFactory<FluxWebDbContext> contexts, ImageAccess access, ILogger<JobEvents> logger) : IJobEvents
+public sealed partial class JobEvents(IDbContextFactory<FluxWebDbContext> contexts, ImageAccess access, IJobClusterRelay relay, ILogger<JobEvents> logger) : IJobEvents
 {
     private readonly ConcurrentDictionary<string, ImmutableList<Subscription>> byOwner = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, ImmutableList<Subscription>> byJob = new();
@@ -76,6 +78,13 @@ public sealed partial class JobEvents(IDbContextFactory<FluxWebDbContext> contex
     public bool HasSubscribers(string ownerId) => byOwner.TryGetValue(ownerId, out var list) && !list.IsEmpty;
 
     public void Publish(JobEvent jobEvent)
+    {
+        PublishLocal(jobEvent);
+        relay.Forward(jobEvent);
+    }
+
+    /// <summary>Delivers to this process's subscribers only: an event that came from another node, or one every node makes itself.</summary>
+    public void PublishLocal(JobEvent jobEvent)
     {
         if (byOwner.TryGetValue(jobEvent.OwnerId, out var owners))
         {

@@ -10,16 +10,26 @@ public sealed class RunningJobs
 {
     private readonly ConcurrentDictionary<Guid, Handle> handles = new();
 
-    public Handle Register(Guid jobId, CancellationToken stopping)
+    /// <summary>
+    /// The job's handle, or null when another worker of this process holds one already (the dispatcher may offer
+    /// a job twice while its claim is under way; only one claim can win, and the loser must not touch the winner's handle).
+    /// </summary>
+    public Handle? Register(Guid jobId, CancellationToken stopping)
     {
         var handle = new Handle(CancellationTokenSource.CreateLinkedTokenSource(stopping));
-        handles[jobId] = handle;
-        return handle;
+        if (handles.TryAdd(jobId, handle))
+        {
+            return handle;
+        }
+
+        handle.Dispose();
+        return null;
     }
 
-    public void Unregister(Guid jobId)
+    /// <summary>Removes and disposes <paramref name="handle"/>, if it is still the job's.</summary>
+    public void Unregister(Guid jobId, Handle handle)
     {
-        if (handles.TryRemove(jobId, out var handle))
+        if (handles.TryRemove(new KeyValuePair<Guid, Handle>(jobId, handle)))
         {
             handle.Dispose();
         }
@@ -38,6 +48,9 @@ public sealed class RunningJobs
     }
 
     public int Count => handles.Count;
+
+    /// <summary>Whether a run of the job (or its claim) is in progress in this process.</summary>
+    public bool Contains(Guid jobId) => handles.ContainsKey(jobId);
 
     public sealed class Handle(CancellationTokenSource source) : IDisposable
     {

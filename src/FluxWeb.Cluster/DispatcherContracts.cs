@@ -1,0 +1,113 @@
+using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Inference.Pipeline;
+
+namespace FluxWeb.Cluster;
+
+/// <summary>
+/// The cluster's one dispatcher: it runs the fair policy over every worker of every process and offers jobs to
+/// idle ones. It keeps nothing it cannot rebuild: the queue is read from the database on every decision, and
+/// processes report their workers on every change and on a heartbeat, so a new activation (after a restart or
+/// a move to another silo) knows everything again within one heartbeat.
+/// </summary>
+public interface IJobDispatcherGrain : IGrainWithIntegerKey
+{
+    /// <summary>A process's workers as they are now, and where to reach it. Also the heartbeat.</summary>
+    /// <returns>How many processes the dispatcher knows (1: nobody else needs this process's live events).</returns>
+    Task<int> Report(NodeReport report, INodeObserver node);
+
+    /// <summary>The process stops: forget it and its workers now.</summary>
+    Task Leave(string node);
+
+    /// <summary>Jobs were queued or cancelled: decide now instead of at the next poll.</summary>
+    Task QueueChanged();
+
+    /// <summary>Stop a running job wherever it runs.</summary>
+    Task Cancel(Guid jobId, string fromNode);
+
+    /// <summary>A live event, for the other processes' subscribers.</summary>
+    Task Relay(JobEventMessage jobEvent, string fromNode);
+
+    /// <summary>Every worker the dispatcher knows, the dead ones it still remembers included.</summary>
+    Task<List<WorkerReport>> Workers();
+
+    /// <summary>Drain (finish what it holds, take no more) or resume a worker; false when no such worker is alive.</summary>
+    Task<bool> SetDraining(string workerId, bool draining);
+}
+
+/// <summary>One process, as the dispatcher reaches it: grain observer made with <c>CreateObjectReference</c>.</summary>
+public interface INodeObserver : IGrainObserver
+{
+    /// <summary>Offer one job to one of its workers; false when that worker has no free slot (or is draining).</summary>
+    Task<bool> Offer(string workerId, Guid jobId);
+
+    Task Cancel(Guid jobId);
+
+    Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc);
+
+    Task Deliver(JobEventMessage jobEvent);
+
+    Task<bool> SetDraining(string workerId, bool draining);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record NodeReport(
+    [property: Id(0)] string Node,
+    [property: Id(1)] string Host,
+    [property: Id(2)] List<WorkerReport> Workers);
+
+[GenerateSerializer, Immutable]
+public sealed record WorkerReport(
+    [property: Id(0)] string WorkerId,
+    [property: Id(1)] string Node,
+    [property: Id(2)] string Host,
+    [property: Id(3)] string DeviceId,
+    [property: Id(4)] int State,
+    [property: Id(5)] bool Draining,
+    [property: Id(6)] string? LoadedModelId,
+    [property: Id(7)] List<Guid> CurrentJobs,
+    [property: Id(8)] int FreeSlots,
+    [property: Id(9)] int JobsDone,
+    [property: Id(10)] double GpuSeconds,
+    [property: Id(11)] DateTime? LastUsedUtc)
+{
+    public static WorkerReport From(WorkerStatus s) =>
+        new(s.WorkerId, s.Node, s.Host, s.DeviceId, (int)s.State, s.Draining, s.LoadedModelId, [.. s.CurrentJobs], s.FreeSlots, s.JobsDone, s.GpuSeconds, s.LastUsedUtc);
+
+    public WorkerStatus ToStatus(WorkerState? state = null) =>
+        new(WorkerId, Node, Host, DeviceId, state ?? (WorkerState)State, Draining, LoadedModelId, CurrentJobs, FreeSlots, JobsDone, GpuSeconds, LastUsedUtc);
+}
+
+/// <summary>A <see cref="JobEvent"/> on the wire between silos (enums as numbers, so the contract stays in this project).</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobEventMessage(
+    [property: Id(0)] int Kind,
+    [property: Id(1)] Guid JobId,
+    [property: Id(2)] string OwnerId,
+    [property: Id(3)] int State,
+    [property: Id(4)] DateTime AtUtc,
+    [property: Id(5)] int? QueuePosition,
+    [property: Id(6)] int? Stage,
+    [property: Id(7)] int Step,
+    [property: Id(8)] int TotalSteps,
+    [property: Id(9)] string? PreviewUrl,
+    [property: Id(10)] Guid? OutputImageId,
+    [property: Id(11)] string? OutputUrl,
+    [property: Id(12)] string? Error)
+{
+    public static JobEventMessage From(JobEvent e) =>
+        new((int)e.Kind, e.JobId, e.OwnerId, (int)e.State, e.AtUtc, e.QueuePosition, e.Stage is { } stage ? (int)stage : null, e.Step, e.TotalSteps, e.PreviewUrl, e.OutputImageId, e.OutputUrl, e.Error);
+
+    public JobEvent ToEvent() =>
+        new((JobEventKind)Kind, JobId, OwnerId, (JobState)State, AtUtc)
+        {
+            QueuePosition = QueuePosition,
+            Stage = Stage is { } stage ? (GenerationStage)stage : null,
+            Step = Step,
+            TotalSteps = TotalSteps,
+            PreviewUrl = PreviewUrl,
+            OutputImageId = OutputImageId,
+            OutputUrl = OutputUrl,
+            Error = Error,
+        };
+}

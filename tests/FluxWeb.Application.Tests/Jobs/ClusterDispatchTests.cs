@@ -1,0 +1,252 @@
+using FluxWeb.Application.Jobs;
+using FluxWeb.Cluster;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Inference.Devices;
+using FluxWeb.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans;
+
+namespace FluxWeb.Application.Tests.Jobs;
+
+/// <summary>
+/// The dispatcher over several workers (issue 18): workers with fake engines that hold their job until released,
+/// so what runs at once is seen, not timed. Several silos are several hosts of one cluster on one data folder.
+/// </summary>
+public sealed class ClusterDispatchTests : IAsyncLifetime
+{
+    private readonly TempFolder folder = new("fluxweb-dispatch");
+    private readonly List<QueueHost> hosts = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        // The secondary silos first: the primary holds the development membership table.
+        for (var i = hosts.Count - 1; i >= 0; i--)
+        {
+            await hosts[i].DisposeAsync();
+        }
+
+        folder.Dispose();
+    }
+
+    private async Task<QueueHost> StartAsync(FakeImageGenerator[] engines, QueueHost? joining = null, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var host = await QueueHost.StartAsync(folder.Path, engines[0], settings, services: s =>
+        {
+            s.AddSingleton<IDeviceEngines>(new TestDeviceEngines(engines));
+            if (joining is not null)
+            {
+                QueueHost.JoinClusterOf(joining)(s);
+            }
+        });
+        hosts.Add(host);
+        return host;
+    }
+
+    private static async Task<Guid> SubmitAsync(QueueHost host, JobActor user, string prompt, string model = QueueHost.ModelId)
+    {
+        var result = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request(prompt, model: model));
+        Assert.True(result.Accepted, result.Error);
+        return result.JobIds.Single();
+    }
+
+    private static Task<int> CountAsync(QueueHost host, JobState state) => host.WithDbAsync(db => db.Jobs.CountAsync(j => j.State == state));
+
+    [Fact]
+    public async Task Three_workers_run_three_jobs_at_once_and_a_fourth_waits_for_a_free_one()
+    {
+        FakeImageGenerator[] engines = [new(), new(), new()];
+        var holds = engines.Select(e => e.HoldNextJob(step: 1)).ToList();
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+
+        var jobs = new List<Guid>();
+        for (var i = 0; i < 4; i++)
+        {
+            jobs.Add(await SubmitAsync(host, ada, $"job {i}"));
+        }
+
+        await Task.WhenAll(holds.Select(h => h.Reached)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.All(engines, e => Assert.Single(e.Started));
+        Assert.Equal(3, await CountAsync(host, JobState.Running));
+        Assert.Equal(JobState.Queued, (await host.JobAsync(jobs[3])).State);
+        var workers = host.Services.GetRequiredService<JobWorkers>().Workers;
+        Assert.Equal(3, workers.Select(w => w.WorkerId).Distinct().Count());
+        Assert.All(workers, w => Assert.StartsWith(host.Services.GetRequiredService<IWorkerNode>().NodeId + "/fake:", w.WorkerId, StringComparison.Ordinal));
+
+        holds[1].Release();
+        var fourth = await host.WaitForEndAsync(jobs[3]);
+        Assert.Equal(JobState.Succeeded, fourth.State);
+        Assert.Equal(2, engines[1].Completed.Count);
+        holds[0].Release();
+        holds[2].Release();
+        Assert.All(await Task.WhenAll(jobs.Select(id => host.WaitForEndAsync(id))), j => Assert.Equal(JobState.Succeeded, j.State));
+        Assert.Equal(1, (await host.JobAsync(jobs[3])).Attempts);
+    }
+
+    [Fact]
+    public async Task With_several_workers_the_next_free_one_serves_the_user_who_had_least()
+    {
+        FakeImageGenerator[] engines = [new(), new()];
+        var holds = engines.Select(e => e.HoldNextJob(step: 1)).ToList();
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var bob = await host.CreateUserAsync("bob@example.com");
+
+        var adaJobs = (await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("ada's backlog", count: 4))).JobIds;
+        await Task.WhenAll(holds.Select(h => h.Reached)).WaitAsync(TimeSpan.FromSeconds(20));
+        var bobJob = await SubmitAsync(host, bob, "bob's one");
+        var next = engines[0].HoldNextJob(step: 1);
+
+        holds[0].Release();
+        await next.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(JobState.Running, (await host.JobAsync(bobJob)).State);
+        Assert.Equal("bob's one", engines[0].Started.Last().Prompt);
+        next.Release();
+        holds[1].Release();
+        Assert.All(await Task.WhenAll(adaJobs.Append(bobJob).Select(id => host.WaitForEndAsync(id))), j => Assert.Equal(JobState.Succeeded, j.State));
+    }
+
+    [Fact]
+    public async Task A_free_worker_takes_a_job_for_the_model_it_has_loaded_before_the_fair_one_for_another()
+    {
+        FakeImageGenerator[] engines = [new(), new()];
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var bob = await host.CreateUserAsync("bob@example.com");
+        var carol = await host.CreateUserAsync("carol@example.com");
+        var dispatcher = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        var workers = host.Services.GetRequiredService<JobWorkers>().Workers;
+
+        // Warm up: the first job goes to one worker, the second (another model) to the one that never ran a job.
+        await host.WaitForEndAsync(await SubmitAsync(host, ada, "warm a", QueueHost.ModelId));
+        await host.WaitForEndAsync(await SubmitAsync(host, bob, "warm b", QueueHost.OtherModelId));
+        var withA = workers.Single(w => w.Status().LoadedModelId == QueueHost.ModelId);
+        var withB = workers.Single(w => w.Status().LoadedModelId == QueueHost.OtherModelId);
+        foreach (var worker in workers)
+        {
+            Assert.True(await dispatcher.SetDraining(worker.WorkerId, true));
+        }
+
+        // Carol has used nothing: her job (model B) is the fair choice; Ada's is for model A.
+        var carols = await SubmitAsync(host, carol, "fair, model b", QueueHost.OtherModelId);
+        var adas = await SubmitAsync(host, ada, "model a", QueueHost.ModelId);
+        var hold = ((FakeImageGenerator)withA.Generator).HoldNextJob(step: 1);
+        Assert.True(await dispatcher.SetDraining(withA.WorkerId, false));
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(JobState.Running, (await host.JobAsync(adas)).State);
+        Assert.Equal(JobState.Queued, (await host.JobAsync(carols)).State);
+        Assert.True(await dispatcher.SetDraining(withB.WorkerId, false));
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(carols)).State);
+        hold.Release();
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(adas)).State);
+
+        Assert.All((withA.Generator as FakeImageGenerator)!.Started, r => Assert.Equal(QueueHost.ModelId, r.ModelId));
+        Assert.All((withB.Generator as FakeImageGenerator)!.Started, r => Assert.Equal(QueueHost.OtherModelId, r.ModelId));
+        Assert.Equal(2, withA.Status().JobsDone);
+        Assert.Equal(2, withB.Status().JobsDone);
+    }
+
+    [Fact]
+    public async Task A_drained_worker_finishes_its_job_takes_no_more_and_takes_jobs_again_when_resumed()
+    {
+        FakeImageGenerator[] engines = [new()];
+        var hold = engines[0].HoldNextJob(step: 1);
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var dispatcher = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        var worker = host.Services.GetRequiredService<JobWorkers>().Workers.Single();
+
+        var first = await SubmitAsync(host, ada, "running when drained");
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(await dispatcher.SetDraining(worker.WorkerId, true));
+        var second = await SubmitAsync(host, ada, "waits for the resume");
+        Assert.Equal(WorkerState.Draining, worker.Status().State);
+        hold.Release();
+
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(first)).State);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Single().State == (int)WorkerState.Draining && worker.Status().CurrentJobs.Count == 0, "The drained worker did not report itself idle and draining.");
+        // The dispatcher has decided since the first job ended (the report of the freed slot): the second still waits.
+        await dispatcher.QueueChanged();
+        Assert.Equal(JobState.Queued, (await host.JobAsync(second)).State);
+        Assert.Single(engines[0].Started);
+
+        Assert.True(await dispatcher.SetDraining(worker.WorkerId, false));
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(second)).State);
+        Assert.False(await dispatcher.SetDraining("no-such-node/cpu", true));
+    }
+
+    [Fact]
+    public async Task A_dispatcher_rebuilt_after_its_grain_is_deactivated_keeps_dispatching()
+    {
+        FakeImageGenerator[] engines = [new(), new()];
+        var host = await StartAsync(engines, settings: new Dictionary<string, string?> { ["Cluster:WorkerHeartbeat"] = "00:00:00.200" });
+        var ada = await host.CreateUserAsync("ada@example.com");
+        Assert.Equal(JobState.Succeeded, (await host.WaitForEndAsync(await SubmitAsync(host, ada, "before"))).State);
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var dispatcher = grains.GetGrain<IJobDispatcherGrain>(0);
+        Assert.Equal(2, (await dispatcher.Workers()).Count);
+
+        await dispatcher.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        // The new activation starts empty and learns the workers from their next heartbeat.
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The workers did not report again to the new dispatcher.");
+        Assert.Equal(2, host.Logs.Lines.Count(l => l.Contains("The job dispatcher is active", StringComparison.Ordinal)));
+
+        var after = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => SubmitAsync(host, ada, $"after {i}")));
+        Assert.All(await Task.WhenAll(after.Select(id => host.WaitForEndAsync(id))), j => Assert.True(j.State == JobState.Succeeded, $"{j.State}: {j.Error}\n{string.Join("\n", host.Logs.Lines.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase)))}"));
+    }
+
+    [Fact]
+    public async Task A_cancel_on_one_silo_stops_the_job_running_on_another()
+    {
+        FakeImageGenerator[] webEngines = [new()];
+        FakeImageGenerator[] workerEngines = [new()];
+        var web = await StartAsync(webEngines);
+        var worker = await StartAsync(workerEngines, joining: web);
+        // The web node's own worker is drained, so the job can only run on the other silo.
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var hold = workerEngines[0].HoldNextJob(step: 1);
+        var ada = await web.CreateUserAsync("ada@example.com");
+
+        var id = await SubmitAsync(web, ada, "runs elsewhere");
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(CancelOutcome.Stopping, await web.Jobs.CancelAsync(ada, id));
+
+        var job = await web.WaitForEndAsync(id);
+        Assert.Equal(JobState.Cancelled, job.State);
+        Assert.Single(workerEngines[0].Cancelled);
+        Assert.Empty(webEngines[0].Started);
+    }
+
+    [Fact]
+    public async Task Live_events_of_a_job_on_one_silo_reach_its_owner_subscribed_on_another()
+    {
+        FakeImageGenerator[] webEngines = [new()];
+        FakeImageGenerator[] workerEngines = [new()];
+        var web = await StartAsync(webEngines);
+        var worker = await StartAsync(workerEngines, joining: web);
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobEvent>();
+        using var subscription = web.Events.Subscribe(ada, seen.Enqueue);
+
+        var id = await SubmitAsync(web, ada, "watched from the web node");
+
+        await Eventually.Until(() => seen.Any(e => e.JobId == id && e.Kind == JobEventKind.Succeeded), () => $"Seen: {string.Join(", ", seen.Select(e => e.Kind))}");
+        Assert.Single(workerEngines[0].Started);
+        Assert.Empty(webEngines[0].Started);
+        var kinds = seen.Where(e => e.JobId == id).Select(e => e.Kind).ToList();
+        Assert.Contains(JobEventKind.Started, kinds);
+        Assert.Contains(JobEventKind.Progress, kinds);
+        // Each event once: the worker's node publishes it, the web node delivers what was relayed.
+        Assert.Single(kinds, k => k == JobEventKind.Succeeded);
+        Assert.Single(kinds, k => k == JobEventKind.Started);
+    }
+}
