@@ -45,7 +45,7 @@ internal sealed partial class JobDispatcherGrain(
 
     public async Task<int> Report(NodeReport report, INodeObserver observer)
     {
-        var known = nodes.TryGetValue(report.Node, out var before);
+        var known = nodes.ContainsKey(report.Node);
         nodes[report.Node] = new Node(report, observer, Now);
         foreach (var worker in report.Workers)
         {
@@ -63,8 +63,10 @@ internal sealed partial class JobDispatcherGrain(
             LogJoined(logger, report.Node, report.Workers.Count);
         }
 
-        // A worker with room it did not have before (or a process new to this activation): decide now.
-        if (report.Workers.Any(w => w.FreeSlots > 0 && (before?.Report.Workers.FirstOrDefault(b => b.WorkerId == w.WorkerId)?.FreeSlots ?? 0) < w.FreeSlots))
+        // A worker with room (new room, or room on its heartbeat): decide now. The heartbeat makes this a backstop in
+        // real time besides the poll timer, which runs on the container's clock (a test's fake clock holds it still),
+        // so a decision missed between two reports is made at the latest one heartbeat later.
+        if (report.Workers.Any(w => w.FreeSlots > 0 && !w.Draining))
         {
             await DispatchAsync();
         }
