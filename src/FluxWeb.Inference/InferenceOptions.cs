@@ -1,5 +1,6 @@
 using FluxWeb.Domain.Generation;
 using FluxWeb.Inference.Devices;
+using FluxWeb.Inference.Engine;
 
 namespace FluxWeb.Inference;
 
@@ -10,6 +11,16 @@ public sealed class InferenceOptions
     public DevicePreference Device { get; set; } = DevicePreference.Auto;
 
     public int CudaDeviceId { get; set; }
+
+    /// <summary>
+    /// The devices this process serves, one queue worker and engine each: <c>cuda:0</c>, <c>cuda:1</c>, …,
+    /// <c>all</c> (every CUDA device the driver reports) or <c>cpu</c>; a list, or one comma-separated value.
+    /// Empty: the one device of <see cref="Device"/> and <see cref="CudaDeviceId"/>. Read through <see cref="DeviceSelection"/>.
+    /// </summary>
+    public List<string> Devices { get; set; } = [];
+
+    /// <summary>How many workers run jobs side by side when the devices are the CPU (1…64); they share the cores and <see cref="RamBudgetGiB"/>.</summary>
+    public int CpuWorkers { get; set; } = 1;
 
     /// <summary>
     /// Device memory the engine may fill with model weights and their activations (GPU); sessions beyond
@@ -26,7 +37,7 @@ public sealed class InferenceOptions
     /// <summary>Left free on the GPU for the CUDA context, cuBLAS/cuDNN workspaces and fragmentation when the budget comes from free memory.</summary>
     public double VramReserveGiB { get; set; } = 1.5;
 
-    /// <summary>The same budget when running on the CPU (system memory).</summary>
+    /// <summary>The same budget when running on the CPU (system memory), shared evenly by the <see cref="CpuWorkers"/>.</summary>
     public double RamBudgetGiB { get; set; } = 32;
 
     /// <summary>
@@ -58,7 +69,10 @@ public sealed class InferenceOptions
     /// <summary>Prompt embeddings kept in memory, keyed by (text encoder, prompt).</summary>
     public int EmbeddingCacheEntries { get; set; } = 64;
 
-    /// <summary>Threads per ONNX Runtime session on the CPU; 0 lets ONNX Runtime decide.</summary>
+    /// <summary>
+    /// Threads per ONNX Runtime session on the CPU; 0 lets ONNX Runtime decide (one per core). With several
+    /// <see cref="CpuWorkers"/> this (or the core count) is shared among them: see <see cref="SessionFactory"/>.
+    /// </summary>
     public int CpuThreads { get; set; }
 
     /// <summary>

@@ -9,7 +9,13 @@ using FluxWeb.Provenance.Filters;
 
 namespace FluxWeb.Host.Endpoints;
 
-public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<WorkerHealth> Workers);
+/// <param name="Device">The first device served (what the model list's usability is judged on).</param>
+/// <param name="Devices">Every device this process serves (<c>Inference:Devices</c>, <c>Inference:CpuWorkers</c>), and the GPUs <c>all</c> skipped, with why.</param>
+/// <param name="Workers">Every queue worker of the cluster (issue 18), as <c>/admin/workers</c> shows them.</param>
+public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices, IReadOnlyList<WorkerHealth> Workers);
+
+/// <param name="Served">False for a GPU <c>Inference:Devices = all</c> found but cannot use (<paramref name="Reason"/> says why).</param>
+public sealed record ServedDeviceHealth(string Id, bool Served, string Name, string Reason);
 
 /// <summary>One queue worker of the cluster (issue 18), as <c>/admin/workers</c> shows it.</summary>
 public sealed record WorkerHealth(string WorkerId, string Host, string Device, string State, bool Draining, string? LoadedModel, IReadOnlyList<Guid> CurrentJobs, int JobsDone, double GpuSeconds);
@@ -48,7 +54,7 @@ internal static class HealthEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, ModelCatalog catalog, ImageContentFilter imageFilter, IWorkerDirectory workerDirectory, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, IWorkerDirectory workerDirectory, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
         var statusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -74,6 +80,10 @@ internal static class HealthEndpoints
             new DeviceHealth(device.Kind == ExecutionDeviceKind.Cuda ? "CUDA" : "CPU", device.IsCuda, device.Reason, device.UnsupportedPrecisions),
             models,
             new ImageFilteringHealth(imageFilter.Status.Enabled, imageFilter.Status.StateName, imageFilter.Status.Description),
+            [
+                .. plan.Devices.Select(d => new ServedDeviceHealth(d.Id, true, d.Device.Name, d.Device.Reason)),
+                .. plan.Skipped.Select(s => new ServedDeviceHealth(s.Id, false, s.Id, s.Reason)),
+            ],
             workers);
 
         return Results.Json(report, statusCode: statusCode);

@@ -49,11 +49,12 @@ public static class DevicePolicy
     }
 
     /// <summary>The device to run on, or an exception when <see cref="DevicePreference.Cuda"/> was asked for and CUDA cannot be used.</summary>
-    public static ExecutionDevice Decide(DevicePreference preference, int deviceId, DeviceReport report)
+    /// <param name="setting">The setting that asked for this device, as a refusal or the CPU's reason names it (default: <c>Inference:Device</c>).</param>
+    public static ExecutionDevice Decide(DevicePreference preference, int deviceId, DeviceReport report, DeviceTarget? setting = null)
     {
         if (preference == DevicePreference.Cpu)
         {
-            return Cpu("CPU selected in configuration (Inference:Device = Cpu).", report);
+            return Cpu($"CPU selected in configuration ({setting?.CpuChoice ?? DeviceTarget.ConfiguredCpuChoice}).", report);
         }
 
         var blocker = CudaBlocker(report, deviceId);
@@ -70,10 +71,10 @@ public static class DevicePolicy
         {
             if (preference == DevicePreference.Cuda)
             {
-                throw new InvalidOperationException($"Inference:Device is Cuda but CUDA cannot be used: {blocker}.");
+                throw new InvalidOperationException($"{setting?.Refusal ?? DeviceTarget.ConfiguredCudaRefusal} but CUDA cannot be used: {blocker}.");
             }
 
-            return Cpu($"CUDA unavailable: {blocker}. Running on CPU.", report);
+            return Cpu($"{UnavailablePrefix}{blocker}{UnavailableSuffix}", report);
         }
 
         var gpu = report.Gpu!;
@@ -89,6 +90,15 @@ public static class DevicePolicy
             UnsupportedPrecisions = unsupported,
         };
     }
+
+    private const string UnavailablePrefix = "CUDA unavailable: ";
+    private const string UnavailableSuffix = ". Running on CPU.";
+
+    /// <summary>Why a CUDA device was not used, from the CPU decision an Auto probe made instead (its reason less "Running on CPU").</summary>
+    public static string WhyNotCuda(ExecutionDevice fallback) =>
+        fallback.Reason.StartsWith(UnavailablePrefix, StringComparison.Ordinal) && fallback.Reason.EndsWith(UnavailableSuffix, StringComparison.Ordinal)
+            ? fallback.Reason[UnavailablePrefix.Length..^UnavailableSuffix.Length]
+            : fallback.Reason;
 
     private static ExecutionDevice Cpu(string reason, DeviceReport report) => new(ExecutionDeviceKind.Cpu, 0, reason)
     {

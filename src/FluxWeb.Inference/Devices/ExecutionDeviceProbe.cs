@@ -23,16 +23,42 @@ public sealed partial class ExecutionDeviceProbe
     }
 
     public ExecutionDeviceProbe(IOptions<InferenceOptions> options, ILogger<ExecutionDeviceProbe> logger, ICudaDeviceQuery cuda)
-        : this(options, logger, cuda, () => Gather(options.Value, cuda))
+        : this(DeviceTarget.Configured(options.Value), logger, cuda, ProbeEnvironment.Machine)
     {
     }
 
     /// <summary>For tests: decide on a report made up by the test.</summary>
     internal ExecutionDeviceProbe(IOptions<InferenceOptions> options, ILogger<ExecutionDeviceProbe> logger, ICudaDeviceQuery cuda, Func<DeviceReport> report)
+        : this(DeviceTarget.Configured(options.Value), logger, cuda, report)
+    {
+    }
+
+    /// <summary>One device of <c>Inference:Devices</c>, probed on this machine (<paramref name="environment"/>: the machine, or a test's stand-in for its libraries and graphs).</summary>
+    /// <remarks>Without a <paramref name="logger"/> the decision is not logged: the caller says what it made of it.</remarks>
+    internal ExecutionDeviceProbe(DeviceTarget target, ILogger<ExecutionDeviceProbe>? logger, ICudaDeviceQuery cuda, ProbeEnvironment environment)
+        : this(target, logger, cuda, () => Gather(target, cuda, environment))
+    {
+    }
+
+    /// <summary>A device decided elsewhere (<c>all</c>: the first CUDA device that works), with the probe's shape for what is built on it.</summary>
+    internal ExecutionDeviceProbe(DeviceTarget target, ICudaDeviceQuery cuda, Func<ExecutionDevice> decide)
     {
         Cuda = cuda;
-        device = new Lazy<ExecutionDevice>(() => Report(logger, DevicePolicy.Decide(options.Value.Device, options.Value.CudaDeviceId, report())));
+        Target = target;
+        device = new Lazy<ExecutionDevice>(decide);
     }
+
+    private ExecutionDeviceProbe(DeviceTarget target, ILogger<ExecutionDeviceProbe>? logger, ICudaDeviceQuery cuda, Func<DeviceReport> report)
+        : this(target, cuda, () =>
+        {
+            var decided = DevicePolicy.Decide(target.Preference, target.CudaDeviceId, report(), target);
+            return logger is null ? decided : Report(logger, decided);
+        })
+    {
+    }
+
+    /// <summary>The device this probe asks about, and how a refusal names the setting.</summary>
+    internal DeviceTarget Target { get; }
 
     public ExecutionDevice Device => device.Value;
 
@@ -64,57 +90,69 @@ public sealed partial class ExecutionDeviceProbe
 
     private static readonly Lazy<IReadOnlyDictionary<ComputePrecision, string?>> CpuGraphResults = new(() => RunGraphs("CPU", _ => new SessionOptions()));
 
-    private static DeviceReport Gather(InferenceOptions options, ICudaDeviceQuery cuda)
+    private static DeviceReport Gather(DeviceTarget target, ICudaDeviceQuery cuda, ProbeEnvironment environment)
     {
-        var report = new DeviceReport { CpuGraphs = CpuGraphs };
-        if (options.Device == DevicePreference.Cpu)
+        var report = new DeviceReport { CpuGraphs = environment.CpuGraphs() };
+        if (target.Preference == DevicePreference.Cpu)
         {
             return report;
         }
 
-        report = report with { MissingLibrary = FirstMissingCudaLibrary() };
+        report = report with { MissingLibrary = environment.MissingCudaLibrary() };
         if (report.MissingLibrary is null)
         {
             try
             {
-                report = report with { Gpu = cuda.Query(options.CudaDeviceId) };
+                report = report with { Gpu = cuda.Query(target.CudaDeviceId) };
             }
             catch (CudaQueryException ex)
             {
                 report = report with { QueryFailure = ex.Message };
             }
 
-            if (CudaKernelTargets.FindProviderLibrary() is { } provider)
+            if (environment.KernelTargets() is { } targets)
             {
-                try
-                {
-                    var (cubins, ptx) = CudaKernelTargets.ReadFatbin(provider);
-                    report = report with { KernelTargets = cubins, ProviderHasPtx = ptx };
-                }
-                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
-                {
-                    // The compiled-in list (checked against 1.31.0's library by a test) stands in.
-                }
+                report = report with { KernelTargets = targets.Cubins, ProviderHasPtx = targets.Ptx };
             }
         }
 
-        if (DevicePolicy.CudaBlocker(report, options.CudaDeviceId) is null)
+        if (DevicePolicy.CudaBlocker(report, target.CudaDeviceId) is null)
         {
-            report = report with
-            {
-                CudaGraphs = RunGraphs("CUDA", _ =>
-                {
-                    var sessionOptions = new SessionOptions();
-                    sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
-                    // Without this ONNX Runtime would quietly run what CUDA cannot on the CPU, and the probe would lie.
-                    sessionOptions.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
-                    return sessionOptions;
-                }),
-            };
+            report = report with { CudaGraphs = environment.CudaGraphs(target.CudaDeviceId) };
         }
 
         return report;
     }
+
+    /// <summary>The kernel architectures in the CUDA provider's library, or null (not found, unreadable: the compiled-in list stands in).</summary>
+    internal static (IReadOnlyList<(int Major, int Minor)> Cubins, bool Ptx)? ReadKernelTargets()
+    {
+        if (CudaKernelTargets.FindProviderLibrary() is not { } provider)
+        {
+            return null;
+        }
+
+        try
+        {
+            var (cubins, ptx) = CudaKernelTargets.ReadFatbin(provider);
+            return (cubins, ptx);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // The compiled-in list (checked against 1.31.0's library by a test) stands in.
+            return null;
+        }
+    }
+
+    /// <summary>The precision graph on one CUDA device, with CPU fallback disabled.</summary>
+    internal static IReadOnlyDictionary<ComputePrecision, string?> RunCudaGraphs(int deviceId) => RunGraphs("CUDA", _ =>
+    {
+        var sessionOptions = new SessionOptions();
+        sessionOptions.AppendExecutionProvider_CUDA(deviceId);
+        // Without this ONNX Runtime would quietly run what CUDA cannot on the CPU, and the probe would lie.
+        sessionOptions.AddSessionConfigEntry("session.disable_cpu_ep_fallback", "1");
+        return sessionOptions;
+    });
 
     private static Dictionary<ComputePrecision, string?> RunGraphs(string provider, Func<ComputePrecision, SessionOptions> sessionOptions)
     {
@@ -135,7 +173,7 @@ public sealed partial class ExecutionDeviceProbe
         return results;
     }
 
-    private static ExecutionDevice Report(ILogger logger, ExecutionDevice device)
+    internal static ExecutionDevice Report(ILogger logger, ExecutionDevice device)
     {
         LogDevice(logger, device.Kind, device.Reason);
         foreach (var (precision, why) in device.UnsupportedPrecisions.OrderBy(p => p.Key, StringComparer.Ordinal))

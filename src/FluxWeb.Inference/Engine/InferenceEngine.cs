@@ -35,7 +35,7 @@ public sealed partial class InferenceEngine(
 
     internal InferenceOptions Settings => options.Value;
 
-    private ResidentSessions Sessions => sessions;
+    internal ResidentSessions Sessions => sessions;
 
     private ILogger Logger => logger;
 

@@ -10,7 +10,7 @@ namespace FluxWeb.Inference.Engine;
 /// comes from the device's real free memory (the CUDA runtime's count when the probe ran, before
 /// any model loaded) less a reserve for the CUDA context, cuBLAS/cuDNN workspaces and
 /// fragmentation, unless <c>Inference:VramBudgetGiB</c> sets it; loads also check the free memory
-/// at that moment, so another process on the GPU is noticed. On the CPU it is <c>Inference:RamBudgetGiB</c>.
+/// at that moment, so another process on the GPU is noticed. On the CPU it is <c>Inference:RamBudgetGiB</c>, shared evenly by the CPU workers.
 /// </summary>
 public sealed partial class MemoryBudget(ExecutionDeviceProbe devices, IOptions<InferenceOptions> options, ILogger<MemoryBudget>? logger = null)
 {
@@ -27,7 +27,8 @@ public sealed partial class MemoryBudget(ExecutionDeviceProbe devices, IOptions<
     {
         if (!device.IsCuda)
         {
-            return (long)(options.RamBudgetGiB * (1L << 30));
+            // The CPU workers share the machine's memory (each loads its own copy of a model), so they share the budget.
+            return (long)(options.RamBudgetGiB * (1L << 30)) / Math.Max(1, options.CpuWorkers);
         }
 
         var reserve = (long)(options.VramReserveGiB * (1L << 30));

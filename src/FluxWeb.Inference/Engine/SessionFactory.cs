@@ -80,12 +80,12 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING,
             LogId = name,
         };
-        if (options.Value.CpuThreads > 0)
+        var device = Device;
+        if (IntraOpThreads(device, options.Value, Environment.ProcessorCount) is { } threads)
         {
-            sessionOptions.IntraOpNumThreads = options.Value.CpuThreads;
+            sessionOptions.IntraOpNumThreads = threads;
         }
 
-        var device = Device;
         if (device.IsCuda)
         {
             using var cuda = new OrtCUDAProviderOptions();
@@ -113,6 +113,25 @@ public sealed partial class SessionFactory(ExecutionDeviceProbe devices, IOption
         }
 
         return sessionOptions;
+    }
+
+    /// <summary>
+    /// ONNX Runtime's intra-op threads per session, or null for its default (one per core). Several CPU
+    /// workers run jobs at the same time, each with its own sessions and thread pools: were each to take a
+    /// thread per core, N workers would run N threads per core, which thrash caches and switch contexts
+    /// until N jobs take longer than running them one by one. So the cores (or <c>Inference:CpuThreads</c>,
+    /// when set) are shared out: each worker gets max(1, threads / N). A GPU session keeps the setting as is
+    /// (its CPU threads only run what the GPU does not).
+    /// </summary>
+    internal static int? IntraOpThreads(ExecutionDevice device, InferenceOptions options, int cores)
+    {
+        if (device.IsCuda || options.CpuWorkers <= 1)
+        {
+            return options.CpuThreads > 0 ? options.CpuThreads : null;
+        }
+
+        var threads = options.CpuThreads > 0 ? options.CpuThreads : cores;
+        return Math.Max(1, threads / options.CpuWorkers);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Model}: {Fp8} FP8 linears run as MatMulBlockQuantizedFp8Weight and {Fp4} NVFP4 linears as MatMulBlockQuantizedFp4Weight (weights stay quantized on the GPU)")]

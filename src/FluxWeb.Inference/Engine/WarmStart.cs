@@ -12,12 +12,13 @@ namespace FluxWeb.Inference.Engine;
 /// GPU it picks the most used package (<see cref="ModelUsage"/>) unless <c>Inference:WarmStart</c>
 /// names one or says <c>None</c>; on the CPU (where loading is quick) only a named package is loaded.
 /// It takes the engine's turn like a job, so a job that arrives meanwhile waits for it, not beside it.
+/// With several devices every device's engine loads it, side by side, so no worker's first job waits.
 /// </summary>
 public sealed partial class WarmStart(
     ExecutionDeviceProbe devices,
     ModelCatalog catalog,
     ModelUsage usage,
-    InferenceEngine engine,
+    IDeviceEngines engines,
     IOptions<InferenceOptions> options,
     ILogger<WarmStart> logger) : BackgroundService
 {
@@ -39,23 +40,36 @@ public sealed partial class WarmStart(
                 return;
             }
 
-            LogWarming(logger, model.Id);
-            var elapsed = await engine.WarmAsync(model.Id, stoppingToken);
-            LogWarm(logger, model.Id, elapsed.TotalSeconds);
+            // Only now: listing the engines probes every device, which nothing needs yet when nothing is loaded.
+            var targets = await Task.Run(Engines, stoppingToken);
+
+            LogWarming(logger, model.Id, targets.Count);
+            await Task.WhenAll(targets.Select(async target =>
+            {
+                try
+                {
+                    var elapsed = await target.Engine.WarmAsync(model.Id, stoppingToken);
+                    LogWarm(logger, model.Id, target.DeviceId, elapsed.TotalSeconds);
+                }
+                catch (InferenceFailedException ex)
+                {
+                    // A model that cannot load now will say so again, with its reason, on its first job.
+                    LogFailed(logger, target.DeviceId, ex.Message);
+                }
+            }));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-        }
-        catch (InferenceFailedException ex)
-        {
-            // A model that cannot load now will say so again, with its reason, on its first job.
-            LogFailed(logger, ex.Message);
         }
         finally
         {
             completion.TrySetResult();
         }
     }
+
+    /// <summary>The engines of the devices this process serves (a replaced generator is not an engine: nothing to load).</summary>
+    private List<(string DeviceId, InferenceEngine Engine)> Engines() =>
+        engines.Engines.Where(e => e.Generator is InferenceEngine).Select(e => (e.DeviceId, (InferenceEngine)e.Generator)).ToList();
 
     /// <summary>The package to load, or null (with the reason logged).</summary>
     internal InstalledModel? Choose()
@@ -98,15 +112,15 @@ public sealed partial class WarmStart(
         return chosen;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warm start: loading {Package} in the background")]
-    private static partial void LogWarming(ILogger logger, string package);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warm start: loading {Package} in the background on {Devices} device(s)")]
+    private static partial void LogWarming(ILogger logger, string package, int devices);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warm start: {Package} is loaded ({Seconds:F1} s)")]
-    private static partial void LogWarm(ILogger logger, string package, double seconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warm start: {Package} is loaded on {Device} ({Seconds:F1} s)")]
+    private static partial void LogWarm(ILogger logger, string package, string device, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warm start skipped: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm start failed: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm start failed on {Device}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string device, string reason);
 }

@@ -107,7 +107,7 @@ public sealed class ExecutionDeviceProbeTests(ITestOutputHelper output)
         }
 
         var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cuda });
-        var startup = new InferenceStartup(new ExecutionDeviceProbe(options, NullLogger<ExecutionDeviceProbe>.Instance), options);
+        var startup = new InferenceStartup(new DevicePlan(options, new CudaNative(), NullLogger<ExecutionDeviceProbe>.Instance));
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => startup.StartAsync(CancellationToken.None));
         Assert.Contains("CUDA cannot be used", error.Message, StringComparison.Ordinal);

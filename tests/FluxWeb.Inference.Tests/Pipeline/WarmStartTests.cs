@@ -26,6 +26,23 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
         await warm.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task Every_device_engine_loads_the_package_so_no_worker_waits_for_it_on_its_first_job()
+    {
+        var options = new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64, CpuThreads = 1, WarmStart = "demo" };
+        using var first = fixture.CreateEngine(options);
+        using var second = fixture.CreateEngine(options);
+        var warm = Create(new FixedEngines(new DeviceEngine("cpu", first), new DeviceEngine("cpu:1", second)), options, fixture.ModelsDirectory);
+
+        await warm.StartAsync(CancellationToken.None);
+        await warm.Completion.WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.All([first, second], engine => Assert.Equal(
+            [ModelComponent.TextEncoder, ModelComponent.VaeDecoder, ModelComponent.Transformer],
+            engine.Resident.Where(r => r.PackageId == "demo").Select(r => r.Component)));
+        await warm.StopAsync(CancellationToken.None);
+    }
+
     [Theory]
     [InlineData("None", null)]
     [InlineData("", null)]
@@ -62,7 +79,10 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
         Assert.Empty(new ModelCatalog(Options.Create(new ModelStoreOptions { ModelsDirectory = models.Path })).List());
     }
 
-    private static WarmStart Create(InferenceEngine engine, InferenceOptions options, string models)
+    private static WarmStart Create(InferenceEngine engine, InferenceOptions options, string models) =>
+        Create(new FixedEngines(new DeviceEngine("cpu", engine)), options, models);
+
+    private static WarmStart Create(IDeviceEngines engines, InferenceOptions options, string models)
     {
         var wrapped = Options.Create(options);
         var store = Options.Create(new ModelStoreOptions { ModelsDirectory = models });
@@ -70,8 +90,14 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
             new ExecutionDeviceProbe(wrapped, NullLogger<ExecutionDeviceProbe>.Instance),
             new ModelCatalog(store),
             new ModelUsage(store, TimeProvider.System),
-            engine,
+            engines,
             wrapped,
             NullLogger<WarmStart>.Instance);
     }
+}
+
+/// <summary>Engines a test made itself, as the devices of a process.</summary>
+internal sealed class FixedEngines(params DeviceEngine[] engines) : IDeviceEngines
+{
+    public IReadOnlyList<DeviceEngine> Engines => engines;
 }

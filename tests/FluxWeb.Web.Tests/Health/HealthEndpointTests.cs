@@ -29,6 +29,10 @@ public sealed class HealthEndpointTests
         Assert.Equal("CPU", device.GetProperty("kind").GetString());
         Assert.False(device.GetProperty("cuda").GetBoolean());
         Assert.Contains("Inference:Device", device.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        var served = Assert.Single(root.GetProperty("devices").EnumerateArray());
+        Assert.Equal("cpu", served.GetProperty("id").GetString());
+        Assert.True(served.GetProperty("served").GetBoolean());
+        Assert.Equal(device.GetProperty("reason").GetString(), served.GetProperty("reason").GetString());
 
         var filtering = root.GetProperty("imageFiltering");
         Assert.False(filtering.GetProperty("enabled").GetBoolean());
@@ -52,6 +56,19 @@ public sealed class HealthEndpointTests
         Assert.False(worker.GetProperty("draining").GetBoolean());
         Assert.EndsWith("/cpu", worker.GetProperty("workerId").GetString(), StringComparison.Ordinal);
         Assert.Equal(Environment.MachineName, worker.GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public async Task Healthz_lists_every_cpu_worker_to_an_administrator()
+    {
+        using var factory = new FluxWebFactory().With("Inference:CpuWorkers", "2");
+        var admin = new SiteClient(factory.CreateBrowserClient());
+        await admin.RegisterAsync("admin@example.com");
+
+        using var json = JsonDocument.Parse(await admin.Http.GetStringAsync("/healthz"));
+
+        Assert.Equal(["cpu", "cpu:1"], json.RootElement.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("id").GetString()));
+        Assert.All(json.RootElement.GetProperty("devices").EnumerateArray(), d => Assert.Equal("CPU", d.GetProperty("name").GetString()));
     }
 
     [Fact]
