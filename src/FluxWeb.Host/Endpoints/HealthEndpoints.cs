@@ -11,7 +11,7 @@ namespace FluxWeb.Host.Endpoints;
 
 /// <param name="Device">The first device served (what the model list's usability is judged on).</param>
 /// <param name="Devices">Every device this process serves (<c>Inference:Devices</c>, <c>Inference:CpuWorkers</c>), and the GPUs <c>all</c> skipped, with why.</param>
-/// <param name="Workers">Every queue worker of the cluster (issue 18), as <c>/admin/workers</c> shows them.</param>
+/// <param name="Workers">The cluster's queue workers (issue 18), every process's, as <c>/admin/workers</c> shows them.</param>
 public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices, IReadOnlyList<WorkerHealth> Workers);
 
 /// <param name="Served">False for a GPU <c>Inference:Devices = all</c> found but cannot use (<paramref name="Reason"/> says why).</param>
