@@ -92,6 +92,7 @@ public sealed class ClusterChaosTests
             (await cluster.LedgerAsync(user)).AssertEachSucceededOnce(jobs[user]);
         }
 
+        await cluster.AssertImageFilesMatchRowsAsync();
         var spread = await FairnessSpreadAsync(cluster, users);
         Console.WriteLine($"cluster chaos: {Users * JobsPerUser} jobs in {clock.Elapsed.TotalSeconds:0} s with {kills} SIGKILLs; " +
             $"largest gap between two users' finished jobs while all were waiting: {spread} (bound {FairnessBound})");

@@ -180,6 +180,32 @@ public sealed class PublishedCluster : IAsyncDisposable
         return new Ledger(states, images, (int)sums.GetInt64(0), sums.GetDouble(1));
     }
 
+    /// <summary>
+    /// The image files in the shared data folder against the image rows: a killed run or a rejected late result
+    /// must leave no file behind (nor a <c>*.partial</c>), and every row's file must be there.
+    /// </summary>
+    public async Task AssertImageFilesMatchRowsAsync()
+    {
+        var rows = new HashSet<string>(StringComparer.Ordinal);
+        await using (var connection = new NpgsqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""SELECT "RelativePath" FROM "Images" WHERE "RelativePath" IS NOT NULL""", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(reader.GetString(0));
+            }
+        }
+
+        var imagesFolder = Path.Combine(Web.DataDirectory, "images");
+        HashSet<string> files = Directory.Exists(imagesFolder)
+            ? Directory.EnumerateFiles(imagesFolder, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(Web.DataDirectory, f).Replace('\\', '/')).ToHashSet(StringComparer.Ordinal)
+            : [];
+        Assert.True(files.SetEquals(rows),
+            $"image files and rows differ; files without a row: {string.Join(", ", files.Except(rows))}; rows without a file: {string.Join(", ", rows.Except(files))}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var http in clients)

@@ -39,6 +39,7 @@ public sealed partial class WorkerFailoverTests
 
         await WaitForSuccessAsync(user, jobId, cluster);
         (await cluster.LedgerAsync(user)).AssertEachSucceededOnce([jobId]);
+        await cluster.AssertImageFilesMatchRowsAsync();
         Assert.True(PublishedCluster.WorkersThatTook(cluster, survivor, jobId), $"the surviving worker never took job {jobId}:\n{Tail(survivor.Log)}");
         Console.WriteLine($"cluster: job requeued {requeuedAfter.TotalSeconds:0.0} s after SIGKILL of its worker, succeeded once");
     }
@@ -81,6 +82,7 @@ public sealed partial class WorkerFailoverTests
 
         Assert.Equal("Succeeded", await user.StateAsync(jobId));
         (await cluster.LedgerAsync(user)).AssertEachSucceededOnce([jobId]);
+        await cluster.AssertImageFilesMatchRowsAsync();
     }
 
     /// <summary>Waits until a worker has taken the job and the API shows it running; returns that worker.</summary>
