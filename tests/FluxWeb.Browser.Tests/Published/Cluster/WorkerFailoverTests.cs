@@ -120,8 +120,10 @@ public sealed partial class WorkerFailoverTests
 }
 
 /// <summary>
-/// The cluster tests start several published processes each; on a 2-core machine they run one after another, and
-/// beside (not inside) the published-app lanes.
+/// The cluster tests start several published processes each and time how fast a job comes back: they run one after
+/// another and alone (xUnit runs a collection that disables parallelization after the others), so the published-app
+/// lanes do not take their CPU. The web node starts first, so the dispatcher grain is activated on it and the kills
+/// hit workers only; a dispatcher on a dying silo is not what these tests cover.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ClusterProcessCollection
