@@ -292,6 +292,9 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<DateTime>("EnqueuedUtc")
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("Epoch")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Error")
                         .HasMaxLength(2000)
                         .HasColumnType("TEXT");
@@ -304,6 +307,9 @@ namespace FluxWeb.Migrations.Migrations
 
                     b.Property<double>("GpuSeconds")
                         .HasColumnType("REAL");
+
+                    b.Property<DateTime?>("LeaseExpiresUtc")
+                        .HasColumnType("TEXT");
 
                     b.Property<string>("Mode")
                         .IsRequired()
@@ -343,6 +349,10 @@ namespace FluxWeb.Migrations.Migrations
 
                     b.Property<int>("TotalSteps")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("WorkerId")
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
 
                     b.ComplexProperty(typeof(Dictionary<string, object>), "Settings", "FluxWeb.Domain.Jobs.Job.Settings#GenerationSettings", b1 =>
                         {
@@ -408,6 +418,8 @@ namespace FluxWeb.Migrations.Migrations
                     b.HasIndex("State", "EnqueuedUtc");
 
                     b.HasIndex("State", "FinishedUtc");
+
+                    b.HasIndex("State", "LeaseExpiresUtc");
 
                     b.ToTable("Jobs", (string)null);
                 });

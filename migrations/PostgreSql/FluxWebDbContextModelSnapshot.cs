@@ -279,6 +279,9 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.Property<DateTime>("EnqueuedUtc")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<long>("Epoch")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Error")
                         .HasColumnType("text");
 
@@ -290,6 +293,9 @@ namespace FluxWeb.Migrations.PostgreSql
 
                     b.Property<double>("GpuSeconds")
                         .HasColumnType("double precision");
+
+                    b.Property<DateTime?>("LeaseExpiresUtc")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Mode")
                         .IsRequired()
@@ -328,6 +334,9 @@ namespace FluxWeb.Migrations.PostgreSql
 
                     b.Property<int>("TotalSteps")
                         .HasColumnType("integer");
+
+                    b.Property<string>("WorkerId")
+                        .HasColumnType("text");
 
                     b.ComplexProperty(typeof(Dictionary<string, object>), "Settings", "FluxWeb.Domain.Jobs.Job.Settings#GenerationSettings", b1 =>
                         {
@@ -393,6 +402,8 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.HasIndex("State", "EnqueuedUtc");
 
                     b.HasIndex("State", "FinishedUtc");
+
+                    b.HasIndex("State", "LeaseExpiresUtc");
 
                     b.ToTable("Jobs", (string)null);
                 });

@@ -193,8 +193,9 @@ internal sealed partial class ClusterNode(
     }
 
     /// <summary>
-    /// When the cluster declares a silo dead (it stopped answering its probes), the dispatcher forgets its workers
-    /// at once instead of after three missed heartbeats. Every silo says so; forgetting twice changes nothing.
+    /// When the cluster declares a silo dead (it stopped answering its probes, e.g. after kill -9), the dispatcher
+    /// forgets its workers at once instead of after three missed heartbeats, and the jobs they held are requeued
+    /// without waiting for their leases. Every silo says so; forgetting or reclaiming twice changes nothing.
     /// </summary>
     private async Task WatchMembershipAsync()
     {
@@ -212,6 +213,10 @@ internal sealed partial class ClusterNode(
                         try
                         {
                             await Dispatcher.Leave(address.ToParsableString());
+                            // Its jobs go back to the queue now, not when their leases expire. Every silo does this;
+                            // the reclaim is conditional on the epoch it saw, so only one of them takes each job back.
+                            await services.GetRequiredService<JobReclaimer>().ReclaimWorkerAsync(
+                                JobWorkerIds.NodePrefix(address.ToParsableString()), "The worker running this job stopped unexpectedly too many times, so it was not tried again.", token);
                         }
                         catch (Exception ex) when (ex is not OperationCanceledException)
                         {

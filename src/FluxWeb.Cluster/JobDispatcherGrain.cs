@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Scheduling;
 using Microsoft.Extensions.Logging;
@@ -26,11 +27,13 @@ internal sealed partial class JobDispatcherGrain(
     /// <summary>
     /// How long an accepted offer keeps its job from being offered again: the worker claims it within
     /// milliseconds; a job still queued after this (its worker's claim failed, or its process died) goes out again.
+    /// Measured in real time, not on the <see cref="TimeProvider"/>: it is a network timeout, and a clock that a
+    /// test holds still would otherwise keep a dropped offer's job from ever going out again.
     /// </summary>
     private static readonly TimeSpan OfferHeld = TimeSpan.FromSeconds(5);
 
     private readonly Dictionary<string, Node> nodes = new(StringComparer.Ordinal);
-    private readonly Dictionary<Guid, DateTime> offers = [];
+    private readonly Dictionary<Guid, long> offers = [];
     private readonly Dictionary<string, (WorkerReport Worker, DateTime Since)> dead = new(StringComparer.Ordinal);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -47,6 +50,12 @@ internal sealed partial class JobDispatcherGrain(
         foreach (var worker in report.Workers)
         {
             dead.Remove(worker.WorkerId);
+            // A job a worker runs was claimed: its offer's hold has done its work. Should the job be queued again
+            // (its lease taken back), it must go out at the next decision, not wait out the hold.
+            foreach (var jobId in worker.CurrentJobs)
+            {
+                offers.Remove(jobId);
+            }
         }
 
         if (!known)
@@ -158,7 +167,7 @@ internal sealed partial class JobDispatcherGrain(
 
         foreach (var (jobId, at) in offers.ToList())
         {
-            if (Now - at > OfferHeld)
+            if (Stopwatch.GetElapsedTime(at) > OfferHeld)
             {
                 offers.Remove(jobId);
             }
@@ -186,7 +195,7 @@ internal sealed partial class JobDispatcherGrain(
             if (accepted)
             {
                 offered.Add(assignment.Decision.Job.Id);
-                offers[assignment.Decision.Job.Id] = Now;
+                offers[assignment.Decision.Job.Id] = Stopwatch.GetTimestamp();
                 LogOffered(logger, assignment.Decision.Job.Id, assignment.WorkerId, assignment.Decision.Reason);
             }
         }

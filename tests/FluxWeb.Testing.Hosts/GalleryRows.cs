@@ -75,7 +75,7 @@ public sealed class GalleryRows(IServiceProvider services)
             using var picture = new Image<Rgb24>(width, height, new Rgb24(200, 40, 90));
             using var png = new MemoryStream();
             await picture.SaveAsPngAsync(png);
-            await services.GetRequiredService<ImageStore>().WriteOutputFileAsync(image, jobRow.Id, png.ToArray(), width, height);
+            await services.GetRequiredService<ImageStore>().WriteOutputFileAsync(image, jobRow.Id, jobRow.Epoch, png.ToArray(), width, height);
         }
 
         image.CreatedUtc = createdUtc;

@@ -150,13 +150,14 @@ public sealed partial class ImageStore(
 
     /// <summary>
     /// Writes a generated image's file and fills in its row's file fields; the caller saves the row
-    /// in the same transaction that marks the job succeeded. The file is named after the job, so a
-    /// job run again after a crash overwrites its file instead of leaving a stray one.
+    /// in the same transaction that marks the job succeeded. The file is named after the job and the
+    /// epoch of the claim that made it: two runs of one job (a hung worker's and the one that took the
+    /// job over) never write or delete each other's file, and the run that loses deletes its own.
     /// </summary>
-    public Task WriteOutputFileAsync(StoredImage row, Guid jobId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
+    public Task WriteOutputFileAsync(StoredImage row, Guid jobId, long epoch, byte[] png, int width, int height, CancellationToken cancellationToken = default)
     {
         row.Kind = StoredImageKind.Output;
-        return WriteBytesAsync(row, png, width, height, $"job-{jobId:N}", cancellationToken);
+        return WriteBytesAsync(row, png, width, height, $"job-{jobId:N}-{epoch}", cancellationToken);
     }
 
     /// <summary>The image's row and file when <paramref name="viewer"/> owns it or administers; no licence check (that is <see cref="ImageAccess"/>'s).</summary>

@@ -26,6 +26,7 @@ public static class JobsServiceCollectionExtensions
             .Validate(o => o.MaxBatchSize is >= 1 and <= 64, "Queue:MaxBatchSize must be between 1 and 64.")
             .Validate(o => o.MaxAttempts is >= 1 and <= 10, "Queue:MaxAttempts must be between 1 and 10.")
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Queue:PollInterval must be positive.")
+            .Validate(o => o.LeaseDuration >= TimeSpan.FromSeconds(5) && o.LeaseDuration <= TimeSpan.FromMinutes(10), "Queue:LeaseDuration must be between 00:00:05 and 00:10:00.")
             .Validate(o => o.Scheduling.FairShareWindow > TimeSpan.Zero, "Queue:Scheduling:FairShareWindow must be positive.")
             .Validate(o => o.Scheduling.ModelSwitchMaxWait >= TimeSpan.Zero, "Queue:Scheduling:ModelSwitchMaxWait must not be negative.")
             .ValidateOnStart();
@@ -73,17 +74,20 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<GenerationService>();
         services.AddSingleton<Loop.ResultLoop>();
         services.AddScoped<JobRunner>();
+        services.AddSingleton<JobReclaimer>();
         return services;
     }
 
     /// <summary>
-    /// This process's queue workers, one per device (<see cref="JobWorkers"/>). Only a process that owns devices
-    /// adds them; the cluster's dispatcher offers them jobs.
+    /// This process's queue workers, one per device (<see cref="JobWorkers"/>; the cluster's dispatcher offers them
+    /// jobs), and the lease sweeper that takes back running jobs whose worker is gone. Only a process that owns
+    /// devices adds them.
     /// </summary>
     public static IServiceCollection AddJobWorker(this IServiceCollection services)
     {
         services.AddSingleton<JobWorkers>();
         services.AddHostedService(sp => sp.GetRequiredService<JobWorkers>());
+        services.AddHostedService<JobLeaseSweeper>();
         return services;
     }
 

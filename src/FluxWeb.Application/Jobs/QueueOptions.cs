@@ -20,6 +20,17 @@ public sealed class QueueOptions
     /// <summary>How often the worker looks at the database even without a signal (jobs written by another process, e.g. the CLI).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a worker's claim on a running job holds without renewal. The worker renews it every third
+    /// of this while the job runs; a job whose lease passed (its worker hung or its process died) is taken
+    /// back by the lease sweeper, which also looks every third of this. A box that crashed gets its
+    /// jobs back within this long after it starts again. Between 5 seconds and 10 minutes.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a running job's lease is renewed, and how often the sweeper looks for expired ones.</summary>
+    public TimeSpan LeaseRenewalInterval => LeaseDuration / 3;
+
     /// <summary>Step progress is pushed live on every step but written to the database at most this often.</summary>
     public TimeSpan ProgressWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -49,6 +49,24 @@ public sealed class Job
     /// <summary>How many times a worker claimed the job; a job left running by a crash is retried only while this is below the limit.</summary>
     public int Attempts { get; set; }
 
+    /// <summary>
+    /// The worker that holds the job's lease while it runs (<c>{machine}/{process id}/{device}</c>); null
+    /// while the job waits, kept once it ended (who ran it).
+    /// </summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>
+    /// Goes up by one on every claim. A worker's writes to the job count only while the epoch it claimed
+    /// is still the job's: a worker whose lease was reclaimed cannot record a result over another's.
+    /// </summary>
+    public long Epoch { get; set; }
+
+    /// <summary>
+    /// Until when the worker's lease holds; the worker renews it while the job runs. A running job whose
+    /// lease has passed is taken back (queued again or failed) by any process's lease sweeper.
+    /// </summary>
+    public DateTime? LeaseExpiresUtc { get; set; }
+
     public int Step { get; set; }
 
     public int TotalSteps { get; set; }

@@ -53,11 +53,15 @@ internal static class JobModel
             job.Property(j => j.StartedUtc).HasConversion(NullableUtc);
             job.Property(j => j.FinishedUtc).HasConversion(NullableUtc);
             job.Property(j => j.CancelledBy).HasMaxLength(450);
+            job.Property(j => j.WorkerId).HasMaxLength(300);
+            job.Property(j => j.LeaseExpiresUtc).HasConversion(NullableUtc);
             job.Property(j => j.Error).HasMaxLength(2000);
             // The scheduler reads every queued job; listings read one owner's jobs.
             job.HasIndex(j => new { j.State, j.EnqueuedUtc });
             job.HasIndex(j => new { j.OwnerId, j.State });
             job.HasIndex(j => new { j.State, j.FinishedUtc });
+            // Every process's lease sweeper looks for running jobs whose lease has passed.
+            job.HasIndex(j => new { j.State, j.LeaseExpiresUtc });
         });
 
         builder.Entity<StoredImage>(image =>

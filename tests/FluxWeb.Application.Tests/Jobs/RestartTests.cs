@@ -1,6 +1,8 @@
+using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
@@ -46,17 +48,18 @@ public class RestartTests : IDisposable
     {
         Guid retried;
         Guid givenUp;
+        Guid elsewhere;
         string owner;
         await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database))
         {
             owner = (await setup.CreateUserAsync("ada@example.com")).UserId;
-            var result = await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashy", count: 2));
-            (retried, givenUp) = (result.JobIds[0], result.JobIds[1]);
-            // What a crash leaves: rows claimed by a worker that never wrote how they ended.
-            await setup.WithDbAsync(db => db.Jobs.Where(j => j.Id == retried)
-                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobState.Running).SetProperty(j => j.Attempts, 1).SetProperty(j => j.StartedUtc, DateTime.UtcNow)));
-            await setup.WithDbAsync(db => db.Jobs.Where(j => j.Id == givenUp)
-                .ExecuteUpdateAsync(s => s.SetProperty(j => j.State, JobState.Running).SetProperty(j => j.Attempts, 2).SetProperty(j => j.StartedUtc, DateTime.UtcNow)));
+            var result = await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashy", count: 3));
+            (retried, givenUp, elsewhere) = (result.JobIds[0], result.JobIds[1], result.JobIds[2]);
+            // What a crash leaves: rows claimed by a worker that never wrote how they ended, whose leases have passed.
+            await LeaseAsync(setup, retried, attempts: 1, "crashed-box/41/cpu", DateTime.UtcNow.AddSeconds(-1));
+            await LeaseAsync(setup, givenUp, attempts: 2, "crashed-box/41/cpu", DateTime.UtcNow.AddSeconds(-1));
+            // And a job another node is running right now: its lease holds, so it is not this process's to take.
+            await LeaseAsync(setup, elsewhere, attempts: 1, "other-box/7/cuda:0", DateTime.UtcNow.AddHours(1));
         }
 
         var engine = new FakeImageGenerator();
@@ -68,9 +71,75 @@ public class RestartTests : IDisposable
         Assert.Equal(JobState.Failed, failed.State);
         Assert.Equal("The server stopped unexpectedly 2 times while this job was running, so it was not tried again.", failed.Error);
         Assert.Single(engine.Completed);
-        // The failed job gave its image back to the quota.
-        Assert.Equal(1, await restarted.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == owner).SumAsync(u => u.Images)));
+        // The failed job gave its image back to the quota; the other node's job still holds its own.
+        Assert.Equal(2, await restarted.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == owner).SumAsync(u => u.Images)));
+        var untouched = await restarted.JobAsync(elsewhere);
+        Assert.Equal((JobState.Running, "other-box/7/cuda:0", 1L, 1), (untouched.State, untouched.WorkerId, untouched.Epoch, untouched.Attempts));
+        Assert.Contains(restarted.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {givenUp} taken back from worker crashed-box/41/cpu (epoch 1) after 2 attempts", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_box_that_crashed_gets_its_running_job_back_once_its_lease_has_passed_not_at_start()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
+        var crashedAt = clock.GetUtcNow().UtcDateTime;
+        var lease = TimeSpan.FromSeconds(30);
+        Guid id;
+        Guid expired;
+        await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), time: clock, worker: false, database: Database))
+        {
+            var owner = (await setup.CreateUserAsync("ada@example.com")).UserId;
+            var jobs = (await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashed a moment ago", count: 2))).JobIds;
+            (id, expired) = (jobs[0], jobs[1]);
+            // This very box's worker held it when the box went down: its last renewal was a moment ago.
+            await LeaseAsync(setup, id, attempts: 1, JobWorkerIds.ForDevice("127.0.0.1:11111@1", "cpu"), crashedAt + lease);
+            // One whose lease had already passed: taken back by the first sweep, which shows that sweep has run.
+            await LeaseAsync(setup, expired, attempts: 1, JobWorkerIds.ForDevice("127.0.0.1:11111@1", "cpu"), crashedAt.AddSeconds(-1));
+        }
+
+        var engine = new FakeImageGenerator();
+        await using var restarted = await QueueHost.StartAsync(folder.Path, engine, time: clock, database: Database);
+        Assert.Equal(JobState.Succeeded, (await restarted.WaitForEndAsync(expired)).State);
+
+        // Up to the lease's end the job is left alone (the sweeper looks at start and every 10 s of the clock).
+        for (var passed = TimeSpan.Zero; passed < lease; passed += TimeSpan.FromSeconds(2))
+        {
+            var job = await restarted.JobAsync(id);
+            Assert.True(job.State == JobState.Running && job.Epoch == 1, $"At +{passed.TotalSeconds} s the job is {job.State} (epoch {job.Epoch}).");
+            clock.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        // Past it, the next sweep (within a third of the lease) takes it back and the worker runs it.
+        await Eventually.Until(
+            async () =>
+            {
+                if ((await restarted.JobAsync(id)).State.IsFinished())
+                {
+                    return true;
+                }
+
+                if (clock.GetUtcNow().UtcDateTime < crashedAt + lease + (lease / 3))
+                {
+                    clock.Advance(TimeSpan.FromSeconds(1));
+                }
+
+                return false;
+            },
+            "the job is taken back and run within a third of a lease after the lease passed");
+        var done = await restarted.JobAsync(id);
+        Assert.Equal((JobState.Succeeded, 2, 2L), (done.State, done.Attempts, done.Epoch));
+        Assert.Equal(2, engine.Completed.Count);
+    }
+
+    /// <summary>Writes what a worker's claim leaves on a row, as if it had claimed the job and then gone away.</summary>
+    private static Task<int> LeaseAsync(QueueHost host, Guid id, int attempts, string workerId, DateTime leaseUntil) =>
+        host.WithDbAsync(db => db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.State, JobState.Running)
+            .SetProperty(j => j.Attempts, attempts)
+            .SetProperty(j => j.StartedUtc, leaseUntil.AddSeconds(-30))
+            .SetProperty(j => j.WorkerId, workerId)
+            .SetProperty(j => j.Epoch, 1L)
+            .SetProperty(j => j.LeaseExpiresUtc, leaseUntil)));
 }
 
 /// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>

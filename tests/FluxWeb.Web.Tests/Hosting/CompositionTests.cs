@@ -81,9 +81,10 @@ public sealed class CompositionTests : IDisposable
         Assert.Subset(queue, withWorker);
         Assert.Subset(withWorker, command);
         Assert.Equal(command, Services(FluxWebProcess.InferenceCommand));
-        // Running workers adds the workers and makes the process a silo (issue 18): Orleans and FluxWeb.Cluster,
-        // nothing of FluxWeb's other modules.
+        // Running workers adds the workers, the lease sweeper that takes back jobs whose worker is gone, and makes
+        // the process a silo (issue 18): Orleans and FluxWeb.Cluster, nothing of FluxWeb's other modules.
         var workerOnly = withWorker.Except(command).ToList();
+        Assert.Contains("Microsoft.Extensions.Hosting.IHostedService <- FluxWeb.Application.Jobs.JobLeaseSweeper", workerOnly);
         Assert.Contains("FluxWeb.Application.Jobs.JobWorkers <- FluxWeb.Application.Jobs.JobWorkers", workerOnly);
         Assert.Contains("FluxWeb.Cluster.ClusterNode <- FluxWeb.Cluster.ClusterNode", workerOnly);
         Assert.Contains(workerOnly, s => s.StartsWith("Orleans.", StringComparison.Ordinal));

@@ -9,23 +9,33 @@ namespace FluxWeb.Application.Jobs;
 /// <summary>
 /// Receives the engine's per-step progress: the live board and the owner's subscriptions get every
 /// step; the database gets the step at most once per <c>Queue:ProgressWriteInterval</c>, so a fast
-/// engine does not turn into a stream of writes.
+/// engine does not turn into a stream of writes. The write is made under the job's lease: when it is
+/// refused the lease is lost (<paramref name="leaseLost"/>), and from then on this run's steps are
+/// nobody's business: no more events or writes.
 /// </summary>
 internal sealed partial class JobProgressReporter(
     Job job,
+    JobLease lease,
     LiveProgress live,
     IJobEvents events,
     IDbContextFactory<FluxWebDbContext> contexts,
     TimeProvider time,
     TimeSpan writeInterval,
+    Action leaseLost,
     ILogger logger) : IProgress<GenerationProgress>
 {
     private readonly Lock gate = new();
     private long lastWrite = time.GetTimestamp();
     private Task pendingWrite = Task.CompletedTask;
+    private volatile bool lost;
 
     public void Report(GenerationProgress value)
     {
+        if (lost)
+        {
+            return;
+        }
+
         live.Update(value);
         var previewStep = live.PreviewStep;
         events.Publish(new JobEvent(JobEventKind.Progress, job.Id, job.OwnerId, JobState.Running, time.GetUtcNow().UtcDateTime)
@@ -59,7 +69,11 @@ internal sealed partial class JobProgressReporter(
         try
         {
             await using var db = await contexts.CreateDbContextAsync();
-            await JobTransitions.RecordProgressAsync(db, job.Id, step, totalSteps, CancellationToken.None);
+            if (!await JobTransitions.RecordProgressAsync(db, lease, step, totalSteps, CancellationToken.None))
+            {
+                lost = true;
+                leaseLost();
+            }
         }
         catch (Exception ex)
         {

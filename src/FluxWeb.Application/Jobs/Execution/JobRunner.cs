@@ -19,6 +19,12 @@ namespace FluxWeb.Application.Jobs;
 /// cancellation, the output stored with its licence, measured GPU time charged. Every ending is
 /// written to the job row; nothing here lets one job's failure reach the worker.
 /// </summary>
+/// <remarks>
+/// Every write is made under the job's lease (<see cref="JobLease"/>), which is renewed beside the engine
+/// run. When the lease is lost (reclaimed after it expired, or from a process declared dead) the run is
+/// stopped and nothing of it stays: no image row or file, no GPU-seconds or quota charged, no event, no
+/// board entry; the job belongs to whichever worker claimed it since.
+/// </remarks>
 public sealed partial class JobRunner(
     JobAdmission admission,
     ImageStore images,
@@ -41,16 +47,88 @@ public sealed partial class JobRunner(
     private static readonly TimeSpan MaxRecordRetryDelay = TimeSpan.FromSeconds(30);
 
     private CancellationToken stopping;
+    private JobLease lease = default!;
+    private RunningJobs.Handle handle = default!;
 
+    // 1 once this run learned that its lease is lost; from then on it writes nothing.
+    private int leaseLost;
+
+    private bool LeaseLost => Volatile.Read(ref leaseLost) == 1;
+
+    /// <param name="lease">The claim this run holds: every write is conditional on it.</param>
     /// <param name="generator">The engine of the device the worker serves.</param>
     /// <param name="engineFree">Called once the engine has returned (or thrown): storing the output no longer holds the GPU, so the worker may start the next job.</param>
     /// <returns>The seconds the engine held the device for this job (zero when it never reached it).</returns>
-    public async Task<double> RunAsync(Job job, IImageGenerator generator, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
+    public async Task<double> RunAsync(Job job, JobLease lease, IImageGenerator generator, RunningJobs.Handle handle, Action engineFree, CancellationToken stopping)
     {
+        ArgumentNullException.ThrowIfNull(lease);
+        if (lease.JobId != job.Id)
+        {
+            throw new ArgumentException($"The lease is for job {lease.JobId}, not {job.Id}.", nameof(lease));
+        }
+
         this.stopping = stopping;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.Settings.ModelId });
+        this.lease = lease;
+        this.handle = handle;
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = job.Id, ["OwnerId"] = job.OwnerId, ["ModelId"] = job.Settings.ModelId, ["WorkerId"] = lease.WorkerId, ["Epoch"] = lease.Epoch });
+        using var renewing = new CancellationTokenSource();
+        var renewals = RenewLeaseAsync(renewing.Token);
+        try
+        {
+            return await RunLeasedAsync(job, generator, engineFree);
+        }
+        finally
+        {
+            // The lease is renewed until the run's last write is made (storing a large output takes time too).
+            await renewing.CancelAsync();
+            await renewals;
+        }
+    }
+
+    /// <summary>
+    /// Every third of <c>Queue:LeaseDuration</c> (on the <see cref="TimeProvider"/>) the lease is extended. An
+    /// answer "lost" stops the engine run and drops its result; a failed write (a locked database) is tried
+    /// again at the next tick, and the lease may expire meanwhile, which the next renewal then learns.
+    /// </summary>
+    private async Task RenewLeaseAsync(CancellationToken cancellationToken)
+    {
+        var every = options.Value.LeaseRenewalInterval;
+        while (!cancellationToken.IsCancellationRequested && !LeaseLost)
+        {
+            try
+            {
+                await Task.Delay(every, time, cancellationToken);
+                await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+                if (!await JobTransitions.RenewLeaseAsync(db, lease, Now + options.Value.LeaseDuration, cancellationToken))
+                {
+                    OnLeaseLost();
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogRenewalFailed(logger, ex, lease.JobId, lease.WorkerId, lease.Epoch);
+            }
+        }
+    }
+
+    /// <summary>The job is no longer this run's: said once, and the engine run is stopped if it still goes.</summary>
+    private void OnLeaseLost()
+    {
+        if (Interlocked.Exchange(ref leaseLost, 1) == 0)
+        {
+            LogRejected(logger, lease.JobId, lease.WorkerId, lease.Epoch);
+            handle.Abandon();
+        }
+    }
+
+    private async Task<double> RunLeasedAsync(Job job, IImageGenerator generator, Action engineFree)
+    {
         var live = board.Start(job.Id, job.OwnerId, job.TotalSteps);
-        var progress = new JobProgressReporter(job, live, events, contexts, time, options.Value.ProgressWriteInterval, logger);
+        var progress = new JobProgressReporter(job, lease, live, events, contexts, time, options.Value.ProgressWriteInterval, OnLeaseLost, logger);
         events.Publish(new JobEvent(JobEventKind.Started, job.Id, job.OwnerId, JobState.Running, Now) { TotalSteps = job.TotalSteps });
         LogStarted(logger, job.Id, job.Attempts);
 
@@ -86,10 +164,21 @@ public sealed partial class JobRunner(
                 using (result.Image)
                 {
                     await progress.FlushAsync();
+                    if (LeaseLost)
+                    {
+                        // Taken back while the engine ran: the output is not this run's to store.
+                        return engineSeconds;
+                    }
+
                     var finished = finisher.Finish(result, manifest, await serials.IssueAsync(job.Id, job.OwnerId, manifest, CancellationToken.None), await IngredientsAsync(job));
                     await SucceedAsync(job, result, finished, manifest.Licence, engineSeconds);
                 }
             }
+        }
+        catch (OperationCanceledException) when (LeaseLost)
+        {
+            // Stopped because another worker has the job now: nothing to record (it was said in OnLeaseLost).
+            await progress.FlushAsync();
         }
         catch (OperationCanceledException) when (handle.Token.IsCancellationRequested && !handle.CancelRequested && stopping.IsCancellationRequested)
         {
@@ -181,10 +270,11 @@ public sealed partial class JobRunner(
             NsfwScore = finished.Safety.NsfwProbability,
         };
         // Final writes run to completion even while the server stops: the GPU work is done.
-        await images.WriteOutputFileAsync(row, job.Id, finished.Png, result.Width, result.Height, CancellationToken.None);
+        await images.WriteOutputFileAsync(row, job.Id, lease.Epoch, finished.Png, result.Width, result.Height, CancellationToken.None);
+        bool recorded;
         try
         {
-            await RecordSuccessAsync(job, row, gpuSeconds);
+            recorded = await RecordSuccessAsync(job, row, gpuSeconds);
         }
         catch
         {
@@ -192,19 +282,27 @@ public sealed partial class JobRunner(
             images.DeleteUnrecordedFile(row);
             throw;
         }
+
+        if (!recorded)
+        {
+            // A late result: the job was taken back and belongs to another run, whose file has its own name.
+            images.DeleteUnrecordedFile(row);
+        }
     }
 
-    private async Task RecordSuccessAsync(Job job, StoredImage row, double gpuSeconds)
+    /// <summary>The image row, the job's success and the GPU-seconds in one transaction; false (and nothing kept) when the lease was lost.</summary>
+    private async Task<bool> RecordSuccessAsync(Job job, StoredImage row, double gpuSeconds)
     {
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         db.Images.Add(row);
         await db.SaveChangesAsync(CancellationToken.None);
-        if (!await JobTransitions.SucceedAsync(db, job.Id, row.Id, gpuSeconds, now, CancellationToken.None))
+        if (!await JobTransitions.SucceedAsync(db, lease, row.Id, gpuSeconds, now, CancellationToken.None))
         {
-            LogLostClaim(logger, job.Id);
-            return;
+            // Disposing the transaction uncommitted takes the image row back out.
+            OnLeaseLost();
+            return false;
         }
 
         await quotas.ChargeGpuSecondsAsync(db, job.OwnerId, gpuSeconds, CancellationToken.None);
@@ -223,12 +321,13 @@ public sealed partial class JobRunner(
             OutputImageId = row.Id,
             OutputUrl = JobUrls.Image(row.Id),
         });
+        return true;
     }
 
     /// <summary>
     /// Failed or cancelled: the image is given back to the quota, the GPU time that was used is charged.
     /// While the database refuses the write (a full disk) it is tried again, with growing pauses, until it
-    /// goes through or the server stops: the job must not stay "Running" until the next start.
+    /// goes through or the server stops: the job must not stay "Running" until its lease runs out and it runs again.
     /// </summary>
     private async Task EndAsync(Job job, JobState state, JobEventKind kind, string? error, double gpuSeconds)
     {
@@ -256,7 +355,7 @@ public sealed partial class JobRunner(
             }
             catch (OperationCanceledException)
             {
-                // Stopping: the row stays Running and the next start recovers the job.
+                // Stopping: the row stays Running until its lease expires and a sweeper takes the job back.
                 return;
             }
 
@@ -289,9 +388,9 @@ public sealed partial class JobRunner(
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        if (!await JobTransitions.EndAsync(db, job.Id, state, error, gpuSeconds, now, CancellationToken.None))
+        if (!await JobTransitions.EndAsync(db, lease, state, error, gpuSeconds, now, CancellationToken.None))
         {
-            LogLostClaim(logger, job.Id);
+            OnLeaseLost();
             return;
         }
 
@@ -310,7 +409,12 @@ public sealed partial class JobRunner(
     private async Task RequeueAsync(Job job)
     {
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-        await JobTransitions.RequeueAsync(db, job.Id, CancellationToken.None);
+        if (!await JobTransitions.RequeueAsync(db, lease, CancellationToken.None))
+        {
+            OnLeaseLost();
+            return;
+        }
+
         LogRequeued(logger, job.Id);
         events.Publish(new JobEvent(JobEventKind.Requeued, job.Id, job.OwnerId, JobState.Queued, Now) { TotalSteps = job.TotalSteps });
     }
@@ -339,6 +443,9 @@ public sealed partial class JobRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} was interrupted by shutdown and is queued again")]
     private static partial void LogRequeued(ILogger logger, Guid jobId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was no longer running when its result arrived; the result was not recorded")]
-    private static partial void LogLostClaim(ILogger logger, Guid jobId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Result of job {JobId} from worker {WorkerId} (epoch {Epoch}) rejected: the job was reclaimed")]
+    private static partial void LogRejected(ILogger logger, Guid jobId, string workerId, long epoch);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the lease of job {JobId} for worker {WorkerId} (epoch {Epoch}); trying again")]
+    private static partial void LogRenewalFailed(ILogger logger, Exception exception, Guid jobId, string workerId, long epoch);
 }

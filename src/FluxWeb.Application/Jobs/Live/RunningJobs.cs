@@ -49,6 +49,9 @@ public sealed class RunningJobs
 
     public int Count => handles.Count;
 
+    /// <summary>Whether a run of the job (or its claim) is in progress in this process.</summary>
+    public bool Contains(Guid jobId) => handles.ContainsKey(jobId);
+
     public sealed class Handle(CancellationTokenSource source) : IDisposable
     {
         private int cancelRequested;
@@ -61,6 +64,14 @@ public sealed class RunningJobs
         public void CancelByRequest()
         {
             Interlocked.Exchange(ref cancelRequested, 1);
+            Stop();
+        }
+
+        /// <summary>Stops the run because its lease was lost: the job is another worker's now, nobody cancelled it.</summary>
+        public void Abandon() => Stop();
+
+        private void Stop()
+        {
             try
             {
                 source.Cancel();

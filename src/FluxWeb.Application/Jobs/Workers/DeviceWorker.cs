@@ -7,6 +7,7 @@ using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace FluxWeb.Application.Jobs;
 
@@ -26,6 +27,7 @@ public sealed partial class DeviceWorker
     private readonly RunningJobs runningJobs;
     private readonly LiveJobBoard board;
     private readonly TimeProvider time;
+    private readonly IOptions<QueueOptions> options;
     private readonly ILogger logger;
     private readonly Channel<Guid> offers = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<Guid, Task> running = new();
@@ -35,7 +37,7 @@ public sealed partial class DeviceWorker
     private int reserved;
     private bool draining;
 
-    // No offers before the loop runs: start-up recovery must not requeue a job this worker just claimed.
+    // No offers before the loop runs.
     private bool started;
     private string? loadedModelId;
     private DateTime? lastUsedUtc;
@@ -49,12 +51,13 @@ public sealed partial class DeviceWorker
         this.logger = logger;
         Node = node;
         Host = host;
-        WorkerId = $"{node}/{engine.DeviceId}";
+        WorkerId = JobWorkerIds.ForDevice(node, engine.DeviceId);
         contexts = services.GetRequiredService<IDbContextFactory<FluxWebDbContext>>();
         scopes = services.GetRequiredService<IServiceScopeFactory>();
         runningJobs = services.GetRequiredService<RunningJobs>();
         board = services.GetRequiredService<LiveJobBoard>();
         time = services.GetRequiredService<TimeProvider>();
+        options = services.GetRequiredService<IOptions<QueueOptions>>();
     }
 
     public string WorkerId { get; }
@@ -70,9 +73,19 @@ public sealed partial class DeviceWorker
     /// <summary>Raised when what the dispatcher should know changed: a slot freed, a job started, draining set. Never inside the worker's lock.</summary>
     public event Action<DeviceWorker>? Changed;
 
-    /// <summary>Takes the job if a slot is free and the worker is not draining; false otherwise (the dispatcher offers it elsewhere).</summary>
+    /// <summary>
+    /// Takes the job if a slot is free and the worker is not draining; false otherwise (the dispatcher offers it
+    /// elsewhere, or again later). Also false while an earlier run of the same job is still ending in this process
+    /// (its lease was taken back): one run of a job per process keeps its cancel handle and live progress
+    /// unambiguous, and a refusal, unlike an accepted offer, does not hold the job back from the next dispatch.
+    /// </summary>
     public bool Offer(Guid jobId)
     {
+        if (runningJobs.Contains(jobId))
+        {
+            return false;
+        }
+
         lock (gate)
         {
             if (!started || draining || reserved >= slots)
@@ -157,21 +170,21 @@ public sealed partial class DeviceWorker
             return;
         }
 
-        Job? job = null;
+        (Job Job, JobLease Lease)? claimed = null;
         try
         {
-            job = await ClaimAsync(jobId, stopping);
+            claimed = await ClaimAsync(jobId, stopping);
         }
         finally
         {
-            if (job is null)
+            if (claimed is null)
             {
                 runningJobs.Unregister(jobId, handle);
                 Release();
             }
         }
 
-        if (job is null)
+        if (claimed is not { Job: var job, Lease: var lease })
         {
             return;
         }
@@ -181,7 +194,7 @@ public sealed partial class DeviceWorker
             handle.CancelByRequest();
         }
 
-        LogPicked(logger, job.Id, job.OwnerId, WorkerId, job.Settings.ModelId);
+        LogPicked(logger, job.Id, job.OwnerId, WorkerId, lease.Epoch, job.Settings.ModelId);
         lock (gate)
         {
             loadedModelId = job.Settings.ModelId;
@@ -190,24 +203,29 @@ public sealed partial class DeviceWorker
 
         // The task is in the table before it can finish, so shutdown always waits for it.
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        running[job.Id] = RunJobAsync(start.Task, job, handle, stopping);
+        running[job.Id] = RunJobAsync(start.Task, job, lease, handle, stopping);
         start.SetResult();
         Changed?.Invoke(this);
     }
 
-    /// <summary>The claim, in one place: the conditional update that makes exactly one worker of the cluster run the job.</summary>
-    private async Task<Job?> ClaimAsync(Guid jobId, CancellationToken stopping)
+    /// <summary>
+    /// The claim, in one place: the conditional update that makes exactly one worker of the cluster run the job,
+    /// taking a lease with a new epoch (<see cref="JobTransitions.ClaimAsync"/>): only this run's writes count
+    /// until the lease is lost.
+    /// </summary>
+    private async Task<(Job Job, JobLease Lease)?> ClaimAsync(Guid jobId, CancellationToken stopping)
     {
         await using var db = await contexts.CreateDbContextAsync(stopping);
-        if (!await JobTransitions.ClaimAsync(db, jobId, time.GetUtcNow().UtcDateTime, stopping))
+        var now = time.GetUtcNow().UtcDateTime;
+        if (await JobTransitions.ClaimAsync(db, jobId, WorkerId, now, now + options.Value.LeaseDuration, stopping) is not { } lease)
         {
             return null;
         }
 
-        return await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, stopping);
+        return (await db.Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId, stopping), lease);
     }
 
-    private async Task RunJobAsync(Task start, Job job, RunningJobs.Handle handle, CancellationToken stopping)
+    private async Task RunJobAsync(Task start, Job job, JobLease lease, RunningJobs.Handle handle, CancellationToken stopping)
     {
         await start;
         var slotFree = 0;
@@ -222,7 +240,7 @@ public sealed partial class DeviceWorker
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var seconds = await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, engine.Generator, handle, LeaveEngine, stopping);
+            var seconds = await scope.ServiceProvider.GetRequiredService<JobRunner>().RunAsync(job, lease, engine.Generator, handle, LeaveEngine, stopping);
             lock (gate)
             {
                 jobsDone++;
@@ -231,7 +249,7 @@ public sealed partial class DeviceWorker
         }
         catch (Exception ex)
         {
-            // Only the final database write can get here; the row stays Running and is recovered.
+            // Only the final database write can get here; the row stays Running until its lease expires and the sweeper takes it back.
             LogRunFailed(logger, ex, job.Id);
         }
         finally
@@ -253,12 +271,12 @@ public sealed partial class DeviceWorker
         Changed?.Invoke(this);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of {OwnerId} started on worker {WorkerId} with model {ModelId}")]
-    private static partial void LogPicked(ILogger logger, Guid jobId, string ownerId, string workerId, string modelId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} of {OwnerId} started on worker {WorkerId} (epoch {Epoch}) with model {ModelId}")]
+    private static partial void LogPicked(ILogger logger, Guid jobId, string ownerId, string workerId, long epoch, string modelId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Worker {WorkerId} could not start job {JobId}; it goes on")]
     private static partial void LogOfferFailed(ILogger logger, Exception exception, string workerId, Guid jobId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not record how it ended; it will be recovered")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} could not record how it ended; it is taken back when its lease expires")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, Guid jobId);
 }
