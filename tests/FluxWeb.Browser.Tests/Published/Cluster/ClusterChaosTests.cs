@@ -27,9 +27,9 @@ public sealed class ClusterChaosTests
     {
         await using var cluster = await PublishedCluster.StartAsync("cluster-chaos", MaxLiveWorkers, new Dictionary<string, string>
         {
-            // A job may be interrupted by several kills in a row: it must be tried until it succeeds, not failed
-            // after the default two attempts (which is the right default for a job that crashes its worker).
-            ["Queue__MaxAttempts"] = "50",
+            // A job may be interrupted by several kills in a row: it is tried up to the most the setting allows (10),
+            // not failed after the default two attempts (the right default for a job that crashes its worker).
+            ["Queue__MaxAttempts"] = "10",
             // Each user queues all 40 at once.
             ["Quotas__Roles__User__MaxQueuedJobs"] = "100",
             // The lease is the backstop for a killed worker's job; short, so the run does not wait on it long.
