@@ -99,6 +99,12 @@ public sealed partial class PublishedApp : IAsyncDisposable
         return app;
     }
 
+    /// <summary>
+    /// Sets an environment variable for every command and process started from now on (as <c>docker run -e</c>
+    /// would): the cluster tests point all their processes at one PostgreSQL database this way.
+    /// </summary>
+    public void SetEnvironment(string key, string value) => environment[key] = value;
+
     /// <summary>Runs <c>fluxweb ARGS</c> as the image would (<c>docker run … fluxweb users create-admin …</c>) and returns its standard output.</summary>
     public async Task<string> RunCommandAsync(IReadOnlyDictionary<string, string>? extraEnvironment, params string[] arguments)
     {
@@ -139,7 +145,8 @@ public sealed partial class PublishedApp : IAsyncDisposable
         BaseUrl = await listening.Task.WaitAsync(TimeSpan.FromMinutes(1));
     }
 
-    private ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? extraEnvironment)
+    /// <summary>How <c>fluxweb ARGS</c> is started: the image's user, environment and read-only working directory.</summary>
+    internal ProcessStartInfo StartInfo(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? extraEnvironment)
     {
         var executable = Path.Combine(PublishFolder, "fluxweb");
         var start = new ProcessStartInfo
