@@ -25,6 +25,9 @@ public sealed partial class ImageDropZone : IAsyncDisposable
     private ElementReference input;
     private IJSObjectReference? module;
     private IJSObjectReference? handle;
+
+    // Set when the component leaves the page; the first render's awaits may end after that.
+    private bool disposed;
     private DotNetObjectReference<ImageDropZone>? selfReference;
     private bool? attachedDisabled;
     private int uploading;
@@ -87,6 +90,15 @@ public sealed partial class ImageDropZone : IAsyncDisposable
             if (firstRender)
             {
                 module = await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
+                if (disposed)
+                {
+                    // Removed while the module loaded (the Studio switched panels): its elements are gone from the
+                    // page, and attaching to them would throw in the browser and end the user's circuit.
+                    await module.DisposeAsync();
+                    module = null;
+                    return;
+                }
+
                 selfReference = DotNetObjectReference.Create(this);
                 handle = module is null ? null : await module.InvokeAsync<IJSObjectReference>("attachImageUploads", zone, input, selfReference, new
                 {
@@ -107,6 +119,10 @@ public sealed partial class ImageDropZone : IAsyncDisposable
         catch (JSDisconnectedException)
         {
             // The page is going away; there is nothing left to attach to.
+        }
+        catch (JSException) when (disposed)
+        {
+            // Removed while the attach was on its way: the browser no longer has the elements.
         }
     }
 
@@ -148,6 +164,7 @@ public sealed partial class ImageDropZone : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        disposed = true;
         try
         {
             if (handle is not null)
