@@ -200,6 +200,73 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_hung_process_does_not_hold_up_a_job_that_another_process_can_run()
+    {
+        FakeImageGenerator[] engines = [new()];
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var dispatcher = grains.GetGrain<IJobDispatcherGrain>(0);
+        var hung = new HungNode();
+        var reference = grains.CreateObjectReference<INodeObserver>(hung);
+        try
+        {
+            // A process that joined and then hung (kill -STOP): its one worker has the job's model loaded, so the
+            // dispatcher offers it the job first (model affinity) rather than to this host's fresh worker.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var report = new NodeReport("hung-node", "hung-host",
+                [new WorkerReport("hung-node/cpu", "hung-node", "hung-host", "cpu", (int)WorkerState.Idle, false, QueueHost.ModelId, [], 1, 1, 1, DateTime.UtcNow)]);
+            // Not awaited: before the dispatcher stopped waiting on processes, this report itself hung (it sends the queue's positions to every process).
+            var reported = dispatcher.Report(report, reference);
+            var id = await SubmitAsync(host, ada, "must not wait for the hung process");
+
+            // Orleans' default response timeout is 30 s: a dispatcher that waits for the hung process's answer runs the
+            // job only after that. 15 s is far above the dispatcher's own limit (3 s) on a loaded machine.
+            var job = await host.WaitForEndAsync(id, TimeSpan.FromSeconds(15));
+            var took = clock.Elapsed;
+            Assert.Equal(JobState.Succeeded, job.State);
+            Assert.Single(engines[0].Started);
+            // The job went to the hung process first, and the dispatcher gave up waiting for its answer.
+            Assert.Contains(host.Logs.Lines, l => l.Contains("Process hung-node could not be reached", StringComparison.Ordinal) && l.Contains("INodeObserver.Offer", StringComparison.Ordinal));
+            await reported.WaitAsync(TimeSpan.FromSeconds(15));
+            Console.WriteLine($"dispatch: a job offered to a hung process ran elsewhere {took.TotalSeconds:0.0} s after it was submitted");
+        }
+        finally
+        {
+            // Its calls end, so the host stops without waiting for them.
+            hung.Continue();
+            grains.DeleteObjectReference<INodeObserver>(reference);
+        }
+    }
+
+    /// <summary>A process that stopped (kill -STOP): whatever it is asked, it never answers.</summary>
+    private sealed class HungNode : INodeObserver
+    {
+        private readonly TaskCompletionSource never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>kill -CONT: every call it holds returns.</summary>
+        public void Continue() => never.TrySetResult();
+
+        public async Task<bool> Offer(string workerId, Guid jobId)
+        {
+            await never.Task;
+            return true;
+        }
+
+        public Task Cancel(Guid jobId) => never.Task;
+
+        public Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc) => never.Task;
+
+        public Task Deliver(JobEventMessage jobEvent) => never.Task;
+
+        public async Task<bool> SetDraining(string workerId, bool draining)
+        {
+            await never.Task;
+            return true;
+        }
+    }
+
+    [Fact]
     public async Task A_cancel_on_one_silo_stops_the_job_running_on_another()
     {
         FakeImageGenerator[] webEngines = [new()];
