@@ -43,6 +43,14 @@ public static class ClusterServiceCollectionExtensions
                 options.ClusterId = settings.Value.ClusterId;
                 options.ServiceId = "fluxweb";
             });
+            // Failure detection (docs/decisions/0023): a killed process's jobs are requeued when membership declares it
+            // dead, so its probes decide how fast that is. The rest stays Orleans' (votes, indirect probes, the
+            // extension while the prober is overloaded, and no vote against a silo whose connection is still talking).
+            silo.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<ClusterSettings>>((options, settings) =>
+            {
+                options.ProbeTimeout = settings.Value.ProbeTimeout;
+                options.NumMissedProbesLimit = settings.Value.MissedProbesLimit;
+            });
             silo.Services.AddOptions<AdoNetClusteringSiloOptions>().Configure<IOptions<DatabaseOptions>, IOptions<PersistenceOptions>>((options, database, persistence) =>
             {
                 if (database.Value.Provider == DatabaseProvider.PostgreSql)

@@ -5,7 +5,9 @@ using FluxWeb.Inference.Devices;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans;
+using Orleans.Configuration;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
@@ -197,6 +199,37 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
 
         var after = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => SubmitAsync(host, ada, $"after {i}")));
         Assert.All(await Task.WhenAll(after.Select(id => host.WaitForEndAsync(id))), j => Assert.True(j.State == JobState.Succeeded, $"{j.State}: {j.Error}\n{string.Join("\n", host.Logs.Lines.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase)))}"));
+    }
+
+    [Fact]
+    public async Task Failure_detection_is_orleans_membership_with_the_clusters_probe_settings()
+    {
+        var defaults = await StartAsync([new()]);
+        var membership = defaults.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        // docs/decisions/0023: probes every 1–8 s, three missed (the last one indirect) and a dead process is voted out.
+        Assert.Equal(TimeSpan.FromSeconds(2), membership.ProbeTimeout);
+        Assert.Equal(3, membership.NumMissedProbesLimit);
+        Assert.True(membership.EnableIndirectProbes);
+        Assert.True(membership.ExtendProbeTimeoutDuringDegradation);
+        Assert.True(membership.EnableConnectionLivenessCheck);
+
+        var tuned = await StartAsync([new()], settings: new Dictionary<string, string?> { ["Cluster:ProbeTimeout"] = "00:00:07", ["Cluster:MissedProbesLimit"] = "4" });
+        membership = tuned.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        Assert.Equal(TimeSpan.FromSeconds(7), membership.ProbeTimeout);
+        Assert.Equal(4, membership.NumMissedProbesLimit);
+    }
+
+    [Theory]
+    [InlineData("Cluster:ProbeTimeout", "00:00:00.100", "Cluster:ProbeTimeout must be between 00:00:00.5000000 and 00:01:00 (was 00:00:00.1000000)")]
+    [InlineData("Cluster:ProbeTimeout", "00:05:00", "Cluster:ProbeTimeout must be between")]
+    [InlineData("Cluster:MissedProbesLimit", "1", "Cluster:MissedProbesLimit must be between 2 and 10 (was 1)")]
+    [InlineData("Cluster:MissedProbesLimit", "11", "Cluster:MissedProbesLimit must be between 2 and 10 (was 11)")]
+    public async Task Failure_detection_settings_out_of_range_stop_the_start_with_a_message_naming_the_setting(string key, string value, string expected)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync([new()], settings: new Dictionary<string, string?> { [key] = value }));
+
+        var messages = error is OptionsValidationException validation ? string.Join("\n", validation.Failures) : error.ToString();
+        Assert.Contains(expected, messages, StringComparison.Ordinal);
     }
 
     [Fact]
