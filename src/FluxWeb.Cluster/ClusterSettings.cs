@@ -53,7 +53,7 @@ public sealed class ClusterSettings
 
     /// <summary>
     /// How often each silo probes the others, and how long it waits for an answer (Orleans' <c>ProbeTimeout</c>; it
-    /// adapts between half and four times this to the answers it measures, and waits longer while the prober itself is
+    /// adapts between half of this and 20 s to the answers it measures, and waits longer while the prober itself is
     /// overloaded). Default 2 s (Orleans: 5 s), so a killed process is declared dead, and its jobs requeued, within
     /// 10 s (docs/decisions/0023).
     /// </summary>
@@ -61,8 +61,8 @@ public sealed class ClusterSettings
 
     /// <summary>
     /// Probes in a row a silo may miss before the prober votes it dead (Orleans' <c>NumMissedProbesLimit</c>; the last
-    /// probe goes through another silo, whose vote counts too). A silo that still sent any message within four probe
-    /// timeouts times this is never voted dead: it is busy, not gone.
+    /// probe goes through another silo, whose vote counts too). A silo whose connection still delivered a message
+    /// within the longest probe period (20 s) times this is never voted dead: it is busy, not gone.
     /// </summary>
     public int MissedProbesLimit { get; set; } = 3;
 

@@ -209,6 +209,8 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         // docs/decisions/0023: probes every 1–8 s, three missed (the last one indirect) and a dead process is voted out.
         Assert.Equal(TimeSpan.FromSeconds(2), membership.ProbeTimeout);
         Assert.Equal(3, membership.NumMissedProbesLimit);
+        // Orleans' own longest period: a silent but open connection is spared a minute, as with its defaults.
+        Assert.Equal(TimeSpan.FromSeconds(20), membership.MaxProbeTimeout);
         Assert.True(membership.EnableIndirectProbes);
         Assert.True(membership.ExtendProbeTimeoutDuringDegradation);
         Assert.True(membership.EnableConnectionLivenessCheck);
@@ -217,6 +219,7 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         membership = tuned.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
         Assert.Equal(TimeSpan.FromSeconds(7), membership.ProbeTimeout);
         Assert.Equal(4, membership.NumMissedProbesLimit);
+        Assert.Equal(TimeSpan.FromSeconds(28), membership.MaxProbeTimeout);
     }
 
     [Theory]
