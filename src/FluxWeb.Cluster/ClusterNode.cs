@@ -119,6 +119,12 @@ internal sealed partial class ClusterNode(
         return Task.CompletedTask;
     }
 
+    public Task Peers(int nodes)
+    {
+        relay.Nodes = nodes;
+        return Task.CompletedTask;
+    }
+
     public Task<bool> SetDraining(string workerId, bool draining)
     {
         if (workers?.Find(workerId) is not { } worker)
@@ -134,7 +140,7 @@ internal sealed partial class ClusterNode(
     private async Task ReportAsync()
     {
         var report = new NodeReport(node.NodeId, node.HostName, [.. (workers?.Workers ?? []).Select(w => WorkerReport.From(w.Status()))]);
-        relay.Nodes = await Dispatcher.Report(report, reference!);
+        await Dispatcher.Report(report, reference!);
     }
 
     /// <summary>One report at a time, the latest state each time: a report never overtakes a newer one.</summary>
@@ -267,9 +273,14 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
 {
     private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
     private int sending;
+    private int nodes = 1;
 
-    /// <summary>Processes in the cluster, this one included, as of the last report.</summary>
-    public int Nodes { get; set; } = 1;
+    /// <summary>Processes in the cluster, this one included, as the dispatcher last announced (<see cref="INodeObserver.Peers"/>).</summary>
+    public int Nodes
+    {
+        get => Volatile.Read(ref nodes);
+        set => Volatile.Write(ref nodes, value);
+    }
 
     public void CancelElsewhere(Guid jobId)
     {

@@ -12,9 +12,11 @@ namespace FluxWeb.Cluster;
 /// </summary>
 public interface IJobDispatcherGrain : IGrainWithIntegerKey
 {
-    /// <summary>A process's workers as they are now, and where to reach it. Also the heartbeat.</summary>
-    /// <returns>How many processes the dispatcher knows (1: nobody else needs this process's live events).</returns>
-    Task<int> Report(NodeReport report, INodeObserver node);
+    /// <summary>
+    /// A process's workers as they are now, and where to reach it. Also the heartbeat. A process the dispatcher did not
+    /// know is announced to every process (<see cref="INodeObserver.Peers"/>, itself included) before this returns.
+    /// </summary>
+    Task Report(NodeReport report, INodeObserver node);
 
     /// <summary>The process stops: forget it and its workers now.</summary>
     Task Leave(string node);
@@ -46,6 +48,13 @@ public interface INodeObserver : IGrainObserver
     Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc);
 
     Task Deliver(JobEventMessage jobEvent);
+
+    /// <summary>
+    /// How many processes the dispatcher knows now (1: nobody else needs this process's live events). Sent to every
+    /// process whenever one joins or leaves, one turn at a time and awaited, so the last count a process received is
+    /// the dispatcher's latest, and a process that joined is counted everywhere before its own report returns.
+    /// </summary>
+    Task Peers(int nodes);
 
     Task<bool> SetDraining(string workerId, bool draining);
 }

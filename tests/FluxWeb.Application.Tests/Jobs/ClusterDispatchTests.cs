@@ -224,6 +224,34 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Live_events_reach_a_web_node_that_joined_after_the_worker_node_last_reported()
+    {
+        // The worker node starts alone and its next heartbeat is a minute away: what it knows of the cluster is what it
+        // learnt before the web node joined. Whatever that was, the web node's subscriber must get every event.
+        var slow = new Dictionary<string, string?> { ["Cluster:WorkerHeartbeat"] = "00:01:00" };
+        FakeImageGenerator[] workerEngines = [new()];
+        var worker = await StartAsync(workerEngines, settings: slow);
+        FakeImageGenerator[] webEngines = [new()];
+        var web = await StartAsync(webEngines, joining: worker, settings: slow);
+        // The web node's own worker is drained, so the job can only run on the worker node.
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobEvent>();
+        using var subscription = web.Events.Subscribe(ada, seen.Enqueue);
+
+        var id = await SubmitAsync(web, ada, "watched from the node that joined last");
+
+        Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id)).State);
+        await Eventually.Until(() => seen.Any(e => e.JobId == id && e.Kind == JobEventKind.Succeeded), () => $"Seen: {string.Join(", ", seen.Select(e => e.Kind))}");
+        Assert.Single(workerEngines[0].Started);
+        Assert.Empty(webEngines[0].Started);
+        var kinds = seen.Where(e => e.JobId == id).Select(e => e.Kind).ToList();
+        Assert.Single(kinds, k => k == JobEventKind.Started);
+        Assert.Equal(workerEngines[0].DefaultSteps + 2, kinds.Count(k => k == JobEventKind.Progress));
+    }
+
+    [Fact]
     public async Task Live_events_of_a_job_on_one_silo_reach_its_owner_subscribed_on_another()
     {
         FakeImageGenerator[] webEngines = [new()];
