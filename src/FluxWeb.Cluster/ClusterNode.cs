@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using FluxWeb.Application.Jobs;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ internal sealed partial class ClusterNode(
     JobEvents events,
     QueuePositions positions,
     RunningJobs runningJobs,
+    LiveJobBoard board,
     ClusterRelay relay,
     IOptions<ClusterSettings> settings,
     ILogger<ClusterNode> logger) : IHostedService, INodeObserver, IDisposable
@@ -115,7 +117,11 @@ internal sealed partial class ClusterNode(
 
     public Task Deliver(JobEventMessage jobEvent)
     {
-        events.PublishLocal(jobEvent.ToEvent());
+        var received = jobEvent.ToEvent();
+        // The board first: a subscriber handed the event's preview URL may ask for it at once.
+        var preview = jobEvent.Preview is { Length: > 0 and <= ClusterRelay.MaxPreviewBytes } png ? png : null;
+        board.ApplyRelayed(received, preview is null ? null : jobEvent.PreviewStep, preview);
+        events.PublishLocal(received);
         return Task.CompletedTask;
     }
 
@@ -269,9 +275,33 @@ internal sealed partial class ClusterNode(
 /// Cancels and live events for the cluster's other processes, through the dispatcher. Events go out in order,
 /// one at a time, off the publisher's thread; with no other process (the single box) nothing is sent at all.
 /// </summary>
-internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, ILogger<ClusterRelay> logger) : IJobClusterRelay
+/// <remarks>
+/// Step previews live in the memory of the process that runs the job, but the owner's page may be served by
+/// another. So a progress event whose preview changed carries the preview itself, as the PNG this process would
+/// serve (encoded here, on the relay's loop, not on the engine's thread), and the receivers keep it in their
+/// <see cref="LiveJobBoard"/> under the same owner check and expiry as their own jobs' previews. Pushed rather than
+/// fetched on demand: a web node would otherwise need a route to the worker that runs each job and a call per
+/// request per tab, while a push costs one send per step that every node's tabs share. Bounded: at most one preview
+/// per job every <see cref="PreviewInterval"/> (a GPU runs a few steps a second; the page needs no more, and the
+/// result replaces the last preview a moment later) and none over <see cref="MaxPreviewBytes"/> (a 2048² image's
+/// latent preview, 256² pixels, is well under it). An event whose newer preview was not sent points at the last one
+/// that was, so the URL a receiver delivers always names a picture it has.
+/// </remarks>
+internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
+    /// <summary>The shortest time between two previews of one job sent to the other processes.</summary>
+    public static readonly TimeSpan PreviewInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The largest preview (PNG) sent to, or accepted from, another process.</summary>
+    public const int MaxPreviewBytes = 512 * 1024;
+
+    /// <summary>Jobs whose sent previews are remembered; past it the oldest are forgotten (their ends were not seen here).</summary>
+    private const int PreviewsTracked = 256;
+
     private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Per job, the last preview sent: its step and when. Touched only by the one drain loop.</summary>
+    private readonly Dictionary<Guid, (int Step, long At)> sentPreviews = [];
     private int sending;
     private int nodes = 1;
 
@@ -308,7 +338,8 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
     {
         while (outgoing.Reader.TryRead(out var message))
         {
-            await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(message, node.NodeId));
+            var withPreview = WithPreview(message);
+            await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(withPreview, node.NodeId));
         }
 
         Volatile.Write(ref sending, 0);
@@ -316,6 +347,40 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
         if (outgoing.Reader.TryPeek(out _) && Interlocked.Exchange(ref sending, 1) == 0)
         {
             await DrainAsync();
+        }
+    }
+
+    /// <summary>The message as it goes out: a progress event with the preview when it is new and due, or pointing at the last one sent.</summary>
+    private JobEventMessage WithPreview(JobEventMessage message)
+    {
+        switch ((JobEventKind)message.Kind)
+        {
+            case JobEventKind.Progress when message.PreviewUrl is not null:
+                var sent = sentPreviews.TryGetValue(message.JobId, out var last) ? last : ((int Step, long At)?)null;
+                if ((sent is null || Stopwatch.GetElapsedTime(sent.Value.At) >= PreviewInterval)
+                    && board.Running(message.JobId)?.EncodedPreview() is { } latest
+                    && latest.Step != sent?.Step
+                    && latest.Png.Length <= MaxPreviewBytes)
+                {
+                    if (sentPreviews.Count >= PreviewsTracked)
+                    {
+                        foreach (var (id, _) in sentPreviews.OrderBy(p => p.Value.At).Take(PreviewsTracked / 2).ToList())
+                        {
+                            sentPreviews.Remove(id);
+                        }
+                    }
+
+                    sentPreviews[message.JobId] = (latest.Step, Stopwatch.GetTimestamp());
+                    return message with { PreviewUrl = JobUrls.Preview(message.JobId, latest.Step), PreviewStep = latest.Step, Preview = latest.Png };
+                }
+
+                return message with { PreviewUrl = sent is { } before ? JobUrls.Preview(message.JobId, before.Step) : null };
+            case JobEventKind.Started or JobEventKind.Succeeded or JobEventKind.Failed or JobEventKind.Cancelled or JobEventKind.Requeued:
+                // A run begins or ends: the next run's first preview goes out at once.
+                sentPreviews.Remove(message.JobId);
+                return message;
+            default:
+                return message;
         }
     }
 

@@ -87,7 +87,11 @@ public sealed record WorkerReport(
         new(WorkerId, Node, Host, DeviceId, state ?? (WorkerState)State, Draining, LoadedModelId, CurrentJobs, FreeSlots, JobsDone, GpuSeconds, LastUsedUtc);
 }
 
-/// <summary>A <see cref="JobEvent"/> on the wire between silos (enums as numbers, so the contract stays in this project).</summary>
+/// <summary>
+/// A <see cref="JobEvent"/> on the wire between silos (enums as numbers, so the contract stays in this project). A
+/// progress event may carry the job's latest step preview as PNG (<see cref="Preview"/>, of step <see cref="PreviewStep"/>),
+/// for the other processes to serve at the event's <see cref="PreviewUrl"/> (see <see cref="ClusterRelay"/>).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JobEventMessage(
     [property: Id(0)] int Kind,
@@ -102,7 +106,9 @@ public sealed record JobEventMessage(
     [property: Id(9)] string? PreviewUrl,
     [property: Id(10)] Guid? OutputImageId,
     [property: Id(11)] string? OutputUrl,
-    [property: Id(12)] string? Error)
+    [property: Id(12)] string? Error,
+    [property: Id(13)] int? PreviewStep = null,
+    [property: Id(14)] byte[]? Preview = null)
 {
     public static JobEventMessage From(JobEvent e) =>
         new((int)e.Kind, e.JobId, e.OwnerId, (int)e.State, e.AtUtc, e.QueuePosition, e.Stage is { } stage ? (int)stage : null, e.Step, e.TotalSteps, e.PreviewUrl, e.OutputImageId, e.OutputUrl, e.Error);
