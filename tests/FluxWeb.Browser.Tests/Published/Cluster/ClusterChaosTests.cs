@@ -109,6 +109,14 @@ public sealed class ClusterChaosTests
     /// worker's job goes back to the queue uncharged and its owner, now behind, goes next; until it is run again that
     /// owner may be one job further behind: 1 more. Measured GPU-seconds of equal jobs vary (a busy machine), which
     /// the 1 for round-robin already absorbs as long as no job costs twice another. So the bound is W + 2.
+    /// <para>
+    /// The "1 more" for a killed worker's job holds only because a running job counts no more than one job's cost
+    /// (SchedulingSnapshotReader). Before that cap, the job went on counting its elapsed time while it sat "running"
+    /// on the dead worker, until the cluster noticed (about 10 s here): its owner gained a second of phantom usage per
+    /// second while the four others, sharing two workers, gained half a second each, so the owner got no turn for
+    /// those 10 s while each other user finished about 0.5 × 10 / (job seconds) jobs: with jobs of about a second,
+    /// about 5 more, the measured spread of 6. The bound was right; the usage was wrong.
+    /// </para>
     /// </summary>
     private const int FairnessBound = MaxLiveWorkers + 2;
 
