@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using FluxWeb.Application.Jobs;
 using Microsoft.Extensions.DependencyInjection;
@@ -119,7 +118,7 @@ internal sealed partial class ClusterNode(
     {
         var received = jobEvent.ToEvent();
         // The board first: a subscriber handed the event's preview URL may ask for it at once.
-        var preview = jobEvent.Preview is { Length: > 0 and <= ClusterRelay.MaxPreviewBytes } png ? png : null;
+        var preview = jobEvent.Preview is { Length: > 0 and <= RelayedPreviews.MaxBytes } png ? png : null;
         board.ApplyRelayed(received, preview is null ? null : jobEvent.PreviewStep, preview);
         events.PublishLocal(received);
         return Task.CompletedTask;
@@ -282,26 +281,17 @@ internal sealed partial class ClusterNode(
 /// <see cref="LiveJobBoard"/> under the same owner check and expiry as their own jobs' previews. Pushed rather than
 /// fetched on demand: a web node would otherwise need a route to the worker that runs each job and a call per
 /// request per tab, while a push costs one send per step that every node's tabs share. Bounded: at most one preview
-/// per job every <see cref="PreviewInterval"/> (a GPU runs a few steps a second; the page needs no more, and the
-/// result replaces the last preview a moment later) and none over <see cref="MaxPreviewBytes"/> (a 2048² image's
+/// per job every <see cref="RelayedPreviews.Interval"/> (a GPU runs a few steps a second; the page needs no more, and the
+/// result replaces the last preview a moment later) and none over <see cref="RelayedPreviews.MaxBytes"/> (a 2048² image's
 /// latent preview, 256² pixels, is well under it). An event whose newer preview was not sent points at the last one
 /// that was, so the URL a receiver delivers always names a picture it has.
 /// </remarks>
 internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
-    /// <summary>The shortest time between two previews of one job sent to the other processes.</summary>
-    public static readonly TimeSpan PreviewInterval = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>The largest preview (PNG) sent to, or accepted from, another process.</summary>
-    public const int MaxPreviewBytes = 512 * 1024;
-
-    /// <summary>Jobs whose sent previews are remembered; past it the oldest are forgotten (their ends were not seen here).</summary>
-    private const int PreviewsTracked = 256;
-
     private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Per job, the last preview sent: its step and when. Touched only by the one drain loop.</summary>
-    private readonly Dictionary<Guid, (int Step, long At)> sentPreviews = [];
+    /// <summary>Real time: a clock a test holds still would otherwise let no second preview out.</summary>
+    private readonly RelayedPreviews previews = new(board, TimeProvider.System);
     private int sending;
     private int nodes = 1;
 
@@ -338,7 +328,7 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
     {
         while (outgoing.Reader.TryRead(out var message))
         {
-            var withPreview = WithPreview(message);
+            var withPreview = previews.Attach(message);
             await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(withPreview, node.NodeId));
         }
 
@@ -347,40 +337,6 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
         if (outgoing.Reader.TryPeek(out _) && Interlocked.Exchange(ref sending, 1) == 0)
         {
             await DrainAsync();
-        }
-    }
-
-    /// <summary>The message as it goes out: a progress event with the preview when it is new and due, or pointing at the last one sent.</summary>
-    private JobEventMessage WithPreview(JobEventMessage message)
-    {
-        switch ((JobEventKind)message.Kind)
-        {
-            case JobEventKind.Progress when message.PreviewUrl is not null:
-                var sent = sentPreviews.TryGetValue(message.JobId, out var last) ? last : ((int Step, long At)?)null;
-                if ((sent is null || Stopwatch.GetElapsedTime(sent.Value.At) >= PreviewInterval)
-                    && board.Running(message.JobId)?.EncodedPreview() is { } latest
-                    && latest.Step != sent?.Step
-                    && latest.Png.Length <= MaxPreviewBytes)
-                {
-                    if (sentPreviews.Count >= PreviewsTracked)
-                    {
-                        foreach (var (id, _) in sentPreviews.OrderBy(p => p.Value.At).Take(PreviewsTracked / 2).ToList())
-                        {
-                            sentPreviews.Remove(id);
-                        }
-                    }
-
-                    sentPreviews[message.JobId] = (latest.Step, Stopwatch.GetTimestamp());
-                    return message with { PreviewUrl = JobUrls.Preview(message.JobId, latest.Step), PreviewStep = latest.Step, Preview = latest.Png };
-                }
-
-                return message with { PreviewUrl = sent is { } before ? JobUrls.Preview(message.JobId, before.Step) : null };
-            case JobEventKind.Started or JobEventKind.Succeeded or JobEventKind.Failed or JobEventKind.Cancelled or JobEventKind.Requeued:
-                // A run begins or ends: the next run's first preview goes out at once.
-                sentPreviews.Remove(message.JobId);
-                return message;
-            default:
-                return message;
         }
     }
 
