@@ -295,6 +295,9 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
 
         public Task Deliver(JobEventMessage jobEvent) => never.Task;
 
+        /// <summary>It joined while alive and hung afterwards: the cluster's size announced at its join got through.</summary>
+        public Task Peers(int nodes) => Task.CompletedTask;
+
         public async Task<bool> SetDraining(string workerId, bool draining)
         {
             await never.Task;
