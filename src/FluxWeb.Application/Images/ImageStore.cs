@@ -157,8 +157,59 @@ public sealed partial class ImageStore(
     public Task WriteOutputFileAsync(StoredImage row, Guid jobId, long epoch, byte[] png, int width, int height, CancellationToken cancellationToken = default)
     {
         row.Kind = StoredImageKind.Output;
-        return WriteBytesAsync(row, png, width, height, $"job-{jobId:N}-{epoch}", cancellationToken);
+        return WriteBytesAsync(row, png, width, height, OutputFileName(jobId, epoch), cancellationToken);
     }
+
+    /// <summary>
+    /// Removes the output file (and a partial one) that the run of <paramref name="jobId"/> under
+    /// <paramref name="epoch"/> may have left when it was taken back: a worker killed between writing its file
+    /// and committing its row cannot delete the file itself. The caller calls this only once that epoch can never
+    /// commit (<see cref="JobReclaimer"/>, after its conditional update). A file lies in the folder of the month
+    /// it was written, on the writer's clock, so only the months from the claim to <paramref name="latestWriteUtc"/>
+    /// are looked in, never the whole gallery. A file that a row points to is kept. Returns how many files were removed;
+    /// a file that cannot be deleted is logged and left.
+    /// </summary>
+    public async Task<int> RemoveOutputOfTakenBackRunAsync(Guid jobId, long epoch, DateTime claimedUtc, DateTime latestWriteUtc, CancellationToken cancellationToken = default)
+    {
+        var name = OutputFileName(jobId, epoch);
+        var removed = 0;
+        for (var month = new DateTime(claimedUtc.Year, claimedUtc.Month, 1, 0, 0, 0, DateTimeKind.Utc); month <= latestWriteUtc; month = month.AddMonths(1))
+        {
+            var relativePath = RelativePathIn(month, name);
+            var path = FullPath(relativePath);
+            // A kill during the write leaves the partial file; nothing else would remove it until a process starts.
+            if (File.Exists(path + PartialSuffix) && TryDelete(path + PartialSuffix))
+            {
+                LogTakenBackOutputRemoved(logger, relativePath + PartialSuffix, jobId, epoch);
+                removed++;
+            }
+
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            if (await db.Images.AsNoTracking().AnyAsync(i => i.JobId == jobId && i.RelativePath == relativePath, cancellationToken))
+            {
+                // Cannot happen while the epoch's row is only written with its success; kept rather than ever orphan a row.
+                continue;
+            }
+
+            if (TryDelete(path))
+            {
+                LogTakenBackOutputRemoved(logger, relativePath, jobId, epoch);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    private static string OutputFileName(Guid jobId, long epoch) => string.Create(CultureInfo.InvariantCulture, $"job-{jobId:N}-{epoch}");
+
+    private static string RelativePathIn(DateTime written, string fileName) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Folder}/{written:yyyy}/{written:MM}/{fileName}.png");
 
     /// <summary>The image's row and file when <paramref name="viewer"/> owns it or administers; no licence check (that is <see cref="ImageAccess"/>'s).</summary>
     internal async Task<ImageFile?> FindAsync(JobActor viewer, Guid imageId, CancellationToken cancellationToken = default)
@@ -217,7 +268,7 @@ public sealed partial class ImageStore(
         }
 
         row.CreatedUtc = time.GetUtcNow().UtcDateTime;
-        row.RelativePath = string.Create(CultureInfo.InvariantCulture, $"{Folder}/{row.CreatedUtc:yyyy}/{row.CreatedUtc:MM}/{fileName}.png");
+        row.RelativePath = RelativePathIn(row.CreatedUtc, fileName);
         row.ContentType = "image/png";
         row.Width = width;
         row.Height = height;
@@ -306,6 +357,9 @@ public sealed partial class ImageStore(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not delete {Path}")]
     private static partial void LogDeleteFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RelativePath}, the output file of job {JobId}'s run (epoch {Epoch}) that was taken back before it committed")]
+    private static partial void LogTakenBackOutputRemoved(ILogger logger, string relativePath, Guid jobId, long epoch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} partial image files left by interrupted writes")]
     private static partial void LogPartialsRemoved(ILogger logger, int count);

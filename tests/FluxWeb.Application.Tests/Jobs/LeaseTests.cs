@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Testing;
@@ -251,6 +252,136 @@ public class LeaseTests : IDisposable
         Assert.Single(engine.Completed);
         Assert.Equal(1, await host.WithDbAsync(db => db.Images.CountAsync(i => i.JobId == id)));
     }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public async Task A_run_that_wrote_its_file_and_died_before_committing_leaves_no_file_once_its_job_is_taken_back(bool processDeclaredDead, bool attemptsLeft)
+    {
+        // Claimed just before midnight at the end of a month, written just after: the file lies in the next month's folder.
+        var claimed = new DateTimeOffset(2026, 12, 31, 23, 59, 50, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(claimed);
+        await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), new Dictionary<string, string?> { ["Queue:MaxAttempts"] = attemptsLeft ? "2" : "1" }, clock, worker: false, database: Database);
+        var store = host.Services.GetRequiredService<ImageStore>();
+        var reclaimer = host.Services.GetRequiredService<JobReclaimer>();
+        var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
+        var ids = (await host.Generation.SubmitAsync(owner, QueueHost.Request("killed before its commit", count: 2))).JobIds;
+        var (kept, doomed) = (ids[0], ids[1]);
+        // The same user's earlier image, committed the way a run commits it.
+        var keptImage = await CommitRunAsync(host, await ClaimAsync(host, kept, "healthy-box/7/cpu"));
+        var deadProcess = "doomed-box/1";
+        var deadLease = await ClaimAsync(host, doomed, JobWorkerIds.NodePrefix(deadProcess) + "cpu");
+        clock.Advance(TimeSpan.FromSeconds(20));
+        var orphan = await WriteOutputAsync(host, deadLease);
+        Assert.StartsWith("images/2027/01/", orphan.RelativePath, StringComparison.Ordinal);
+        Assert.True(File.Exists(store.FullPath(orphan.RelativePath)));
+
+        // The process was killed here, between its file and its commit: the cluster notices, or its lease runs out and a sweep takes the job.
+        if (processDeclaredDead)
+        {
+            Assert.Equal(1, await reclaimer.ReclaimWorkerAsync(JobWorkerIds.NodePrefix(deadProcess), "The node running this job stopped, so it was not tried again.", default));
+        }
+        else
+        {
+            Assert.Equal(0, await reclaimer.ReclaimExpiredAsync(default));
+            Assert.True(File.Exists(store.FullPath(orphan.RelativePath)), "removed while its lease still ran");
+            clock.Advance(Lease);
+            Assert.Equal(1, await reclaimer.ReclaimExpiredAsync(default));
+        }
+
+        Assert.False(File.Exists(store.FullPath(orphan.RelativePath)), "the dead run's file is still there");
+        Assert.Equal(attemptsLeft ? JobState.Queued : JobState.Failed, (await host.JobAsync(doomed)).State);
+        Assert.Contains(host.Logs.Lines, l => l.Contains($"Removed {orphan.RelativePath}, the output file of job {doomed}'s run (epoch 1) that was taken back before it committed", StringComparison.Ordinal));
+        Assert.Equal(new[] { store.FullPath(keptImage.RelativePath) }, OutputFiles(store));
+        if (!attemptsLeft)
+        {
+            return;
+        }
+
+        // The next run writes under its own epoch; a late second take-back of the dead process, or a sweep, leaves its file alone.
+        var nextLease = await ClaimAsync(host, doomed, "healthy-box/7/cpu");
+        Assert.Equal(2L, nextLease.Epoch);
+        var next = await WriteOutputAsync(host, nextLease);
+        Assert.Equal(0, await reclaimer.ReclaimWorkerAsync(JobWorkerIds.NodePrefix(deadProcess), "The node running this job stopped.", default));
+        Assert.Equal(0, await reclaimer.ReclaimExpiredAsync(default));
+        Assert.Equal(new[] { keptImage, next }.Select(i => store.FullPath(i.RelativePath)).Order(StringComparer.Ordinal), OutputFiles(store));
+    }
+
+    [Fact]
+    public async Task A_run_killed_while_writing_its_file_leaves_no_partial_file_once_its_job_is_taken_back()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), time: clock, worker: false, database: Database);
+        var store = host.Services.GetRequiredService<ImageStore>();
+        var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
+        var id = (await host.Generation.SubmitAsync(owner, QueueHost.Request("killed mid-write"))).JobIds[0];
+        var lease = await ClaimAsync(host, id, "doomed-box/1/cpu");
+        // What a kill during the write leaves: the file under its name being written, never renamed.
+        var written = await WriteOutputAsync(host, lease);
+        var partial = store.FullPath(written.RelativePath) + ImageStore.PartialSuffix;
+        File.Move(store.FullPath(written.RelativePath), partial);
+
+        clock.Advance(Lease);
+        Assert.Equal(1, await host.Services.GetRequiredService<JobReclaimer>().ReclaimExpiredAsync(default));
+
+        Assert.False(File.Exists(partial), "the partial file is still there");
+        Assert.Empty(Directory.GetFiles(store.Root, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_file_that_an_image_row_points_to_is_never_removed_as_a_taken_back_runs_output()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), time: clock, worker: false, database: Database);
+        var store = host.Services.GetRequiredService<ImageStore>();
+        var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
+        var id = (await host.Generation.SubmitAsync(owner, QueueHost.Request("committed"))).JobIds[0];
+        var image = await CommitRunAsync(host, await ClaimAsync(host, id, "healthy-box/7/cpu"));
+
+        // Asked about the epoch that committed (which a take-back never does): the committed file stays.
+        Assert.Equal(0, await store.RemoveOutputOfTakenBackRunAsync(id, 1, Start.UtcDateTime, clock.GetUtcNow().UtcDateTime));
+
+        Assert.True(File.Exists(store.FullPath(image.RelativePath)));
+    }
+
+    private static async Task<JobLease> ClaimAsync(QueueHost host, Guid jobId, string workerId)
+    {
+        var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var lease = await host.WithDbAsync(db => JobTransitions.ClaimAsync(db, jobId, workerId, now, now + Lease, default));
+        Assert.NotNull(lease);
+        return lease;
+    }
+
+    /// <summary>Writes a run's output file the way the runner does, without its row.</summary>
+    private static async Task<StoredImage> WriteOutputAsync(QueueHost host, JobLease lease)
+    {
+        var job = await host.JobAsync(lease.JobId);
+        var row = new StoredImage { OwnerId = job.OwnerId, JobId = job.Id, RelativePath = "", ContentType = "image/png", Sha256 = "" };
+        await host.Services.GetRequiredService<ImageStore>().WriteOutputFileAsync(row, job.Id, lease.Epoch, [0x89, 0x50, 0x4E, 0x47, 1, 2, 3], 8, 8);
+        return row;
+    }
+
+    /// <summary>A run that wrote its file and committed it: the row and the success in one transaction, as the runner does.</summary>
+    private static async Task<StoredImage> CommitRunAsync(QueueHost host, JobLease lease)
+    {
+        var row = await WriteOutputAsync(host, lease);
+        var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        Assert.True(await host.WithDbAsync(async db =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.Images.Add(row);
+            await db.SaveChangesAsync();
+            var succeeded = await JobTransitions.SucceedAsync(db, lease, row.Id, 1.0, now, default);
+            await transaction.CommitAsync();
+            return succeeded;
+        }));
+        return row;
+    }
+
+    private static string[] OutputFiles(ImageStore store) =>
+        [.. Directory.GetFiles(store.Root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
 
     /// <summary>Runs a claimed job the way a worker does, in the given host (standing for a process with a worker).</summary>
     private static async Task RunAsync(QueueHost host, JobLease lease)

@@ -1,3 +1,4 @@
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
@@ -12,12 +13,14 @@ namespace FluxWeb.Application.Jobs;
 /// died without anyone noticing, a box that crashed) and those of a process the cluster declared dead. Each
 /// goes back to the queue while it has attempts left, else fails with the reason and gives its image back
 /// to the quota. Every change is conditional on the epoch read here, so two processes sweeping at once take
-/// a job back once, and the old worker's late writes are refused (<see cref="JobTransitions"/>).
+/// a job back once, and the old worker's late writes are refused (<see cref="JobTransitions"/>). The output
+/// file a dead run wrote but never committed is removed once its epoch is taken back.
 /// </summary>
 public sealed partial class JobReclaimer(
     IDbContextFactory<FluxWebDbContext> contexts,
     IJobEvents events,
     JobQueueSignal signal,
+    ImageStore images,
     IOptions<QueueOptions> options,
     TimeProvider time,
     ILogger<JobReclaimer> logger)
@@ -53,21 +56,53 @@ public sealed partial class JobReclaimer(
     /// <param name="leaseExpiredBy">For expired leases: each is taken back only while its lease has still passed (a renewal since the read keeps it).</param>
     private async Task<int> ReclaimAllAsync(FluxWebDbContext db, List<Job> jobs, Func<Job, string> failure, string why, DateTime? leaseExpiredBy, CancellationToken cancellationToken)
     {
-        var taken = 0;
+        var taken = new List<Job>();
         foreach (var job in jobs)
         {
             if (await ReclaimAsync(db, job, failure, why, leaseExpiredBy, cancellationToken))
             {
-                taken++;
+                taken.Add(job);
             }
         }
 
-        if (taken > 0)
+        if (taken.Count > 0)
         {
             signal.Notify();
         }
 
-        return taken;
+        // After the signal: the next run has an epoch of its own and a file name of its own, so it need not wait for this.
+        foreach (var job in taken)
+        {
+            await RemoveLeftOutputAsync(job, cancellationToken);
+        }
+
+        return taken.Count;
+    }
+
+    /// <summary>
+    /// Removes the file the taken-back run wrote if it died before committing (killed between the two). Safe because
+    /// it runs only after the conditional update that took <paramref name="job"/>'s epoch back succeeded: success is
+    /// written only while the row is Running under that epoch, in the transaction that adds the image row, so that
+    /// epoch can never commit and no row can point to its file (checked all the same). Later runs name their files
+    /// after their own epochs and are never touched. A run of that epoch still alive (hung, or a process wrongly
+    /// declared dead) that writes its file after this has its commit refused and deletes the file itself
+    /// (<see cref="JobRunner"/>); deleting a file it is about to commit costs it nothing, as that commit is refused too.
+    /// Only a run that writes after this check and then dies before its commit attempt can still leave its file.
+    /// </summary>
+    private async Task RemoveLeftOutputAsync(Job job, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        // The file's month is the writer's clock's; nodes keep their clocks well within a lease of each other (ADR 0022).
+        var skew = options.Value.LeaseDuration;
+        try
+        {
+            await images.RemoveOutputOfTakenBackRunAsync(job.Id, job.Epoch, job.StartedUtc ?? now - skew, now + skew, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The job is already back in the queue (or failed); a stray file is not worth failing the sweep for.
+            LogCleanupFailed(logger, ex, job.Id, job.Epoch);
+        }
     }
 
     private async Task<bool> ReclaimAsync(FluxWebDbContext db, Job job, Func<Job, string> failure, string why, DateTime? leaseExpiredBy, CancellationToken cancellationToken)
@@ -99,6 +134,9 @@ public sealed partial class JobReclaimer(
         events.Publish(new JobEvent(JobEventKind.Failed, job.Id, job.OwnerId, JobState.Failed, now) { Error = reason, TotalSteps = job.TotalSteps });
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove the output file that job {JobId}'s taken-back run (epoch {Epoch}) may have left")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception, Guid jobId, long epoch);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} taken back from worker {WorkerId} (epoch {Epoch}, attempt {Attempts}): {Why}; queued again")]
     private static partial void LogRequeued(ILogger logger, Guid jobId, string workerId, long epoch, int attempts, string why);
