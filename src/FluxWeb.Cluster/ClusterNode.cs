@@ -263,7 +263,7 @@ internal sealed partial class ClusterNode(
 /// Cancels and live events for the cluster's other processes, through the dispatcher. Events go out in order,
 /// one at a time, off the publisher's thread; with no other process (the single box) nothing is sent at all.
 /// </summary>
-internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, ILogger<ClusterRelay> logger) : IJobClusterRelay
+internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, IClusterMembershipService membership, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
     private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
     private int sending;
@@ -271,9 +271,18 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
     /// <summary>Processes in the cluster, this one included, as of the last report.</summary>
     public int Nodes { get; set; } = 1;
 
+    /// <summary>
+    /// Another process may need to hear: the dispatcher said so at this process's last report, or the membership table
+    /// knows another active silo. The report alone is not enough: a process without workers reports only on its
+    /// heartbeat, so until then it does not know of the silos that joined after it, and its jobs' events and its
+    /// cancels stayed home (a web node's Queued event never reached the owner's other web node, and its cancel of a
+    /// running job never reached the worker node running it).
+    /// </summary>
+    private bool OthersListening => Nodes > 1 || membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) > 1;
+
     public void CancelElsewhere(Guid jobId)
     {
-        if (Nodes > 1)
+        if (OthersListening)
         {
             _ = SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Cancel(jobId, node.NodeId));
         }
@@ -281,7 +290,7 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
 
     public void Forward(JobEvent jobEvent)
     {
-        if (Nodes <= 1)
+        if (!OthersListening)
         {
             return;
         }
