@@ -11,6 +11,9 @@ namespace FluxWeb.Cluster;
 
 public static class ClusterServiceCollectionExtensions
 {
+    /// <summary>Orleans' default longest probe period (four times its 5 s probe timeout).</summary>
+    private static readonly TimeSpan MaxProbePeriod = TimeSpan.FromSeconds(20);
+
     /// <summary>
     /// Makes this process an Orleans silo (issue 18; docs/decisions/0021): with SQLite, a one-silo cluster on
     /// localhost on free ports; with PostgreSQL, a member of the cluster whose membership is in that database
@@ -42,6 +45,18 @@ public static class ClusterServiceCollectionExtensions
             {
                 options.ClusterId = settings.Value.ClusterId;
                 options.ServiceId = "fluxweb";
+            });
+            // Failure detection (docs/decisions/0023): a killed process's jobs are requeued when membership declares it
+            // dead, so its probes decide how fast that is. The rest stays Orleans' (votes, indirect probes, the
+            // extension while the prober is overloaded, and no vote against a silo whose connection is still talking).
+            silo.Services.AddOptions<ClusterMembershipOptions>().Configure<IOptions<ClusterSettings>>((options, settings) =>
+            {
+                options.ProbeTimeout = settings.Value.ProbeTimeout;
+                options.NumMissedProbesLimit = settings.Value.MissedProbesLimit;
+                // The longest probe period, and (times the missed probes) how long a silo whose connection is still
+                // open but silent is spared: kept at Orleans' own 20 s (60 s spared), so only the healthy period
+                // shrinks and a process frozen for less than a minute (a long pause, kill -STOP) is not voted dead.
+                options.MaxProbeTimeout = TimeSpan.FromTicks(Math.Max(settings.Value.ProbeTimeout.Ticks * 4, MaxProbePeriod.Ticks));
             });
             silo.Services.AddOptions<AdoNetClusteringSiloOptions>().Configure<IOptions<DatabaseOptions>, IOptions<PersistenceOptions>>((options, database, persistence) =>
             {

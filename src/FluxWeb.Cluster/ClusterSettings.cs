@@ -51,6 +51,21 @@ public sealed class ClusterSettings
     /// <summary>How often a process tells the dispatcher what its workers do (also how a restarted dispatcher learns them again).</summary>
     public TimeSpan WorkerHeartbeat { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often each silo probes the others, and how long it waits for an answer (Orleans' <c>ProbeTimeout</c>; it
+    /// adapts between half of this and 20 s to the answers it measures, and waits longer while the prober itself is
+    /// overloaded). Default 2 s (Orleans: 5 s), so a killed process is declared dead, and its jobs requeued, within
+    /// 10 s (docs/decisions/0023).
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Probes in a row a silo may miss before the prober votes it dead (Orleans' <c>NumMissedProbesLimit</c>; the last
+    /// probe goes through another silo, whose vote counts too). A silo whose connection still delivered a message
+    /// within the longest probe period (20 s) times this is never voted dead: it is busy, not gone.
+    /// </summary>
+    public int MissedProbesLimit { get; set; } = 3;
+
     /// <summary>The ports and address this process uses, defaults and free ports applied.</summary>
     internal ResolvedCluster Resolve(DatabaseProvider provider)
     {
@@ -84,6 +99,10 @@ internal sealed record ResolvedCluster(bool Shared, IPAddress Advertised, int Si
 /// <summary>Refuses at start what would make a silo that cannot listen or join.</summary>
 internal sealed class ClusterSettingsValidator(IOptions<DatabaseOptions> database) : IValidateOptions<ClusterSettings>
 {
+    private static readonly TimeSpan MinProbeTimeout = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan MaxProbeTimeout = TimeSpan.FromMinutes(1);
+
     public ValidateOptionsResult Validate(string? name, ClusterSettings options)
     {
         var failures = new List<string>();
@@ -125,6 +144,19 @@ internal sealed class ClusterSettingsValidator(IOptions<DatabaseOptions> databas
         if (options.WorkerHeartbeat <= TimeSpan.Zero)
         {
             failures.Add("Cluster:WorkerHeartbeat must be positive.");
+        }
+
+        // Below half a second a busy machine's own scheduling delays look like failures; above a minute a dead
+        // process's jobs wait minutes.
+        if (options.ProbeTimeout < MinProbeTimeout || options.ProbeTimeout > MaxProbeTimeout)
+        {
+            failures.Add($"Cluster:ProbeTimeout must be between {MinProbeTimeout:c} and {MaxProbeTimeout:c} (was {options.ProbeTimeout:c}).");
+        }
+
+        // One missed probe is no evidence at all (a dropped packet); Orleans needs at least two for its indirect probe.
+        if (options.MissedProbesLimit is < 2 or > 10)
+        {
+            failures.Add($"Cluster:MissedProbesLimit must be between 2 and 10 (was {options.MissedProbesLimit}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,6 +1,7 @@
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
+using Orleans.Concurrency;
 
 namespace FluxWeb.Cluster;
 
@@ -35,18 +36,36 @@ public interface IJobDispatcherGrain : IGrainWithIntegerKey
     Task<bool> SetDraining(string workerId, bool draining);
 }
 
-/// <summary>One process, as the dispatcher reaches it: grain observer made with <c>CreateObjectReference</c>.</summary>
+/// <summary>
+/// One process, as the dispatcher reaches it: grain observer made with <c>CreateObjectReference</c>. The dispatcher
+/// never waits long on one process (a hung one would stall dispatch for all): what needs no answer is one-way, and
+/// what does has a short timeout (<see cref="AnswerTimeout"/>), after which that process is forgotten until it reports.
+/// </summary>
 public interface INodeObserver : IGrainObserver
 {
+    /// <summary>
+    /// How long the dispatcher waits for a process's answer. A live process answers in milliseconds (the call only
+    /// queues the job for a worker thread); this leaves room for a loaded machine's pauses, not for a hung process.
+    /// </summary>
+    public const string AnswerTimeout = "00:00:03";
+
     /// <summary>Offer one job to one of its workers; false when that worker has no free slot (or is draining).</summary>
+    [ResponseTimeout(AnswerTimeout)]
     Task<bool> Offer(string workerId, Guid jobId);
 
+    /// <summary>Stop the job if it runs here; the row's flag is the backstop for a cancel that is lost.</summary>
+    [OneWay]
     Task Cancel(Guid jobId);
 
+    /// <summary>The queue's forecast; the next decision sends a newer one.</summary>
+    [OneWay]
     Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc);
 
+    /// <summary>Another process's live event; the pages reconcile a lost one from the database.</summary>
+    [OneWay]
     Task Deliver(JobEventMessage jobEvent);
 
+    [ResponseTimeout(AnswerTimeout)]
     Task<bool> SetDraining(string workerId, bool draining);
 }
 

@@ -152,7 +152,20 @@ internal sealed partial class JobDispatcherGrain(
 
     private Task PollAsync(CancellationToken cancellationToken) => DispatchAsync();
 
+    /// <summary>
+    /// Decides, and decides again at once when a process could not be reached: its offers went nowhere, and the jobs
+    /// planned for it must go to the others now, not at the next report or poll. Each further round follows a process
+    /// forgotten, so there are at most as many as processes.
+    /// </summary>
     private async Task DispatchAsync()
+    {
+        for (var rounds = nodes.Count + 1; rounds > 0 && await DispatchRoundAsync(); rounds--)
+        {
+        }
+    }
+
+    /// <returns>Whether a process was forgotten because an offer to it failed.</returns>
+    private async Task<bool> DispatchRoundAsync()
     {
         ForgetSilent();
         SchedulingSnapshot snapshot;
@@ -164,7 +177,7 @@ internal sealed partial class JobDispatcherGrain(
         {
             // A locked or unreachable database: the next change or poll tries again.
             LogReadFailed(logger, ex);
-            return;
+            return false;
         }
 
         foreach (var (jobId, at) in offers.ToList())
@@ -181,6 +194,7 @@ internal sealed partial class JobDispatcherGrain(
             .Select(w => new IdleWorker(w.WorkerId, w.LoadedModelId, w.FreeSlots, w.LastUsedUtc))
             .ToList();
         var offered = new HashSet<Guid>();
+        var unreachable = false;
         foreach (var assignment in DispatchPlanner.Plan(policy, snapshot, idle))
         {
             var node = nodes.Values.FirstOrDefault(n => n.Report.Workers.Any(w => w.WorkerId == assignment.WorkerId));
@@ -190,7 +204,7 @@ internal sealed partial class JobDispatcherGrain(
             }
 
             var accepted = false;
-            await CallAsync(node.Report.Node, node, async n => accepted = await n.Observer.Offer(assignment.WorkerId, assignment.Decision.Job.Id));
+            unreachable |= !await CallAsync(node.Report.Node, node, async n => accepted = await n.Observer.Offer(assignment.WorkerId, assignment.Decision.Job.Id));
             // Until its next report the worker counts as having one slot fewer, whether it took the job or not
             // (a refusal means the report the dispatcher holds is already out of date).
             TakeSlot(node.Report.Node, assignment.WorkerId);
@@ -202,7 +216,13 @@ internal sealed partial class JobDispatcherGrain(
             }
         }
 
+        if (unreachable)
+        {
+            return true;
+        }
+
         await PublishPositionsAsync(snapshot, offered);
+        return false;
     }
 
     private void TakeSlot(string nodeName, string workerId)
@@ -251,12 +271,17 @@ internal sealed partial class JobDispatcherGrain(
         }
     }
 
-    /// <summary>One call to one process; a process that cannot be reached is forgotten (its next report brings it back).</summary>
-    private async Task CallAsync(string name, Node node, Func<Node, Task> call)
+    /// <summary>
+    /// One call to one process; a process that cannot be reached, or does not answer within
+    /// <see cref="INodeObserver.AnswerTimeout"/>, is forgotten (its next report brings it back).
+    /// </summary>
+    /// <returns>Whether the call went through.</returns>
+    private async Task<bool> CallAsync(string name, Node node, Func<Node, Task> call)
     {
         try
         {
             await call(node);
+            return true;
         }
         catch (Exception ex)
         {
@@ -265,6 +290,8 @@ internal sealed partial class JobDispatcherGrain(
             {
                 Forget(name, current);
             }
+
+            return false;
         }
     }
 

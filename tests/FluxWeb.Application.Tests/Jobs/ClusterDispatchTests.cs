@@ -5,7 +5,9 @@ using FluxWeb.Inference.Devices;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans;
+using Orleans.Configuration;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
@@ -197,6 +199,107 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
 
         var after = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => SubmitAsync(host, ada, $"after {i}")));
         Assert.All(await Task.WhenAll(after.Select(id => host.WaitForEndAsync(id))), j => Assert.True(j.State == JobState.Succeeded, $"{j.State}: {j.Error}\n{string.Join("\n", host.Logs.Lines.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase)))}"));
+    }
+
+    [Fact]
+    public async Task Failure_detection_is_orleans_membership_with_the_clusters_probe_settings()
+    {
+        var defaults = await StartAsync([new()]);
+        var membership = defaults.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        // docs/decisions/0023: probes every 1–8 s, three missed (the last one indirect) and a dead process is voted out.
+        Assert.Equal(TimeSpan.FromSeconds(2), membership.ProbeTimeout);
+        Assert.Equal(3, membership.NumMissedProbesLimit);
+        // Orleans' own longest period: a silent but open connection is spared a minute, as with its defaults.
+        Assert.Equal(TimeSpan.FromSeconds(20), membership.MaxProbeTimeout);
+        Assert.True(membership.EnableIndirectProbes);
+        Assert.True(membership.ExtendProbeTimeoutDuringDegradation);
+        Assert.True(membership.EnableConnectionLivenessCheck);
+
+        var tuned = await StartAsync([new()], settings: new Dictionary<string, string?> { ["Cluster:ProbeTimeout"] = "00:00:07", ["Cluster:MissedProbesLimit"] = "4" });
+        membership = tuned.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
+        Assert.Equal(TimeSpan.FromSeconds(7), membership.ProbeTimeout);
+        Assert.Equal(4, membership.NumMissedProbesLimit);
+        Assert.Equal(TimeSpan.FromSeconds(28), membership.MaxProbeTimeout);
+    }
+
+    [Theory]
+    [InlineData("Cluster:ProbeTimeout", "00:00:00.100", "Cluster:ProbeTimeout must be between 00:00:00.5000000 and 00:01:00 (was 00:00:00.1000000)")]
+    [InlineData("Cluster:ProbeTimeout", "00:05:00", "Cluster:ProbeTimeout must be between")]
+    [InlineData("Cluster:MissedProbesLimit", "1", "Cluster:MissedProbesLimit must be between 2 and 10 (was 1)")]
+    [InlineData("Cluster:MissedProbesLimit", "11", "Cluster:MissedProbesLimit must be between 2 and 10 (was 11)")]
+    public async Task Failure_detection_settings_out_of_range_stop_the_start_with_a_message_naming_the_setting(string key, string value, string expected)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync([new()], settings: new Dictionary<string, string?> { [key] = value }));
+
+        var messages = error is OptionsValidationException validation ? string.Join("\n", validation.Failures) : error.ToString();
+        Assert.Contains(expected, messages, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_hung_process_does_not_hold_up_a_job_that_another_process_can_run()
+    {
+        FakeImageGenerator[] engines = [new()];
+        var host = await StartAsync(engines);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var grains = host.Services.GetRequiredService<IGrainFactory>();
+        var dispatcher = grains.GetGrain<IJobDispatcherGrain>(0);
+        var hung = new HungNode();
+        var reference = grains.CreateObjectReference<INodeObserver>(hung);
+        try
+        {
+            // A process that joined and then hung (kill -STOP): its one worker has the job's model loaded, so the
+            // dispatcher offers it the job first (model affinity) rather than to this host's fresh worker.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var report = new NodeReport("hung-node", "hung-host",
+                [new WorkerReport("hung-node/cpu", "hung-node", "hung-host", "cpu", (int)WorkerState.Idle, false, QueueHost.ModelId, [], 1, 1, 1, DateTime.UtcNow)]);
+            // Not awaited: before the dispatcher stopped waiting on processes, this report itself hung (it sends the queue's positions to every process).
+            var reported = dispatcher.Report(report, reference);
+            var id = await SubmitAsync(host, ada, "must not wait for the hung process");
+
+            // Orleans' default response timeout is 30 s: a dispatcher that waits for the hung process's answer runs the
+            // job only after that. 15 s is far above the dispatcher's own limit (3 s) on a loaded machine.
+            var job = await host.WaitForEndAsync(id, TimeSpan.FromSeconds(15));
+            var took = clock.Elapsed;
+            Assert.Equal(JobState.Succeeded, job.State);
+            Assert.Single(engines[0].Started);
+            // The job went to the hung process first, and the dispatcher gave up waiting for its answer.
+            Assert.Contains(host.Logs.Lines, l => l.Contains("Process hung-node could not be reached", StringComparison.Ordinal) && l.Contains("INodeObserver.Offer", StringComparison.Ordinal));
+            await reported.WaitAsync(TimeSpan.FromSeconds(15));
+            Console.WriteLine($"dispatch: a job offered to a hung process ran elsewhere {took.TotalSeconds:0.0} s after it was submitted");
+        }
+        finally
+        {
+            // Its calls end, so the host stops without waiting for them.
+            hung.Continue();
+            grains.DeleteObjectReference<INodeObserver>(reference);
+        }
+    }
+
+    /// <summary>A process that stopped (kill -STOP): whatever it is asked, it never answers.</summary>
+    private sealed class HungNode : INodeObserver
+    {
+        private readonly TaskCompletionSource never = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>kill -CONT: every call it holds returns.</summary>
+        public void Continue() => never.TrySetResult();
+
+        public async Task<bool> Offer(string workerId, Guid jobId)
+        {
+            await never.Task;
+            return true;
+        }
+
+        public Task Cancel(Guid jobId) => never.Task;
+
+        public Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc) => never.Task;
+
+        public Task Deliver(JobEventMessage jobEvent) => never.Task;
+
+        public async Task<bool> SetDraining(string workerId, bool draining)
+        {
+            await never.Task;
+            return true;
+        }
     }
 
     [Fact]

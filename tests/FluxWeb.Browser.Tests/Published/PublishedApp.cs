@@ -20,6 +20,8 @@ public sealed partial class PublishedApp : IAsyncDisposable
 
     private const int Sigterm = 15;
 
+    private const int Sigkill = 9;
+
     private readonly ConcurrentQueue<string> log = new();
     private readonly Dictionary<string, string> environment;
     private Process? server;
@@ -143,6 +145,16 @@ public sealed partial class PublishedApp : IAsyncDisposable
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
         BaseUrl = await listening.Task.WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>SIGKILL of the running <c>fluxweb serve</c> (the box dies: no shutdown code runs); returns once it is gone.</summary>
+    public async Task KillAsync()
+    {
+        Assert.True(server is { HasExited: false }, "fluxweb serve is not running");
+        Assert.True(kill(server.Id, Sigkill) == 0, $"kill -9 {server.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await server.WaitForExitAsync(deadline.Token);
+        log.Enqueue($"[test] SIGKILL sent at {DateTimeOffset.UtcNow:O}");
     }
 
     /// <summary>How <c>fluxweb ARGS</c> is started: the image's user, environment and read-only working directory.</summary>

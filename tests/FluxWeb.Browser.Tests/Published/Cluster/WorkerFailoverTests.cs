@@ -17,10 +17,9 @@ public sealed partial class WorkerFailoverTests
 
     private const int Steps = 40;
 
-    // Out of the everyday run while it fails: Orleans' default membership settings declare a killed process dead
-    // after about 10.2 s on the 2-core machine, so the requeue misses the 10 s that issue 18 asks for.
+    // Within 10 s because membership probes every Cluster:ProbeTimeout (2 s) and declares a silo dead after three
+    // missed probes (docs/decisions/0023); with Orleans' own 5 s it took about 10.2 s here.
     [Fact]
-    [Trait("Category", "Chaos")]
     public async Task A_worker_killed_mid_job_has_its_job_requeued_within_10_s_and_done_exactly_once()
     {
         await using var cluster = await PublishedCluster.StartAsync("cluster-kill", workerCount: 2);
@@ -88,6 +87,67 @@ public sealed partial class WorkerFailoverTests
         await cluster.AssertImageFilesMatchRowsAsync();
     }
 
+    /// <summary>
+    /// The dispatcher is a singleton grain that lives on one process; here, the web node (it starts first, see
+    /// <see cref="ClusterProcessCollection"/>). When that process is killed, the grain comes back on a worker process
+    /// (the only silos left), rebuilds its view from the database and the workers' next reports, and the queue keeps
+    /// moving without any web node: every job, running or waiting when the web node died, succeeds exactly once. The
+    /// web node is then started again, as an operator would, and shows every job done.
+    /// </summary>
+    [Fact]
+    public async Task The_dispatchers_own_process_killed_its_grain_comes_back_on_another_and_every_job_succeeds_once()
+    {
+        await using var cluster = await PublishedCluster.StartAsync("cluster-dispatcher", workerCount: 2);
+        var user = await cluster.CreateUserAsync("dispatcher@cluster.test");
+        var jobs = new List<Guid>();
+        for (var i = 0; i < 4; i++)
+        {
+            jobs.Add(await user.SubmitAsync($"a lighthouse, number {i}, while the dispatcher dies", Size, Steps, seed: (ulong)(20 + i)));
+        }
+
+        // Two run (one per worker), two wait.
+        await Eventually.Until(
+            () => jobs.Count(id => cluster.WorkersThatTook(id).Count > 0) == 2,
+            () => $"the two workers did not each take a job; web node:\n{Tail(cluster.Web.Log)}",
+            TimeSpan.FromSeconds(60));
+        Assert.True(DispatcherActivations(cluster.Web.Log) == 1, $"the dispatcher is not on the web node:\n{Tail(cluster.Web.Log)}");
+        Assert.All(cluster.Workers, w => Assert.Equal(0, DispatcherActivations(w.Log)));
+        var waiting = await cluster.ScalarAsync<long>("""SELECT COUNT(*) FROM "Jobs" WHERE "State" = 'Queued'""");
+        Assert.True(waiting >= 1, "no job was still waiting when the dispatcher's process was killed: make the jobs longer (Size, Steps)");
+
+        await cluster.Web.KillAsync();
+        var killed = Stopwatch.StartNew();
+
+        var host = await Eventually.Value(
+            () => Task.FromResult(cluster.Workers.FirstOrDefault(w => DispatcherActivations(w.Log) > 0)),
+            w => w is not null,
+            () => $"no worker activated the dispatcher after the web node was killed:\n{string.Join("\n", cluster.Workers.Select(w => $"{w.Name}:\n{Tail(w.Log)}"))}",
+            TimeSpan.FromSeconds(60));
+        var movedAfter = killed.Elapsed;
+        await Eventually.Until(
+            async () => await cluster.ScalarAsync<long>("""SELECT COUNT(*) FROM "Jobs" WHERE "State" = 'Succeeded'""") == jobs.Count,
+            () => $"not every job succeeded without the web node:\n{string.Join("\n", cluster.Workers.Select(w => $"{w.Name}:\n{Tail(w.Log)}"))}",
+            TimeSpan.FromSeconds(180));
+        var doneAfter = killed.Elapsed;
+        (await cluster.LedgerAsync(user)).AssertEachSucceededOnce(jobs);
+        await cluster.AssertImageFilesMatchRowsAsync();
+
+        // The web node comes back (on a new free port) and shows every job done.
+        await cluster.Web.StartAsync("--no-workers");
+        using var http = new HttpClient { BaseAddress = new Uri(cluster.Web.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Authorization = user.Http.DefaultRequestHeaders.Authorization;
+        var again = user with { Http = http };
+        foreach (var id in jobs)
+        {
+            Assert.Equal("Succeeded", await again.StateAsync(id));
+        }
+
+        Console.WriteLine($"cluster: dispatcher active on {host!.Name} {movedAfter.TotalSeconds:0.0} s after SIGKILL of the web node; all {jobs.Count} jobs succeeded once {doneAfter.TotalSeconds:0.0} s after it");
+    }
+
+    private static int DispatcherActivations(string log) =>
+        log.Split('\n').Count(line => line.Contains("The job dispatcher is active", StringComparison.Ordinal));
+
     /// <summary>Waits until a worker has taken the job and the API shows it running; returns that worker.</summary>
     internal static async Task<ClusterProcess> RunningWorkerAsync(PublishedCluster cluster, ClusterUser user, Guid jobId)
     {
@@ -125,8 +185,8 @@ public sealed partial class WorkerFailoverTests
 /// <summary>
 /// The cluster tests start several published processes each and time how fast a job comes back: they run one after
 /// another and alone (xUnit runs a collection that disables parallelization after the others), so the published-app
-/// lanes do not take their CPU. The web node starts first, so the dispatcher grain is activated on it and the kills
-/// hit workers only; a dispatcher on a dying silo is not what these tests cover.
+/// lanes do not take their CPU. The web node starts first, so the dispatcher grain is activated on it: killing a
+/// worker leaves the dispatcher alone, and killing the web node kills the dispatcher's process.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ClusterProcessCollection
