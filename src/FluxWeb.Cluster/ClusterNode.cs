@@ -30,6 +30,7 @@ internal sealed partial class ClusterNode(
     JobEvents events,
     QueuePositions positions,
     RunningJobs runningJobs,
+    LiveJobBoard board,
     ClusterRelay relay,
     IOptions<ClusterSettings> settings,
     ILogger<ClusterNode> logger) : IHostedService, INodeObserver, IDisposable
@@ -115,7 +116,17 @@ internal sealed partial class ClusterNode(
 
     public Task Deliver(JobEventMessage jobEvent)
     {
-        events.PublishLocal(jobEvent.ToEvent());
+        var received = jobEvent.ToEvent();
+        // The board first: a subscriber handed the event's preview URL may ask for it at once.
+        var preview = jobEvent.Preview is { Length: > 0 and <= RelayedPreviews.MaxBytes } png ? png : null;
+        board.ApplyRelayed(received, preview is null ? null : jobEvent.PreviewStep, preview);
+        events.PublishLocal(received);
+        return Task.CompletedTask;
+    }
+
+    public Task Peers(int nodes)
+    {
+        relay.Nodes = nodes;
         return Task.CompletedTask;
     }
 
@@ -134,7 +145,7 @@ internal sealed partial class ClusterNode(
     private async Task ReportAsync()
     {
         var report = new NodeReport(node.NodeId, node.HostName, [.. (workers?.Workers ?? []).Select(w => WorkerReport.From(w.Status()))]);
-        relay.Nodes = await Dispatcher.Report(report, reference!);
+        await Dispatcher.Report(report, reference!);
     }
 
     /// <summary>One report at a time, the latest state each time: a report never overtakes a newer one.</summary>
@@ -263,26 +274,37 @@ internal sealed partial class ClusterNode(
 /// Cancels and live events for the cluster's other processes, through the dispatcher. Events go out in order,
 /// one at a time, off the publisher's thread; with no other process (the single box) nothing is sent at all.
 /// </summary>
-internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, IClusterMembershipService membership, ILogger<ClusterRelay> logger) : IJobClusterRelay
+/// <remarks>
+/// Step previews live in the memory of the process that runs the job, but the owner's page may be served by
+/// another. So a progress event whose preview changed carries the preview itself, as the PNG this process would
+/// serve (encoded here, on the relay's loop, not on the engine's thread), and the receivers keep it in their
+/// <see cref="LiveJobBoard"/> under the same owner check and expiry as their own jobs' previews. Pushed rather than
+/// fetched on demand: a web node would otherwise need a route to the worker that runs each job and a call per
+/// request per tab, while a push costs one send per step that every node's tabs share. Bounded: at most one preview
+/// per job every <see cref="RelayedPreviews.Interval"/> (a GPU runs a few steps a second; the page needs no more, and the
+/// result replaces the last preview a moment later) and none over <see cref="RelayedPreviews.MaxBytes"/> (a 2048² image's
+/// latent preview, 256² pixels, is well under it). An event whose newer preview was not sent points at the last one
+/// that was, so the URL a receiver delivers always names a picture it has.
+/// </remarks>
+internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
     private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Real time: a clock a test holds still would otherwise let no second preview out.</summary>
+    private readonly RelayedPreviews previews = new(board, TimeProvider.System);
     private int sending;
+    private int nodes = 1;
 
-    /// <summary>Processes in the cluster, this one included, as of the last report.</summary>
-    public int Nodes { get; set; } = 1;
-
-    /// <summary>
-    /// Another process may need to hear: the dispatcher said so at this process's last report, or the membership table
-    /// knows another active silo. The report alone is not enough: a process without workers reports only on its
-    /// heartbeat, so until then it does not know of the silos that joined after it, and its jobs' events and its
-    /// cancels stayed home (a web node's Queued event never reached the owner's other web node, and its cancel of a
-    /// running job never reached the worker node running it).
-    /// </summary>
-    private bool OthersListening => Nodes > 1 || membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) > 1;
+    /// <summary>Processes in the cluster, this one included, as the dispatcher last announced (<see cref="INodeObserver.Peers"/>).</summary>
+    public int Nodes
+    {
+        get => Volatile.Read(ref nodes);
+        set => Volatile.Write(ref nodes, value);
+    }
 
     public void CancelElsewhere(Guid jobId)
     {
-        if (OthersListening)
+        if (Nodes > 1)
         {
             _ = SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Cancel(jobId, node.NodeId));
         }
@@ -290,7 +312,7 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
 
     public void Forward(JobEvent jobEvent)
     {
-        if (!OthersListening)
+        if (Nodes <= 1)
         {
             return;
         }
@@ -306,7 +328,8 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
     {
         while (outgoing.Reader.TryRead(out var message))
         {
-            await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(message, node.NodeId));
+            var withPreview = previews.Attach(message);
+            await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(withPreview, node.NodeId));
         }
 
         Volatile.Write(ref sending, 0);

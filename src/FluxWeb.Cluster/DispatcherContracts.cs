@@ -13,9 +13,11 @@ namespace FluxWeb.Cluster;
 /// </summary>
 public interface IJobDispatcherGrain : IGrainWithIntegerKey
 {
-    /// <summary>A process's workers as they are now, and where to reach it. Also the heartbeat.</summary>
-    /// <returns>How many processes the dispatcher knows (1: nobody else needs this process's live events).</returns>
-    Task<int> Report(NodeReport report, INodeObserver node);
+    /// <summary>
+    /// A process's workers as they are now, and where to reach it. Also the heartbeat. A process the dispatcher did not
+    /// know is announced to every process (<see cref="INodeObserver.Peers"/>, itself included) before this returns.
+    /// </summary>
+    Task Report(NodeReport report, INodeObserver node);
 
     /// <summary>The process stops: forget it and its workers now.</summary>
     Task Leave(string node);
@@ -65,6 +67,14 @@ public interface INodeObserver : IGrainObserver
     [OneWay]
     Task Deliver(JobEventMessage jobEvent);
 
+    /// <summary>
+    /// How many processes the dispatcher knows now (1: nobody else needs this process's live events). Sent to every
+    /// process whenever one joins or leaves, one turn at a time and awaited, so the last count a process received is
+    /// the dispatcher's latest, and a process that joined is counted everywhere before its own report returns.
+    /// </summary>
+    [ResponseTimeout(AnswerTimeout)]
+    Task Peers(int nodes);
+
     [ResponseTimeout(AnswerTimeout)]
     Task<bool> SetDraining(string workerId, bool draining);
 }
@@ -97,7 +107,11 @@ public sealed record WorkerReport(
         new(WorkerId, Node, Host, DeviceId, state ?? (WorkerState)State, Draining, LoadedModelId, CurrentJobs, FreeSlots, JobsDone, GpuSeconds, LastUsedUtc);
 }
 
-/// <summary>A <see cref="JobEvent"/> on the wire between silos (enums as numbers, so the contract stays in this project).</summary>
+/// <summary>
+/// A <see cref="JobEvent"/> on the wire between silos (enums as numbers, so the contract stays in this project). A
+/// progress event may carry the job's latest step preview as PNG (<see cref="Preview"/>, of step <see cref="PreviewStep"/>),
+/// for the other processes to serve at the event's <see cref="PreviewUrl"/> (see <see cref="ClusterRelay"/>).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JobEventMessage(
     [property: Id(0)] int Kind,
@@ -112,7 +126,9 @@ public sealed record JobEventMessage(
     [property: Id(9)] string? PreviewUrl,
     [property: Id(10)] Guid? OutputImageId,
     [property: Id(11)] string? OutputUrl,
-    [property: Id(12)] string? Error)
+    [property: Id(12)] string? Error,
+    [property: Id(13)] int? PreviewStep = null,
+    [property: Id(14)] byte[]? Preview = null)
 {
     public static JobEventMessage From(JobEvent e) =>
         new((int)e.Kind, e.JobId, e.OwnerId, (int)e.State, e.AtUtc, e.QueuePosition, e.Stage is { } stage ? (int)stage : null, e.Step, e.TotalSteps, e.PreviewUrl, e.OutputImageId, e.OutputUrl, e.Error);

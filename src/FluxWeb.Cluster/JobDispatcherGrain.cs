@@ -43,10 +43,17 @@ internal sealed partial class JobDispatcherGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<int> Report(NodeReport report, INodeObserver observer)
+    public async Task Report(NodeReport report, INodeObserver observer)
     {
         var known = nodes.ContainsKey(report.Node);
         nodes[report.Node] = new Node(report, observer, Now);
+        if (!known)
+        {
+            // Before anything else: a process that was alone until now must start relaying its live events before
+            // the newcomer's report returns (and with it, the newcomer's start, after which its users subscribe).
+            await TellPeersAsync();
+        }
+
         foreach (var worker in report.Workers)
         {
             dead.Remove(worker.WorkerId);
@@ -70,11 +77,9 @@ internal sealed partial class JobDispatcherGrain(
         {
             await DispatchAsync();
         }
-
-        return nodes.Count;
     }
 
-    public Task Leave(string node)
+    public async Task Leave(string node)
     {
         if (nodes.Remove(node, out var gone))
         {
@@ -83,9 +88,9 @@ internal sealed partial class JobDispatcherGrain(
             {
                 dead[worker.WorkerId] = (worker, Now);
             }
-        }
 
-        return Task.CompletedTask;
+            await TellPeersAsync();
+        }
     }
 
     public Task QueueChanged() => DispatchAsync();
@@ -245,6 +250,21 @@ internal sealed partial class JobDispatcherGrain(
         foreach (var (name, node) in nodes.ToList())
         {
             await CallAsync(name, node, n => n.Observer.Positions([.. order], ownersInOrder, snapshot.NowUtc));
+        }
+    }
+
+    /// <summary>
+    /// Every process learns how many there are, from here only: a count a process takes from its own report's answer
+    /// would be as old as that report (up to a heartbeat), and a process that started alone would drop the live
+    /// events of its jobs for a web node that joined since. Processes forgotten for silence are not announced: a
+    /// count too high costs a relay call with nobody to deliver to, never a lost event.
+    /// </summary>
+    private async Task TellPeersAsync()
+    {
+        var count = nodes.Count;
+        foreach (var (name, node) in nodes.ToList())
+        {
+            await CallAsync(name, node, n => n.Observer.Peers(count));
         }
     }
 

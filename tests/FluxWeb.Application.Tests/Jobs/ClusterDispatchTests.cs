@@ -327,6 +327,86 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_step_preview_of_a_job_on_a_worker_node_is_served_by_the_web_node_to_its_owner_and_nobody_else()
+    {
+        FakeImageGenerator[] webEngines = [new()];
+        FakeImageGenerator[] workerEngines = [new()];
+        var web = await StartAsync(webEngines);
+        var worker = await StartAsync(workerEngines, joining: web);
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var bob = await web.CreateUserAsync("bob@example.com");
+        var admin = await web.CreateUserAsync("admin@example.com", Domain.Accounts.Roles.Admin);
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobEvent>();
+        using var subscription = web.Events.Subscribe(ada, seen.Enqueue);
+        var hold = workerEngines[0].HoldNextJob(step: 2);
+
+        var id = await SubmitAsync(web, ada, "previewed on the web node");
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // The job waits at step 2: the last preview URL the owner was given on the web node names a step it has.
+        var url = (await Eventually.Value(
+            () => Task.FromResult(seen.LastOrDefault(e => e.JobId == id && e.Kind == JobEventKind.Progress && e.PreviewUrl is not null)?.PreviewUrl),
+            u => u is not null,
+            () => $"No preview URL reached the web node; seen: {string.Join(", ", seen.Select(e => $"{e.Kind} {e.Step} {e.PreviewUrl}"))}"))!;
+        Assert.StartsWith(JobUrls.Preview(id, 0)[..^1], url, StringComparison.Ordinal);
+        var step = int.Parse(url[(url.LastIndexOf('=') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(step, 1, 2);
+        Assert.False(web.Services.GetRequiredService<RunningJobs>().Contains(id));
+
+        var preview = await web.Jobs.GetPreviewAsync(ada, id);
+        Assert.NotNull(preview.Value);
+        using (var image = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(preview.Value))
+        {
+            // The fake engine's preview of step n is the colour of seed + n: the pixels of the step the URL names.
+            Assert.Equal(FakeImageGenerator.ColourOf(1 + (ulong)step), image[0, 0]);
+        }
+
+        Assert.NotNull((await web.Jobs.GetPreviewAsync(admin, id)).Value);
+        var others = await web.Jobs.GetPreviewAsync(bob, id);
+        Assert.True(others.NotFound);
+        // The job as the web node lists it (the pages reconcile from it) shows the live preview too.
+        Assert.Equal(url, (await web.Jobs.ReadAsync(ada, id)).Value?.PreviewUrl);
+
+        hold.Release();
+        Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id)).State);
+        await Eventually.Until(() => seen.Any(e => e.JobId == id && e.Kind == JobEventKind.Succeeded), "The end was not relayed.");
+        // A page that learns of the end late still finds the last preview, as on the node that ran the job.
+        Assert.NotNull((await web.Jobs.GetPreviewAsync(ada, id)).Value);
+        Assert.True((await web.Jobs.GetPreviewAsync(bob, id)).NotFound);
+    }
+
+    [Fact]
+    public async Task Live_events_reach_a_web_node_that_joined_after_the_worker_node_last_reported()
+    {
+        // The worker node starts alone and its next heartbeat is a minute away: what it knows of the cluster is what it
+        // learnt before the web node joined. Whatever that was, the web node's subscriber must get every event.
+        var slow = new Dictionary<string, string?> { ["Cluster:WorkerHeartbeat"] = "00:01:00" };
+        FakeImageGenerator[] workerEngines = [new()];
+        var worker = await StartAsync(workerEngines, settings: slow);
+        FakeImageGenerator[] webEngines = [new()];
+        var web = await StartAsync(webEngines, joining: worker, settings: slow);
+        // The web node's own worker is drained, so the job can only run on the worker node.
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<JobEvent>();
+        using var subscription = web.Events.Subscribe(ada, seen.Enqueue);
+
+        var id = await SubmitAsync(web, ada, "watched from the node that joined last");
+
+        Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id)).State);
+        await Eventually.Until(() => seen.Any(e => e.JobId == id && e.Kind == JobEventKind.Succeeded), () => $"Seen: {string.Join(", ", seen.Select(e => e.Kind))}");
+        Assert.Single(workerEngines[0].Started);
+        Assert.Empty(webEngines[0].Started);
+        var kinds = seen.Where(e => e.JobId == id).Select(e => e.Kind).ToList();
+        Assert.Single(kinds, k => k == JobEventKind.Started);
+        Assert.Equal(workerEngines[0].DefaultSteps + 2, kinds.Count(k => k == JobEventKind.Progress));
+    }
+
+    [Fact]
     public async Task Live_events_of_a_job_on_one_silo_reach_its_owner_subscribed_on_another()
     {
         FakeImageGenerator[] webEngines = [new()];

@@ -63,4 +63,80 @@ public sealed class LiveJobBoardTests
         Assert.All(ids.Take(5), id => Assert.Null(board.LatestPreview(id)));
         Assert.All(ids.Skip(5), id => Assert.NotNull(board.LatestPreview(id)));
     }
+
+    private static JobEvent Relayed(JobEventKind kind, Guid id, int step = 0) =>
+        new(kind, id, "ada", kind == JobEventKind.Succeeded ? Domain.Jobs.JobState.Succeeded : Domain.Jobs.JobState.Running, DateTime.UnixEpoch)
+        {
+            Stage = kind == JobEventKind.Progress ? GenerationStage.Denoising : null,
+            Step = step,
+            TotalSteps = 4,
+        };
+
+    [Fact]
+    public void A_job_running_on_another_process_shows_its_relayed_step_and_preview_here_and_its_last_preview_after_its_end()
+    {
+        var board = new LiveJobBoard(time);
+        var id = Guid.NewGuid();
+        byte[] png = [1, 2, 3];
+
+        board.ApplyRelayed(Relayed(JobEventKind.Started, id), null, null);
+        Assert.Null(board.LatestPreview(id));
+        board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 2), 2, png);
+        board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 3), null, null);
+
+        var live = board.Running(id);
+        Assert.NotNull(live);
+        Assert.Equal(("ada", 3, 2), (live.OwnerId, live.Step, live.PreviewStep));
+        Assert.Same(png, board.LatestPreview(id)?.PreviewPng());
+
+        board.ApplyRelayed(Relayed(JobEventKind.Succeeded, id), null, null);
+        Assert.Null(board.Running(id));
+        Assert.Same(png, board.LatestPreview(id)?.PreviewPng());
+        time.Advance(LiveJobBoard.FinishedPreviewKept);
+        Assert.Null(board.LatestPreview(id));
+    }
+
+    [Fact]
+    public void A_relayed_job_whose_end_never_arrives_is_forgotten_after_a_silence()
+    {
+        var board = new LiveJobBoard(time);
+        var id = Guid.NewGuid();
+        board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 1), 1, [1]);
+
+        time.Advance(LiveJobBoard.RelayedSilenceKept - TimeSpan.FromSeconds(1));
+        Assert.NotNull(board.LatestPreview(id));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(board.Running(id));
+        Assert.Null(board.LatestPreview(id));
+    }
+
+    [Fact]
+    public void The_relayed_end_of_an_earlier_run_does_not_touch_the_run_of_the_same_job_here()
+    {
+        var board = new LiveJobBoard(time);
+        var id = Guid.NewGuid();
+        board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 1), 1, [1]);
+        var here = board.Start(id, "ada", 4);
+        Preview(here, step: 1);
+
+        board.ApplyRelayed(Relayed(JobEventKind.Requeued, id), null, null);
+
+        Assert.Same(here, board.Running(id));
+        Assert.Same(here, board.LatestPreview(id));
+    }
+
+    [Fact]
+    public void However_many_jobs_are_relayed_only_the_latest_heard_are_remembered()
+    {
+        var board = new LiveJobBoard(time);
+        var ids = Enumerable.Range(0, LiveJobBoard.RelayedKept + 3).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 1), 1, [1]);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.All(ids.Take(3), id => Assert.Null(board.Running(id)));
+        Assert.All(ids.Skip(3), id => Assert.NotNull(board.Running(id)));
+    }
 }

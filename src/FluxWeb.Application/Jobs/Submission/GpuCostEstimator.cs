@@ -14,7 +14,11 @@ public sealed class GpuCostEstimator(IDbContextFactory<FluxWebDbContext> context
 {
     private const int Sample = 20;
 
-    public async Task<double> EstimateAsync(string modelId, ResolvedGeneration resolved, CancellationToken cancellationToken = default)
+    public async Task<double> EstimateAsync(string modelId, ResolvedGeneration resolved, CancellationToken cancellationToken = default) =>
+        await SecondsPerUnitAsync(modelId, cancellationToken) is { } secondsPerUnit ? secondsPerUnit * resolved.Width * resolved.Height * resolved.Steps : 0;
+
+    /// <summary>Measured GPU-seconds per pixel × step of the model's last jobs; null when it has no history yet.</summary>
+    public async Task<double?> SecondsPerUnitAsync(string modelId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var recent = await db.Jobs.AsNoTracking()
@@ -24,12 +28,6 @@ public sealed class GpuCostEstimator(IDbContextFactory<FluxWebDbContext> context
             .Select(j => new { j.GpuSeconds, Work = (double)j.ResolvedWidth * j.ResolvedHeight * j.ResolvedSteps })
             .ToListAsync(cancellationToken);
         var measured = recent.Where(r => r.Work > 0).ToList();
-        if (measured.Count == 0)
-        {
-            return 0;
-        }
-
-        var secondsPerUnit = measured.Average(r => r.GpuSeconds / r.Work);
-        return secondsPerUnit * resolved.Width * resolved.Height * resolved.Steps;
+        return measured.Count == 0 ? null : measured.Average(r => r.GpuSeconds / r.Work);
     }
 }

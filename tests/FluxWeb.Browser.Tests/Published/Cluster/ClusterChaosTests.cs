@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using FluxWeb.Testing;
 
 namespace FluxWeb.Browser.Tests.Published.Cluster;
@@ -92,53 +93,72 @@ public sealed class ClusterChaosTests
             (await cluster.LedgerAsync(user)).AssertEachSucceededOnce(jobs[user]);
         }
 
+        // The figures first, so a run that fails a check below still reports them.
+        var fairness = await FairnessAsync(cluster, users);
+        var bound = (MaxLiveWorkers * fairness.MaxJobSeconds) + ((MaxLiveWorkers + 1) * fairness.MeanJobSeconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cluster chaos: {Users * JobsPerUser} jobs in {clock.Elapsed.TotalSeconds:0} s with {kills} SIGKILLs; ") +
+            string.Create(CultureInfo.InvariantCulture, $"job cost {fairness.MinJobSeconds:0.00}–{fairness.MaxJobSeconds:0.00} GPU-s (mean {fairness.MeanJobSeconds:0.00}); while all users were waiting, ") +
+            string.Create(CultureInfo.InvariantCulture, $"the largest gap between two users' GPU-seconds was {fairness.SecondsSpread:0.0} s (bound {bound:0.0} s) and between their finished jobs {fairness.JobsSpread}"));
         await cluster.AssertImageFilesMatchRowsAsync();
-        var spread = await FairnessSpreadAsync(cluster, users);
-        Console.WriteLine($"cluster chaos: {Users * JobsPerUser} jobs in {clock.Elapsed.TotalSeconds:0} s with {kills} SIGKILLs; " +
-            $"largest gap between two users' finished jobs while all were waiting: {spread} (bound {FairnessBound})");
         Assert.True(kills >= 2, $"the chaos loop killed only {kills} worker(s): the run proves nothing about failover");
-        Assert.True(spread <= FairnessBound, $"a user fell {spread} jobs behind another while all had work waiting (bound {FairnessBound})");
+        Assert.True(fairness.SecondsSpread <= bound, string.Create(CultureInfo.InvariantCulture, $"a user fell {fairness.SecondsSpread:0.0} GPU-seconds behind another while all had work waiting (bound {bound:0.0} s)"));
     }
 
     /// <summary>
-    /// The fairness bound of the single-box scheduler (FairSchedulingPolicy, ADR 0007), carried over to the cluster.
-    /// Every job here costs the same (one model, one size, the model's steps), so "fewest GPU-seconds first" is
-    /// round-robin by user: on one box with one worker, two users' finished jobs never differ by more than 1. The
-    /// dispatcher gives each free worker the user with the fewest GPU-seconds (running jobs counted by their elapsed
-    /// time), so with W workers up to W jobs are in flight whose order of finishing is free: W more. A killed
-    /// worker's job goes back to the queue uncharged and its owner, now behind, goes next; until it is run again that
-    /// owner may be one job further behind: 1 more. Measured GPU-seconds of equal jobs vary (a busy machine), which
-    /// the 1 for round-robin already absorbs as long as no job costs twice another. So the bound is W + 2.
+    /// The fairness bound of the single-box scheduler (FairSchedulingPolicy, ADR 0007) is in GPU time: "whose turn" is
+    /// the user with the fewest GPU-seconds, and with unequal job costs it is fair in GPU time, not in job count. The
+    /// first version of this test bounded the gap in finished jobs by W + 2 (W workers in flight, 1 for round-robin, 1
+    /// for a killed worker's job), assuming every job costs the same "as long as no job costs twice another". Here
+    /// they do not: on the shared 2-core machine a job's measured cost ran from 0.4 to 4.8 GPU-seconds (mean 1.5),
+    /// and the first job on each restarted worker process is charged its model load (2 to 5 s; 17 worker processes
+    /// in one run). The first run with the running-job cap below measured a gap of 9 jobs while the users' GPU-seconds
+    /// differed by at most 5.3 s: the user 9 jobs behind had been charged as much GPU time as the others. So the bound
+    /// is stated in what the policy promises:
+    /// <para>
+    /// Let A be ahead of B at some moment while both wait, and j A's job that started last among those A has finished.
+    /// When j started, A's counted usage was at most B's. Since then A gained at most the full cost of j and of A's
+    /// other jobs then in flight beyond what was counted of them: at most W jobs, each at most the run's costliest job.
+    /// B's counted usage then exceeded B's finished usage now by at most its running jobs' counted parts: W − 1 on live
+    /// workers and those on killed workers not yet noticed (a kill every 4 to 12 s, noticed after about 10 s: up to 2),
+    /// W + 1 in all, each counted no more than its expected cost (SchedulingSnapshotReader caps a running job there;
+    /// before that cap, a job on a killed worker kept counting its elapsed time until the cluster noticed, and its owner
+    /// lost every turn meanwhile), the mean of recent costs. So the gap is at most W × (costliest job) + (W + 1) ×
+    /// (mean job cost), both measured in the run.
+    /// </para>
     /// </summary>
-    private const int FairnessBound = MaxLiveWorkers + 2;
+    private sealed record Fairness(double SecondsSpread, int JobsSpread, double MinJobSeconds, double MeanJobSeconds, double MaxJobSeconds);
 
     /// <summary>
-    /// The largest difference between two users' counts of finished jobs, over every moment while every user still had
-    /// jobs not finished (after the first user's last job finished, the others catching up is not unfairness).
+    /// The largest differences between two users' GPU-seconds and counts of finished jobs, over every moment while every
+    /// user still had jobs not finished (after the first user's last job finished, the others catching up is not unfairness),
+    /// with the spread of job costs that bounds them.
     /// </summary>
-    private static async Task<int> FairnessSpreadAsync(PublishedCluster cluster, IReadOnlyList<ClusterUser> users)
+    private static async Task<Fairness> FairnessAsync(PublishedCluster cluster, IReadOnlyList<ClusterUser> users)
     {
-        var finished = new List<(DateTime At, string User)>();
+        var finished = new List<(DateTime At, string User, double Seconds)>();
         await using (var connection = new Npgsql.NpgsqlConnection(cluster.ConnectionString))
         {
             await connection.OpenAsync();
-            await using var command = new Npgsql.NpgsqlCommand("""SELECT "FinishedUtc", "OwnerId" FROM "Jobs" ORDER BY "FinishedUtc" """, connection);
+            await using var command = new Npgsql.NpgsqlCommand("""SELECT "FinishedUtc", "OwnerId", "GpuSeconds" FROM "Jobs" ORDER BY "FinishedUtc" """, connection);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                finished.Add((reader.GetDateTime(0), reader.GetString(1)));
+                finished.Add((reader.GetDateTime(0), reader.GetString(1), reader.GetDouble(2)));
             }
         }
 
         var contestedUntil = users.Min(u => finished.Where(f => f.User == u.Id).Max(f => f.At));
         var counts = users.ToDictionary(u => u.Id, _ => 0);
-        var spread = 0;
-        foreach (var (at, user) in finished.Where(f => f.At < contestedUntil))
+        var seconds = users.ToDictionary(u => u.Id, _ => 0.0);
+        var (jobsSpread, secondsSpread) = (0, 0.0);
+        foreach (var (at, user, cost) in finished.Where(f => f.At < contestedUntil))
         {
             counts[user]++;
-            spread = Math.Max(spread, counts.Values.Max() - counts.Values.Min());
+            seconds[user] += cost;
+            jobsSpread = Math.Max(jobsSpread, counts.Values.Max() - counts.Values.Min());
+            secondsSpread = Math.Max(secondsSpread, seconds.Values.Max() - seconds.Values.Min());
         }
 
-        return spread;
+        return new Fairness(secondsSpread, jobsSpread, finished.Min(f => f.Seconds), finished.Average(f => f.Seconds), finished.Max(f => f.Seconds));
     }
 }
