@@ -295,6 +295,8 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
 
         public Task Deliver(JobEventMessage jobEvent) => never.Task;
 
+        public Task Peers(int nodes) => never.Task;
+
         public async Task<bool> SetDraining(string workerId, bool draining)
         {
             await never.Task;
