@@ -1,6 +1,7 @@
 using FluxWeb.Application;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Cluster;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
@@ -47,7 +48,13 @@ public sealed class QueueHost : IAsyncDisposable
 
     public IJobEvents Events => Services.GetRequiredService<IJobEvents>();
 
-    /// <summary>Builds and starts a host. <paramref name="configure"/> adds settings (e.g. quotas); <paramref name="services"/> replaces services (e.g. the scheduling policy).</summary>
+    /// <summary>
+    /// Builds and starts a host. <paramref name="settings"/> adds settings (e.g. quotas); <paramref name="services"/>
+    /// replaces services (e.g. the scheduling policy); <paramref name="logs"/> collects its log lines with those of
+    /// other hosts (the silos of one <see cref="QueueCluster"/>). A host with a worker is an Orleans silo, as every
+    /// server is; one without is not, unless <paramref name="silo"/> makes it one: a web node of a cluster
+    /// (<c>serve --no-workers</c>) without the web layer.
+    /// </summary>
     public static async Task<QueueHost> StartAsync(
         string folder,
         IImageGenerator engine,
@@ -55,7 +62,9 @@ public sealed class QueueHost : IAsyncDisposable
         TimeProvider? time = null,
         bool worker = true,
         Action<IServiceCollection>? services = null,
-        TestDatabaseProvider database = TestDatabaseProvider.Sqlite)
+        TestDatabaseProvider database = TestDatabaseProvider.Sqlite,
+        CapturingLoggerProvider? logs = null,
+        bool silo = false)
     {
         var dataDirectory = Path.Combine(folder, "data");
         var modelsDirectory = Path.Combine(folder, "models");
@@ -86,7 +95,7 @@ public sealed class QueueHost : IAsyncDisposable
         }
 
         builder.Logging.ClearProviders();
-        var logs = new CapturingLoggerProvider();
+        logs ??= new CapturingLoggerProvider();
         builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Information);
         var process = worker ? FluxWebProcess.QueueServer : FluxWebProcess.QueueServer with { Name = "queue server without its worker", RunsWorker = false };
         builder.Services.AddFluxWeb(process, replace =>
@@ -95,6 +104,12 @@ public sealed class QueueHost : IAsyncDisposable
             if (time is not null)
             {
                 replace.AddSingleton(time);
+            }
+
+            if (silo && !process.IsSilo)
+            {
+                // The composition makes only web servers and workers silos; this stands in for a web server.
+                replace.AddCluster();
             }
 
             services?.Invoke(replace);

@@ -6,24 +6,25 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FluxWeb.Application.Tests.Jobs;
 
-/// <summary>The queue lives in the database: what a stop or a crash leaves behind runs once more, and nothing twice.</summary>
-public class RestartTests : IDisposable
+/// <summary>
+/// The queue lives in the database: what a stop or a crash leaves behind runs once more, and nothing twice. Each
+/// scenario on both queue topologies; a restart stops every silo and starts them all again on the same database.
+/// </summary>
+public sealed class RestartTests : IDisposable
 {
-    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
-    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
-
     private readonly TempFolder folder = new("fluxweb-restart");
 
     public void Dispose() => folder.Dispose();
 
-    [Fact]
-    public async Task A_job_interrupted_by_disposing_the_host_runs_once_after_restart_and_queued_jobs_survive()
+    [Theory]
+    [QueueTopologies]
+    public async Task A_job_interrupted_by_disposing_the_host_runs_once_after_restart_and_queued_jobs_survive(QueueTopology topology)
     {
         var firstEngine = new FakeImageGenerator();
         var hold = firstEngine.HoldNextJob(step: 2);
         Guid[] ids;
         string owner;
-        await using (var first = await QueueHost.StartAsync(folder.Path, firstEngine, database: Database))
+        await using (var first = await QueueCluster.StartAsync(topology, folder.Path, firstEngine))
         {
             owner = (await first.CreateUserAsync("ada@example.com")).UserId;
             ids = [.. (await first.Generation.SubmitAsync(owner, QueueHost.Request("survivor", count: 3))).JobIds];
@@ -32,7 +33,7 @@ public class RestartTests : IDisposable
 
         Assert.Empty(firstEngine.Completed);
         var secondEngine = new FakeImageGenerator();
-        await using var second = await QueueHost.StartAsync(folder.Path, secondEngine, database: Database);
+        await using var second = await QueueCluster.StartAsync(topology, folder.Path, secondEngine);
         var jobs = await Task.WhenAll(ids.Select(id => second.WaitForEndAsync(id)));
 
         Assert.All(jobs, j => Assert.Equal(JobState.Succeeded, j.State));
@@ -43,14 +44,15 @@ public class RestartTests : IDisposable
         Assert.All(jobs, j => Assert.Equal(1, j.Attempts));
     }
 
-    [Fact]
-    public async Task A_job_a_crash_left_running_is_queued_again_once_then_failed_with_the_reason()
+    [Theory]
+    [QueueTopologies]
+    public async Task A_job_a_crash_left_running_is_queued_again_once_then_failed_with_the_reason(QueueTopology topology)
     {
         Guid retried;
         Guid givenUp;
         Guid elsewhere;
         string owner;
-        await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), worker: false, database: Database))
+        await using (var setup = await QueueCluster.StartAsync(topology, folder.Path, new FakeImageGenerator(), worker: false))
         {
             owner = (await setup.CreateUserAsync("ada@example.com")).UserId;
             var result = await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashy", count: 3));
@@ -63,7 +65,7 @@ public class RestartTests : IDisposable
         }
 
         var engine = new FakeImageGenerator();
-        await using var restarted = await QueueHost.StartAsync(folder.Path, engine, database: Database);
+        await using var restarted = await QueueCluster.StartAsync(topology, folder.Path, engine);
 
         var again = await restarted.WaitForEndAsync(retried);
         var failed = await restarted.WaitForEndAsync(givenUp);
@@ -78,15 +80,16 @@ public class RestartTests : IDisposable
         Assert.Contains(restarted.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains($"Job {givenUp} taken back from worker crashed-box/41/cpu (epoch 1) after 2 attempts", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_box_that_crashed_gets_its_running_job_back_once_its_lease_has_passed_not_at_start()
+    [Theory]
+    [QueueTopologies]
+    public async Task A_box_that_crashed_gets_its_running_job_back_once_its_lease_has_passed_not_at_start(QueueTopology topology)
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
         var crashedAt = clock.GetUtcNow().UtcDateTime;
         var lease = TimeSpan.FromSeconds(30);
         Guid id;
         Guid expired;
-        await using (var setup = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), time: clock, worker: false, database: Database))
+        await using (var setup = await QueueCluster.StartAsync(topology, folder.Path, new FakeImageGenerator(), time: clock, worker: false))
         {
             var owner = (await setup.CreateUserAsync("ada@example.com")).UserId;
             var jobs = (await setup.Generation.SubmitAsync(owner, QueueHost.Request("crashed a moment ago", count: 2))).JobIds;
@@ -98,7 +101,7 @@ public class RestartTests : IDisposable
         }
 
         var engine = new FakeImageGenerator();
-        await using var restarted = await QueueHost.StartAsync(folder.Path, engine, time: clock, database: Database);
+        await using var restarted = await QueueCluster.StartAsync(topology, folder.Path, engine, time: clock);
         Assert.Equal(JobState.Succeeded, (await restarted.WaitForEndAsync(expired)).State);
 
         // Up to the lease's end the job is left alone (the sweeper looks at start and every 10 s of the clock).
@@ -132,7 +135,7 @@ public class RestartTests : IDisposable
     }
 
     /// <summary>Writes what a worker's claim leaves on a row, as if it had claimed the job and then gone away.</summary>
-    private static Task<int> LeaseAsync(QueueHost host, Guid id, int attempts, string workerId, DateTime leaseUntil) =>
+    private static Task<int> LeaseAsync(QueueCluster host, Guid id, int attempts, string workerId, DateTime leaseUntil) =>
         host.WithDbAsync(db => db.Jobs.Where(j => j.Id == id).ExecuteUpdateAsync(s => s
             .SetProperty(j => j.State, JobState.Running)
             .SetProperty(j => j.Attempts, attempts)
@@ -140,10 +143,4 @@ public class RestartTests : IDisposable
             .SetProperty(j => j.WorkerId, workerId)
             .SetProperty(j => j.Epoch, 1L)
             .SetProperty(j => j.LeaseExpiresUtc, leaseUntil)));
-}
-
-/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
-public sealed class RestartTestsOnPostgreSql : RestartTests
-{
-    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }

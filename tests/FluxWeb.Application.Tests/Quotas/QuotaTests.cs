@@ -11,11 +11,9 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FluxWeb.Application.Tests.Quotas;
 
-public class QuotaTests : IDisposable
+/// <summary>Quotas on a fake clock, each scenario on both queue topologies: the single box, and three silos of one cluster.</summary>
+public sealed class QuotaTests : IDisposable
 {
-    /// <summary>The database these scenarios run on; a subclass runs them all again on the other.</summary>
-    protected virtual TestDatabaseProvider Database => TestDatabaseProvider.Sqlite;
-
     private static readonly DateTimeOffset LateEvening = new(2026, 3, 10, 23, 0, 0, TimeSpan.Zero);
 
     private readonly TempFolder folder = new("fluxweb-quota");
@@ -24,8 +22,8 @@ public class QuotaTests : IDisposable
 
     public void Dispose() => folder.Dispose();
 
-    private Task<QueueHost> StartAsync(Dictionary<string, string?> settings, bool worker = false, string? path = null) =>
-        QueueHost.StartAsync(path ?? folder.Path, engine, settings, clock, worker, database: Database);
+    private Task<QueueCluster> StartAsync(QueueTopology topology, Dictionary<string, string?> settings, bool worker = false, string? path = null) =>
+        QueueCluster.StartAsync(topology, path ?? folder.Path, engine, settings, clock, worker);
 
     private static Dictionary<string, string?> Limits(int? images = null, int? queued = null, double? gpuSeconds = null) => new()
     {
@@ -34,13 +32,14 @@ public class QuotaTests : IDisposable
         ["Quotas:Roles:User:GpuSecondsPerDay"] = gpuSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "1000000",
     };
 
-    private static async Task<SubmitResult[]> SubmitInParallelAsync(QueueHost host, JobActor user, int count) =>
+    private static async Task<SubmitResult[]> SubmitInParallelAsync(QueueCluster host, JobActor user, int count) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(i => Task.Run(() => host.Generation.SubmitAsync(user.UserId, QueueHost.Request($"parallel {i}")))));
 
-    [Fact]
-    public async Task Fifty_parallel_requests_never_exceed_a_daily_image_quota_of_five()
+    [Theory]
+    [QueueTopologies]
+    public async Task Fifty_parallel_requests_never_exceed_a_daily_image_quota_of_five(QueueTopology topology)
     {
-        await using var host = await StartAsync(Limits(images: 5));
+        await using var host = await StartAsync(topology, Limits(images: 5));
         var user = await host.CreateUserAsync("ada@example.com");
 
         var results = await SubmitInParallelAsync(host, user, 50);
@@ -51,10 +50,11 @@ public class QuotaTests : IDisposable
         Assert.Equal(5, await host.WithDbAsync(db => db.DailyUsage.Where(u => u.UserId == user.UserId).SumAsync(u => u.Images)));
     }
 
-    [Fact]
-    public async Task Fifty_parallel_requests_never_exceed_five_queued_jobs()
+    [Theory]
+    [QueueTopologies]
+    public async Task Fifty_parallel_requests_never_exceed_five_queued_jobs(QueueTopology topology)
     {
-        await using var host = await StartAsync(Limits(queued: 5));
+        await using var host = await StartAsync(topology, Limits(queued: 5));
         var user = await host.CreateUserAsync("ada@example.com");
 
         var results = await SubmitInParallelAsync(host, user, 50);
@@ -67,12 +67,14 @@ public class QuotaTests : IDisposable
         Assert.Equal(5, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.State == JobState.Queued)));
     }
 
-    [Fact]
-    public async Task Two_processes_on_one_database_still_cannot_overshoot()
+    [Theory]
+    [QueueTopologies]
+    public async Task Two_processes_on_one_database_still_cannot_overshoot(QueueTopology topology)
     {
-        // Two hosts stand in for two processes: separate in-process locks, one SQLite file.
-        await using var first = await StartAsync(Limits(images: 5));
-        await using var second = await StartAsync(Limits(images: 5));
+        // Two hosts stand in for two processes: separate in-process locks, one database (on three silos, the two
+        // start on one data folder and so join one cluster of six; submissions go in on each one's first silo).
+        await using var first = await StartAsync(topology, Limits(images: 5));
+        await using var second = await StartAsync(topology, Limits(images: 5));
         var user = await first.CreateUserAsync("ada@example.com");
 
         var results = await Task.WhenAll(SubmitInParallelAsync(first, user, 25), SubmitInParallelAsync(second, user, 25));
@@ -81,10 +83,11 @@ public class QuotaTests : IDisposable
         Assert.Equal(5, await first.WithDbAsync(db => db.Jobs.CountAsync()));
     }
 
-    [Fact]
-    public async Task The_image_quota_resets_at_the_configured_day_boundary_and_says_when()
+    [Theory]
+    [QueueTopologies]
+    public async Task The_image_quota_resets_at_the_configured_day_boundary_and_says_when(QueueTopology topology)
     {
-        await using var host = await StartAsync(Limits(images: 2));
+        await using var host = await StartAsync(topology, Limits(images: 2));
         var user = await host.CreateUserAsync("ada@example.com");
         Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("one", count: 2))).Accepted);
 
@@ -101,14 +104,15 @@ public class QuotaTests : IDisposable
         Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("tomorrow"))).Accepted);
     }
 
-    [Fact]
-    public async Task A_day_can_start_at_another_hour_in_another_time_zone()
+    [Theory]
+    [QueueTopologies]
+    public async Task A_day_can_start_at_another_hour_in_another_time_zone(QueueTopology topology)
     {
         var settings = Limits(images: 1);
         settings["Quotas:TimeZone"] = "Europe/Berlin";
         settings["Quotas:DayStartsAt"] = "06:00:00";
         clock.SetUtcNow(new DateTimeOffset(2026, 7, 1, 3, 0, 0, TimeSpan.Zero)); // 05:00 in Berlin (summer time)
-        await using var host = await StartAsync(settings);
+        await using var host = await StartAsync(topology, settings);
         var quotaClock = host.Services.GetRequiredService<QuotaClock>();
 
         Assert.Equal(new DateOnly(2026, 6, 30), quotaClock.Today);
@@ -122,12 +126,13 @@ public class QuotaTests : IDisposable
         Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("after six"))).Accepted);
     }
 
-    [Fact]
-    public async Task Gpu_seconds_are_charged_from_measured_time_and_then_refuse_with_the_reset()
+    [Theory]
+    [QueueTopologies]
+    public async Task Gpu_seconds_are_charged_from_measured_time_and_then_refuse_with_the_reset(QueueTopology topology)
     {
         engine.Clock = clock;
         engine.SimulatedStepTime = TimeSpan.FromSeconds(1.5);
-        await using var host = await StartAsync(Limits(gpuSeconds: 10), worker: true);
+        await using var host = await StartAsync(topology, Limits(gpuSeconds: 10), worker: true);
         var user = await host.CreateUserAsync("ada@example.com");
 
         var first = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("measured"));
@@ -145,11 +150,12 @@ public class QuotaTests : IDisposable
         Assert.NotNull(second.Refusal.ResetsAtUtc);
     }
 
-    [Fact]
-    public async Task Failed_and_cancelled_jobs_give_their_image_back()
+    [Theory]
+    [QueueTopologies]
+    public async Task Failed_and_cancelled_jobs_give_their_image_back(QueueTopology topology)
     {
         engine.FailAt = (request, step) => request.Prompt == "doomed" && step == 2 ? FakeImageGenerator.OutOfMemory() : null;
-        await using var host = await StartAsync(Limits(images: 2), worker: true);
+        await using var host = await StartAsync(topology, Limits(images: 2), worker: true);
         var user = await host.CreateUserAsync("ada@example.com");
 
         var doomed = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("doomed"));
@@ -163,10 +169,11 @@ public class QuotaTests : IDisposable
         Assert.Equal(2, status.ImagesUsed);
     }
 
-    [Fact]
-    public async Task A_user_override_replaces_the_role_default_and_negative_means_unlimited()
+    [Theory]
+    [QueueTopologies]
+    public async Task A_user_override_replaces_the_role_default_and_negative_means_unlimited(QueueTopology topology)
     {
-        await using var host = await StartAsync(Limits(images: 1));
+        await using var host = await StartAsync(topology, Limits(images: 1));
         var limited = await host.CreateUserAsync("limited@example.com");
         var unlimited = await host.CreateUserAsync("unlimited@example.com");
         var admin = await host.CreateUserAsync("admin@example.com", Roles.Admin);
@@ -195,32 +202,28 @@ public class QuotaTests : IDisposable
         Assert.Null(defaults.Roles.Admin.MaxQueuedJobs);
     }
 
-    [Fact]
-    public async Task An_empty_limit_in_configuration_means_unlimited()
+    [Theory]
+    [QueueTopologies]
+    public async Task An_empty_limit_in_configuration_means_unlimited(QueueTopology topology)
     {
         var settings = Limits(images: 1);
         settings["Quotas:Roles:User:ImagesPerDay"] = "";
-        await using var host = await StartAsync(settings);
+        await using var host = await StartAsync(topology, settings);
         var user = await host.CreateUserAsync("ada@example.com");
 
         Assert.Null(host.Services.GetRequiredService<IOptions<QuotaOptions>>().Value.Roles.User.ImagesPerDay);
         Assert.True((await host.Generation.SubmitAsync(user.UserId, QueueHost.Request("no image limit", count: 8))).Accepted);
     }
 
-    [Fact]
-    public async Task An_unknown_time_zone_stops_the_start_with_the_key_name()
+    [Theory]
+    [QueueTopologies]
+    public async Task An_unknown_time_zone_stops_the_start_with_the_key_name(QueueTopology topology)
     {
         var settings = Limits();
         settings["Quotas:TimeZone"] = "Mars/Olympus_Mons";
 
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(settings));
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(topology, settings));
 
         Assert.Contains("Quotas:TimeZone", error.Message, StringComparison.Ordinal);
     }
-}
-
-/// <summary>The same scenarios on PostgreSQL, the database several processes share.</summary>
-public sealed class QuotaTestsOnPostgreSql : QuotaTests
-{
-    protected override TestDatabaseProvider Database => TestDatabaseProvider.PostgreSql;
 }
