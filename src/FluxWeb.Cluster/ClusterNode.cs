@@ -280,18 +280,18 @@ internal sealed partial class ClusterNode(
 /// serve (encoded here, on the relay's loop, not on the engine's thread), and the receivers keep it in their
 /// <see cref="LiveJobBoard"/> under the same owner check and expiry as their own jobs' previews. Pushed rather than
 /// fetched on demand: a web node would otherwise need a route to the worker that runs each job and a call per
-/// request per tab, while a push costs one send per step that every node's tabs share. Bounded: at most one preview
-/// per job every <see cref="RelayedPreviews.Interval"/> (a GPU runs a few steps a second; the page needs no more, and the
-/// result replaces the last preview a moment later) and none over <see cref="RelayedPreviews.MaxBytes"/> (a 2048² image's
-/// latent preview, 256² pixels, is well under it). An event whose newer preview was not sent points at the last one
-/// that was, so the URL a receiver delivers always names a picture it has.
+/// request per tab, while a push costs one send per step that every node's tabs share. Each event carries the picture
+/// of its own step, taken when the event is queued (the relay may be behind the engine), at most one per step, none
+/// over <see cref="RelayedPreviews.MaxBytes"/> (the latent preview is at most 256² pixels, well under it). An event
+/// whose preview was not sent points at the last one that was, so the URL a receiver delivers always names a picture
+/// it has.
 /// </remarks>
 internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
-    private readonly Channel<JobEventMessage> outgoing = Channel.CreateUnbounded<JobEventMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(JobEventMessage Message, PreviewSnapshot? Preview)> outgoing =
+        Channel.CreateUnbounded<(JobEventMessage, PreviewSnapshot?)>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Real time: a clock a test holds still would otherwise let no second preview out.</summary>
-    private readonly RelayedPreviews previews = new(board, TimeProvider.System);
+    private readonly RelayedPreviews previews = new();
     private int sending;
     private int nodes = 1;
 
@@ -317,7 +317,9 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
             return;
         }
 
-        outgoing.Writer.TryWrite(JobEventMessage.From(jobEvent));
+        // On the publisher's thread, right after the step's progress was recorded: the picture of this event's step.
+        var preview = jobEvent is { Kind: JobEventKind.Progress, PreviewUrl: not null } ? board.LatestPreview(jobEvent.JobId)?.SnapshotPreview() : null;
+        outgoing.Writer.TryWrite((JobEventMessage.From(jobEvent), preview));
         if (Interlocked.Exchange(ref sending, 1) == 0)
         {
             _ = Task.Run(DrainAsync);
@@ -326,9 +328,9 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
 
     private async Task DrainAsync()
     {
-        while (outgoing.Reader.TryRead(out var message))
+        while (outgoing.Reader.TryRead(out var next))
         {
-            var withPreview = previews.Attach(message);
+            var withPreview = previews.Attach(next.Message, next.Preview);
             await SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Relay(withPreview, node.NodeId));
         }
 

@@ -284,13 +284,8 @@ public sealed class JobWorkerTests : IAsyncLifetime
         Assert.Equal((96, 80, new Rgb24(10, 200, 30)), seen.References.Single());
     }
 
-    // On three silos since main's relayed previews (at most one per job per 250 ms, "an event whose newer preview was
-    // not sent points at the last one that was"), a relayed Progress event may name another step's preview: seen
-    // Step = 1 with ?step=4. The per-step URL this scenario asserts then does not hold there; the rest did (Queued
-    // first, each kind, nothing for Bob). Skipped there, not changed, until the relay's rule and this one agree.
     [Theory]
-    [InlineData(QueueTopology.SqliteOneSilo)]
-    [InlineData(QueueTopology.PostgreSqlThreeSilos, Skip = "Relayed Progress events may name another step's preview (Step 1 with ?step=4) since previews are relayed at most every 250 ms; see the comment.")]
+    [QueueTopologies]
     public async Task Live_events_reach_the_owner_only_with_progress_and_a_preview_url(QueueTopology topology)
     {
         await StartAsync(topology);
@@ -337,11 +332,8 @@ public sealed class JobWorkerTests : IAsyncLifetime
         Assert.NotNull(administrator);
     }
 
-    // On three silos the submitter's node served no preview of the job held at step 2 on the worker's node, even with
-    // main's relayed previews (checked at once after the step was reached, as on one silo). Skipped there until it does.
     [Theory]
-    [InlineData(QueueTopology.SqliteOneSilo)]
-    [InlineData(QueueTopology.PostgreSqlThreeSilos, Skip = "The submitter's node serves no preview of a job held at step 2 on the worker's node; see the comment.")]
+    [QueueTopologies]
     public async Task The_preview_is_served_while_running_to_the_owner_or_an_admin_only(QueueTopology topology)
     {
         await StartAsync(topology);
@@ -349,6 +341,9 @@ public sealed class JobWorkerTests : IAsyncLifetime
         var id = await SubmitAsync(ada, "preview me");
         await hold.Reached.WaitAsync(TimeSpan.FromSeconds(10));
 
+        // On one silo the preview is there when the step is; on three it travels from the worker's node with the step's
+        // event, a moment later.
+        await Eventually.Value(() => host.Jobs.GetAsync(ada, id), v => v?.PreviewUrl == $"/api/v1/jobs/{id}/preview?step=2", () => "The owner's view of the running job names no preview of step 2.");
         var png = (await host.Jobs.GetPreviewAsync(ada, id)).Value;
         Assert.NotNull(png);
         using (var preview = Image.Load<Rgb24>(png))

@@ -66,6 +66,19 @@ public sealed class LiveProgress(Guid jobId, string ownerId, int totalSteps)
         }
     }
 
+    /// <summary>
+    /// The preview as it is now, to be encoded later and elsewhere: the cluster relay takes it when it queues a step's
+    /// event, so the event carries the picture of its own step however far the engine has gone by the time it is sent.
+    /// Cheap: a step's pixels are never changed once reported, so this keeps a reference, not a copy.
+    /// </summary>
+    public PreviewSnapshot? SnapshotPreview()
+    {
+        lock (gate)
+        {
+            return previewStep is { } step ? new PreviewSnapshot(step, preview, previewPngStep == step ? previewPng : null) : null;
+        }
+    }
+
     /// <summary>The latest preview as PNG, encoded once per step however many tabs ask.</summary>
     public byte[]? PreviewPng() => EncodedPreview()?.Png;
 
@@ -86,15 +99,27 @@ public sealed class LiveProgress(Guid jobId, string ownerId, int totalSteps)
                     return null;
                 }
 
-                using var image = Image.LoadPixelData<Rgb24>(preview.Rgb, preview.Width, preview.Height);
-                using var png = new MemoryStream();
-                image.SaveAsPng(png);
-                previewPng = png.ToArray();
+                previewPng = PreviewSnapshot.EncodePng(preview);
                 previewPngStep = step;
             }
 
             return (step, previewPng);
         }
+    }
+}
+
+/// <summary>One step's preview as raw pixels (on the process that ran the step) or already encoded (relayed to it).</summary>
+public sealed record PreviewSnapshot(int Step, PreviewImage? Pixels, byte[]? Png)
+{
+    /// <summary>The PNG this step's preview is served as; null when there is nothing to encode.</summary>
+    public byte[]? Encode() => Png ?? (Pixels is { } pixels ? EncodePng(pixels) : null);
+
+    internal static byte[] EncodePng(PreviewImage preview)
+    {
+        using var image = Image.LoadPixelData<Rgb24>(preview.Rgb, preview.Width, preview.Height);
+        using var png = new MemoryStream();
+        image.SaveAsPng(png);
+        return png.ToArray();
     }
 }
 
