@@ -47,6 +47,22 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         return host;
     }
 
+    /// <summary>
+    /// Two silos of one cluster, a "web node" and a "worker node": the web node's own worker is drained, so a job
+    /// submitted there can only run on the other silo.
+    /// </summary>
+    private async Task<(QueueHost Web, QueueHost Worker, FakeImageGenerator[] WebEngines, FakeImageGenerator[] WorkerEngines)> StartWebAndWorkerNodesAsync()
+    {
+        FakeImageGenerator[] webEngines = [new()];
+        FakeImageGenerator[] workerEngines = [new()];
+        var web = await StartAsync(webEngines);
+        var worker = await StartAsync(workerEngines, joining: web);
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        return (web, worker, webEngines, workerEngines);
+    }
+
     private static async Task<Guid> SubmitAsync(QueueHost host, JobActor user, string prompt, string model = QueueHost.ModelId)
     {
         var result = await host.Generation.SubmitAsync(user.UserId, QueueHost.Request(prompt, model: model));
@@ -308,14 +324,7 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     [Fact]
     public async Task A_cancel_on_one_silo_stops_the_job_running_on_another()
     {
-        FakeImageGenerator[] webEngines = [new()];
-        FakeImageGenerator[] workerEngines = [new()];
-        var web = await StartAsync(webEngines);
-        var worker = await StartAsync(workerEngines, joining: web);
-        // The web node's own worker is drained, so the job can only run on the other silo.
-        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
-        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
-        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var (web, worker, webEngines, workerEngines) = await StartWebAndWorkerNodesAsync();
         var hold = workerEngines[0].HoldNextJob(step: 1);
         var ada = await web.CreateUserAsync("ada@example.com");
 
@@ -332,13 +341,7 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     [Fact]
     public async Task The_step_preview_of_a_job_on_a_worker_node_is_served_by_the_web_node_to_its_owner_and_nobody_else()
     {
-        FakeImageGenerator[] webEngines = [new()];
-        FakeImageGenerator[] workerEngines = [new()];
-        var web = await StartAsync(webEngines);
-        var worker = await StartAsync(workerEngines, joining: web);
-        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
-        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
-        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var (web, worker, webEngines, workerEngines) = await StartWebAndWorkerNodesAsync();
         var ada = await web.CreateUserAsync("ada@example.com");
         var bob = await web.CreateUserAsync("bob@example.com");
         var admin = await web.CreateUserAsync("admin@example.com", Domain.Accounts.Roles.Admin);
@@ -412,13 +415,7 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     [Fact]
     public async Task Live_events_of_a_job_on_one_silo_reach_its_owner_subscribed_on_another()
     {
-        FakeImageGenerator[] webEngines = [new()];
-        FakeImageGenerator[] workerEngines = [new()];
-        var web = await StartAsync(webEngines);
-        var worker = await StartAsync(workerEngines, joining: web);
-        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
-        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo's worker did not join the dispatcher.");
-        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var (web, worker, webEngines, workerEngines) = await StartWebAndWorkerNodesAsync();
         var ada = await web.CreateUserAsync("ada@example.com");
         var seen = new System.Collections.Concurrent.ConcurrentQueue<JobEvent>();
         using var subscription = web.Events.Subscribe(ada, seen.Enqueue);
