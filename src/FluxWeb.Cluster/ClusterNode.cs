@@ -286,7 +286,7 @@ internal sealed partial class ClusterNode(
 /// whose preview was not sent points at the last one that was, so the URL a receiver delivers always names a picture
 /// it has.
 /// </remarks>
-internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, ILogger<ClusterRelay> logger) : IJobClusterRelay
+internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, IClusterMembershipService membership, ILogger<ClusterRelay> logger) : IJobClusterRelay
 {
     private readonly Channel<(JobEventMessage Message, PreviewSnapshot? Preview)> outgoing =
         Channel.CreateUnbounded<(JobEventMessage, PreviewSnapshot?)>(new UnboundedChannelOptions { SingleReader = true });
@@ -302,9 +302,19 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
         set => Volatile.Write(ref nodes, value);
     }
 
+    /// <summary>
+    /// Another process may need to hear: the dispatcher's last count said so, or this silo's own membership view knows
+    /// another active silo. Either alone has failed: the count arrives from the dispatcher, and a process it has
+    /// forgotten for a while (a `Peers` call that timed out under load, a clock that jumped past three heartbeats) is
+    /// not told of the silos that join meanwhile, so the cancels and live events of its jobs stayed home (the queue
+    /// scenarios' cancels on three silos timed out with the job still running); the membership view may lag a newcomer
+    /// by a gossip round. A single box is a one-silo cluster either way and sends nothing.
+    /// </summary>
+    private bool OthersListening => Nodes > 1 || membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active) > 1;
+
     public void CancelElsewhere(Guid jobId)
     {
-        if (Nodes > 1)
+        if (OthersListening)
         {
             _ = SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Cancel(jobId, node.NodeId));
         }
@@ -312,7 +322,7 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
 
     public void Forward(JobEvent jobEvent)
     {
-        if (Nodes <= 1)
+        if (!OthersListening)
         {
             return;
         }

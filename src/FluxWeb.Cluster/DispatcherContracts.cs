@@ -40,7 +40,7 @@ public interface IJobDispatcherGrain : IGrainWithIntegerKey
 
 /// <summary>
 /// One process, as the dispatcher reaches it: grain observer made with <c>CreateObjectReference</c>. The dispatcher
-/// never waits long on one process (a hung one would stall dispatch for all): what needs no answer is one-way, and
+/// never waits long on one process (a hung one would stall dispatch for all): what needs no answer and no order is one-way, and
 /// what does has a short timeout (<see cref="AnswerTimeout"/>), after which that process is forgotten until it reports.
 /// </summary>
 public interface INodeObserver : IGrainObserver
@@ -63,8 +63,12 @@ public interface INodeObserver : IGrainObserver
     [OneWay]
     Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc);
 
-    /// <summary>Another process's live event; the pages reconcile a lost one from the database.</summary>
-    [OneWay]
+    /// <summary>
+    /// Another process's live event; the pages reconcile a lost one from the database. Awaited (with the short
+    /// timeout), not one-way: one-way calls to an observer may run side by side, and a job's events then reached its
+    /// owner out of order (step 2, then 1, then 0), which the pages show as progress going backwards.
+    /// </summary>
+    [ResponseTimeout(AnswerTimeout)]
     Task Deliver(JobEventMessage jobEvent);
 
     /// <summary>
