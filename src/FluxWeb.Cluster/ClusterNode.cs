@@ -130,6 +130,13 @@ internal sealed partial class ClusterNode(
         return Task.CompletedTask;
     }
 
+    public Task Forgotten()
+    {
+        LogForgotten(logger);
+        changed.Writer.TryWrite(true);
+        return Task.CompletedTask;
+    }
+
     public Task<bool> SetDraining(string workerId, bool draining)
     {
         if (workers?.Find(workerId) is not { } worker)
@@ -256,6 +263,9 @@ internal sealed partial class ClusterNode(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report this process's workers to the dispatcher; trying again")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The dispatcher forgot this process after a call it did not answer in time; reporting again now")]
+    private static partial void LogForgotten(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the dispatcher that the queue changed; its next poll will see it")]
     private static partial void LogForwardFailed(ILogger logger, Exception exception);

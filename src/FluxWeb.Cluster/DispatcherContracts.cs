@@ -79,6 +79,14 @@ public interface INodeObserver : IGrainObserver
     [ResponseTimeout(AnswerTimeout)]
     Task Peers(int nodes);
 
+    /// <summary>
+    /// The dispatcher forgot this process because a call to it was not answered in time. A process that was only slow
+    /// (a loaded machine's pause) reports at once and is back, instead of being left out until its next heartbeat; a
+    /// hung one never reads this. One-way, so it costs the dispatcher nothing either way.
+    /// </summary>
+    [OneWay]
+    Task Forgotten();
+
     [ResponseTimeout(AnswerTimeout)]
     Task<bool> SetDraining(string workerId, bool draining);
 }

@@ -309,9 +309,26 @@ internal sealed partial class JobDispatcherGrain(
             if (nodes.TryGetValue(name, out var current) && ReferenceEquals(current.Observer, node.Observer))
             {
                 Forget(name, current);
+                TellForgotten(name, current);
             }
 
             return false;
+        }
+    }
+
+    /// <summary>
+    /// A process that was only slow to answer (a loaded machine) comes back with its next report; this asks for that
+    /// report now, so the jobs it could run do not wait a heartbeat for it. One-way: a hung process costs nothing.
+    /// </summary>
+    private void TellForgotten(string name, Node node)
+    {
+        try
+        {
+            _ = node.Observer.Forgotten();
+        }
+        catch (Exception ex)
+        {
+            LogUnreachable(logger, ex, name);
         }
     }
 

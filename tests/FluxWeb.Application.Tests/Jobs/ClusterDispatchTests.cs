@@ -5,6 +5,7 @@ using FluxWeb.Inference.Devices;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Configuration;
@@ -284,6 +285,12 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
                 && (l.Contains("INodeObserver.Offer", StringComparison.Ordinal) || l.Contains("INodeObserver.Deliver", StringComparison.Ordinal)));
             await reported.WaitAsync(TimeSpan.FromSeconds(15));
             Console.WriteLine($"dispatch: a job offered to a hung process ran elsewhere {took.TotalSeconds:0.0} s after it was submitted");
+
+            // kill -CONT: the process was only slow after all. Behind the calls it held, it finds the dispatcher's word
+            // that it was forgotten (one-way, so the dispatcher never waited for that either), and would report at once.
+            Assert.False(hung.Told.Task.IsCompleted);
+            hung.Continue();
+            await hung.Told.Task.WaitAsync(TimeSpan.FromSeconds(15));
         }
         finally
         {
@@ -315,6 +322,15 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
 
         /// <summary>It joined while alive and hung afterwards: the cluster's size announced at its join got through.</summary>
         public Task Peers(int nodes) => Task.CompletedTask;
+
+        /// <summary>Set when this process reads the dispatcher's word that it was forgotten (after the calls it held).</summary>
+        public TaskCompletionSource Told { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Forgotten()
+        {
+            Told.TrySetResult();
+            return Task.CompletedTask;
+        }
 
         public async Task<bool> SetDraining(string workerId, bool draining)
         {
@@ -383,6 +399,57 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         // A page that learns of the end late still finds the last preview, as on the node that ran the job.
         Assert.NotNull((await web.Jobs.GetPreviewAsync(ada, id)).Value);
         Assert.True((await web.Jobs.GetPreviewAsync(bob, id)).NotFound);
+    }
+
+    [Fact]
+    public async Task Processes_that_join_find_the_one_dispatcher_and_never_start_a_second()
+    {
+        // Orleans' default grain directory is eventually consistent: a silo that joined could activate a dispatcher of
+        // its own before the directory's handoff reached it (seen under load: the web node's dispatcher knew only the
+        // web node, the worker node's only the worker node, and a job waited 20 s for a worker its dispatcher did not
+        // know). Each process reports to the dispatcher as it starts, so every join is such a first call.
+        var first = await StartAsync([new()]);
+        List<QueueHost> all = [first];
+        for (var i = 0; i < 5; i++)
+        {
+            all.Add(await StartAsync([new()], joining: first));
+            var activations = all.Sum(h => h.Logs.Lines.Count(l => l.Contains("The job dispatcher is active", StringComparison.Ordinal)));
+            Assert.True(activations == 1, $"{activations} dispatcher activations after {all.Count} processes started");
+        }
+
+        // And the one dispatcher knows every process's worker, asked from any of them.
+        foreach (var host in all)
+        {
+            var dispatcher = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+            await Eventually.Until(async () => (await dispatcher.Workers()).Count(w => w.State != (int)WorkerState.Dead) == all.Count, "The dispatcher does not know every process's worker.");
+        }
+    }
+
+    [Fact]
+    public async Task A_process_forgotten_for_a_slow_answer_is_back_at_once_not_at_its_next_heartbeat()
+    {
+        // Heartbeats a minute apart: a process the dispatcher forgot (a call it answered too late on a loaded machine)
+        // would sit out a minute with its idle worker while a job waits for it.
+        var slow = new Dictionary<string, string?> { ["Cluster:WorkerHeartbeat"] = "00:01:00" };
+        FakeImageGenerator[] workerEngines = [new()];
+        var worker = await StartAsync(workerEngines, settings: slow);
+        FakeImageGenerator[] webEngines = [new()];
+        var web = await StartAsync(webEngines, joining: worker, settings: slow);
+        var dispatcher = web.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        Assert.True(await dispatcher.SetDraining(web.Services.GetRequiredService<JobWorkers>().Workers.Single().WorkerId, true));
+        var workerNode = worker.Services.GetRequiredService<IWorkerNode>().NodeId;
+        // What the dispatcher does to a process whose answer did not come in time: it forgets it and its workers.
+        await dispatcher.Leave(workerNode);
+        Assert.DoesNotContain(await dispatcher.Workers(), w => w.Node == workerNode && w.State != (int)WorkerState.Dead);
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var id = await SubmitAsync(web, ada, "waits for the forgotten process");
+
+        // What the dispatcher then tells it, one-way; the process reports at once.
+        await worker.Services.GetServices<IHostedService>().OfType<INodeObserver>().Single().Forgotten();
+
+        Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id, TimeSpan.FromSeconds(20))).State);
+        Assert.Single(workerEngines[0].Started);
+        Assert.Contains(worker.Logs.Lines, l => l.Contains("The dispatcher forgot this process", StringComparison.Ordinal));
     }
 
     [Fact]
