@@ -32,13 +32,6 @@ public static class ClusterServiceCollectionExtensions
             silo.UseDevelopmentClustering((OptionsBuilder<DevelopmentClusterMembershipOptions> options) => options
                 .Configure<ResolvedCluster>((o, resolved) => o.PrimarySiloEndpoint = new IPEndPoint(resolved.Advertised, resolved.SiloPort)));
             UseDatabaseMembershipWhenShared(silo.Services);
-            // One dispatcher, also while a process joins (docs/decisions/0024): Orleans' default grain directory is
-            // eventually consistent, and a silo that joined could activate a second dispatcher before the directory's
-            // handoff reached it. Each then knew only some processes, and a job waited for a worker its dispatcher did
-            // not know. This directory hands ranges over under view-numbered locks, so there is never a second one.
-#pragma warning disable ORLEANSEXP003 // Orleans marks the strongly consistent directory as "for evaluation"; it is what keeps a singleton single.
-            silo.AddDistributedGrainDirectory();
-#pragma warning restore ORLEANSEXP003
             silo.Services.AddOptions<EndpointOptions>().Configure<ResolvedCluster>((options, resolved) =>
             {
                 options.AdvertisedIPAddress = resolved.Advertised;
