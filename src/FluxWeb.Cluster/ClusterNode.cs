@@ -264,7 +264,7 @@ internal sealed partial class ClusterNode(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report this process's workers to the dispatcher; trying again")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The dispatcher forgot this process after a call it did not answer in time; reporting again now")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "The dispatcher no longer knows this process (a call it did not answer in time, or the dispatcher's activation ended); reporting again now")]
     private static partial void LogForgotten(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the dispatcher that the queue changed; its next poll will see it")]

@@ -80,8 +80,9 @@ public interface INodeObserver : IGrainObserver
     Task Peers(int nodes);
 
     /// <summary>
-    /// The dispatcher forgot this process because a call to it was not answered in time. A process that was only slow
-    /// (a loaded machine's pause) reports at once and is back, instead of being left out until its next heartbeat; a
+    /// The dispatcher no longer knows this process: a call to it was not answered in time, or the dispatcher's
+    /// activation that knew it ended (its silo stopped, or Orleans removed it as a duplicate) and the next one has not
+    /// heard from it. The process reports at once and is back, instead of being left out until its next heartbeat; a
     /// hung one never reads this. One-way, so it costs the dispatcher nothing either way.
     /// </summary>
     [OneWay]

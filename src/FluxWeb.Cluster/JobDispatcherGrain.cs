@@ -43,6 +43,27 @@ internal sealed partial class JobDispatcherGrain(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// This activation ends: its silo stops, something asked for it, or Orleans found a second activation of the
+    /// dispatcher and removes this one (on Orleans' own directory a silo that joins can activate its own before the
+    /// directory's handoff reaches it, and the handoff then destroys one of the two: docs/decisions/0024 and 0025).
+    /// Whichever activation serves next
+    /// knows only the processes that reported to it, so every process this one knew is asked to report now: without
+    /// that, a process would sit out with idle workers until its next heartbeat while jobs wait for it. One-way, so a
+    /// hung process holds up nothing.
+    /// </summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        LogDeactivating(logger, reason.ReasonCode, reason.Description, nodes.Count);
+        foreach (var (name, node) in nodes)
+        {
+            TellForgotten(name, node);
+        }
+
+        nodes.Clear();
+        return Task.CompletedTask;
+    }
+
     public async Task Report(NodeReport report, INodeObserver observer)
     {
         var known = nodes.ContainsKey(report.Node);
@@ -336,6 +357,9 @@ internal sealed partial class JobDispatcherGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The job dispatcher is active; it rebuilds its view from the database and the processes' reports")]
     private static partial void LogActivated(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The job dispatcher's activation ends ({Reason}: {Description}); the {Nodes} process(es) it knew are asked to report to the next one")]
+    private static partial void LogDeactivating(ILogger logger, DeactivationReasonCode reason, string description, int nodes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Process {Node} joined the dispatcher with {Workers} worker(s)")]
     private static partial void LogJoined(ILogger logger, string node, int workers);

@@ -439,7 +439,29 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id, TimeSpan.FromSeconds(20))).State);
         Assert.Single(workerEngines[0].Started);
         Assert.Empty(webEngines[0].Started);
-        Assert.Contains(worker.Logs.Lines, l => l.Contains("The dispatcher forgot this process", StringComparison.Ordinal));
+        Assert.Contains(worker.Logs.Lines, l => l.Contains("The dispatcher no longer knows this process", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task When_the_dispatchers_activation_ends_the_processes_it_knew_report_to_the_next_at_once()
+    {
+        // What Orleans does to a second dispatcher activation once the grain directory's handoff finds it
+        // (docs/decisions/0024), and what a stopping silo does to the one it holds: the activation ends. The next one
+        // starts knowing nobody; with heartbeats a minute apart, the worker node would sit out that minute while the job
+        // waits, unless the ending activation asks it to report now.
+        var (web, worker, webEngines, workerEngines, dispatcher) = await StartWorkerNodeThenDrainedWebNodeAsync();
+        var workerNode = worker.Services.GetRequiredService<IWorkerNode>().NodeId;
+
+        await dispatcher.Cast<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
+        await Eventually.Until(() => web.Logs.Lines.Concat(worker.Logs.Lines).Any(l => l.Contains("The job dispatcher's activation ends", StringComparison.Ordinal)), "The dispatcher's activation did not end.");
+        var ada = await web.CreateUserAsync("ada@example.com");
+        var id = await SubmitAsync(web, ada, "submitted to the next dispatcher activation");
+
+        Assert.Equal(JobState.Succeeded, (await web.WaitForEndAsync(id, TimeSpan.FromSeconds(20))).State);
+        Assert.Single(workerEngines[0].Started);
+        Assert.Empty(webEngines[0].Started);
+        Assert.Contains(await dispatcher.Workers(), w => w.Node == workerNode && w.State != (int)WorkerState.Dead);
+        Assert.Contains(worker.Logs.Lines, l => l.Contains("The dispatcher no longer knows this process", StringComparison.Ordinal));
     }
 
     [Fact]
