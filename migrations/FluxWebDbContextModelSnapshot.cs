@@ -692,6 +692,34 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("PolicySettings", (string)null);
                 });
 
+            modelBuilder.Entity("FluxWeb.Persistence.Cluster.ClusterDirectoryEntry", b =>
+                {
+                    b.Property<string>("ClusterId")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("GrainId")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ActivationId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("MembershipVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SiloAddress")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ClusterId", "GrainId");
+
+                    b.ToTable("ClusterDirectory", (string)null);
+                });
+
             modelBuilder.Entity("FluxWeb.Persistence.Images.Counter", b =>
                 {
                     b.Property<string>("Name")

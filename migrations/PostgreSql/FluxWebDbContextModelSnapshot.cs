@@ -657,6 +657,30 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.ToTable("PolicySettings", (string)null);
                 });
 
+            modelBuilder.Entity("FluxWeb.Persistence.Cluster.ClusterDirectoryEntry", b =>
+                {
+                    b.Property<string>("ClusterId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("GrainId")
+                        .HasColumnType("text");
+
+                    b.Property<string>("ActivationId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<long>("MembershipVersion")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("SiloAddress")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("ClusterId", "GrainId");
+
+                    b.ToTable("ClusterDirectory", (string)null);
+                });
+
             modelBuilder.Entity("FluxWeb.Persistence.Images.Counter", b =>
                 {
                     b.Property<string>("Name")

@@ -73,6 +73,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<ClusterRelay>();
         services.AddSingleton<IJobClusterRelay>(sp => sp.GetRequiredService<ClusterRelay>());
         services.AddSingleton<IWorkerDirectory, ClusterWorkerDirectory>();
+        services.AddSingleton<DispatcherDirectory>();
+        services.AddSingleton<Orleans.Runtime.GrainDirectory.IGrainDirectoryResolver, DispatcherDirectoryResolver>();
         services.AddSingleton<ClusterNode>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterNode>());
         return services;

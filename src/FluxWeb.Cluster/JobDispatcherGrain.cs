@@ -13,6 +13,7 @@ namespace FluxWeb.Cluster;
 /// every process. A process not heard from for three heartbeats is forgotten (its workers are shown dead for a
 /// while); one that stops says so.
 /// </summary>
+[GrainType(TypeName)]
 internal sealed partial class JobDispatcherGrain(
     SchedulingSnapshotReader reader,
     IJobSchedulingPolicy policy,
@@ -21,6 +22,11 @@ internal sealed partial class JobDispatcherGrain(
     TimeProvider time,
     ILogger<JobDispatcherGrain> logger) : Grain, IJobDispatcherGrain
 {
+    /// <summary>Named, not derived from the class name, so <see cref="DispatcherDirectoryResolver"/> can find it.</summary>
+    public const string TypeName = "fluxweb-job-dispatcher";
+
+    public static readonly GrainType DispatcherType = GrainType.Create(TypeName);
+
     /// <summary>How long a dead worker stays on the admin page.</summary>
     private static readonly TimeSpan DeadKept = TimeSpan.FromMinutes(10);
 

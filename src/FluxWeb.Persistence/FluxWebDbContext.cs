@@ -7,6 +7,7 @@ using FluxWeb.Domain.Presets;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Administration;
 using FluxWeb.Persistence.Boards;
+using FluxWeb.Persistence.Cluster;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Persistence.Jobs;
 using FluxWeb.Persistence.Presets;
@@ -49,6 +50,8 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<Preset> Presets => Set<Preset>();
 
+    public DbSet<ClusterDirectoryEntry> ClusterDirectory => Set<ClusterDirectoryEntry>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -83,6 +86,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
         AdministrationModel.Configure(builder);
         BoardModel.Configure(builder);
         PresetModel.Configure(builder);
+        ClusterDirectoryModel.Configure(builder);
 
         builder.Entity<AuditEvent>(audit =>
         {

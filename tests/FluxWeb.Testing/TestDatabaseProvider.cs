@@ -57,6 +57,15 @@ public static class PostgreSqlTestDatabase
         };
     }
 
+    /// <summary>Contexts on the migrated PostgreSQL database of <paramref name="dataDirectory"/> (see <see cref="SettingsForAsync"/>), for tests of one store without a host.</summary>
+    public static async Task<IDbContextFactory<FluxWebDbContext>> ContextsForAsync(string dataDirectory)
+    {
+        var connectionString = (await SettingsForAsync(dataDirectory))["Cluster:ConnectionString"]!;
+        var builder = new DbContextOptionsBuilder<FluxWebDbContext>();
+        PersistenceServiceCollectionExtensions.Configure(builder, new DatabaseConnection(DatabaseProvider.PostgreSql, connectionString));
+        return new Contexts(builder.Options);
+    }
+
     /// <summary>A fresh, empty PostgreSQL database (nothing migrated); returns its connection string.</summary>
     public static async Task<string> CreateEmptyAsync() => await (await PostgreSqlServer.SharedAsync()).CreateDatabaseAsync();
 
