@@ -73,21 +73,39 @@ public sealed partial class SigningCredentialStore(
         return credentials;
     }
 
+    /// <summary>
+    /// The local authority of this data folder, created on first use. The processes of a cluster share the data folder
+    /// and may all sign their first output at the same moment, so the authority is made whole in a folder of its own
+    /// and then moved into place in one step; a process that finds it was beaten to it signs with the one that won, so
+    /// every output of the installation chains to one root (docs/decisions/0026).
+    /// </summary>
     private SigningCredentials LoadOrCreateLocal()
     {
         var folder = LocalAuthorityDirectory;
-        var chainPath = Path.Combine(folder, SigningChainFile);
-        var keyPath = Path.Combine(folder, SigningKeyFile);
         var source = $"local CA in {folder}";
-        if (File.Exists(chainPath) && File.Exists(keyPath))
+        if (TryLoadLocal(folder, source) is { } existing)
         {
-            return SigningCredentials.FromPem(File.ReadAllText(chainPath), File.ReadAllText(keyPath), source);
+            return existing;
         }
 
-        Directory.CreateDirectory(folder);
+        // An empty folder (an older version stopped before writing into it) is not an authority: take its place.
+        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            try
+            {
+                Directory.Delete(folder);
+            }
+            catch (IOException)
+            {
+                // Another process removed it, or has just moved its authority into place: the move below finds out.
+            }
+        }
+
+        var staging = Path.Combine(Path.GetDirectoryName(folder)!, $".c2pa-{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(folder, OwnerOnly | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(staging, OwnerOnly | UnixFileMode.UserExecute);
         }
 
         var (root, signer) = LocalCertificateAuthority.Create(installation.Id[..Math.Min(8, installation.Id.Length)], timeProvider.GetUtcNow());
@@ -95,14 +113,37 @@ public sealed partial class SigningCredentialStore(
         {
             using var rootKey = root.GetECDsaPrivateKey()!;
             using var signerKey = signer.GetECDsaPrivateKey()!;
-            WritePrivate(Path.Combine(folder, RootKeyFile), rootKey.ExportPkcs8PrivateKeyPem());
-            WritePrivate(keyPath, signerKey.ExportPkcs8PrivateKeyPem());
-            File.WriteAllText(Path.Combine(folder, RootCertificateFile), root.ExportCertificatePem() + "\n");
-            File.WriteAllText(chainPath, signer.ExportCertificatePem() + "\n");
+            WritePrivate(Path.Combine(staging, RootKeyFile), rootKey.ExportPkcs8PrivateKeyPem());
+            WritePrivate(Path.Combine(staging, SigningKeyFile), signerKey.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(Path.Combine(staging, RootCertificateFile), root.ExportCertificatePem() + "\n");
+            File.WriteAllText(Path.Combine(staging, SigningChainFile), signer.ExportCertificatePem() + "\n");
+        }
+
+        try
+        {
+            Directory.Move(staging, folder);
+        }
+        catch (IOException) when (Directory.Exists(folder))
+        {
+            signer.Dispose();
+            Directory.Delete(staging, recursive: true);
+            return TryLoadLocal(folder, source) ?? throw new InvalidOperationException(
+                $"The local C2PA authority in {folder} is incomplete: it needs {SigningChainFile} and {SigningKeyFile}. "
+                + "Move the folder away (keep its root-ca.pem if outputs signed with it must still verify) and start again to create a new one, "
+                + "or configure an organisation certificate (src/FluxWeb.Provenance/README.md, \"Content Credentials\").");
         }
 
         LogCreatedLocalAuthority(logger, folder);
         return new SigningCredentials(signer, [], source);
+    }
+
+    private static SigningCredentials? TryLoadLocal(string folder, string source)
+    {
+        var chainPath = Path.Combine(folder, SigningChainFile);
+        var keyPath = Path.Combine(folder, SigningKeyFile);
+        return File.Exists(chainPath) && File.Exists(keyPath)
+            ? SigningCredentials.FromPem(File.ReadAllText(chainPath), File.ReadAllText(keyPath), source)
+            : null;
     }
 
     private static void WritePrivate(string path, string content)

@@ -53,6 +53,46 @@ public sealed class SigningCredentialStoreTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Processes_sharing_a_data_folder_that_all_sign_their_first_output_at_once_get_one_authority()
+    {
+        // The processes of a cluster share the data folder; two workers finishing their first jobs together failed
+        // both jobs with "root-ca.key.pem already exists" (the published cluster's failover run, 2026-12-05).
+        const int processes = 6;
+        using var start = new Barrier(processes);
+        // A thread each (not pool threads, which the barrier would hold until the pool grew).
+        var signers = await Task.WhenAll(Enumerable.Range(0, processes).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                var store = Store();
+                start.SignalAndWait();
+                return store.GetCredentials().Signer.Thumbprint;
+            },
+            TaskCreationOptions.LongRunning)));
+
+        Assert.Single(signers.Distinct());
+        Assert.Single(log.Messages, m => m.Contains("created a local certificate authority", StringComparison.Ordinal));
+        var keys = Path.Combine(data.Path, "keys");
+        Assert.Equal(["c2pa"], Directory.EnumerateFileSystemEntries(keys).Select(Path.GetFileName).Where(n => n != "installation-id"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(keys, "c2pa")));
+        Assert.Equal(signers[0], Store().GetCredentials().Signer.Thumbprint);
+    }
+
+    [Fact]
+    public void An_empty_authority_folder_left_by_an_interrupted_start_is_replaced_and_an_incomplete_one_is_explained()
+    {
+        var folder = Path.Combine(data.Path, "keys", "c2pa");
+        Directory.CreateDirectory(folder);
+        Assert.StartsWith("local CA in", Store().GetCredentials().Source, StringComparison.Ordinal);
+
+        File.Delete(Path.Combine(folder, SigningCredentialStore.SigningKeyFile));
+        var error = Assert.Throws<InvalidOperationException>(() => Store().GetCredentials());
+        Assert.Contains("is incomplete", error.Message, StringComparison.Ordinal);
+        Assert.Contains(SigningCredentialStore.SigningKeyFile, error.Message, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, SigningCredentialStore.RootKeyFile)), "the old root key must never be replaced");
+    }
+
+    [Fact]
     public void Configured_pem_files_are_used_instead()
     {
         var (root, signer) = LocalCertificateAuthority.Create("organisation", DateTimeOffset.UtcNow);

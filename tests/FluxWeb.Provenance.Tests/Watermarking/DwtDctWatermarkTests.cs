@@ -161,4 +161,28 @@ public sealed class DwtDctWatermarkTests
             data.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Processes_sharing_a_data_folder_that_start_for_the_first_time_at_once_get_one_installation_id()
+    {
+        using var data = new Support.TempDataFolder();
+        var storage = Options.Create(new ProvenanceStorageOptions { DataDirectory = data.Path });
+        var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger<InstallationIdentity>.Instance;
+        const int processes = 8;
+        using var start = new Barrier(processes);
+
+        // A thread each (not pool threads, which the barrier would hold until the pool grew).
+        var ids = await Task.WhenAll(Enumerable.Range(0, processes).Select(_ => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                return InstallationIdentity.Resolve(Options.Create(new WatermarkOptions()), storage, logger).Id;
+            },
+            TaskCreationOptions.LongRunning)));
+
+        var id = Assert.Single(ids.Distinct());
+        var keys = Path.Combine(data.Path, "keys");
+        Assert.Equal(id, File.ReadAllText(Path.Combine(keys, "installation-id")).Trim());
+        Assert.Equal(["installation-id"], Directory.EnumerateFileSystemEntries(keys).Select(Path.GetFileName));
+    }
 }
