@@ -56,7 +56,10 @@ public abstract class AppBrowserSession : IAsyncLifetime
             BaseURL = BaseUrl,
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
-        context.SetDefaultTimeout(20_000);
+        // A limit, not a delay: every wait returns as soon as its page is ready. 30 s, because the first flows of a
+        // fresh clone share the 2 cores with the published app's cold `dotnet publish`, and a sign-in there once took
+        // more than 20 s to load (StudioTests, 2026-12-05).
+        context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
 
