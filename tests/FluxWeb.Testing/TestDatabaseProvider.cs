@@ -61,9 +61,7 @@ public static class PostgreSqlTestDatabase
     public static async Task<IDbContextFactory<FluxWebDbContext>> ContextsForAsync(string dataDirectory)
     {
         var connectionString = (await SettingsForAsync(dataDirectory))["Cluster:ConnectionString"]!;
-        var builder = new DbContextOptionsBuilder<FluxWebDbContext>();
-        PersistenceServiceCollectionExtensions.Configure(builder, new DatabaseConnection(DatabaseProvider.PostgreSql, connectionString));
-        return new Contexts(builder.Options);
+        return ContextsFor(connectionString);
     }
 
     /// <summary>A fresh, empty PostgreSQL database (nothing migrated); returns its connection string.</summary>
@@ -82,9 +80,14 @@ public static class PostgreSqlTestDatabase
 
     private static async Task MigrateAsync(string connectionString, CancellationToken cancellationToken)
     {
+        await new DatabaseMigrator(ContextsFor(connectionString), NullLogger<DatabaseMigrator>.Instance).MigrateAsync(cancellationToken);
+    }
+
+    private static Contexts ContextsFor(string connectionString)
+    {
         var builder = new DbContextOptionsBuilder<FluxWebDbContext>();
         PersistenceServiceCollectionExtensions.Configure(builder, new DatabaseConnection(DatabaseProvider.PostgreSql, connectionString));
-        await new DatabaseMigrator(new Contexts(builder.Options), NullLogger<DatabaseMigrator>.Instance).MigrateAsync(cancellationToken);
+        return new Contexts(builder.Options);
     }
 
     private sealed class Contexts(DbContextOptions<FluxWebDbContext> options) : IDbContextFactory<FluxWebDbContext>

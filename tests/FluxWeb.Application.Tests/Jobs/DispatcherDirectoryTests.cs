@@ -29,7 +29,7 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private DispatcherDirectory Directory(string clusterId = "cluster-a") =>
+    private DispatcherDirectory DirectoryOf(string clusterId = "cluster-a") =>
         new(contexts, Options.Create(new ClusterSettings { ClusterId = clusterId }));
 
     private static GrainAddress Activation(int siloPort, long membershipVersion = 3) => new()
@@ -43,7 +43,7 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task The_first_activation_registered_wins_and_a_second_silo_is_told_where_it_is()
     {
-        var directory = Directory();
+        var directory = DirectoryOf();
         var first = Activation(11111);
         var second = Activation(11112, membershipVersion: 4);
 
@@ -58,7 +58,7 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task Two_silos_registering_at_once_get_the_same_answer()
     {
-        var directory = Directory();
+        var directory = DirectoryOf();
         var candidates = Enumerable.Range(0, 8).Select(i => Activation(12000 + i)).ToList();
 
         var answers = await Task.WhenAll(candidates.Select(c => Task.Run(() => directory.Register(c))));
@@ -71,7 +71,7 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task An_activation_that_lost_cannot_remove_the_one_that_won_and_the_winners_end_frees_the_place()
     {
-        var directory = Directory();
+        var directory = DirectoryOf();
         var winner = Activation(11111);
         var loser = Activation(11112);
         await directory.Register(winner);
@@ -88,7 +88,7 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task An_entry_is_replaced_only_by_naming_the_activation_it_holds()
     {
-        var directory = Directory();
+        var directory = DirectoryOf();
         var registered = Activation(11111);
         var stale = Activation(11112);
         var next = Activation(11113);
@@ -102,8 +102,8 @@ public sealed class DispatcherDirectoryTests : IAsyncLifetime
     [Fact]
     public async Task Silos_declared_dead_lose_their_entries_in_this_cluster_only()
     {
-        var here = Directory("cluster-a");
-        var there = Directory("cluster-b");
+        var here = DirectoryOf("cluster-a");
+        var there = DirectoryOf("cluster-b");
         var dead = Activation(11111);
         var elsewhere = Activation(11111);
         await here.Register(dead);
