@@ -199,12 +199,14 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
         }
 
         var newest = results.Count > 0 ? results[0] : null;
-        if (resultsSeen && newest is not null && newest.Id != newestSeen && notifications == "on")
-        {
-            await CallAsync<bool>("notifyIfHidden", "FluxWeb: your image is done", newest.Prompt, Navigation.Rooted($"{newest.OutputUrl}/thumbnail"));
-        }
-
+        var announce = resultsSeen && newest is not null && newest.Id != newestSeen && notifications == "on";
+        // Marked seen before the call: renders that come while it is awaited run this method again, and each announced
+        // the same result (four notifications for one image on a busy machine).
         (resultsSeen, newestSeen) = (true, newest?.Id);
+        if (announce)
+        {
+            await CallAsync<bool>("notifyIfHidden", "FluxWeb: your image is done", newest!.Prompt, Navigation.Rooted($"{newest.OutputUrl}/thumbnail"));
+        }
     }
 
     private async Task ToggleNotificationsAsync()
