@@ -692,6 +692,36 @@ namespace FluxWeb.Migrations.Migrations
                     b.ToTable("PolicySettings", (string)null);
                 });
 
+            modelBuilder.Entity("FluxWeb.Persistence.Boards.ExportTicketRow", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("ExpiresUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("IsAdmin")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Selection")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresUtc");
+
+                    b.HasIndex("UserId", "ExpiresUtc");
+
+                    b.ToTable("ExportTickets", (string)null);
+                });
+
             modelBuilder.Entity("FluxWeb.Persistence.Cluster.ClusterDirectoryEntry", b =>
                 {
                     b.Property<string>("ClusterId")
@@ -1045,6 +1075,15 @@ namespace FluxWeb.Migrations.Migrations
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("FluxWeb.Persistence.Boards.ExportTicketRow", b =>
+                {
+                    b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("FluxWeb.Persistence.Quotas.DailyUsage", b =>

@@ -657,6 +657,35 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.ToTable("PolicySettings", (string)null);
                 });
 
+            modelBuilder.Entity("FluxWeb.Persistence.Boards.ExportTicketRow", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("ExpiresUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<bool>("IsAdmin")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Selection")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExpiresUtc");
+
+                    b.HasIndex("UserId", "ExpiresUtc");
+
+                    b.ToTable("ExportTickets", (string)null);
+                });
+
             modelBuilder.Entity("FluxWeb.Persistence.Cluster.ClusterDirectoryEntry", b =>
                 {
                     b.Property<string>("ClusterId")
@@ -1004,6 +1033,15 @@ namespace FluxWeb.Migrations.PostgreSql
                         .IsRequired();
 
                     b.Navigation("User");
+                });
+
+            modelBuilder.Entity("FluxWeb.Persistence.Boards.ExportTicketRow", b =>
+                {
+                    b.HasOne("FluxWeb.Persistence.Accounts.FluxUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("FluxWeb.Persistence.Quotas.DailyUsage", b =>

@@ -52,6 +52,8 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
 
     public DbSet<ClusterDirectoryEntry> ClusterDirectory => Set<ClusterDirectoryEntry>();
 
+    public DbSet<ExportTicketRow> ExportTickets => Set<ExportTicketRow>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
@@ -87,6 +89,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
         BoardModel.Configure(builder);
         PresetModel.Configure(builder);
         ClusterDirectoryModel.Configure(builder);
+        ExportTicketModel.Configure(builder);
 
         builder.Entity<AuditEvent>(audit =>
         {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
@@ -13,6 +12,7 @@ using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
+using FluxWeb.Persistence.Boards;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -72,7 +72,7 @@ public sealed record ExportPlan(IReadOnlyList<ExportEntry> Entries, IReadOnlyLis
     public bool Refused => Refusal is not null;
 }
 
-/// <summary>A prepared download: the selection, for one user, to be streamed from <see cref="ZipExport.Url"/> shortly after.</summary>
+/// <summary>A prepared download: the selection, for one user, to be streamed from <see cref="ZipExport.Url"/> shortly after (kept in the database, so any web node can stream it).</summary>
 public sealed record ExportTicket(Guid Id, string UserId, bool IsAdmin, ExportSelection Selection, DateTimeOffset ExpiresUtc);
 
 /// <summary>
@@ -82,7 +82,8 @@ public sealed record ExportTicket(Guid Id, string UserId, bool IsAdmin, ExportSe
 /// export) licence action, so a Commercial account's ZIP never holds a non-commercial output, shared or not. The size
 /// limit is an administrator's (stored), else the configured one; a selection over it is refused before a byte is sent.
 /// A browser cannot POST and save a stream, so a selection is first prepared (checked, and kept a few minutes as a
-/// ticket for its user) and then fetched by a plain GET, which decides everything again.
+/// ticket for its user, in the database so that any web node can answer the GET) and then fetched by a plain GET,
+/// which decides everything again.
 /// </summary>
 public sealed class ZipExport(
     IDbContextFactory<FluxWebDbContext> contexts,
@@ -99,7 +100,8 @@ public sealed class ZipExport(
 
     private static readonly JsonSerializerOptions MetadataJson = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    private readonly ConcurrentDictionary<Guid, ExportTicket> tickets = new();
+    /// <summary>How a ticket's selection is stored: enums by name, so a stored row reads the same after a reordering.</summary>
+    private static readonly JsonSerializerOptions SelectionJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     public static string Url(Guid ticket) => $"{JobUrls.ApiPrefix}/exports/{ticket:N}";
 
@@ -147,25 +149,47 @@ public sealed class ZipExport(
         }
 
         var now = time.GetUtcNow();
-        foreach (var stale in tickets.Values.Where(t => t.ExpiresUtc <= now))
-        {
-            tickets.TryRemove(stale.Id, out _);
-        }
-
-        // A user's oldest pending downloads make room: a script preparing in a loop cannot grow memory without bound.
-        foreach (var old in tickets.Values.Where(t => t.UserId == actor.UserId).OrderByDescending(t => t.ExpiresUtc).Skip(MaxTicketsPerUser - 1))
-        {
-            tickets.TryRemove(old.Id, out _);
-        }
-
         var ticket = new ExportTicket(Guid.NewGuid(), actor.UserId, actor.IsAdmin, selection, now + TicketLifetime);
-        tickets[ticket.Id] = ticket;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var nowUtc = now.UtcDateTime;
+        await db.ExportTickets.Where(t => t.ExpiresUtc <= nowUtc).ExecuteDeleteAsync(cancellationToken);
+        // A user's oldest pending downloads make room: a script preparing in a loop cannot grow the table without bound.
+        var crowded = await db.ExportTickets.Where(t => t.UserId == actor.UserId)
+            .OrderByDescending(t => t.ExpiresUtc).Skip(MaxTicketsPerUser - 1).Select(t => t.Id).ToListAsync(cancellationToken);
+        if (crowded.Count > 0)
+        {
+            await db.ExportTickets.Where(t => crowded.Contains(t.Id)).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        db.ExportTickets.Add(new ExportTicketRow
+        {
+            Id = ticket.Id,
+            UserId = ticket.UserId,
+            IsAdmin = ticket.IsAdmin,
+            Selection = JsonSerializer.Serialize(selection, SelectionJson),
+            ExpiresUtc = ticket.ExpiresUtc.UtcDateTime,
+        });
+        await db.SaveChangesAsync(cancellationToken);
         return (plan, ticket);
     }
 
-    /// <summary>The caller's own pending download; anyone else's, an expired or an unknown ticket is null alike.</summary>
-    public ExportTicket? Ticket(JobActor actor, Guid id) =>
-        tickets.TryGetValue(id, out var ticket) && ticket.UserId == actor.UserId && ticket.ExpiresUtc > time.GetUtcNow() ? ticket : null;
+    /// <summary>
+    /// The caller's own pending download, from whichever process prepared it; anyone else's, an expired or an unknown
+    /// ticket is null alike.
+    /// </summary>
+    public async Task<ExportTicket?> TicketAsync(JobActor actor, Guid id, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await db.ExportTickets.AsNoTracking()
+            .SingleOrDefaultAsync(t => t.Id == id && t.UserId == actor.UserId && t.ExpiresUtc > now, cancellationToken);
+        if (row is null || JsonSerializer.Deserialize<ExportSelection>(row.Selection, SelectionJson) is not { } selection)
+        {
+            return null;
+        }
+
+        return new ExportTicket(row.Id, row.UserId, row.IsAdmin, selection, new DateTimeOffset(row.ExpiresUtc, TimeSpan.Zero));
+    }
 
     /// <summary>Decides now what a selection's ZIP holds: each image through the door, the listing's own rules for a filter, and the limit.</summary>
     public async Task<ExportPlan> PlanAsync(JobActor actor, ExportSelection selection, ExportVia via, CancellationToken cancellationToken = default)

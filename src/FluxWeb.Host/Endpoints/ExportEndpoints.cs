@@ -121,7 +121,7 @@ internal static class ExportEndpoints
     private static async Task<IResult> DownloadAsync(HttpContext http, ZipExport export, Guid ticket, CancellationToken cancellationToken)
     {
         var actor = JobActor.From(http.User);
-        if (actor is null || export.Ticket(actor, ticket) is not { } prepared)
+        if (actor is null || await export.TicketAsync(actor, ticket, cancellationToken) is not { } prepared)
         {
             return NotFound();
         }

@@ -11,6 +11,7 @@ using FluxWeb.Domain.Images;
 using FluxWeb.Host.Cli;
 using FluxWeb.Host.Hosting;
 using FluxWeb.Persistence.Administration;
+using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using static FluxWeb.Web.Tests.Boards.SharingScenario;
@@ -212,10 +213,72 @@ public sealed class ZipExportTests(SharingScenario scenario) : IClassFixture<Sha
         }
     }
 
+    /// <summary>
+    /// Several web nodes behind one proxy, or one node restarted between the two requests: the GET of a prepared ZIP
+    /// may reach another process than the POST did. The ticket is a row of the shared database, so that process
+    /// streams it, and only to the account that prepared it.
+    /// </summary>
+    [Fact]
+    public async Task A_zip_prepared_on_one_web_node_is_streamed_by_another_on_the_same_database_to_its_owner_only()
+    {
+        var image = await scenario.ApacheAsync(scenario.AdaActor, "zip across web nodes");
+        var adaKey = await scenario.Factory.CreateKeyAsync(scenario.AdaActor.UserId, $"key {Guid.NewGuid():N}", ApiKeyScope.Read);
+        var bobKey = await scenario.Factory.CreateKeyAsync(scenario.BobActor.UserId, $"key {Guid.NewGuid():N}", ApiKeyScope.Read);
+        using var onFirstNode = scenario.Factory.KeyClient(adaKey);
+        var prepared = await PrepareAsync(onFirstNode, new { imageIds = new[] { image.Id } });
+        Assert.Equal(HttpStatusCode.OK, prepared.StatusCode);
+        var url = (await prepared.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("downloadUrl").GetString()!;
+
+        // A second process on the same data folder and database: it holds nothing of the first one's memory.
+        using var otherNode = new FluxWebFactory()
+            .With("FluxWeb:DataDirectory", scenario.Factory.DataDirectory)
+            .With("FluxWeb:ModelsDirectory", scenario.Factory.ModelsDirectory);
+        using var onOtherNode = otherNode.KeyClient(adaKey);
+        var response = await onOtherNode.GetAsync(url);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET on the other node: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        Assert.Equal(await OriginalAsync(image), (await ReadZipAsync(response)).ImageOf(image.Id));
+        using var bobOnOtherNode = otherNode.KeyClient(bobKey);
+        Assert.Equal(HttpStatusCode.NotFound, (await bobOnOtherNode.GetAsync(url)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_ticket_ends_when_it_expires_and_an_account_keeps_at_most_twenty_pending()
+    {
+        var image = await scenario.ApacheAsync(scenario.AdaActor, "zip tickets come and go");
+        async Task<(Guid Id, string Url)> PrepareTicketAsync()
+        {
+            var answer = await (await PrepareAsync(scenario.Ada.Http, new { imageIds = new[] { image.Id } })).Content.ReadFromJsonAsync<JsonElement>();
+            var url = answer.GetProperty("downloadUrl").GetString()!;
+            return (Guid.ParseExact(url[^32..], "N"), url);
+        }
+
+        Task<int> PendingAsync() => scenario.DbAsync(db => db.ExportTickets.CountAsync(t => t.UserId == scenario.AdaActor.UserId));
+
+        // Expired: its link answers 404 like an unknown one, and the next preparation clears the row away.
+        var expired = await PrepareTicketAsync();
+        await scenario.DbAsync(db => db.ExportTickets.Where(t => t.Id == expired.Id).ExecuteUpdateAsync(t => t.SetProperty(r => r.ExpiresUtc, DateTime.UtcNow.AddSeconds(-1))));
+        Assert.Equal(HttpStatusCode.NotFound, (await scenario.Ada.Http.GetAsync(expired.Url)).StatusCode);
+        var first = await PrepareTicketAsync();
+        Assert.False(await scenario.DbAsync(db => db.ExportTickets.AnyAsync(t => t.Id == expired.Id)));
+
+        // A script preparing in a loop: the oldest pending downloads make room, the newest twenty stay valid.
+        var later = new List<(Guid Id, string Url)>();
+        for (var i = 0; i < 20; i++)
+        {
+            later.Add(await PrepareTicketAsync());
+        }
+
+        Assert.Equal(20, await PendingAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await scenario.Ada.Http.GetAsync(first.Url)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await scenario.Ada.Http.GetAsync(later[0].Url)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await scenario.Ada.Http.GetAsync(later[^1].Url)).StatusCode);
+    }
+
     [Fact]
     public async Task A_limit_out_of_range_in_the_settings_stops_the_start()
     {
-        using var folder = new FluxWeb.Testing.TempFolder();
+        using var folder = new TempFolder();
         var settings = new Dictionary<string, string?>
         {
             [FluxWebConfiguration.DataDirectoryKey] = folder.Combine("data"),
