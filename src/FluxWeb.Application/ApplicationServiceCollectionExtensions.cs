@@ -76,6 +76,7 @@ public static class ApplicationServiceCollectionExtensions
         services.AddScoped<AccountService>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AccountChanges>();
+        services.TryAddSingleton<IAccountChangeRelay, NoAccountChangeRelay>();
         services.AddSingleton<AccountSessions>();
         services.AddSingleton<Licensing.LicenceGate>();
         services.AddSingleton<Audit.AuditLog>();

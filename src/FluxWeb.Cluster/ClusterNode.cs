@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,6 +33,7 @@ internal sealed partial class ClusterNode(
     RunningJobs runningJobs,
     LiveJobBoard board,
     ClusterRelay relay,
+    AccountChanges accountChanges,
     IOptions<ClusterSettings> settings,
     ILogger<ClusterNode> logger) : IHostedService, INodeObserver, IDisposable
 {
@@ -121,6 +123,12 @@ internal sealed partial class ClusterNode(
         var preview = jobEvent.Preview is { Length: > 0 and <= RelayedPreviews.MaxBytes } png ? png : null;
         board.ApplyRelayed(received, preview is null ? null : jobEvent.PreviewStep, preview);
         events.PublishLocal(received);
+        return Task.CompletedTask;
+    }
+
+    public Task AccountChanged(AccountChangeMessage change)
+    {
+        accountChanges.PublishLocal(change.ToChange());
         return Task.CompletedTask;
     }
 
@@ -296,7 +304,7 @@ internal sealed partial class ClusterNode(
 /// whose preview was not sent points at the last one that was, so the URL a receiver delivers always names a picture
 /// it has.
 /// </remarks>
-internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, IClusterMembershipService membership, ILogger<ClusterRelay> logger) : IJobClusterRelay
+internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode node, LiveJobBoard board, IClusterMembershipService membership, ILogger<ClusterRelay> logger) : IJobClusterRelay, IAccountChangeRelay
 {
     private readonly Channel<(JobEventMessage Message, PreviewSnapshot? Preview)> outgoing =
         Channel.CreateUnbounded<(JobEventMessage, PreviewSnapshot?)>(new UnboundedChannelOptions { SingleReader = true });
@@ -327,6 +335,15 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
         if (OthersListening)
         {
             _ = SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).Cancel(jobId, node.NodeId));
+        }
+    }
+
+    /// <summary>Sent as it comes, not queued behind live events: ending an account's sessions must not wait for previews.</summary>
+    public void Forward(AccountChange change)
+    {
+        if (OthersListening)
+        {
+            _ = SendAsync(() => grains.GetGrain<IJobDispatcherGrain>(0).RelayAccountChange(AccountChangeMessage.From(change), node.NodeId));
         }
     }
 
@@ -375,6 +392,6 @@ internal sealed partial class ClusterRelay(IGrainFactory grains, IWorkerNode nod
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pass a cancel or live event to the cluster's other processes")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pass a cancel, a live event or an account change to the cluster's other processes")]
     private static partial void LogRelayFailed(ILogger logger, Exception exception);
 }

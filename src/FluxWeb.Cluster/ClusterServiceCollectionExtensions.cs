@@ -1,4 +1,5 @@
 using System.Net;
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Persistence;
 using Microsoft.Extensions.DependencyInjection;
@@ -72,6 +73,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton<IWorkerNode, SiloWorkerNode>();
         services.AddSingleton<ClusterRelay>();
         services.AddSingleton<IJobClusterRelay>(sp => sp.GetRequiredService<ClusterRelay>());
+        services.AddSingleton<IAccountChangeRelay>(sp => sp.GetRequiredService<ClusterRelay>());
         services.AddSingleton<IWorkerDirectory, ClusterWorkerDirectory>();
         services.AddSingleton<DispatcherDirectory>();
         services.AddSingleton<Orleans.Runtime.GrainDirectory.IGrainDirectoryResolver, DispatcherDirectoryResolver>();

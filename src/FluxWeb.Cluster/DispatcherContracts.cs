@@ -1,3 +1,4 @@
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Pipeline;
@@ -30,6 +31,9 @@ public interface IJobDispatcherGrain : IGrainWithIntegerKey
 
     /// <summary>A live event, for the other processes' subscribers.</summary>
     Task Relay(JobEventMessage jobEvent, string fromNode);
+
+    /// <summary>An account changed (sessions ended, a key revoked): the other processes end what they hold open of it.</summary>
+    Task RelayAccountChange(AccountChangeMessage change, string fromNode);
 
     /// <summary>Every worker the dispatcher knows, the dead ones it still remembers included.</summary>
     Task<List<WorkerReport>> Workers();
@@ -90,6 +94,13 @@ public interface INodeObserver : IGrainObserver
 
     [ResponseTimeout(AnswerTimeout)]
     Task<bool> SetDraining(string workerId, bool draining);
+
+    /// <summary>
+    /// Another process's account change: this process's open pages and hub connections of that account re-check it
+    /// now. One-way: the periodic revalidation is the backstop for a lost one.
+    /// </summary>
+    [OneWay]
+    Task AccountChanged(AccountChangeMessage change);
 }
 
 [GenerateSerializer, Immutable]
@@ -158,4 +169,16 @@ public sealed record JobEventMessage(
             OutputUrl = OutputUrl,
             Error = Error,
         };
+}
+
+/// <summary>An <see cref="AccountChange"/> on the wire between silos (the kind as a number, so the contract stays in this project).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AccountChangeMessage(
+    [property: Id(0)] string UserId,
+    [property: Id(1)] int Kind,
+    [property: Id(2)] Guid? ApiKeyId)
+{
+    public static AccountChangeMessage From(AccountChange change) => new(change.UserId, (int)change.Kind, change.ApiKeyId);
+
+    public AccountChange ToChange() => new(UserId, (AccountChangeKind)Kind) { ApiKeyId = ApiKeyId };
 }

@@ -144,6 +144,17 @@ internal sealed partial class JobDispatcherGrain(
         }
     }
 
+    public async Task RelayAccountChange(AccountChangeMessage change, string fromNode)
+    {
+        foreach (var (name, node) in nodes.ToList())
+        {
+            if (name != fromNode)
+            {
+                await CallAsync(name, node, n => n.Observer.AccountChanged(change));
+            }
+        }
+    }
+
     public Task<List<WorkerReport>> Workers()
     {
         ForgetSilent();

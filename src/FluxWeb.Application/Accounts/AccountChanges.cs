@@ -19,12 +19,13 @@ public sealed record AccountChange(string UserId, AccountChangeKind Kind)
 }
 
 /// <summary>
-/// The in-process push behind "an administrator's change acts at once": open circuits and hub
-/// connections subscribe and re-check their account the moment it changes here. A change made
-/// by another process (the CLI on the same data folder) is not pushed; the periodic revalidation
-/// (<see cref="AccountOptions.SessionRevalidationInterval"/>) catches it within seconds.
+/// The push behind "an administrator's change acts at once": open circuits and hub connections subscribe and
+/// re-check their account the moment it changes. A change published here also goes to the cluster's other
+/// processes (<see cref="IAccountChangeRelay"/>), so a page open on another web node ends at once too. A change
+/// made by a process outside the cluster (the CLI on the same data folder) is not pushed; the periodic
+/// revalidation (<see cref="AccountOptions.SessionRevalidationInterval"/>) catches it within seconds.
 /// </summary>
-public sealed partial class AccountChanges(ILogger<AccountChanges> logger)
+public sealed partial class AccountChanges(IAccountChangeRelay relay, ILogger<AccountChanges> logger)
 {
     private ImmutableList<Action<AccountChange>> handlers = [];
 
@@ -34,7 +35,15 @@ public sealed partial class AccountChanges(ILogger<AccountChanges> logger)
         return new Subscription(() => ImmutableInterlocked.Update(ref handlers, list => list.Remove(handler)));
     }
 
+    /// <summary>A change made by this process: its own subscribers, then the cluster's other processes.</summary>
     public void Publish(AccountChange change)
+    {
+        PublishLocal(change);
+        relay.Forward(change);
+    }
+
+    /// <summary>A change another process of the cluster made (or this one's own): this process's subscribers only.</summary>
+    public void PublishLocal(AccountChange change)
     {
         foreach (var handler in Volatile.Read(ref handlers))
         {
@@ -65,4 +74,17 @@ public sealed partial class AccountChanges(ILogger<AccountChanges> logger)
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A subscriber failed to handle the change {Kind} of account {UserId}")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string userId, AccountChangeKind kind);
+}
+
+/// <summary>Where an account change goes beyond this process: the cluster's other processes. Without a cluster, nowhere.</summary>
+public interface IAccountChangeRelay
+{
+    void Forward(AccountChange change);
+}
+
+internal sealed class NoAccountChangeRelay : IAccountChangeRelay
+{
+    public void Forward(AccountChange change)
+    {
+    }
 }

@@ -87,7 +87,8 @@ public sealed class AccountSessions(
 
     /// <summary>
     /// Ends every session of the account at once: its cookies stop working with the next request
-    /// (in every process on this database) and open circuits and hub connections here are told.
+    /// (in every process on this database) and open circuits and hub connections are told, in this process and in the
+    /// cluster's others.
     /// </summary>
     public async Task EndAllAsync(string userId, CancellationToken cancellationToken = default)
     {

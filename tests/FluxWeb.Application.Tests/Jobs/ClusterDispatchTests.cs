@@ -1,3 +1,4 @@
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Cluster;
 using FluxWeb.Domain.Jobs;
@@ -72,6 +73,36 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
     }
 
     private static Task<int> CountAsync(QueueHost host, JobState state) => host.WithDbAsync(db => db.Jobs.CountAsync(j => j.State == state));
+
+    /// <summary>
+    /// Several web nodes: an administrator's change made through one of them (sessions ended, a key revoked) reaches
+    /// the open pages and hub connections of the account on the others at once, not at their next revalidation.
+    /// </summary>
+    [Fact]
+    public async Task An_account_change_made_on_one_process_reaches_the_subscribers_of_the_others_once()
+    {
+        var first = await StartAsync([new()]);
+        var second = await StartAsync([new()], joining: first);
+        var dispatcher = first.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobDispatcherGrain>(0);
+        await Eventually.Until(async () => (await dispatcher.Workers()).Count == 2, "The second silo did not join the dispatcher.");
+        var ada = await first.CreateUserAsync("ada@example.com");
+        var heardOnFirst = new System.Collections.Concurrent.ConcurrentQueue<AccountChange>();
+        var heardOnSecond = new System.Collections.Concurrent.ConcurrentQueue<AccountChange>();
+        using var onFirst = first.Services.GetRequiredService<AccountChanges>().Subscribe(heardOnFirst.Enqueue);
+        using var onSecond = second.Services.GetRequiredService<AccountChanges>().Subscribe(heardOnSecond.Enqueue);
+
+        await first.Services.GetRequiredService<AccountSessions>().EndAllAsync(ada.UserId);
+        var revokedKey = Guid.NewGuid();
+        second.Services.GetRequiredService<AccountChanges>().Publish(new AccountChange(ada.UserId, AccountChangeKind.ApiKeyRevoked) { ApiKeyId = revokedKey });
+
+        await Eventually.Until(() => heardOnSecond.Count >= 2 && heardOnFirst.Count >= 2, () => $"heard on the first process: {heardOnFirst.Count}, on the second: {heardOnSecond.Count} (of 2 each)");
+        AccountChange[] expected = [new(ada.UserId, AccountChangeKind.SessionsEnded), new(ada.UserId, AccountChangeKind.ApiKeyRevoked) { ApiKeyId = revokedKey }];
+        // Once each: a process hears its own change from itself, not again from the dispatcher.
+        Assert.Equal(expected.ToHashSet(), heardOnFirst.ToHashSet());
+        Assert.Equal(expected.ToHashSet(), heardOnSecond.ToHashSet());
+        Assert.Equal(2, heardOnFirst.Count);
+        Assert.Equal(2, heardOnSecond.Count);
+    }
 
     [Fact]
     public async Task Three_workers_run_three_jobs_at_once_and_a_fourth_waits_for_a_free_one()
@@ -321,6 +352,8 @@ public sealed class ClusterDispatchTests : IAsyncLifetime
         public Task Positions(List<Guid> order, List<string> owners, DateTime nowUtc) => never.Task;
 
         public Task Deliver(JobEventMessage jobEvent) => never.Task;
+
+        public Task AccountChanged(AccountChangeMessage change) => never.Task;
 
         /// <summary>It joined while alive and hung afterwards: the cluster's size announced at its join got through.</summary>
         public Task Peers(int nodes) => Task.CompletedTask;
