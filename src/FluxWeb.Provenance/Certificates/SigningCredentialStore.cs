@@ -19,6 +19,13 @@ public sealed partial class SigningCredentialStore(
     public const string SigningChainFile = "signing-chain.pem";
     public const string SigningKeyFile = "signing.key.pem";
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const string StagingPattern = ".c2pa-*.tmp";
+
+    /// <summary>
+    /// A staging folder older than this belongs to no creation in progress (writing one takes milliseconds): a process
+    /// died while it wrote an authority that never took effect.
+    /// </summary>
+    public static readonly TimeSpan AbandonedStagingAge = TimeSpan.FromMinutes(10);
 
     private readonly Lock gate = new();
     private SigningCredentials? credentials;
@@ -83,6 +90,7 @@ public sealed partial class SigningCredentialStore(
     {
         var folder = LocalAuthorityDirectory;
         var source = $"local CA in {folder}";
+        RemoveAbandonedStaging(Path.GetDirectoryName(folder)!);
         if (TryLoadLocal(folder, source) is { } existing)
         {
             return existing;
@@ -101,7 +109,7 @@ public sealed partial class SigningCredentialStore(
             }
         }
 
-        var staging = Path.Combine(Path.GetDirectoryName(folder)!, $".c2pa-{Guid.NewGuid():N}.tmp");
+        var staging = Path.Combine(Path.GetDirectoryName(folder)!, StagingPattern.Replace("*", $"{Guid.NewGuid():N}", StringComparison.Ordinal));
         Directory.CreateDirectory(staging);
         if (!OperatingSystem.IsWindows())
         {
@@ -137,6 +145,37 @@ public sealed partial class SigningCredentialStore(
         return new SigningCredentials(signer, [], source);
     }
 
+    /// <summary>
+    /// Removes what a process that died while creating the authority left: private keys of an authority nobody uses.
+    /// Only old ones, so another process's creation in progress is left alone.
+    /// </summary>
+    private void RemoveAbandonedStaging(string keysFolder)
+    {
+        if (!Directory.Exists(keysFolder))
+        {
+            return;
+        }
+
+        var cutoff = timeProvider.GetUtcNow().UtcDateTime - AbandonedStagingAge;
+        foreach (var staging in Directory.EnumerateDirectories(keysFolder, StagingPattern))
+        {
+            if (Directory.GetLastWriteTimeUtc(staging) >= cutoff)
+            {
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(staging, recursive: true);
+                LogRemovedAbandonedStaging(logger, staging);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Another process removed it first, or it is not ours to remove: harmless either way.
+            }
+        }
+    }
+
     private static SigningCredentials? TryLoadLocal(string folder, string source)
     {
         var chainPath = Path.Combine(folder, SigningChainFile);
@@ -160,6 +199,9 @@ public sealed partial class SigningCredentialStore(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No C2PA signing certificate configured: created a local certificate authority and signing certificate in {Folder}. Outputs are signed but validate as untrusted outside this installation until an organisation certificate is configured (src/FluxWeb.Provenance/README.md, \"Content Credentials\")")]
     private static partial void LogCreatedLocalAuthority(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Folder}, a local C2PA authority that a process stopped writing before it took effect")]
+    private static partial void LogRemovedAbandonedStaging(ILogger logger, string folder);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "C2PA manifests are signed with {Source}: {Subject}, valid until {NotAfter:u}")]
     private static partial void LogUsing(ILogger logger, string source, string subject, DateTime notAfter);

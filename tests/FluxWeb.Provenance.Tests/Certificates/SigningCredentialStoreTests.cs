@@ -92,6 +92,36 @@ public sealed class SigningCredentialStoreTests : IDisposable
         Assert.True(File.Exists(Path.Combine(folder, SigningCredentialStore.RootKeyFile)), "the old root key must never be replaced");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void What_a_process_that_died_while_creating_the_authority_left_is_removed_but_a_creation_in_progress_is_not(bool authorityExists)
+    {
+        var keys = Path.Combine(data.Path, "keys");
+        if (authorityExists)
+        {
+            Store().GetCredentials();
+        }
+
+        var abandoned = Staging(keys, DateTime.UtcNow - SigningCredentialStore.AbandonedStagingAge - TimeSpan.FromMinutes(1));
+        var inProgress = Staging(keys, DateTime.UtcNow - TimeSpan.FromSeconds(5));
+
+        Assert.StartsWith("local CA in", Store().GetCredentials().Source, StringComparison.Ordinal);
+
+        Assert.False(Directory.Exists(abandoned), "an abandoned staging folder (private keys nobody uses) is removed");
+        Assert.True(Directory.Exists(inProgress), "another process's creation in progress is left alone");
+        Assert.Contains(log.Messages, m => m.Contains(abandoned, StringComparison.Ordinal));
+
+        static string Staging(string keys, DateTime writtenUtc)
+        {
+            var folder = Path.Combine(keys, $".c2pa-{Guid.NewGuid():N}.tmp");
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, SigningCredentialStore.RootKeyFile), "-----BEGIN PRIVATE KEY-----\n");
+            Directory.SetLastWriteTimeUtc(folder, writtenUtc);
+            return folder;
+        }
+    }
+
     [Fact]
     public void Configured_pem_files_are_used_instead()
     {
