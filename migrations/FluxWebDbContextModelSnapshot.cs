@@ -316,6 +316,10 @@ namespace FluxWeb.Migrations.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Notice")
+                        .HasMaxLength(500)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid?>("OutputImageId")
                         .HasColumnType("TEXT");
 

@@ -302,6 +302,9 @@ namespace FluxWeb.Migrations.PostgreSql
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<string>("Notice")
+                        .HasColumnType("text");
+
                     b.Property<Guid?>("OutputImageId")
                         .HasColumnType("uuid");
 

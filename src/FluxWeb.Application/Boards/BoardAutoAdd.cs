@@ -6,16 +6,24 @@ namespace FluxWeb.Application.Boards;
 /// <summary>
 /// "Auto-add new results to this board": the board is checked when the request is submitted and again, through
 /// <see cref="BoardService"/>, when each job's result is recorded, since a board can be deleted or a contribution
-/// ended while the job waits. A result that may not go on the board stays in its owner's gallery; the job succeeds.
+/// ended while the job waits. A result that may not go on the board stays in its owner's gallery; the job succeeds,
+/// and says so (<see cref="NotAddedNotice"/>).
 /// </summary>
 public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoAdd> logger)
 {
     /// <summary>The same words for a board that does not exist, a stranger's and one shared to look at only.</summary>
     public const string UnknownBoard = "That board does not exist, or you may not add images to it. Choose one of your boards, or one you contribute to.";
 
+    /// <summary>The job's notice when, by the time it succeeded, its owner could no longer add to the board it asked for.</summary>
+    public const string NotAddedNotice = "Not added to the board you chose: that board no longer exists, or you may no longer add images to it. The image is in your gallery.";
+
     /// <summary>Whether the user owns or contributes to the board (the auto-add's owner is the job's, never an administrator's view).</summary>
     public async Task<bool> MayAddAsync(string userId, Guid boardId, CancellationToken cancellationToken = default) =>
         (await boards.GetAsync(new JobActor(userId, false), boardId, cancellationToken)).Value is { MayContribute: true };
+
+    /// <summary>A finished job's output was not put on the board it asked for, since its owner no longer may (the job says so in its notice).</summary>
+    public void NotAdded(Guid jobId, Guid imageId, Guid boardId) =>
+        LogNotAdded(logger, jobId, imageId, boardId, "the board no longer exists, or its owner ended this account's contribution");
 
     /// <summary>Puts a finished job's output on the board it asked for, if its owner still may; never throws.</summary>
     public async Task<bool> AddResultAsync(Guid jobId, string ownerId, Guid boardId, Guid imageId)

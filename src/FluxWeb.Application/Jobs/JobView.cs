@@ -29,7 +29,9 @@ public sealed record JobView(
     string? OutputUrl,
     string? PreviewUrl,
     // Where a running job is in the pipeline (loading the model, denoising, decoding...); null otherwise.
-    GenerationStage? Stage = null)
+    GenerationStage? Stage = null,
+    // What the owner should know about a job that succeeded (its result did not go on the board it asked for).
+    string? Notice = null)
 {
     public string ModelId => Settings.ModelId;
 
@@ -69,6 +71,7 @@ public sealed record JobView(
             job.OutputImageId,
             job.OutputImageId is { } image ? JobUrls.Image(image) : null,
             live?.PreviewStep is { } previewStep ? JobUrls.Preview(job.Id, previewStep) : null,
-            live?.Stage);
+            live?.Stage,
+            job.Notice);
     }
 }

@@ -95,4 +95,10 @@ public sealed class Job
     /// succeeds: a board deleted since, or no longer the owner's to add to, gets nothing (the job still succeeds).
     /// </summary>
     public Guid? AutoAddBoardId { get; set; }
+
+    /// <summary>
+    /// What the owner should know about a job that succeeded, readable by them: its result did not go on the board it
+    /// asked for. Written with the success, never after it (a finished job does not change).
+    /// </summary>
+    public string? Notice { get; set; }
 }

@@ -56,6 +56,7 @@ internal static class JobModel
             job.Property(j => j.WorkerId).HasMaxLength(300);
             job.Property(j => j.LeaseExpiresUtc).HasConversion(NullableUtc);
             job.Property(j => j.Error).HasMaxLength(2000);
+            job.Property(j => j.Notice).HasMaxLength(500);
             // The scheduler reads every queued job; listings read one owner's jobs.
             job.HasIndex(j => new { j.State, j.EnqueuedUtc });
             job.HasIndex(j => new { j.OwnerId, j.State });

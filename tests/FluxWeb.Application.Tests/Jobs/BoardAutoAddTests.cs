@@ -65,12 +65,13 @@ public sealed class BoardAutoAddTests : IAsyncLifetime
         // The addition follows the recorded success (after its commit), so it is polled for.
         await Eventually.Until(async () => (await OnBoardAsync(picks)).Count == 2 && (await OnBoardAsync(contributing)).Count == 1, "The results did not land on their boards.");
         Assert.Equal(outputs.Order(), (await OnBoardAsync(picks)).Order());
+        Assert.Null((await host.JobAsync(single.JobIds[0])).Notice);
         Assert.Equal([bobsJob.OutputImageId!.Value], await OnBoardAsync(contributing));
         Assert.Equal(3, host.Logs.Lines.Count(l => l.Contains("added to board", StringComparison.Ordinal) && l.Contains("as asked at submission", StringComparison.Ordinal)));
     }
 
     [Fact]
-    public async Task A_contribution_ended_while_the_job_ran_adds_nothing_and_the_job_still_succeeds()
+    public async Task A_contribution_ended_while_the_job_ran_adds_nothing_and_the_job_still_succeeds_and_says_so()
     {
         var contributing = (await boards.CreateAsync(bob, "Bob's moodboard")).Value!.Id;
         var share = (await boards.ShareAsync(bob, ShareTarget.Board(contributing), "ada@example.com", ShareRole.Contributor, "ui")).Value!.Id;
@@ -85,7 +86,11 @@ public sealed class BoardAutoAddTests : IAsyncLifetime
         var job = await host.WaitForEndAsync(submitted.JobIds[0], Wait);
         Assert.Equal(JobState.Succeeded, job.State);
         Assert.NotNull(job.OutputImageId);
-        // The log line is written once the board was asked (after the success is recorded): then the board is looked at.
+        // Said in the job itself, as its owner reads it (the Studio, the job list, the API).
+        Assert.Equal(BoardAutoAdd.NotAddedNotice, job.Notice);
+        Assert.Equal(BoardAutoAdd.NotAddedNotice, (await host.Services.GetRequiredService<JobService>().GetAsync(ada, job.Id))?.Notice);
+        Assert.DoesNotContain("Bob", BoardAutoAdd.NotAddedNotice, StringComparison.Ordinal);
+        // The log line follows the recorded success.
         await Eventually.Until(
             () => host.Logs.Lines.Any(l => l.Contains($"Job {job.Id} succeeded, but its result {job.OutputImageId} was not added to board {contributing}", StringComparison.Ordinal)),
             "The refusal to add the result was not logged.");

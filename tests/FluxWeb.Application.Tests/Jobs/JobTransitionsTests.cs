@@ -33,7 +33,7 @@ public class JobTransitionsTests : IAsyncLifetime
         [JobTransitions.RequestCancel] = (db, id) => JobTransitions.RequestCancelAsync(db, id, "someone", default),
         [JobTransitions.RecordProgress] = (db, id) => JobTransitions.RecordProgressAsync(db, Lease(id), 3, 4, default),
         [JobTransitions.RenewLease] = (db, id) => JobTransitions.RenewLeaseAsync(db, Lease(id), LeaseUntil, default),
-        [JobTransitions.Succeed] = (db, id) => JobTransitions.SucceedAsync(db, Lease(id), Guid.NewGuid(), 1.5, Now, default),
+        [JobTransitions.Succeed] = (db, id) => JobTransitions.SucceedAsync(db, Lease(id), Guid.NewGuid(), 1.5, Now, null, default),
         [JobTransitions.Fail] = (db, id) => JobTransitions.EndAsync(db, Lease(id), JobState.Failed, "broken", 1.5, Now, default),
         [JobTransitions.CancelRunning] = (db, id) => JobTransitions.EndAsync(db, Lease(id), JobState.Cancelled, "Cancelled by you.", 1.5, Now, default),
         [JobTransitions.Requeue] = (db, id) => JobTransitions.RequeueAsync(db, Lease(id), default),
@@ -46,7 +46,7 @@ public class JobTransitionsTests : IAsyncLifetime
     {
         [JobTransitions.RecordProgress] = (db, id) => JobTransitions.RecordProgressAsync(db, Lease(id, CurrentEpoch - 1), 3, 4, default),
         [JobTransitions.RenewLease] = (db, id) => JobTransitions.RenewLeaseAsync(db, Lease(id, CurrentEpoch - 1), LeaseUntil, default),
-        [JobTransitions.Succeed] = (db, id) => JobTransitions.SucceedAsync(db, Lease(id, CurrentEpoch - 1), Guid.NewGuid(), 1.5, Now, default),
+        [JobTransitions.Succeed] = (db, id) => JobTransitions.SucceedAsync(db, Lease(id, CurrentEpoch - 1), Guid.NewGuid(), 1.5, Now, null, default),
         [JobTransitions.Fail] = (db, id) => JobTransitions.EndAsync(db, Lease(id, CurrentEpoch - 1), JobState.Failed, "broken", 1.5, Now, default),
         [JobTransitions.CancelRunning] = (db, id) => JobTransitions.EndAsync(db, Lease(id, CurrentEpoch - 1), JobState.Cancelled, "Cancelled by you.", 1.5, Now, default),
         [JobTransitions.Requeue] = (db, id) => JobTransitions.RequeueAsync(db, Lease(id, CurrentEpoch - 1), default),
@@ -179,7 +179,7 @@ public class JobTransitionsTests : IAsyncLifetime
 
         await host.WithDbAsync(db => JobTransitions.ClaimAsync(db, claimed, "box/1/cpu", Now, LeaseUntil, default));
         await host.WithDbAsync(db => JobTransitions.RequeueAsync(db, Lease(requeued), default));
-        await host.WithDbAsync(db => JobTransitions.SucceedAsync(db, Lease(succeeded), output, 2.5, Now, default));
+        await host.WithDbAsync(db => JobTransitions.SucceedAsync(db, Lease(succeeded), output, 2.5, Now, null, default));
 
         var claim = await host.JobAsync(claimed);
         Assert.Equal((2, (DateTime?)Now, 0), (claim.Attempts, claim.StartedUtc, claim.Step));

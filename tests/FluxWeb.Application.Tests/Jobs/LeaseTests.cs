@@ -373,7 +373,7 @@ public class LeaseTests : IDisposable
             await using var transaction = await db.Database.BeginTransactionAsync();
             db.Images.Add(row);
             await db.SaveChangesAsync();
-            var succeeded = await JobTransitions.SucceedAsync(db, lease, row.Id, 1.0, now, default);
+            var succeeded = await JobTransitions.SucceedAsync(db, lease, row.Id, 1.0, now, null, default);
             await transaction.CommitAsync();
             return succeeded;
         }));

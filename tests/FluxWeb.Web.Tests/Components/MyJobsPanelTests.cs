@@ -320,6 +320,15 @@ public sealed class MyJobsPanelTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_done_job_whose_result_did_not_go_on_its_board_says_so_in_its_line()
+    {
+        var done = StudioStageTests.Job(JobState.Succeeded);
+
+        Assert.DoesNotContain("board", LiveJobs.Describe(done), StringComparison.Ordinal);
+        Assert.EndsWith("· not on the board you chose", LiveJobs.Describe(done with { Notice = "Not added to the board you chose: …" }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_jobs_it_says_so()
     {
         await using var ctx = NewContext();

@@ -36,6 +36,7 @@ public sealed class StudioPageTests : IAsyncLifetime
     private const string BaseModelId = "klein-test-base";
 
     private readonly TempFolder folder = new("fluxweb-studio");
+    private readonly FakeImageGenerator engine = new();
     private QueueHost host = default!;
 
     public async Task InitializeAsync()
@@ -43,7 +44,7 @@ public sealed class StudioPageTests : IAsyncLifetime
         // QueueHost installs klein-test (Apache-2.0) and klein-test-nc (FLUX Non-Commercial); a base variant joins them.
         TestModelPackages.WriteCatalogOnly(Path.Combine(folder.Path, "models"), BaseModelId, ModelLicence.Apache2(), variant: ModelVariant.Base);
         // One megapixel at most, so the pixel limit is reached below the largest side.
-        host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), new Dictionary<string, string?>
+        host = await QueueHost.StartAsync(folder.Path, engine, new Dictionary<string, string?>
         {
             ["Inference:MaxPixels"] = "1048576",
             ["Quotas:Roles:User:ImagesPerDay"] = "3",
@@ -125,6 +126,32 @@ public sealed class StudioPageTests : IAsyncLifetime
         await Eventually.Until(
             async () => await host.WithDbAsync(db => db.BoardImages.AnyAsync(e => e.BoardId == picks && e.ImageId == done.OutputImageId)),
             "The result did not land on the chosen board.");
+    }
+
+    [Fact]
+    public async Task A_result_that_could_not_go_on_the_chosen_board_says_so_at_the_generate_button()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var bob = await host.CreateUserAsync("bob@example.com");
+        var boards = host.Services.GetRequiredService<BoardService>();
+        var contributing = (await boards.CreateAsync(bob, "Bob's moodboard")).Value!.Id;
+        var share = (await boards.ShareAsync(bob, ShareTarget.Board(contributing), "ada@example.com", ShareRole.Contributor, "ui")).Value!.Id;
+        await using var ctx = NewContext(ada);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=auto-add-board-select]")));
+        DraftOf(cut).Form.AutoAddBoardId = contributing;
+        var hold = engine.HoldNextJob(step: 1);
+        await TypeAsync(cut, "studio-prompt", "for a board that will close");
+        await GenerateAsync(cut);
+        await hold.Reached.WaitAsync(TimeSpan.FromSeconds(20));
+
+        // Bob ends Ada's contribution while her job runs: the image is hers, the board does not take it.
+        Assert.True((await boards.UnshareAsync(bob, share, "ui")).Succeeded);
+        hold.Release();
+
+        cut.WaitForAssertion(() => Assert.Equal("not-added-to-board", cut.Find("[data-testid=studio-alert]").GetAttribute("data-kind")));
+        Assert.Contains(BoardAutoAdd.NotAddedNotice, cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
+        Assert.Empty(await host.WithDbAsync(db => db.BoardImages.Where(e => e.BoardId == contributing).ToListAsync()));
     }
 
     [Fact]

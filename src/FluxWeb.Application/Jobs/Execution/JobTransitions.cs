@@ -111,9 +111,11 @@ internal static class JobTransitions
         ApplyAsync(db, lease.JobId, lease.Epoch, RenewLease, set => set
             .SetProperty(j => j.LeaseExpiresUtc, leaseUntil), cancellationToken);
 
-    public static Task<bool> SucceedAsync(FluxWebDbContext db, JobLease lease, Guid outputImageId, double gpuSeconds, DateTime now, CancellationToken cancellationToken) =>
+    /// <param name="notice">What the owner should know about the result (<see cref="Job.Notice"/>), or null.</param>
+    public static Task<bool> SucceedAsync(FluxWebDbContext db, JobLease lease, Guid outputImageId, double gpuSeconds, DateTime now, string? notice, CancellationToken cancellationToken) =>
         ApplyAsync(db, lease.JobId, lease.Epoch, Succeed, set => set
             .SetProperty(j => j.FinishedUtc, now)
+            .SetProperty(j => j.Notice, notice)
             .SetProperty(j => j.GpuSeconds, gpuSeconds)
             .SetProperty(j => j.Step, j => j.TotalSteps)
             .SetProperty(j => j.LeaseExpiresUtc, (DateTime?)null)

@@ -71,6 +71,7 @@ public static class LiveJobs
         JobState.Queued when placeInLine > 1 => string.Create(CultureInfo.InvariantCulture, $"Queued · {placeInLine} in line"),
         JobState.Queued => "Queued",
         JobState.Running => DescribeRunning(job),
+        JobState.Succeeded when job.Notice is not null => string.Create(CultureInfo.InvariantCulture, $"Done · {job.Width}×{job.Height} · seed {job.Seed} · not on the board you chose"),
         JobState.Succeeded => string.Create(CultureInfo.InvariantCulture, $"Done · {job.Width}×{job.Height} · seed {job.Seed}"),
         JobState.Failed => $"Failed: {job.Error}",
         JobState.Cancelled => job.Error ?? "Cancelled",

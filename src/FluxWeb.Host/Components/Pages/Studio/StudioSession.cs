@@ -699,6 +699,11 @@ public sealed partial class StudioSession(
         }
 
         LastSeed = job.Seed;
+        if (job.Notice is not null)
+        {
+            Notice = new StudioNotice(Severity.Warning, "Done.", job.Notice, "not-added-to-board");
+        }
+
         if (followLive)
         {
             // The newest result takes the stage, unless the person is looking at one they picked.
