@@ -36,10 +36,16 @@ public interface IJobDispatcherGrain : IGrainWithIntegerKey
     Task RelayAccountChange(AccountChangeMessage change, string fromNode);
 
     /// <summary>Every worker the dispatcher knows, the dead ones it still remembers included.</summary>
+    /// <remarks>An administrator waits for these two: a dispatcher that cannot answer in a few seconds is moving or hung.</remarks>
+    [ResponseTimeout(AdminTimeout)]
     Task<List<WorkerReport>> Workers();
 
     /// <summary>Drain (finish what it holds, take no more) or resume a worker; false when no such worker is alive.</summary>
+    [ResponseTimeout(AdminTimeout)]
     Task<bool> SetDraining(string workerId, bool draining);
+
+    /// <summary>How long an administrator's page waits for the dispatcher (it answers from memory, in milliseconds).</summary>
+    public const string AdminTimeout = "00:00:05";
 }
 
 /// <summary>

@@ -1,4 +1,7 @@
 using System.Reflection;
+using System.Security.Claims;
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Host.Hosting;
@@ -12,7 +15,8 @@ namespace FluxWeb.Host.Endpoints;
 /// <param name="Device">The first device served (what the model list's usability is judged on).</param>
 /// <param name="Devices">Every device this process serves (<c>Inference:Devices</c>, <c>Inference:CpuWorkers</c>), and the GPUs <c>all</c> skipped, with why.</param>
 /// <param name="Workers">The cluster's queue workers (issue 18), every process's, as <c>/admin/workers</c> shows them.</param>
-public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices, IReadOnlyList<WorkerHealth> Workers);
+/// <param name="WorkersUnavailable">Why <paramref name="Workers"/> is empty when the cluster's dispatcher did not answer; null otherwise.</param>
+public sealed record HealthReport(string Status, string Version, DatabaseHealth Database, DeviceHealth Device, IReadOnlyList<ModelHealth> Models, ImageFilteringHealth ImageFiltering, IReadOnlyList<ServedDeviceHealth> Devices, IReadOnlyList<WorkerHealth> Workers, string? WorkersUnavailable = null);
 
 /// <param name="Served">False for a GPU <c>Inference:Devices = all</c> found but cannot use (<paramref name="Reason"/> says why).</param>
 public sealed record ServedDeviceHealth(string Id, bool Served, string Name, string Reason);
@@ -54,7 +58,7 @@ internal static class HealthEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, IWorkerDirectory workerDirectory, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(HttpContext http, DatabaseMigrator database, ExecutionDeviceProbe devices, DevicePlan plan, ModelCatalog catalog, ImageContentFilter imageFilter, WorkerAdministration workerAdministration, CancellationToken cancellationToken)
     {
         var reachable = await database.CanConnectAsync(cancellationToken);
         var statusCode = reachable ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -70,9 +74,23 @@ internal static class HealthEndpoints
             .Select(m => new ModelHealth(m.Id, m.Manifest?.Family, m.Manifest?.Licence?.Id, m.Manifest?.Licence?.CommercialUse, m.IsUsable, m.Problem))
             .ToList();
 
-        var workers = (await workerDirectory.ListAsync(cancellationToken))
-            .Select(w => new WorkerHealth(w.WorkerId, w.Host, w.DeviceId, w.State.ToString(), w.Draining, w.LoadedModelId, w.CurrentJobs, w.JobsDone, w.GpuSeconds))
-            .ToList();
+        List<WorkerHealth> workers = [];
+        string? workersUnavailable = null;
+        try
+        {
+            workers = [.. (await workerAdministration.ListAsync(ChangeActor.Ui(http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ""), cancellationToken))
+                .Select(w => new WorkerHealth(w.WorkerId, w.Host, w.DeviceId, w.State.ToString(), w.Draining, w.LoadedModelId, w.CurrentJobs, w.JobsDone, w.GpuSeconds))];
+        }
+        catch (WorkersUnavailableException ex)
+        {
+            // The rest of the report is this process's own and still true: say what is missing instead of failing it.
+            workersUnavailable = ex.Message;
+        }
+        catch (AdminAccessDeniedException)
+        {
+            // The role in the cookie is older than the database's: no longer an administrator, so the short answer.
+            return Results.Json(new HealthStatus(status, new DatabaseHealth(reachable)), statusCode: statusCode);
+        }
         var report = new HealthReport(
             status,
             Version,
@@ -84,7 +102,8 @@ internal static class HealthEndpoints
                 .. plan.Devices.Select(d => new ServedDeviceHealth(d.Id, true, d.Device.Name, d.Device.Reason)),
                 .. plan.Skipped.Select(s => new ServedDeviceHealth(s.Id, false, s.Id, s.Reason)),
             ],
-            workers);
+            workers,
+            workersUnavailable);
 
         return Results.Json(report, statusCode: statusCode);
     }

@@ -35,7 +35,7 @@ public sealed class AdminWorkersPageTests : IAsyncLifetime
         folder.Dispose();
     }
 
-    private BunitContext NewContext()
+    private BunitContext NewContext(WorkerAdministration? administration = null)
     {
         var ctx = new BunitContext();
         var auth = ctx.AddAuthorization();
@@ -43,7 +43,7 @@ public sealed class AdminWorkersPageTests : IAsyncLifetime
         auth.SetRoles(Roles.Admin);
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, admin.UserId));
         ctx.Services.AddMudServices();
-        ctx.Services.AddSingleton(host.Services.GetRequiredService<WorkerAdministration>());
+        ctx.Services.AddSingleton(administration ?? host.Services.GetRequiredService<WorkerAdministration>());
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         ctx.SetRendererInfo(new RendererInfo("Server", true));
         return ctx;
@@ -51,6 +51,33 @@ public sealed class AdminWorkersPageTests : IAsyncLifetime
 
     private static string StateOf(IRenderedComponent<AdminWorkers> cut, string workerId) =>
         cut.Find($"[data-testid=worker-row][data-worker-id='{workerId}']").GetAttribute("data-state")!;
+
+    /// <summary>
+    /// While the dispatcher moves to another process (the one it ran in stopped), the moment an administrator opens
+    /// this page, its calls fail: the page says so and keeps polling, instead of ending with an unhandled error.
+    /// </summary>
+    [Fact]
+    public async Task While_the_dispatcher_does_not_answer_the_page_says_so_keeps_the_last_list_and_recovers()
+    {
+        var directory = new DispatcherDown(host.Services.GetRequiredService<IWorkerDirectory>()) { Down = false };
+        var administration = ActivatorUtilities.CreateInstance<WorkerAdministration>(host.Services, directory);
+        var first = host.Services.GetRequiredService<JobWorkers>().Workers[0];
+        await using var ctx = NewContext(administration);
+        var cut = ctx.Render<AdminWorkers>();
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=worker-row]").Count));
+
+        directory.Down = true;
+        cut.WaitForAssertion(() => Assert.Contains("dispatcher did not answer", cut.Find("[data-testid=workers-unavailable]").TextContent, StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains("as it was when it last answered", cut.Find("[data-testid=workers-unavailable]").TextContent, StringComparison.Ordinal);
+        Assert.Equal(2, cut.FindAll("[data-testid=worker-row]").Count);
+        await cut.Find($"[data-testid=worker-row][data-worker-id='{first.WorkerId}']").Closest("tr")!.QuerySelector("[data-testid=worker-drain]")!.ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.StartsWith("Nothing changed.", cut.Find("[data-testid=workers-message]").TextContent.Trim(), StringComparison.Ordinal));
+        Assert.False(first.Status().Draining);
+
+        directory.Down = false;
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=workers-unavailable]")), TimeSpan.FromSeconds(10));
+        Assert.Equal(2, cut.FindAll("[data-testid=worker-row]").Count);
+    }
 
     [Fact]
     public async Task The_page_shows_every_worker_live_and_a_drained_worker_gets_no_job_until_resumed()

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using FluxWeb.Application.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FluxWeb.Web.Tests.Health;
 
@@ -69,6 +71,23 @@ public sealed class HealthEndpointTests
 
         Assert.Equal(["cpu", "cpu:1"], json.RootElement.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("id").GetString()));
         Assert.All(json.RootElement.GetProperty("devices").EnumerateArray(), d => Assert.Equal("CPU", d.GetProperty("name").GetString()));
+    }
+
+    [Fact]
+    public async Task Healthz_still_reports_to_an_administrator_when_the_dispatcher_does_not_answer_and_says_why_workers_are_missing()
+    {
+        using var factory = new FluxWebFactory().WithServices(services => services.AddSingleton<IWorkerDirectory>(new DispatcherDown()));
+        var admin = new SiteClient(factory.CreateBrowserClient());
+        await admin.RegisterAsync("admin@example.com");
+
+        var response = await admin.Http.GetAsync("/healthz");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", json.RootElement.GetProperty("status").GetString());
+        Assert.Empty(json.RootElement.GetProperty("workers").EnumerateArray());
+        Assert.Contains("dispatcher did not answer", json.RootElement.GetProperty("workersUnavailable").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("11112", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

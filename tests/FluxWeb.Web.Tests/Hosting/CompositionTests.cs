@@ -93,6 +93,7 @@ public sealed class CompositionTests : IDisposable
             && !s.StartsWith("FluxWeb.Application.Jobs.JobWorkers ", StringComparison.Ordinal)
             && !s.StartsWith("FluxWeb.Application.Jobs.IWorkerNode ", StringComparison.Ordinal)
             && !s.StartsWith("FluxWeb.Application.Jobs.IJobClusterRelay ", StringComparison.Ordinal)
+            && !s.StartsWith("FluxWeb.Application.Accounts.IAccountChangeRelay ", StringComparison.Ordinal)
             && !s.StartsWith("FluxWeb.Application.Jobs.IWorkerDirectory ", StringComparison.Ordinal));
         // A server also installs the classifier on a first start and warms the most used model on a GPU.
         Assert.Equal(

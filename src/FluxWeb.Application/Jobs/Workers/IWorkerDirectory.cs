@@ -12,6 +12,12 @@ public interface IWorkerDirectory
     Task<bool> SetDrainingAsync(string workerId, bool draining, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// The cluster's workers cannot be listed or switched now: the dispatcher did not answer (it is moving to another
+/// process after the one it lived on stopped, or that process hangs). The message says so to an administrator.
+/// </summary>
+public sealed class WorkersUnavailableException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>This process's workers only (none in a process without them).</summary>
 internal sealed class LocalWorkerDirectory(IServiceProvider services) : IWorkerDirectory
 {
