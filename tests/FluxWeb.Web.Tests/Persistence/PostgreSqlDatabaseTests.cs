@@ -1,8 +1,10 @@
+using FluxWeb.Application.Boards;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Images;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace FluxWeb.Web.Tests.Persistence;
@@ -60,6 +62,21 @@ public sealed class PostgreSqlDatabaseTests : IDisposable
         // The silo joined through the database: its row in Orleans' membership table says it is active.
         Assert.Equal(1, await host.WithDbAsync(db => db.Database.SqlQueryRaw<int>("SELECT COUNT(*)::int AS \"Value\" FROM orleansmembershiptable WHERE status = 3").SingleAsync()));
         Assert.Equal(1, await host.WithDbAsync(db => db.IssuedSerials.Select(s => s.Serial).SingleAsync()));
+
+        // ZIP download tickets are rows (ADR 0027): their eviction and lookup run on PostgreSQL too.
+        var export = host.Services.GetRequiredService<ZipExport>();
+        var selection = ExportSelection.Of([job.OutputImageId!.Value]);
+        var tickets = new List<ExportTicket>();
+        for (var i = 0; i < 21; i++)
+        {
+            var (plan, ticket) = await export.PrepareAsync(user, selection, ExportVia.Api);
+            Assert.False(plan.Refused, plan.Refusal);
+            tickets.Add(ticket!);
+        }
+
+        Assert.Null(await export.TicketAsync(user, tickets[0].Id));
+        Assert.Equal(selection.ImageIds, (await export.TicketAsync(user, tickets[^1].Id))!.Selection.ImageIds);
+        Assert.Equal(20, await host.WithDbAsync(db => db.ExportTickets.CountAsync(t => t.UserId == user.UserId)));
     }
 
     [Theory]
