@@ -21,6 +21,24 @@ public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoA
     public async Task<bool> MayAddAsync(string userId, Guid boardId, CancellationToken cancellationToken = default) =>
         (await boards.GetAsync(new JobActor(userId, false), boardId, cancellationToken)).Value is { MayContribute: true };
 
+    /// <summary>
+    /// Whether a job that is about to be recorded as succeeded may still put its result on <paramref name="boardId"/>,
+    /// so that a refusal is written into the job with its success. Never throws: when the board cannot be read now,
+    /// the addition is tried after the success (<see cref="AddResultAsync"/>), which logs what goes wrong.
+    /// </summary>
+    public async Task<bool> MayStillAddAsync(Guid jobId, string ownerId, Guid boardId)
+    {
+        try
+        {
+            return await MayAddAsync(ownerId, boardId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCheckFailed(logger, ex, jobId, boardId);
+            return true;
+        }
+    }
+
     /// <summary>A finished job's output was not put on the board it asked for, since its owner no longer may (the job says so in its notice).</summary>
     public void NotAdded(Guid jobId, Guid imageId, Guid boardId) =>
         LogNotAdded(logger, jobId, imageId, boardId, "the board no longer exists, or its owner ended this account's contribution");
@@ -48,6 +66,9 @@ public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoA
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not check board {BoardId} before recording the result; adding it is tried afterwards")]
+    private static partial void LogCheckFailed(ILogger logger, Exception exception, Guid jobId, Guid boardId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: result {ImageId} added to board {BoardId} as asked at submission")]
     private static partial void LogAdded(ILogger logger, Guid jobId, Guid imageId, Guid boardId);

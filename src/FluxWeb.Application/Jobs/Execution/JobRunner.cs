@@ -295,7 +295,7 @@ public sealed partial class JobRunner(
     {
         // The board asked for is checked before the success is written, so a result that will not go on it says so
         // in the job itself (a finished job does not change afterwards).
-        var addTo = job.AutoAddBoardId is { } asked && await autoAdd.MayAddAsync(job.OwnerId, asked, CancellationToken.None) ? asked : (Guid?)null;
+        var addTo = job.AutoAddBoardId is { } asked && await autoAdd.MayStillAddAsync(job.Id, job.OwnerId, asked) ? asked : (Guid?)null;
         var notice = job.AutoAddBoardId is not null && addTo is null ? BoardAutoAdd.NotAddedNotice : null;
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
