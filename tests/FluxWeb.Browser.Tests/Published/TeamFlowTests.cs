@@ -168,23 +168,32 @@ public sealed class TeamFlowTests(PublishedAppSession session)
             thumbnailsHeld.SetResult();
             await page.UnrouteAsync(ThumbnailPath);
 
-            // From the Studio: a new result in the filmstrip onto the same board.
+            // From the Studio: a new result in the filmstrip onto the same board, its thumbnail held back too.
             await page.GotoAsync("/studio");
             await AppBrowserSession.WaitForCircuitAsync(page);
             await StudioPage.ChooseModelAsync(page, PublishedAppSession.DistilledModel);
             await StudioPage.SetSizeAsync(page, 256, 256);
+            var filmstripHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await page.RouteAsync(ThumbnailPath, async route =>
+            {
+                await filmstripHeld.Task;
+                await route.ContinueAsync();
+            });
             await page.FillAsync("#studio-prompt", "a studio kite to drag");
             await page.Locator("[data-testid=generate]").ClickAsync();
             var result = page.Locator("[data-testid=result]").Filter(new() { Has = page.Locator("[aria-label*='a studio kite to drag']") });
             await Assertions.Expect(result).ToHaveCountAsync(1, new() { Timeout = 120_000 });
-            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
             var studioImage = (await result.GetAttributeAsync("data-image-id"))!;
             await page.Locator("[data-testid=board-drops][data-drops-ready=true]").WaitForAsync();
             // The boards are in view with the filmstrip: a drag cannot start while the column scrolls to its target.
             await Assertions.Expect(page.Locator(target)).ToBeInViewportAsync();
-            await result.Locator("[data-testid=result-image]").DragToAsync(page.Locator(target));
+            Assert.False(await result.Locator("[data-testid=result-image]").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"));
+            await result.DragToAsync(page.Locator(target));
             // The Studio's own "Queued …" toast may still be up: look for the board's among them.
             await Assertions.Expect(page.Locator(".mud-snackbar", new() { HasText = "1 image added to “Dragged”" })).ToHaveCountAsync(1);
+            filmstripHeld.SetResult();
+            await page.UnrouteAsync(ThumbnailPath);
+            await StudioPage.WaitForLoadedImageAsync(result.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
 
             await AppBrowserSession.ScreenshotAsync(page, "studio-result-dragged-onto-a-board");
 

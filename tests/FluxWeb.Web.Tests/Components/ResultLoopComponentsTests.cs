@@ -222,8 +222,10 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         await using var ctx = BunitWiring.ForApplication(host.Services, ada);
         var cut = RenderStudio(ctx);
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(mine))));
-        Assert.Equal("true", cut.Find($"{ResultSelector(mine)} [data-testid=result-image]").GetAttribute("draggable"));
-        Assert.Equal(mine.OutputImageId.ToString(), cut.Find($"{ResultSelector(mine)} [data-testid=result-image]").GetAttribute("data-fw-image-id"));
+        // The cell carries the image (a thumbnail still loading starts no drag in Chromium), not the picture inside it.
+        Assert.Equal("true", cut.Find(ResultSelector(mine)).GetAttribute("draggable"));
+        Assert.Equal(mine.OutputImageId.ToString(), cut.Find(ResultSelector(mine)).GetAttribute("data-fw-image-id"));
+        Assert.Equal("false", cut.Find($"{ResultSelector(mine)} [data-testid=result-image]").GetAttribute("draggable"));
         var zone = cut.FindComponents<ImageDropZone>().Single(z => z.Instance.TestId == "reference-drop");
 
         await cut.InvokeAsync(() => zone.Instance.ImageDropped(mine.OutputImageId!.Value.ToString()));
