@@ -122,35 +122,20 @@ internal sealed partial class JobDispatcherGrain(
 
     public Task QueueChanged() => DispatchAsync();
 
-    public async Task Cancel(Guid jobId, string fromNode)
-    {
-        foreach (var (name, node) in nodes.ToList())
-        {
-            if (name != fromNode)
-            {
-                await CallAsync(name, node, n => n.Observer.Cancel(jobId));
-            }
-        }
-    }
+    public Task Cancel(Guid jobId, string fromNode) => ToOthersAsync(fromNode, n => n.Observer.Cancel(jobId));
 
-    public async Task Relay(JobEventMessage jobEvent, string fromNode)
-    {
-        foreach (var (name, node) in nodes.ToList())
-        {
-            if (name != fromNode)
-            {
-                await CallAsync(name, node, n => n.Observer.Deliver(jobEvent));
-            }
-        }
-    }
+    public Task Relay(JobEventMessage jobEvent, string fromNode) => ToOthersAsync(fromNode, n => n.Observer.Deliver(jobEvent));
 
-    public async Task RelayAccountChange(AccountChangeMessage change, string fromNode)
+    public Task RelayAccountChange(AccountChangeMessage change, string fromNode) => ToOthersAsync(fromNode, n => n.Observer.AccountChanged(change));
+
+    /// <summary>Every process the dispatcher knows but the one a message came from, one at a time.</summary>
+    private async Task ToOthersAsync(string fromNode, Func<Node, Task> call)
     {
         foreach (var (name, node) in nodes.ToList())
         {
             if (name != fromNode)
             {
-                await CallAsync(name, node, n => n.Observer.AccountChanged(change));
+                await CallAsync(name, node, call);
             }
         }
     }

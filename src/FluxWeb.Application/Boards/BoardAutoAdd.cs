@@ -22,29 +22,49 @@ public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoA
         (await boards.GetAsync(new JobActor(userId, false), boardId, cancellationToken)).Value is { MayContribute: true };
 
     /// <summary>
-    /// Whether a job that is about to be recorded as succeeded may still put its result on <paramref name="boardId"/>,
-    /// so that a refusal is written into the job with its success. Never throws: when the board cannot be read now,
-    /// the addition is tried after the success (<see cref="AddResultAsync"/>), which logs what goes wrong.
+    /// Decided just before a job's success is written: whether its result still goes on the board it asked for, and
+    /// if not, the notice written into the job with its success (a finished job does not change afterwards). Never
+    /// throws: when the board cannot be read now, the addition is tried after the success (<see cref="CompleteAsync"/>),
+    /// which logs what goes wrong.
     /// </summary>
-    public async Task<bool> MayStillAddAsync(Guid jobId, string ownerId, Guid boardId)
+    public async Task<AutoAddPlan> PlanAsync(Guid jobId, string ownerId, Guid? boardId)
     {
+        if (boardId is not { } board)
+        {
+            return AutoAddPlan.None;
+        }
+
         try
         {
-            return await MayAddAsync(ownerId, boardId, CancellationToken.None);
+            return await MayAddAsync(ownerId, board, CancellationToken.None) ? new AutoAddPlan(board, null) : new AutoAddPlan(board, NotAddedNotice);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogCheckFailed(logger, ex, jobId, boardId);
-            return true;
+            LogCheckFailed(logger, ex, jobId, board);
+            return new AutoAddPlan(board, null);
         }
     }
 
-    /// <summary>A finished job's output was not put on the board it asked for, since its owner no longer may (the job says so in its notice).</summary>
-    public void NotAdded(Guid jobId, Guid imageId, Guid boardId) =>
-        LogNotAdded(logger, jobId, imageId, boardId, "the board no longer exists, or its owner ended this account's contribution");
+    /// <summary>After the success is committed: puts the result on the planned board, or logs why it does not go there; never throws.</summary>
+    public async Task CompleteAsync(Guid jobId, string ownerId, AutoAddPlan plan, Guid imageId)
+    {
+        if (plan.Board is not { } board)
+        {
+            return;
+        }
+
+        if (plan.Notice is null)
+        {
+            await AddResultAsync(jobId, ownerId, board, imageId);
+        }
+        else
+        {
+            LogNotAdded(logger, jobId, imageId, board, "the board no longer exists, or its owner ended this account's contribution");
+        }
+    }
 
     /// <summary>Puts a finished job's output on the board it asked for, if its owner still may; never throws.</summary>
-    public async Task<bool> AddResultAsync(Guid jobId, string ownerId, Guid boardId, Guid imageId)
+    private async Task<bool> AddResultAsync(Guid jobId, string ownerId, Guid boardId, Guid imageId)
     {
         try
         {
@@ -78,4 +98,10 @@ public sealed partial class BoardAutoAdd(BoardService boards, ILogger<BoardAutoA
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} succeeded, but adding its result {ImageId} to board {BoardId} failed")]
     private static partial void LogAddFailed(ILogger logger, Exception exception, Guid jobId, Guid imageId, Guid boardId);
+}
+
+/// <summary>What a succeeding job does about its "auto-add" board: <see cref="Board"/> asked for (null: none), and the notice when it no longer may.</summary>
+public sealed record AutoAddPlan(Guid? Board, string? Notice)
+{
+    public static AutoAddPlan None { get; } = new(null, null);
 }

@@ -293,16 +293,14 @@ public sealed partial class JobRunner(
     /// <summary>The image row, the job's success and the GPU-seconds in one transaction; false (and nothing kept) when the lease was lost.</summary>
     private async Task<bool> RecordSuccessAsync(Job job, StoredImage row, double gpuSeconds)
     {
-        // The board asked for is checked before the success is written, so a result that will not go on it says so
-        // in the job itself (a finished job does not change afterwards).
-        var addTo = job.AutoAddBoardId is { } asked && await autoAdd.MayStillAddAsync(job.Id, job.OwnerId, asked) ? asked : (Guid?)null;
-        var notice = job.AutoAddBoardId is not null && addTo is null ? BoardAutoAdd.NotAddedNotice : null;
+        // Before the success is written, so a result that will not go on its board says so in the job itself.
+        var autoAddPlan = await autoAdd.PlanAsync(job.Id, job.OwnerId, job.AutoAddBoardId);
         var now = Now;
         await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         db.Images.Add(row);
         await db.SaveChangesAsync(CancellationToken.None);
-        if (!await JobTransitions.SucceedAsync(db, lease, row.Id, gpuSeconds, now, notice, CancellationToken.None))
+        if (!await JobTransitions.SucceedAsync(db, lease, row.Id, gpuSeconds, now, autoAddPlan.Notice, CancellationToken.None))
         {
             // Disposing the transaction uncommitted takes the image row back out.
             OnLeaseLost();
@@ -313,14 +311,7 @@ public sealed partial class JobRunner(
         await transaction.CommitAsync(CancellationToken.None);
         LogSucceeded(logger, job.Id, gpuSeconds);
         // After the commit and only when this run recorded the result: once per job, and never a reason to fail it.
-        if (addTo is { } boardId)
-        {
-            await autoAdd.AddResultAsync(job.Id, job.OwnerId, boardId, row.Id);
-        }
-        else if (job.AutoAddBoardId is { } refused)
-        {
-            autoAdd.NotAdded(job.Id, row.Id, refused);
-        }
+        await autoAdd.CompleteAsync(job.Id, job.OwnerId, autoAddPlan, row.Id);
 
         events.Publish(new JobEvent(JobEventKind.Succeeded, job.Id, job.OwnerId, JobState.Succeeded, now)
         {
