@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
@@ -21,7 +22,7 @@ try
     var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64, CpuThreads = int.TryParse(Environment.GetEnvironmentVariable("FLUXWEB_BENCH_THREADS"), out var threads) ? threads : 0 });
     var catalog = new ModelCatalog(Options.Create(new ModelStoreOptions { ModelsDirectory = models }));
     var devices = new ExecutionDeviceProbe(options, NullLogger<ExecutionDeviceProbe>.Instance);
-    using var sessions = new ResidentSessions(new SessionFactory(devices, options), options, TimeProvider.System, NullLogger<ResidentSessions>.Instance);
+    using var sessions = new ResidentSessions(new SessionFactory(devices, options), options, AppClock.Real, NullLogger<ResidentSessions>.Instance);
     using var engine = new InferenceEngine(catalog, sessions, options, NullLogger<InferenceEngine>.Instance);
 
     // Warm-up: sessions loaded, prompt embedding cached, JIT done.

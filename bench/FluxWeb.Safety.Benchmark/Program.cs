@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FluxWeb.Application.Safety;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
@@ -28,14 +29,14 @@ var folder = Path.Combine(Path.GetTempPath(), $"fluxweb-safety-bench-{Guid.NewGu
 try
 {
     var models = Path.Combine(folder, "models");
-    var installer = new ImageClassifierInstaller(Options.Create(new ContentFilterOptions()), Options.Create(new ProvenanceStorageOptions { ModelsDirectory = models }), TimeProvider.System, NullLogger<ImageClassifierInstaller>.Instance);
+    var installer = new ImageClassifierInstaller(Options.Create(new ContentFilterOptions()), Options.Create(new ProvenanceStorageOptions { ModelsDirectory = models }), AppClock.Real, NullLogger<ImageClassifierInstaller>.Instance);
     var installed = await installer.InstallFromFileAsync(args[0]);
     using var classifier = new PackagedImageClassifier(installed.Folder);
     DemoPackage.Create(models, "demo");
     var options = Options.Create(new InferenceOptions { Device = DevicePreference.Cpu, MinSide = 64 });
     var catalog = new ModelCatalog(Options.Create(new ModelStoreOptions { ModelsDirectory = models }));
     var devices = new ExecutionDeviceProbe(options, NullLogger<ExecutionDeviceProbe>.Instance);
-    using var sessions = new ResidentSessions(new SessionFactory(devices, options), options, TimeProvider.System, NullLogger<ResidentSessions>.Instance);
+    using var sessions = new ResidentSessions(new SessionFactory(devices, options), options, AppClock.Real, NullLogger<ResidentSessions>.Instance);
     using var engine = new InferenceEngine(catalog, sessions, options, NullLogger<InferenceEngine>.Instance);
     (await engine.GenerateAsync(new GenerationRequest { ModelId = "demo", Prompt = "benchmark", Width = 256, Height = 256 }, null, CancellationToken.None)).Image.Dispose();
     using (var warm = new Image<Rgba32>(256, 256))

@@ -1,4 +1,5 @@
 using FluxWeb.Application.Accounts;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.DataProtection;
@@ -74,7 +75,7 @@ public static class ApplicationServiceCollectionExtensions
             });
 
         services.AddScoped<AccountService>();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(AppClock.Real);
         services.AddSingleton<AccountChanges>();
         services.TryAddSingleton<IAccountChangeRelay, NoAccountChangeRelay>();
         services.AddSingleton<AccountSessions>();

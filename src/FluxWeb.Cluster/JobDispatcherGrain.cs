@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Scheduling;
+using FluxWeb.Domain.Time;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,7 @@ internal sealed partial class JobDispatcherGrain(
     IJobSchedulingPolicy policy,
     IOptions<QueueOptions> queue,
     IOptions<ClusterSettings> cluster,
-    TimeProvider time,
+    AppClock time,
     ILogger<JobDispatcherGrain> logger) : Grain, IJobDispatcherGrain
 {
     /// <summary>Named, not derived from the class name, so <see cref="DispatcherDirectoryResolver"/> can find it.</summary>
@@ -33,7 +34,7 @@ internal sealed partial class JobDispatcherGrain(
     /// <summary>
     /// How long an accepted offer keeps its job from being offered again: the worker claims it within
     /// milliseconds; a job still queued after this (its worker's claim failed, or its process died) goes out again.
-    /// Measured in real time, not on the <see cref="TimeProvider"/>: it is a network timeout, and a clock that a
+    /// Measured in real time, not on the <see cref="AppClock"/>: it is a network timeout, and a clock that a
     /// test holds still would otherwise keep a dropped offer's job from ever going out again.
     /// </summary>
     private static readonly TimeSpan OfferHeld = TimeSpan.FromSeconds(5);
@@ -97,9 +98,9 @@ internal sealed partial class JobDispatcherGrain(
             LogJoined(logger, report.Node, report.Workers.Count);
         }
 
-        // A worker with room (new room, or room on its heartbeat): decide now. The heartbeat makes this a backstop in
-        // real time besides the poll timer, which runs on the container's clock (a test's fake clock holds it still),
-        // so a decision missed between two reports is made at the latest one heartbeat later.
+        // A worker with room (new room, or room on its heartbeat): decide now. The heartbeat is a second backstop
+        // besides the poll timer (Orleans' timer, on the real clock), so a decision missed between two reports is made
+        // at the latest one heartbeat later.
         if (report.Workers.Any(w => w.FreeSlots > 0 && !w.Draining))
         {
             await DispatchAsync();

@@ -1,10 +1,11 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
-using FluxWeb.Inference.Pipeline;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using FluxWeb.Inference.Packages;
+using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace FluxWeb.Inference;
@@ -27,7 +28,7 @@ public static class InferenceServiceCollectionExtensions
             .Validate(o => Uri.TryCreate(o.HuggingFaceEndpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", "Models:HuggingFaceEndpoint must be an http(s) address.")
             .Validate(o => o.Retries >= 0 && o.RetryDelay >= TimeSpan.Zero && o.StallTimeout > TimeSpan.Zero, "Models:Retries, RetryDelay and StallTimeout must not be negative (StallTimeout positive).")
             .ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(AppClock.Real);
         services.TryAddSingleton<ICudaDeviceQuery, CudaNative>();
         services.AddSingleton<DevicePlan>();
         // The first device's probe is the process's: what /healthz, the catalog and warm start ask about.

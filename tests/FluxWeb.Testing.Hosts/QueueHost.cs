@@ -1,10 +1,11 @@
 using FluxWeb.Application;
-using FluxWeb.Host.Hosting;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Cluster;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
+using FluxWeb.Host.Hosting;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
@@ -53,7 +54,9 @@ public sealed class QueueHost : IAsyncDisposable
     /// replaces services (e.g. the scheduling policy); <paramref name="logs"/> collects its log lines with those of
     /// other hosts (the silos of one <see cref="QueueCluster"/>). A host with a worker is an Orleans silo, as every
     /// server is; one without is not, unless <paramref name="silo"/> makes it one: a web node of a cluster
-    /// (<c>serve --no-workers</c>) without the web layer.
+    /// (<c>serve --no-workers</c>) without the web layer. <paramref name="time"/> becomes the application's
+    /// <see cref="AppClock"/> only: Orleans keeps the real clock, so a test moving a fake one never moves the cluster's
+    /// membership and timers.
     /// </summary>
     public static async Task<QueueHost> StartAsync(
         string folder,
@@ -103,7 +106,7 @@ public sealed class QueueHost : IAsyncDisposable
             replace.AddSingleton(engine);
             if (time is not null)
             {
-                replace.AddSingleton(time);
+                replace.AddSingleton(new AppClock(time));
             }
 
             if (silo && !process.IsSilo)

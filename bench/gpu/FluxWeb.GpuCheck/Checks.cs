@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
@@ -453,7 +454,7 @@ internal sealed class Checks(CheckOptions options, Report report, Stopwatch cloc
     private static ResidentSessions Sessions(ExecutionDeviceProbe probe, InferenceOptions inference)
     {
         var wrapped = Options.Create(inference);
-        return new ResidentSessions(new SessionFactory(probe, wrapped), wrapped, TimeProvider.System, NullLogger<ResidentSessions>.Instance, new MemoryBudget(probe, wrapped));
+        return new ResidentSessions(new SessionFactory(probe, wrapped), wrapped, AppClock.Real, NullLogger<ResidentSessions>.Instance, new MemoryBudget(probe, wrapped));
     }
 
     private InferenceEngine Engine(ExecutionDeviceProbe probe, InferenceOptions inference, ResidentSessions sessions) =>

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using FluxWeb.Domain.Accounts;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -35,7 +36,7 @@ public sealed class AccountSessions(
     IDbContextFactory<FluxWebDbContext> contexts,
     IOptions<IdentityOptions> identity,
     AccountChanges changes,
-    TimeProvider time)
+    AppClock time)
 {
     /// <summary>The claim the ticket store adds to every session's principal: the session's id (the hash of the cookie's key).</summary>
     public const string SessionClaim = "fluxweb:session";

@@ -3,6 +3,7 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
 using FluxWeb.Provenance.Filters;
@@ -26,7 +27,7 @@ public sealed partial class ContentPolicy(
     IDbContextFactory<FluxWebDbContext> contexts,
     AdminAuthorization admins,
     AuditLog audit,
-    TimeProvider time,
+    AppClock time,
     ILogger<ContentPolicy> logger)
 {
     public const string FlaggedVerdict = nameof(ContentVerdict.BlurredForReview);

@@ -2,6 +2,7 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Models;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
@@ -28,7 +29,7 @@ public sealed record ModelAdminRow(
 public sealed record PackageActivity(string Kind, string Name, int Files, long Bytes, DateTime LastWriteUtc);
 
 /// <summary>The admin side of models: the catalog with the administrator's rules, and changing those rules (the actor must be an administrator now).</summary>
-public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService access, IDbContextFactory<FluxWebDbContext> contexts, AdminAuthorization admins, AuditLog audit, TimeProvider time)
+public sealed class ModelAdministration(ModelCatalog catalog, ModelAccessService access, IDbContextFactory<FluxWebDbContext> contexts, AdminAuthorization admins, AuditLog audit, AppClock time)
 {
     public async Task<IReadOnlyList<ModelAdminRow>> ListAsync(ChangeActor actor, CancellationToken cancellationToken = default)
     {

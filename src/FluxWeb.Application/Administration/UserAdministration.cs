@@ -4,6 +4,7 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Quotas;
@@ -104,7 +105,7 @@ public sealed partial class UserAdministration(
     AdminAuthorization admins,
     AccountSessions sessions,
     AuditLog audit,
-    TimeProvider time,
+    AppClock time,
     ILogger<UserAdministration> logger)
 {
     public const int MaxListed = 500;

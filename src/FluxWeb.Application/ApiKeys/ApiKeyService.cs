@@ -6,6 +6,7 @@ using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
 using Microsoft.EntityFrameworkCore;
@@ -37,7 +38,7 @@ public sealed partial class ApiKeyService(
     AdminAuthorization admins,
     AccountChanges changes,
     AuditLog audit,
-    TimeProvider time,
+    AppClock time,
     ILogger<ApiKeyService> logger)
 {
     public const string KeyStart = "fw_";

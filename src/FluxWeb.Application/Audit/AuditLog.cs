@@ -1,4 +1,5 @@
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,7 @@ public sealed record AuditEntry(string Action, string? ActorId)
 /// Writes the audit trail. A failure to write is logged, never thrown: auditing must not turn a
 /// download or a refusal into a server error.
 /// </summary>
-public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> contexts, TimeProvider time, ILogger<AuditLog> logger)
+public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> contexts, AppClock time, ILogger<AuditLog> logger)
 {
     public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {

@@ -4,6 +4,7 @@ using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -21,7 +22,7 @@ public sealed partial class BoardService(
     IDbContextFactory<FluxWebDbContext> contexts,
     LicenceGate licences,
     AuditLog audit,
-    TimeProvider time,
+    AppClock time,
     ILogger<BoardService> logger)
 {
     public const int MaxNameLength = 100;

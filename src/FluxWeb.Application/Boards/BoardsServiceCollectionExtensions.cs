@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -16,7 +17,7 @@ public static class BoardsServiceCollectionExtensions
             .Validate(o => ExportOptions.ValidLimit(o.MaxZipBytes), "Export:MaxZipBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).")
             .Validate(o => o.MaxImages is >= 1 and <= 10_000, "Export:MaxImages must be between 1 and 10000.")
             .ValidateOnStart();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(AppClock.Real);
         services.AddSingleton<ZipExport>();
         return services;
     }

@@ -10,6 +10,7 @@ using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
 using FluxWeb.Persistence.Boards;
@@ -92,7 +93,7 @@ public sealed class ZipExport(
     AdminAuthorization admins,
     AuditLog audit,
     IOptions<ExportOptions> options,
-    TimeProvider time)
+    AppClock time)
 {
     public static readonly TimeSpan TicketLifetime = TimeSpan.FromMinutes(10);
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Provenance.Decoding;
 using FluxWeb.Provenance.Filters;
@@ -31,7 +32,7 @@ public sealed partial class ImageStore(
     ImageContentFilter filter,
     UploadLicenceCheck uploads,
     IImageFiles files,
-    TimeProvider time,
+    AppClock time,
     ILogger<ImageStore> logger)
 {
     public const string Folder = "images";
@@ -318,7 +319,7 @@ public sealed partial class ImageStore(
             return 0;
         }
 
-        // The file system's clock, not the TimeProvider: file times are real.
+        // The file system's clock, not the AppClock: file times are real.
         var cutoff = DateTime.UtcNow - AbandonedPartialAge;
         var removed = 0;
         foreach (var file in new DirectoryInfo(Root).EnumerateFiles("*" + PartialSuffix, SearchOption.AllDirectories))

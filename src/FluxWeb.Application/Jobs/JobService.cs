@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -46,7 +47,7 @@ public sealed partial class JobService(
     IJobEvents events,
     JobQueueSignal signal,
     IJobClusterRelay cluster,
-    TimeProvider time,
+    AppClock time,
     ILogger<JobService> logger)
 {
     public const int MaxListed = 200;

@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Application.Scheduling;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference;
 using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +38,7 @@ public static class JobsServiceCollectionExtensions
             .Validate(o => Valid(o.Roles.User) && Valid(o.Roles.Admin), "Quotas:Roles limits must not be negative (leave a limit out for unlimited).")
             .ValidateOnStart();
 
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(AppClock.Real);
         // The inference engine registers the real generator; until then requests get a clear refusal.
         services.TryAddSingleton<IImageGenerator, UnavailableImageGenerator>();
 

@@ -1,4 +1,5 @@
 using FluxWeb.Application.Licensing;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Images;
@@ -17,7 +18,7 @@ public sealed record SerialTrace(long Serial, Guid? JobId, string? OwnerId, Mode
 /// The counter lives in the database, not in a process: the web app and <c>fluxweb generate
 /// --user</c> on the same data folder each run a worker, and both must draw from one sequence.
 /// </summary>
-public sealed class WatermarkSerials(IDbContextFactory<FluxWebDbContext> contexts, TimeProvider time)
+public sealed class WatermarkSerials(IDbContextFactory<FluxWebDbContext> contexts, AppClock time)
 {
     /// <summary>The next serial, recorded with the job and the model's licence in the same transaction.</summary>
     public async Task<long> IssueAsync(Guid jobId, string ownerId, ModelPackageManifest model, CancellationToken cancellationToken = default)

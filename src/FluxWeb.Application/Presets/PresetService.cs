@@ -6,6 +6,7 @@ using FluxWeb.Application.Models;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Presets;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -27,7 +28,7 @@ public sealed class PresetService(
     AdminAuthorization admins,
     GenerationLimits limits,
     AuditLog audit,
-    TimeProvider time)
+    AppClock time)
 {
     /// <summary>Presets one account may keep: enough for every style of a busy studio, few enough for one picker.</summary>
     public const int MaxPerAccount = 200;

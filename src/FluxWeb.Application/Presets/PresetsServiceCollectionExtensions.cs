@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -9,7 +10,7 @@ public static class PresetsServiceCollectionExtensions
     public static IServiceCollection AddPresets(this IServiceCollection services)
     {
         services.AddSingleton<PresetService>();
-        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(AppClock.Real);
         return services;
     }
 }

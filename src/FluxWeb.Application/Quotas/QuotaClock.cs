@@ -1,9 +1,10 @@
+using FluxWeb.Domain.Time;
 using Microsoft.Extensions.Options;
 
 namespace FluxWeb.Application.Quotas;
 
-/// <summary>Which quota day it is and when the next one starts, on the configured clock (tests move a FakeTimeProvider).</summary>
-public sealed class QuotaClock(TimeProvider time, IOptions<QuotaOptions> options)
+/// <summary>Which quota day it is and when the next one starts, on the <see cref="AppClock"/> (tests move a fake one).</summary>
+public sealed class QuotaClock(AppClock time, IOptions<QuotaOptions> options)
 {
     private readonly TimeZoneInfo zone = options.Value.TryResolveTimeZone(out var z) ? z : TimeZoneInfo.Utc;
     private readonly TimeSpan dayStartsAt = options.Value.DayStartsAt;

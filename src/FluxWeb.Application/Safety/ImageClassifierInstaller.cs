@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Classifiers;
 using FluxWeb.Provenance;
 using FluxWeb.Provenance.Filters;
@@ -27,7 +28,7 @@ public sealed record InstalledClassifier(string Folder, ImageClassifierManifest 
 public sealed partial class ImageClassifierInstaller(
     IOptions<ContentFilterOptions> filterOptions,
     IOptions<ProvenanceStorageOptions> storage,
-    TimeProvider time,
+    AppClock time,
     ILogger<ImageClassifierInstaller> logger)
 {
     public const string PackageName = "nsfwjs";

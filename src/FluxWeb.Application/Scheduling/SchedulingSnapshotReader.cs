@@ -1,5 +1,6 @@
-using FluxWeb.Domain.Jobs;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ namespace FluxWeb.Application.Scheduling;
 /// measured time when the job finishes, as before; a live job running past its estimate only counts its estimate
 /// until then, which errs by less than one job.
 /// </remarks>
-public sealed class SchedulingSnapshotReader(IDbContextFactory<FluxWebDbContext> contexts, IOptions<QueueOptions> options, GpuCostEstimator estimator, TimeProvider time)
+public sealed class SchedulingSnapshotReader(IDbContextFactory<FluxWebDbContext> contexts, IOptions<QueueOptions> options, GpuCostEstimator estimator, AppClock time)
 {
     public async Task<SchedulingSnapshot> ReadAsync(CancellationToken cancellationToken)
     {

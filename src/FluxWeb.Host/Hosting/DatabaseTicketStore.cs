@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using FluxWeb.Application.Accounts;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using Microsoft.AspNetCore.Authentication;
@@ -18,7 +19,7 @@ namespace FluxWeb.Host.Hosting;
 /// the database survives restarts, so sessions do too. Every principal it hands out carries
 /// <see cref="AccountSessions.SessionClaim"/>, so an open circuit can tell whether its session still exists.
 /// </summary>
-internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> contexts, TimeProvider time) : ITicketStore
+internal sealed class DatabaseTicketStore(IDbContextFactory<FluxWebDbContext> contexts, AppClock time) : ITicketStore
 {
     public async Task<string> StoreAsync(AuthenticationTicket ticket) => await StoreAsync(ticket, CancellationToken.None);
 

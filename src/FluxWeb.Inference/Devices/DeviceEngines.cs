@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -66,7 +67,7 @@ internal sealed class EngineStacks(IServiceProvider services) : IDeviceGenerator
         var logs = services.GetRequiredService<ILoggerFactory>();
         var factory = new SessionFactory(device.Probe, options, logs.CreateLogger<SessionFactory>());
         var budget = new MemoryBudget(device.Probe, options, logs.CreateLogger<MemoryBudget>());
-        var sessions = new ResidentSessions(factory, options, services.GetRequiredService<TimeProvider>(), logs.CreateLogger<ResidentSessions>(), budget);
+        var sessions = new ResidentSessions(factory, options, services.GetRequiredService<AppClock>(), logs.CreateLogger<ResidentSessions>(), budget);
         var engine = new InferenceEngine(services.GetRequiredService<ModelCatalog>(), sessions, options, logs.CreateLogger<InferenceEngine>(), services.GetRequiredService<ModelUsage>());
         lock (gate)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Packages;
 using Microsoft.Extensions.Options;
 
@@ -10,7 +11,7 @@ namespace FluxWeb.Inference.Engine;
 /// before anybody asks. Counts only; written after each image; a folder that cannot be written just
 /// means no warm start.
 /// </summary>
-public sealed class ModelUsage(IOptions<ModelStoreOptions> options, TimeProvider time)
+public sealed class ModelUsage(IOptions<ModelStoreOptions> options, AppClock time)
 {
     public const string FileName = ".usage.json";
 

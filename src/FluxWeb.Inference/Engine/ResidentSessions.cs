@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Packages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ public sealed record ResidentComponent(string PackageId, ModelComponent Componen
 /// (9B on a 24 GB card: the text encoder is unloaded before the transformer loads). Sessions that
 /// failed are disposed so the next job gets a fresh one.
 /// </summary>
-public sealed partial class ResidentSessions(SessionFactory factory, IOptions<InferenceOptions> options, TimeProvider time, ILogger<ResidentSessions> logger, MemoryBudget? budget = null) : IDisposable
+public sealed partial class ResidentSessions(SessionFactory factory, IOptions<InferenceOptions> options, AppClock time, ILogger<ResidentSessions> logger, MemoryBudget? budget = null) : IDisposable
 {
     private readonly Lock gate = new();
     private readonly Dictionary<(string Package, ModelComponent Component), Entry> sessions = [];

@@ -4,6 +4,7 @@ using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -162,7 +163,7 @@ public class LeaseTests : IDisposable
         await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), new Dictionary<string, string?> { ["Queue:MaxAttempts"] = "3" }, clock, worker: false, database: Database);
         var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
         var id = (await host.Generation.SubmitAsync(owner, QueueHost.Request("kills its worker"))).JobIds[0];
-        using var sweeper = new JobLeaseSweeper(host.Services.GetRequiredService<JobReclaimer>(), host.Services.GetRequiredService<IOptions<QueueOptions>>(), clock, NullLogger<JobLeaseSweeper>.Instance);
+        using var sweeper = new JobLeaseSweeper(host.Services.GetRequiredService<JobReclaimer>(), host.Services.GetRequiredService<IOptions<QueueOptions>>(), new AppClock(clock), NullLogger<JobLeaseSweeper>.Instance);
         await sweeper.StartAsync(default);
 
         for (var attempt = 1; attempt <= 3; attempt++)
@@ -346,9 +347,30 @@ public class LeaseTests : IDisposable
         Assert.True(File.Exists(store.FullPath(image.RelativePath)));
     }
 
+    [Fact]
+    public async Task A_tests_clock_moves_the_applications_time_and_never_the_clusters()
+    {
+        // These scenarios move a fake clock past leases. Orleans reads the container's TimeProvider for its membership
+        // and timers: were it the fake clock, a day's jump would move the failure detector and every grain timer, and
+        // advancing it under those timers once livelocked a run.
+        var clock = new FakeTimeProvider(Start);
+        await using var host = await QueueHost.StartAsync(folder.Path, new FakeImageGenerator(), time: clock, database: Database);
+
+        clock.Advance(TimeSpan.FromDays(1));
+
+        Assert.Equal(Start + TimeSpan.FromDays(1), host.Services.GetRequiredService<AppClock>().GetUtcNow());
+        Assert.Same(TimeProvider.System, host.Services.GetRequiredService<TimeProvider>());
+        // The queue still runs, and on the application's time.
+        var owner = (await host.CreateUserAsync("ada@example.com")).UserId;
+        var id = (await host.Generation.SubmitAsync(owner, QueueHost.Request("after a day"))).JobIds[0];
+        var done = await host.WaitForEndAsync(id);
+        Assert.Equal(JobState.Succeeded, done.State);
+        Assert.Equal((Start + TimeSpan.FromDays(1)).UtcDateTime, done.FinishedUtc);
+    }
+
     private static async Task<JobLease> ClaimAsync(QueueHost host, Guid jobId, string workerId)
     {
-        var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var now = host.Services.GetRequiredService<AppClock>().GetUtcNow().UtcDateTime;
         var lease = await host.WithDbAsync(db => JobTransitions.ClaimAsync(db, jobId, workerId, now, now + Lease, default));
         Assert.NotNull(lease);
         return lease;
@@ -367,7 +389,7 @@ public class LeaseTests : IDisposable
     private static async Task<StoredImage> CommitRunAsync(QueueHost host, JobLease lease)
     {
         var row = await WriteOutputAsync(host, lease);
-        var now = host.Services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var now = host.Services.GetRequiredService<AppClock>().GetUtcNow().UtcDateTime;
         Assert.True(await host.WithDbAsync(async db =>
         {
             await using var transaction = await db.Database.BeginTransactionAsync();

@@ -1,4 +1,5 @@
 using FluxWeb.Application.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,7 +19,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void A_finished_jobs_last_preview_is_served_for_a_minute_then_forgotten()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var id = Guid.NewGuid();
         Preview(board.Start(id, "ada", 4), step: 3);
 
@@ -39,7 +40,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void A_job_that_ended_before_its_first_preview_leaves_nothing()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var id = Guid.NewGuid();
         board.Start(id, "ada", 4);
 
@@ -51,7 +52,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void However_many_jobs_end_at_once_only_the_latest_previews_are_kept()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var ids = Enumerable.Range(0, LiveJobBoard.FinishedPreviewsKept + 5).Select(_ => Guid.NewGuid()).ToList();
         foreach (var id in ids)
         {
@@ -75,7 +76,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void A_job_running_on_another_process_shows_its_relayed_step_and_preview_here_and_its_last_preview_after_its_end()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var id = Guid.NewGuid();
         byte[] png = [1, 2, 3];
 
@@ -99,7 +100,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void A_relayed_job_whose_end_never_arrives_is_forgotten_after_a_silence()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var id = Guid.NewGuid();
         board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 1), 1, [1]);
 
@@ -113,7 +114,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void The_relayed_end_of_an_earlier_run_does_not_touch_the_run_of_the_same_job_here()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var id = Guid.NewGuid();
         board.ApplyRelayed(Relayed(JobEventKind.Progress, id, step: 1), 1, [1]);
         var here = board.Start(id, "ada", 4);
@@ -128,7 +129,7 @@ public sealed class LiveJobBoardTests
     [Fact]
     public void However_many_jobs_are_relayed_only_the_latest_heard_are_remembered()
     {
-        var board = new LiveJobBoard(time);
+        var board = new LiveJobBoard(new AppClock(time));
         var ids = Enumerable.Range(0, LiveJobBoard.RelayedKept + 3).Select(_ => Guid.NewGuid()).ToList();
         foreach (var id in ids)
         {

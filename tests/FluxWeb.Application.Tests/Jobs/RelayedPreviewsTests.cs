@@ -1,6 +1,7 @@
 using FluxWeb.Application.Jobs;
 using FluxWeb.Cluster;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.Time.Testing;
 
@@ -9,7 +10,7 @@ namespace FluxWeb.Application.Tests.Jobs;
 /// <summary>The step previews that travel with relayed progress events: each step's own picture, bounded in size, never a URL the receiver cannot serve.</summary>
 public sealed class RelayedPreviewsTests
 {
-    private readonly LiveJobBoard board = new(new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero)));
+    private readonly LiveJobBoard board = new(new AppClock(new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero))));
     private readonly RelayedPreviews previews = new();
     private readonly Guid jobId = Guid.NewGuid();
 

@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Onnx;
@@ -38,7 +39,7 @@ public sealed class DeviceUsabilityTests
         Assert.True(withoutProbe.IsUsable);
         Assert.True(ModelPackageVerifier.Verify(model.Folder).Ok);
 
-        using var sessions = new ResidentSessions(new SessionFactory(probe, options), options, TimeProvider.System, NullLogger<ResidentSessions>.Instance);
+        using var sessions = new ResidentSessions(new SessionFactory(probe, options), options, AppClock.Real, NullLogger<ResidentSessions>.Instance);
         using var engine = new InferenceEngine(new ModelCatalog(store, probe), sessions, options, NullLogger<InferenceEngine>.Instance);
         var error = await Assert.ThrowsAsync<GenerationRequestException>(() => engine.GenerateAsync(new GenerationRequest { ModelId = "tiny-bf16", Prompt = "x", Width = 64, Height = 64 }, null, CancellationToken.None));
         Assert.Contains("has no bf16 FusedMatMul kernel", error.Message, StringComparison.Ordinal);

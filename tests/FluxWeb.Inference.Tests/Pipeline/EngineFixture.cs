@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
@@ -30,7 +31,7 @@ public sealed class EngineFixture : IDisposable
         var optionsWrapper = Microsoft.Extensions.Options.Options.Create(options);
         var catalog = new ModelCatalog(Microsoft.Extensions.Options.Options.Create(new ModelStoreOptions { ModelsDirectory = modelsDirectory ?? models.Path }));
         var devices = new ExecutionDeviceProbe(optionsWrapper, NullLogger<ExecutionDeviceProbe>.Instance);
-        var sessions = new ResidentSessions(new SessionFactory(devices, optionsWrapper), optionsWrapper, TimeProvider.System, NullLogger<ResidentSessions>.Instance);
+        var sessions = new ResidentSessions(new SessionFactory(devices, optionsWrapper), optionsWrapper, AppClock.Real, NullLogger<ResidentSessions>.Instance);
         return new InferenceEngine(catalog, sessions, optionsWrapper, NullLogger<InferenceEngine>.Instance);
     }
 

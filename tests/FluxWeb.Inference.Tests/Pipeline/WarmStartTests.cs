@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
@@ -62,7 +63,7 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
     {
         using var models = new TempDirectory();
         var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-04T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var usage = new ModelUsage(Options.Create(new ModelStoreOptions { ModelsDirectory = models.Path }), clock);
+        var usage = new ModelUsage(Options.Create(new ModelStoreOptions { ModelsDirectory = models.Path }), new AppClock(clock));
         InstalledModel Usable(string id) => new(id, Path.Combine(models.Path, id), new ModelPackageManifest { Id = id }, null);
 
         usage.Record("a");
@@ -89,7 +90,7 @@ public sealed class WarmStartTests(EngineFixture fixture) : IClassFixture<Engine
         return new WarmStart(
             new ExecutionDeviceProbe(wrapped, NullLogger<ExecutionDeviceProbe>.Instance),
             new ModelCatalog(store),
-            new ModelUsage(store, TimeProvider.System),
+            new ModelUsage(store, AppClock.Real),
             engines,
             wrapped,
             NullLogger<WarmStart>.Instance);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FluxWeb.Application.Safety;
+using FluxWeb.Domain.Time;
 using FluxWeb.Provenance;
 using FluxWeb.Provenance.Filters;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,7 +41,7 @@ public static class NsfwjsPackage
     public static ImageClassifierInstaller Installer(string modelsDirectory) => new(
         Options.Create(new ContentFilterOptions()),
         Options.Create(new ProvenanceStorageOptions { ModelsDirectory = modelsDirectory }),
-        TimeProvider.System,
+        AppClock.Real,
         NullLogger<ImageClassifierInstaller>.Instance);
 
     /// <summary>nsfwjs's own probabilities for raw RGB pictures, by name (see nsfwjs-reference.cjs).</summary>

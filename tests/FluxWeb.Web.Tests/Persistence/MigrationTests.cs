@@ -3,6 +3,7 @@ using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Persistence.Images;
@@ -120,7 +121,7 @@ public sealed class MigrationTests
             Assert.Equal([7, 7, 5], await db.IssuedSerials.OrderBy(s => s.Id).Select(s => s.Serial).ToListAsync());
         }
 
-        var serials = new WatermarkSerials(new Factory(options), TimeProvider.System);
+        var serials = new WatermarkSerials(new Factory(options), AppClock.Real);
         Assert.Equal("other-model", (await serials.TraceAsync(7))!.Model.ModelId);
         Assert.False((await serials.TraceAsync(5))!.Model.CommercialUseAllowed);
         Assert.Null(await serials.TraceAsync(6));

@@ -1,3 +1,4 @@
+using FluxWeb.Domain.Time;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -9,10 +10,10 @@ namespace FluxWeb.Application.Jobs;
 /// (<see cref="JobReclaimer.ReclaimExpiredAsync"/>) at start and then every third of <c>Queue:LeaseDuration</c>.
 /// It replaces the old start-up recovery, which queued every running job again: in a cluster that would
 /// steal the jobs other nodes are running. A box that crashed gets its jobs back within one lease after it
-/// starts again. The pause is measured on the <see cref="TimeProvider"/>, so a test moves a fake clock past
+/// starts again. The pause is measured on the <see cref="AppClock"/>, so a test moves a fake clock past
 /// a lease and the sweep follows without real waiting.
 /// </summary>
-public sealed partial class JobLeaseSweeper(JobReclaimer reclaimer, IOptions<QueueOptions> options, TimeProvider time, ILogger<JobLeaseSweeper> logger) : BackgroundService
+public sealed partial class JobLeaseSweeper(JobReclaimer reclaimer, IOptions<QueueOptions> options, AppClock time, ILogger<JobLeaseSweeper> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,4 +1,5 @@
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -19,7 +20,7 @@ internal sealed partial class JobProgressReporter(
     LiveProgress live,
     IJobEvents events,
     IDbContextFactory<FluxWebDbContext> contexts,
-    TimeProvider time,
+    AppClock time,
     TimeSpan writeInterval,
     Action leaseLost,
     ILogger logger) : IProgress<GenerationProgress>

@@ -1,9 +1,10 @@
 using System.Threading.Channels;
+using FluxWeb.Domain.Time;
 
 namespace FluxWeb.Application.Jobs;
 
 /// <summary>Says the queue changed here (a submit, a cancel): the cluster passes it to the dispatcher, which assigns at once instead of at its next poll.</summary>
-public sealed class JobQueueSignal(TimeProvider time)
+public sealed class JobQueueSignal(AppClock time)
 {
     private readonly Channel<bool> wakeUps = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 

@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,7 @@ public sealed partial class JobReclaimer(
     JobQueueSignal signal,
     ImageStore images,
     IOptions<QueueOptions> options,
-    TimeProvider time,
+    AppClock time,
     ILogger<JobReclaimer> logger)
 {
     /// <summary>Every running job whose lease has passed (or that has none: a row written before leases existed). Returns how many were taken back.</summary>

@@ -4,6 +4,7 @@ using FluxWeb.Application.Outputs;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Engine;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Inference.Pipeline;
@@ -36,7 +37,7 @@ public sealed partial class JobRunner(
     IJobEvents events,
     IOptions<QueueOptions> options,
     BoardAutoAdd autoAdd,
-    TimeProvider time,
+    AppClock time,
     ILogger<JobRunner> logger)
 {
     public const string UnexpectedFailure = "The job failed because of an unexpected error on the server. An administrator can find the details in the log under this job's id.";
@@ -86,7 +87,7 @@ public sealed partial class JobRunner(
     }
 
     /// <summary>
-    /// Every third of <c>Queue:LeaseDuration</c> (on the <see cref="TimeProvider"/>) the lease is extended. An
+    /// Every third of <c>Queue:LeaseDuration</c> (on the <see cref="AppClock"/>) the lease is extended. An
     /// answer "lost" stops the engine run and drops its result; a failed write (a locked database) is tried
     /// again at the next tick, and the lease may expire meanwhile, which the next renewal then learns.
     /// </summary>
@@ -349,7 +350,7 @@ public sealed partial class JobRunner(
 
             try
             {
-                // Real time, not the TimeProvider: a fake clock in tests must not stall the retry.
+                // Real time, not the AppClock: a fake clock in tests must not stall the retry.
                 await Task.Delay(delay, stopping);
             }
             catch (OperationCanceledException)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -130,7 +131,7 @@ public sealed record PreviewSnapshot(int Step, PreviewImage? Pixels, byte[]? Png
 /// the cluster's other processes from its relayed events (<see cref="ApplyRelayed"/>), so a web node
 /// serves the preview of a job that runs on a worker node.
 /// </summary>
-public sealed class LiveJobBoard(TimeProvider time)
+public sealed class LiveJobBoard(AppClock time)
 {
     /// <summary>
     /// How long a finished job's last preview is still served. A page learns that a job ended from an event

@@ -5,6 +5,7 @@ using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Pipeline;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +27,7 @@ public sealed partial class GenerationService(
     JobQueueSignal signal,
     GenerationLimits limits,
     BoardAutoAdd autoAdd,
-    TimeProvider time,
+    AppClock time,
     ILogger<GenerationService> logger)
 {
     public async Task<SubmitResult> SubmitAsync(string userId, JobRequest request, CancellationToken cancellationToken = default)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using FluxWeb.Domain.Jobs;
+using FluxWeb.Domain.Time;
 using FluxWeb.Inference.Devices;
 using FluxWeb.Inference.Pipeline;
 using FluxWeb.Persistence;
@@ -26,7 +27,7 @@ public sealed partial class DeviceWorker
     private readonly IServiceScopeFactory scopes;
     private readonly RunningJobs runningJobs;
     private readonly LiveJobBoard board;
-    private readonly TimeProvider time;
+    private readonly AppClock time;
     private readonly IOptions<QueueOptions> options;
     private readonly ILogger logger;
     private readonly Channel<Guid> offers = Channel.CreateUnbounded<Guid>(new UnboundedChannelOptions { SingleReader = true });
@@ -56,7 +57,7 @@ public sealed partial class DeviceWorker
         scopes = services.GetRequiredService<IServiceScopeFactory>();
         runningJobs = services.GetRequiredService<RunningJobs>();
         board = services.GetRequiredService<LiveJobBoard>();
-        time = services.GetRequiredService<TimeProvider>();
+        time = services.GetRequiredService<AppClock>();
         options = services.GetRequiredService<IOptions<QueueOptions>>();
     }
 
