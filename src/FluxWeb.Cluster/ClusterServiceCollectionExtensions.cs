@@ -38,9 +38,8 @@ public static class ClusterServiceCollectionExtensions
                 options.AdvertisedIPAddress = resolved.Advertised;
                 options.SiloPort = resolved.SiloPort;
                 options.GatewayPort = resolved.GatewayPort;
-                var listen = resolved.Shared ? IPAddress.Any : IPAddress.Loopback;
-                options.SiloListeningEndpoint = new IPEndPoint(listen, resolved.SiloPort);
-                options.GatewayListeningEndpoint = new IPEndPoint(listen, resolved.GatewayPort);
+                options.SiloListeningEndpoint = new IPEndPoint(resolved.Listening, resolved.SiloPort);
+                options.GatewayListeningEndpoint = new IPEndPoint(resolved.Listening, resolved.GatewayPort);
             });
             silo.Services.AddOptions<Orleans.Configuration.ClusterOptions>().Configure<IOptions<ClusterSettings>>((options, settings) =>
             {

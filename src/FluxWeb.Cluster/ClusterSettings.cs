@@ -94,7 +94,15 @@ public sealed class ClusterSettings
 }
 
 /// <param name="Shared">Several processes form the cluster (PostgreSQL membership); otherwise this process alone.</param>
-internal sealed record ResolvedCluster(bool Shared, IPAddress Advertised, int SiloPort, int GatewayPort);
+internal sealed record ResolvedCluster(bool Shared, IPAddress Advertised, int SiloPort, int GatewayPort)
+{
+    /// <summary>
+    /// Where the silo and gateway ports listen. Every interface only when other machines must reach them: processes
+    /// that announce a loopback address (a one-process box, or several processes on one box) are reachable from this
+    /// machine alone, so their ports are not opened to the network.
+    /// </summary>
+    public IPAddress Listening => Shared && !IPAddress.IsLoopback(Advertised) ? IPAddress.Any : IPAddress.Loopback;
+}
 
 /// <summary>Refuses at start what would make a silo that cannot listen or join.</summary>
 internal sealed class ClusterSettingsValidator(IOptions<DatabaseOptions> database) : IValidateOptions<ClusterSettings>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
@@ -32,6 +33,13 @@ public sealed class QueueClusterTests : IDisposable
         Assert.All(silos, s => Assert.Equal(expected, s.Services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active)));
         Assert.Equal(expected, silos.Select(s => s.Services.GetRequiredService<IWorkerNode>().NodeId).Distinct().Count());
         Assert.All(silos.Where(s => s != cluster.Worker), s => Assert.Null(s.Services.GetService<JobWorkers>()));
+        // Silos that tell each other a loopback address are all on this machine: nothing else may reach their ports.
+        Assert.All(silos.Select(s => s.Services.GetRequiredService<IOptions<Orleans.Configuration.EndpointOptions>>().Value), endpoints =>
+        {
+            Assert.Equal(IPAddress.Loopback, endpoints.AdvertisedIPAddress);
+            Assert.Equal(IPAddress.Loopback, endpoints.SiloListeningEndpoint?.Address);
+            Assert.Equal(IPAddress.Loopback, endpoints.GatewayListeningEndpoint?.Address);
+        });
         var workerNode = cluster.Worker.Services.GetRequiredService<IWorkerNode>().NodeId;
 
         var ada = await cluster.CreateUserAsync("ada@example.com");
