@@ -708,6 +708,12 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<bool>("IsAdmin")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("RefusalsRecorded")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("[]");
+
                     b.Property<string>("Selection")
                         .IsRequired()
                         .HasColumnType("TEXT");

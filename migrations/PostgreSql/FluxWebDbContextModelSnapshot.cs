@@ -672,6 +672,12 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.Property<bool>("IsAdmin")
                         .HasColumnType("boolean");
 
+                    b.Property<string>("RefusalsRecorded")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("[]");
+
                     b.Property<string>("Selection")
                         .IsRequired()
                         .HasColumnType("text");

@@ -61,7 +61,8 @@ public enum ExportVia
 }
 
 /// <summary>An image left out of a ZIP and why; <see cref="ImageId"/> is null for images a listing already left out (never named).</summary>
-public sealed record ExportSkip(Guid? ImageId, string Reason);
+/// <param name="ByLicence">Refused by the licence (and so audited as a refusal), not missing or unshared.</param>
+public sealed record ExportSkip(Guid? ImageId, string Reason, bool ByLicence = false);
 
 /// <summary>One image going into a ZIP.</summary>
 public sealed record ExportEntry(StoredImage Image, string FullPath, long Bytes, string? OwnerEmail, string FileName);
@@ -74,7 +75,8 @@ public sealed record ExportPlan(IReadOnlyList<ExportEntry> Entries, IReadOnlyLis
 }
 
 /// <summary>A prepared download: the selection, for one user, to be streamed from <see cref="ZipExport.Url"/> shortly after (kept in the database, so any web node can stream it).</summary>
-public sealed record ExportTicket(Guid Id, string UserId, bool IsAdmin, ExportSelection Selection, DateTimeOffset ExpiresUtc);
+/// <param name="RefusalsRecorded">The images whose licence refusal the preparation recorded in the audit log.</param>
+public sealed record ExportTicket(Guid Id, string UserId, bool IsAdmin, ExportSelection Selection, DateTimeOffset ExpiresUtc, IReadOnlySet<Guid> RefusalsRecorded);
 
 /// <summary>
 /// Many images at once as a ZIP, streamed: each original byte for byte (watermark and Content Credentials intact), a
@@ -150,7 +152,8 @@ public sealed class ZipExport(
         }
 
         var now = time.GetUtcNow();
-        var ticket = new ExportTicket(Guid.NewGuid(), actor.UserId, actor.IsAdmin, selection, now + TicketLifetime);
+        var refused = plan.Skipped.Where(s => s.ByLicence && s.ImageId is not null).Select(s => s.ImageId!.Value).ToHashSet();
+        var ticket = new ExportTicket(Guid.NewGuid(), actor.UserId, actor.IsAdmin, selection, now + TicketLifetime, refused);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var nowUtc = now.UtcDateTime;
         await db.ExportTickets.Where(t => t.ExpiresUtc <= nowUtc).ExecuteDeleteAsync(cancellationToken);
@@ -168,6 +171,7 @@ public sealed class ZipExport(
             UserId = ticket.UserId,
             IsAdmin = ticket.IsAdmin,
             Selection = JsonSerializer.Serialize(selection, SelectionJson),
+            RefusalsRecorded = JsonSerializer.Serialize(refused),
             ExpiresUtc = ticket.ExpiresUtc.UtcDateTime,
         });
         await db.SaveChangesAsync(cancellationToken);
@@ -189,11 +193,22 @@ public sealed class ZipExport(
             return null;
         }
 
-        return new ExportTicket(row.Id, row.UserId, row.IsAdmin, selection, new DateTimeOffset(row.ExpiresUtc, TimeSpan.Zero));
+        var refused = JsonSerializer.Deserialize<HashSet<Guid>>(row.RefusalsRecorded) ?? [];
+        return new ExportTicket(row.Id, row.UserId, row.IsAdmin, selection, new DateTimeOffset(row.ExpiresUtc, TimeSpan.Zero), refused);
     }
 
+    /// <summary>
+    /// Decides a prepared download again as it is fetched (an unshare, a deletion or a switch to Commercial since
+    /// counts). A refusal the preparation already recorded is not recorded twice; one that is new now is.
+    /// </summary>
+    public Task<ExportPlan> PlanDownloadAsync(JobActor reader, ExportTicket ticket, ExportVia via, CancellationToken cancellationToken = default) =>
+        PlanAsync(reader, ticket.Selection, via, ticket.RefusalsRecorded, cancellationToken);
+
     /// <summary>Decides now what a selection's ZIP holds: each image through the door, the listing's own rules for a filter, and the limit.</summary>
-    public async Task<ExportPlan> PlanAsync(JobActor actor, ExportSelection selection, ExportVia via, CancellationToken cancellationToken = default)
+    public async Task<ExportPlan> PlanAsync(JobActor actor, ExportSelection selection, ExportVia via, CancellationToken cancellationToken = default) =>
+        await PlanAsync(actor, selection, via, refusalsRecorded: null, cancellationToken);
+
+    private async Task<ExportPlan> PlanAsync(JobActor actor, ExportSelection selection, ExportVia via, IReadOnlySet<Guid>? refusalsRecorded, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var limit = await LimitBytesAsync(cancellationToken);
@@ -242,7 +257,7 @@ public sealed class ZipExport(
         var entries = new List<ExportEntry>();
         foreach (var id in ids)
         {
-            var opened = await access.OpenAsync(actor, id, read, cancellationToken);
+            var opened = await access.OpenAsync(actor, id, refusalsRecorded?.Contains(id) == true ? read with { AuditRefusal = false } : read, cancellationToken);
             switch (opened.Outcome)
             {
                 case ImageAccessOutcome.Allowed:
@@ -250,7 +265,7 @@ public sealed class ZipExport(
                     entries.Add(new ExportEntry(file.Image, file.FullPath, new FileInfo(file.FullPath).Length, null, EntryName(file.Image)));
                     break;
                 case ImageAccessOutcome.LicenceRefused:
-                    skipped.Add(new ExportSkip(id, $"not available to this account's licence: {opened.Reason}"));
+                    skipped.Add(new ExportSkip(id, $"not available to this account's licence: {opened.Reason}", ByLicence: true));
                     break;
                 default:
                     skipped.Add(new ExportSkip(id, "not found, or not shared with you (any more)."));

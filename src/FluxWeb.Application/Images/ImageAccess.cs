@@ -48,6 +48,12 @@ public sealed record ImageRead(LicencedAction Action, string Channel)
 
     /// <summary>Only the owner, administrators included (masks are their painter's); shares do not reach it either.</summary>
     public bool OwnerOnly { get; init; }
+
+    /// <summary>
+    /// Whether a licence refusal is recorded in the audit log. False only where this request's refusal of this image
+    /// was recorded already (a ZIP checked when prepared and again when fetched is one attempt, not two).
+    /// </summary>
+    public bool AuditRefusal { get; init; } = true;
 }
 
 /// <summary>The roles an image plays in a job, each with the kinds it may be.</summary>
@@ -91,6 +97,11 @@ public sealed class ImageAccess(
 
         if (await DecideAsync(viewer, image!, read.Action, cancellationToken) is { Allowed: false } refused)
         {
+            if (!read.AuditRefusal)
+            {
+                return new ImageAccessResult(ImageAccessOutcome.LicenceRefused, Reason: refused.Reason);
+            }
+
             await audit.RecordAsync(new AuditEntry(AuditActions.LicenceRefused, viewer.UserId)
             {
                 Succeeded = false,

@@ -126,12 +126,11 @@ internal static class ExportEndpoints
             return NotFound();
         }
 
-        // Decided again now: an unshare, a deletion or an account switched to Commercial since the POST counts.
         var reader = actor with { IsAdmin = actor.IsAdmin && prepared.IsAdmin };
         ExportPlan plan;
         try
         {
-            plan = await export.PlanAsync(reader, prepared.Selection, Via(http), cancellationToken);
+            plan = await export.PlanDownloadAsync(reader, prepared, Via(http), cancellationToken);
         }
         catch (AdminAccessDeniedException)
         {

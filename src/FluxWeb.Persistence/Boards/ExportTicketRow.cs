@@ -21,6 +21,12 @@ public sealed class ExportTicketRow
     /// <summary>What to download (the images, or the listing's filter and source), as JSON written by the application.</summary>
     public required string Selection { get; init; }
 
+    /// <summary>
+    /// The images whose licence refusal was recorded in the audit log when it was prepared (a JSON array of ids): the
+    /// GET that finds them refused again does not record the same attempt twice.
+    /// </summary>
+    public string RefusalsRecorded { get; init; } = "[]";
+
     public DateTime ExpiresUtc { get; init; }
 }
 
@@ -37,6 +43,8 @@ internal static class ExportTicketModel
             // A deleted account's pending downloads go with it.
             ticket.HasOne<FluxUser>().WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
             ticket.Property(t => t.ExpiresUtc).HasConversion(Utc);
+            // Tickets prepared before the column existed recorded nothing of the kind.
+            ticket.Property(t => t.RefusalsRecorded).HasDefaultValue("[]");
             ticket.HasIndex(t => new { t.UserId, t.ExpiresUtc });
             ticket.HasIndex(t => t.ExpiresUtc);
         });

@@ -2,9 +2,11 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using FluxWeb.Application.Administration;
 using FluxWeb.Application.Audit;
 using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
+using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Domain.Audit;
 using FluxWeb.Domain.Images;
@@ -136,6 +138,44 @@ public sealed class ZipExportTests(SharingScenario scenario) : IClassFixture<Sha
         Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Download && a.ImageId == apache.Id
             && a.ActorId == scenario.CorpActor.UserId && a.TargetUserId == scenario.AdaActor.UserId)));
         Assert.False(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.Download && a.ImageId == nc.Id && a.ActorId == scenario.CorpActor.UserId)));
+    }
+
+    [Fact]
+    public async Task A_zips_licence_refusal_is_audited_once_and_a_refusal_new_at_the_download_is_audited_then()
+    {
+        var apache = await scenario.ApacheAsync(scenario.AdaActor, "zip audit apache harbour");
+        var nc = await scenario.NonCommercialAsync(scenario.AdaActor, "zip audit nc harbour");
+        var board = await scenario.BoardAsync("Zip audit", apache.Id, nc.Id);
+        await scenario.ShareAsync($"boards/{board}", email: null);
+        Task<int> RefusalsAsync(string userId) =>
+            scenario.DbAsync(db => db.AuditEvents.CountAsync(a => a.Action == AuditActions.LicenceRefused && a.ImageId == nc.Id && a.ActorId == userId));
+
+        // Refused when prepared; fetching that ZIP is the same attempt, so an auditor reads one refusal, not two.
+        var (_, corpZip) = await DownloadAsync(scenario.Corp.Http, new { imageIds = new[] { apache.Id, nc.Id } });
+        Assert.Null(corpZip.ImageOf(nc.Id));
+        Assert.Equal(1, await RefusalsAsync(scenario.CorpActor.UserId));
+
+        // A non-commercial teammate prepares both, then is switched to Commercial: the refusal is new at the download, and recorded there.
+        var zoe = new SiteClient(scenario.Factory.CreateBrowserClient());
+        await zoe.RegisterAsync("zoe-zip@example.com");
+        var zoeId = await scenario.UserIdAsync("zoe-zip@example.com");
+        await scenario.DbAsync(db => db.Users.Where(u => u.Id == zoeId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.NonCommercial)));
+        var prepared = await PrepareAsync(zoe.Http, new { imageIds = new[] { apache.Id, nc.Id } });
+        Assert.Equal(HttpStatusCode.OK, prepared.StatusCode);
+        var answer = await prepared.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(2, answer.GetProperty("images").GetInt32());
+        var switched = await scenario.Factory.Service<UserAdministration>().ChangeAsync(
+            zoeId, new UserChange { AccountType = AccountType.Commercial, ConfirmOutputsUnavailable = true }, ChangeActor.CommandLine);
+        Assert.True(switched.Succeeded, switched.Error);
+        await zoe.LoginAsync("zoe-zip@example.com");
+
+        var fetched = await zoe.Http.GetAsync(answer.GetProperty("downloadUrl").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, fetched.StatusCode);
+        var zoeZip = await ReadZipAsync(fetched);
+        Assert.NotNull(zoeZip.ImageOf(apache.Id));
+        Assert.Null(zoeZip.ImageOf(nc.Id));
+        Assert.Equal(1, await RefusalsAsync(zoeId));
     }
 
     [Fact]
