@@ -95,6 +95,23 @@ public abstract class DatabaseDialect
         return false;
     }
 
+    /// <summary>
+    /// True when <paramref name="exception"/> (or one it wraps) is a write that lost to a concurrent one and may simply
+    /// be tried again: PostgreSQL's deadlock or serialization failure, SQLite's busy or locked file.
+    /// </summary>
+    public static bool IsConflict(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (SqliteDialect.IsConflictError(e) || PostgreSqlDialect.IsConflictError(e))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Puts <paramref name="body"/>'s one parameter's place with <paramref name="text"/>'s body, giving a predicate over <typeparamref name="T"/>.</summary>
     private protected static Expression<Func<T, bool>> Compose<T>(Expression<Func<T, string?>> text, Expression<Func<string?, bool>> body) =>
         Expression.Lambda<Func<T, bool>>(new Substitute(body.Parameters[0], text.Body).Visit(body.Body)!, text.Parameters);

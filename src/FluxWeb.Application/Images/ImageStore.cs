@@ -339,6 +339,25 @@ public sealed partial class ImageStore(
         return removed;
     }
 
+    /// <summary>
+    /// Removes a stored image's file and its thumbnail once its row is gone (nothing points at them any more). A file
+    /// the file system refuses to remove is logged and left; false then.
+    /// </summary>
+    public bool DeleteStoredFiles(string relativePath)
+    {
+        var path = FullPath(relativePath);
+        try
+        {
+            ThumbnailStore.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogDeleteFailed(logger, ex, ThumbnailStore.PathFor(path));
+        }
+
+        return !File.Exists(path) || TryDelete(path);
+    }
+
     private bool TryDelete(string path)
     {
         try

@@ -22,6 +22,7 @@ internal static class UsersCommands
         users.Subcommands.Add(CreateAdmin(output));
         users.Subcommands.Add(CreateUser(output));
         users.Subcommands.Add(Set(output));
+        users.Subcommands.Add(Delete(output));
         users.Subcommands.Add(List(output));
         return users;
     }
@@ -99,6 +100,42 @@ internal static class UsersCommands
             }
 
             output.Out.WriteLine($"Created {parse.GetValue(email)!.Trim()} ({roleName}, {type}; id {result.UserId}).");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Delete(CliOutput output)
+    {
+        var email = new Option<string>("--email") { Description = "The account to delete.", Required = true };
+        var confirm = new Option<string?>("--confirm") { Description = "The account's e-mail again: deleting cannot be undone." };
+        var command = new Command("delete", "Delete an account with its images (files included), jobs, boards, shares, presets and API keys; the audit log keeps naming it.")
+        {
+            email, confirm,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var address = parse.GetValue(email)!.Trim();
+            if (parse.GetValue(confirm) is not { Length: > 0 } confirmation)
+            {
+                return output.Fail($"deleting {address} cannot be undone: run again with --confirm {address}.");
+            }
+
+            using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
+            var administration = host.Services.GetRequiredService<UserAdministration>();
+            var user = await administration.FindByEmailAsync(address, ChangeActor.CommandLine, cancellationToken);
+            if (user is null)
+            {
+                return output.Fail($"no account with the e-mail '{address}'.");
+            }
+
+            var result = await administration.DeleteAsync(user.Id, confirmation, ChangeActor.CommandLine, cancellationToken);
+            if (!result.Succeeded)
+            {
+                return output.Fail(result.Error!);
+            }
+
+            output.Out.WriteLine($"{user.Email}: {string.Join("; ", result.Changes)}.");
             return 0;
         });
         return command;

@@ -75,4 +75,6 @@ internal sealed class PostgreSqlDialect : DatabaseDialect
     internal static bool IsStorageFullError(Exception e) => e is PostgresException { SqlState: DiskFull };
 
     internal static bool IsUniqueViolationError(Exception e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    internal static bool IsConflictError(Exception e) => e is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure };
 }

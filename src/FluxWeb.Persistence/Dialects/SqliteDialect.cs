@@ -69,6 +69,9 @@ internal sealed class SqliteDialect : DatabaseDialect
 
     internal static bool IsUniqueViolationError(Exception e) => e is SqliteException { SqliteExtendedErrorCode: SqliteConstraintUnique };
 
+    /// <summary>SQLITE_BUSY (5) or SQLITE_LOCKED (6): another writer held the file past the busy timeout.</summary>
+    internal static bool IsConflictError(Exception e) => e is SqliteException { SqliteErrorCode: 5 or 6 };
+
     private static bool LooksLikePostgreSql(string connectionString)
     {
         try

@@ -1,12 +1,16 @@
 using System.Reflection;
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Administration;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
+using FluxWeb.Application.Boards;
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Models;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Boards;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Provenance.Filters;
 using FluxWeb.Testing;
@@ -265,6 +269,75 @@ public class AdministrationTests : IAsyncLifetime
         Assert.Equal(CancelOutcome.Cancelled, await Service<QueueOverview>().CancelAsync(ChangeActor.Ui(chief.UserId), waiting));
         hold.Release();
         await host.WaitForEndAsync(running);
+    }
+
+    [Fact]
+    public async Task Deleting_an_account_removes_what_it_made_everywhere_keeps_the_audit_and_stops_its_running_job()
+    {
+        var admin = await host.CreateUserAsync("chief@example.com", Roles.Admin);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var bob = await host.CreateUserAsync("bob@example.com");
+        var users = Service<UserAdministration>();
+        var boards = Service<BoardService>();
+        var store = Service<ImageStore>();
+        var done = await host.WaitForEndAsync((await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("ada's harbour"))).JobIds.Single());
+        var image = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == done.OutputImageId));
+        var file = store.FullPath(image.RelativePath);
+        var adasBoard = (await boards.CreateAsync(ada, "Ada's picks")).Value!.Id;
+        await boards.AddImagesAsync(ada, adasBoard, [image.Id]);
+        Assert.True((await boards.ShareAsync(ada, ShareTarget.Board(adasBoard), "bob@example.com", ShareRole.Viewer, "api")).Succeeded);
+        var bobsBoard = (await boards.CreateAsync(bob, "Bob's board")).Value!.Id;
+        Assert.True((await boards.ShareAsync(ada, ShareTarget.Image(image.Id), "bob@example.com", ShareRole.Viewer, "api")).Succeeded);
+        await boards.AddImagesAsync(bob, bobsBoard, [image.Id]);
+        Assert.Null((await Service<ApiKeyService>().CreateAsync(ada.UserId, "script", ApiKeyScope.Generate, ChangeActor.CommandLine)).Error);
+        var hold = engine.HoldNextJob(step: 1);
+        var running = (await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("still running"))).JobIds.Single();
+        await hold.Reached;
+        var waiting = (await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("still waiting"))).JobIds.Single();
+
+        // Refused, and nothing changes: no confirmation, one's own account, the last administrator.
+        var unconfirmed = await users.DeleteAsync(ada.UserId, "ada", ChangeActor.Ui(admin.UserId));
+        var own = await users.DeleteAsync(admin.UserId, "chief@example.com", ChangeActor.Ui(admin.UserId));
+        var lastAdmin = await users.DeleteAsync(admin.UserId, "chief@example.com", ChangeActor.CommandLine);
+        Assert.Equal("Type the account's e-mail, ada@example.com, to confirm. Deleting it cannot be undone.", unconfirmed.Error);
+        Assert.Equal("You cannot delete your own account: ask another administrator.", own.Error);
+        Assert.Equal("chief@example.com is the only enabled administrator: make another account administrator first.", lastAdmin.Error);
+        Assert.NotNull(await users.GetAsync(ada.UserId, ChangeActor.CommandLine));
+        Assert.True(File.Exists(file));
+
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<AccountChange>();
+        using var listening = Service<AccountChanges>().Subscribe(changes.Enqueue);
+
+        var deleted = await users.DeleteAsync(ada.UserId, " ADA@example.com ", ChangeActor.Ui(admin.UserId));
+
+        Assert.True(deleted.Succeeded, deleted.Error);
+        // Its open pages and hub connections are told at once (they then find no account).
+        Assert.Contains(changes, c => c.UserId == ada.UserId);
+        Assert.Equal(["account deleted with its 1 image and 3 jobs"], deleted.Changes);
+        Assert.Null(await users.GetAsync(ada.UserId, ChangeActor.CommandLine));
+        Assert.False(File.Exists(file), "the image's file outlived its account");
+        Assert.Equal(
+            (0, 0, 0, 0, 0, 0),
+            await host.WithDbAsync(async db => (
+                await db.Jobs.CountAsync(j => j.OwnerId == ada.UserId),
+                await db.Images.CountAsync(i => i.OwnerId == ada.UserId),
+                await db.Boards.CountAsync(b => b.OwnerId == ada.UserId),
+                await db.Shares.CountAsync(x => x.OwnerId == ada.UserId),
+                await db.BoardImages.CountAsync(e => e.BoardId == bobsBoard),
+                await db.ApiKeys.CountAsync(k => k.UserId == ada.UserId))));
+        // The audit log still names the account: what it did, and that it was deleted and by whom.
+        var audit = await host.WithDbAsync(db => db.AuditEvents.AsNoTracking().Where(a => a.ActorId == ada.UserId || a.TargetUserId == ada.UserId).ToListAsync());
+        Assert.Contains(audit, a => a.Action == AuditActions.AdminChange && a.ActorId == admin.UserId
+            && a.Detail == "Deleted ada@example.com: account deleted with its 1 image and 3 jobs.");
+        Assert.Contains(audit, a => a.ActorId == ada.UserId);
+
+        // The job that was running stops and leaves nothing behind; the worker goes on with others' jobs.
+        hold.Release();
+        await Eventually.Until(() => Task.FromResult(!Directory.EnumerateFiles(store.Root, $"job-{running:N}*", SearchOption.AllDirectories).Any()), "the running job's output is not kept");
+        var bobs = await host.WaitForEndAsync((await host.Generation.SubmitAsync(bob.UserId, QueueHost.Request("bob's next"))).JobIds.Single());
+        Assert.Equal(JobState.Succeeded, bobs.State);
+        Assert.Null(await host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == waiting || j.Id == running)));
+        Assert.DoesNotContain(host.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
     }
 
     /// <summary>The rule above holds for methods added later: every public operation of an admin service names its actor.</summary>

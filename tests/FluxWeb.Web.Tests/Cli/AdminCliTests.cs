@@ -162,6 +162,32 @@ public sealed class AdminCliTests
     }
 
     [Fact]
+    public async Task Users_delete_asks_for_the_email_again_then_deletes_the_account_and_audits_it()
+    {
+        using var folder = new TempFolder();
+        var data = folder.Combine("data");
+        TestDatabase.CopyInto(data);
+        await CreateAsync(data, "root@example.com", role: "Admin");
+        await CreateAsync(data, "leaving@example.com");
+
+        var unconfirmed = await RunAsync("users", "delete", "--email", "leaving@example.com", "--data", data);
+        var mistyped = await RunAsync("users", "delete", "--email", "leaving@example.com", "--confirm", "leaving@example.org", "--data", data);
+        var lastAdmin = await RunAsync("users", "delete", "--email", "root@example.com", "--confirm", "root@example.com", "--data", data);
+        var deleted = await RunAsync("users", "delete", "--email", "leaving@example.com", "--confirm", "leaving@example.com", "--data", data);
+        var again = await RunAsync("users", "delete", "--email", "leaving@example.com", "--confirm", "leaving@example.com", "--data", data);
+
+        Assert.Equal((1, "error: deleting leaving@example.com cannot be undone: run again with --confirm leaving@example.com."), (unconfirmed.ExitCode, unconfirmed.Error.Trim()));
+        Assert.Equal((1, "error: Type the account's e-mail, leaving@example.com, to confirm. Deleting it cannot be undone."), (mistyped.ExitCode, mistyped.Error.Trim()));
+        Assert.Equal((1, "error: root@example.com is the only enabled administrator: make another account administrator first."), (lastAdmin.ExitCode, lastAdmin.Error.Trim()));
+        Assert.Equal((0, "leaving@example.com: account deleted with its 0 images and 0 jobs."), (deleted.ExitCode, deleted.Out.Trim()));
+        Assert.Equal((1, "error: no account with the e-mail 'leaving@example.com'."), (again.ExitCode, again.Error.Trim()));
+        await using var db = OpenDatabase(data);
+        Assert.Equal(["root@example.com"], await db.Users.Select(u => u.Email!).ToListAsync());
+        Assert.True(await db.AuditEvents.AnyAsync(a => a.Action == AuditActions.AdminChange && a.Channel == "cli"
+            && a.Detail == "Deleted leaving@example.com: account deleted with its 0 images and 0 jobs."));
+    }
+
+    [Fact]
     public async Task Apikeys_create_prints_the_key_once_list_never_shows_it_and_revoke_ends_it()
     {
         using var folder = new TempFolder();

@@ -79,4 +79,47 @@ public sealed class AdminUsersPageTests : IAsyncLifetime
         await CreateAsync(cut, "designer@example.com");
         Assert.Equal(AccountType.Commercial, await AccountTypeAsync("designer@example.com"));
     }
+
+    [Fact]
+    public async Task An_account_is_deleted_only_after_its_email_is_typed_and_leaves_the_list()
+    {
+        var leaving = await host.CreateUserAsync("leaving@example.com");
+        await using var ctx = NewContext();
+        var cut = ctx.Render<AdminUsers>();
+        cut.WaitForAssertion(() => Assert.Contains("leaving@example.com", cut.Find("[data-testid=admin-users]").TextContent, StringComparison.Ordinal));
+        await cut.Find("[data-testid=edit-user][data-email='leaving@example.com']").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => cut.Find("[data-testid=delete-user]"));
+
+        await cut.Find("[data-testid=delete-user]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Contains("cannot be undone", cut.Find("[data-testid=delete-warning]").TextContent, StringComparison.Ordinal));
+        Assert.True(cut.Find("[data-testid=delete-submit]").HasAttribute("disabled"), "Delete is offered before the e-mail is typed.");
+        await cut.Find("input[data-testid=delete-confirmation]").InputAsync(new ChangeEventArgs { Value = "leaving@example" });
+        cut.WaitForAssertion(() => Assert.True(cut.Find("[data-testid=delete-submit]").HasAttribute("disabled"), "A different text confirms nothing."));
+        await cut.Find("input[data-testid=delete-confirmation]").InputAsync(new ChangeEventArgs { Value = "leaving@example.com" });
+        cut.WaitForAssertion(() => Assert.False(cut.Find("[data-testid=delete-submit]").HasAttribute("disabled")));
+        Assert.NotNull(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == leaving.UserId)));
+
+        await cut.Find("[data-testid=delete-submit]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Equal("leaving@example.com: account deleted with its 0 images and 0 jobs.", cut.Find("[data-testid=users-message]").TextContent.Trim()));
+        Assert.DoesNotContain("leaving@example.com", cut.Find("[data-testid=admin-users]").TextContent, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll("[data-testid=user-editor]"));
+        Assert.Null(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == leaving.UserId)));
+    }
+
+    [Fact]
+    public async Task An_administrator_cannot_delete_their_own_account_and_is_told_why()
+    {
+        await using var ctx = NewContext();
+        var cut = ctx.Render<AdminUsers>();
+        cut.WaitForAssertion(() => cut.Find("[data-testid=edit-user][data-email='admin@example.com']"));
+        await cut.Find("[data-testid=edit-user][data-email='admin@example.com']").ClickAsync(new MouseEventArgs());
+        await cut.Find("[data-testid=delete-user]").ClickAsync(new MouseEventArgs());
+        await cut.Find("input[data-testid=delete-confirmation]").InputAsync(new ChangeEventArgs { Value = "admin@example.com" });
+
+        await cut.Find("[data-testid=delete-submit]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Equal("You cannot delete your own account: ask another administrator.", cut.Find("[data-testid=delete-error]").TextContent.Trim()));
+        Assert.NotNull(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == admin.UserId)));
+    }
 }

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Components;
 
 namespace FluxWeb.Host.Components.Pages.Admin;
 
-/// <summary>Accounts: search, create, and per account role, account type (with the licence warning), disabled, quota overrides, password reset and API keys.</summary>
+/// <summary>Accounts: search, create, and per account role, account type (with the licence warning), disabled, quota overrides, password reset, API keys and deletion.</summary>
 public sealed partial class AdminUsers
 {
     private IReadOnlyList<UserSummary>? users;
@@ -35,6 +35,9 @@ public sealed partial class AdminUsers
     private int pendingUnavailable;
     private bool needsConfirmation;
     private IReadOnlyList<ApiKeyInfo> keys = [];
+    private bool deleting;
+    private string deleteConfirmation = "";
+    private string? deleteError;
 
     [Inject]
     private UserAdministration Administration { get; set; } = default!;
@@ -106,6 +109,9 @@ public sealed partial class AdminUsers
         editError = null;
         pendingUnavailable = 0;
         needsConfirmation = false;
+        deleting = false;
+        deleteConfirmation = "";
+        deleteError = null;
         await AsAdminAsync(async actor => keys = await ApiKeys.ListAsync(user.Id, actor));
     }
 
@@ -163,6 +169,42 @@ public sealed partial class AdminUsers
 
             message = result.Changes.Count == 0 ? $"{user.Email}: nothing changed." : $"{user.Email}: {string.Join("; ", result.Changes)}.";
             editing = null;
+            await LoadAsync();
+        }
+        finally
+        {
+            busy = false;
+        }
+    }
+
+    private bool ConfirmationMatches(UserSummary user) =>
+        string.Equals(deleteConfirmation.Trim(), user.Email, StringComparison.OrdinalIgnoreCase);
+
+    private async Task DeleteAsync()
+    {
+        if (editing is not { } user)
+        {
+            return;
+        }
+
+        busy = true;
+        try
+        {
+            UserChangeResult? result = null;
+            if (!await AsAdminAsync(async actor => result = await Administration.DeleteAsync(user.Id, deleteConfirmation, actor)) || result is null)
+            {
+                return;
+            }
+
+            if (!result.Succeeded)
+            {
+                deleteError = result.Error;
+                return;
+            }
+
+            message = $"{user.Email}: {string.Join("; ", result.Changes)}.";
+            editing = null;
+            deleting = false;
             await LoadAsync();
         }
         finally
