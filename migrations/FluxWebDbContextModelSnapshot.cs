@@ -58,6 +58,10 @@ namespace FluxWeb.Migrations.Migrations
                     b.Property<bool>("Succeeded")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("TargetEmail")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("TargetUserId")
                         .HasMaxLength(450)
                         .HasColumnType("TEXT");

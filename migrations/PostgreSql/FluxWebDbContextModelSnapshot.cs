@@ -59,6 +59,9 @@ namespace FluxWeb.Migrations.PostgreSql
                     b.Property<bool>("Succeeded")
                         .HasColumnType("boolean");
 
+                    b.Property<string>("TargetEmail")
+                        .HasColumnType("text");
+
                     b.Property<string>("TargetUserId")
                         .HasColumnType("text");
 

@@ -100,6 +100,7 @@ public sealed class FluxWebDbContext(DbContextOptions<FluxWebDbContext> options)
             audit.Property(a => a.ActorEmail).HasMaxLength(256);
             audit.Property(a => a.Action).HasMaxLength(64);
             audit.Property(a => a.TargetUserId).HasMaxLength(450);
+            audit.Property(a => a.TargetEmail).HasMaxLength(256);
             audit.Property(a => a.ModelId).HasMaxLength(200);
             audit.Property(a => a.Detail).HasMaxLength(1000);
             audit.Property(a => a.Channel).HasMaxLength(16);

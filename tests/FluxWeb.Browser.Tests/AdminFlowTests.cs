@@ -81,6 +81,26 @@ public sealed class AdminFlowTests(PublishedAppSession session)
             await Assertions.Expect(admin.Locator("[data-testid=audit-row][data-action=sign-in]")).ToHaveCountAsync(1);
             await Assertions.Expect(admin.GetByTestId("audit-table")).ToContainTextAsync("Changed designer@example.com: account type NonCommercial → Commercial.");
             await AppBrowserSession.ScreenshotAsync(admin, "admin-audit");
+
+            // The designer leaves the team: the administrator deletes the account while its Studio is open.
+            await user.GotoAsync("/studio");
+            await AppBrowserSession.WaitForCircuitAsync(user);
+            await admin.GotoAsync("/admin/users");
+            await AppBrowserSession.WaitForCircuitAsync(admin);
+            await admin.Locator("[data-testid=edit-user][data-email='designer@example.com']").ClickAsync();
+            await admin.GetByTestId("delete-user").ClickAsync();
+            await Assertions.Expect(admin.GetByTestId("delete-submit")).ToBeDisabledAsync();
+            await Input(admin, "delete-confirmation").FillAsync("designer@example.com");
+            await admin.GetByTestId("delete-submit").ClickAsync();
+            await Assertions.Expect(admin.GetByTestId("users-message")).ToContainTextAsync("designer@example.com: account deleted with its");
+            await Assertions.Expect(admin.Locator("[data-testid=user-row][data-email='designer@example.com']")).ToHaveCountAsync(0);
+            // Its open page ends and says why; the audit log still tells what the account did, and who deleted it.
+            await Assertions.Expect(user).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/Account/Login\\?ended=deleted$"), new() { Timeout = 30_000 });
+            await admin.GotoAsync("/admin/audit");
+            await AppBrowserSession.WaitForCircuitAsync(admin);
+            await Input(admin, "audit-user").FillAsync("designer@");
+            await Assertions.Expect(admin.Locator("[data-testid=audit-row][data-action=generate]")).ToHaveCountAsync(1);
+            await Assertions.Expect(admin.GetByTestId("audit-table")).ToContainTextAsync("Deleted designer@example.com: account deleted with its");
         }
         catch
         {

@@ -425,6 +425,7 @@ public sealed partial class UserAdministration(
         await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, actor.UserId)
         {
             TargetUserId = userId,
+            TargetEmail = email,
             Detail = $"Deleted {email}: {what}.",
             Channel = actor.Channel,
         }, CancellationToken.None);

@@ -25,6 +25,9 @@ public sealed record AuditEntry(string Action, string? ActorId)
 
     /// <summary>For actions without a signed-in user (a failed sign-in): the e-mail that was tried.</summary>
     public string? ActorEmail { get; init; }
+
+    /// <summary>The target's e-mail when it can no longer be looked up (the account was just deleted).</summary>
+    public string? TargetEmail { get; init; }
 }
 
 /// <summary>
@@ -44,6 +47,13 @@ public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> context
                 email = await db.Users.Where(u => u.Id == entry.ActorId).Select(u => u.Email).SingleOrDefaultAsync(cancellationToken);
             }
 
+            var targetEmail = entry.TargetEmail;
+            if (targetEmail is null && entry.TargetUserId is not null)
+            {
+                targetEmail = entry.TargetUserId == entry.ActorId ? email
+                    : await db.Users.Where(u => u.Id == entry.TargetUserId).Select(u => u.Email).SingleOrDefaultAsync(cancellationToken);
+            }
+
             db.AuditEvents.Add(new AuditEvent
             {
                 TimeUtc = time.GetUtcNow().UtcDateTime,
@@ -52,6 +62,7 @@ public sealed partial class AuditLog(IDbContextFactory<FluxWebDbContext> context
                 Action = entry.Action,
                 Succeeded = entry.Succeeded,
                 TargetUserId = entry.TargetUserId,
+                TargetEmail = targetEmail,
                 ModelId = entry.ModelId,
                 ImageId = entry.ImageId,
                 JobId = entry.JobId,

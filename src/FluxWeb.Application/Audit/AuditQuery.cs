@@ -49,7 +49,7 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, Adm
             events.Select(e => new object?[] { e.TimeUtc, e.ActorEmail ?? e.ActorId, e.Action, e.Succeeded, e.TargetUserId is null ? null : emails.GetValueOrDefault(e.TargetUserId, e.TargetUserId), e.ModelId, e.ImageId, e.JobId, e.Channel, e.Detail }));
     }
 
-    /// <summary>E-mails of the target users on a page of events (the log keeps ids).</summary>
+    /// <summary>E-mails of the target users on a page of events: the account's now, else the one recorded with the event (a deleted account).</summary>
     public async Task<IReadOnlyDictionary<string, string>> TargetEmailsAsync(ChangeActor actor, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken = default)
     {
         await admins.EnsureAsync(actor, cancellationToken);
@@ -60,7 +60,13 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, Adm
     private static async Task<Dictionary<string, string>> TargetEmailsAsync(FluxWebDbContext db, IReadOnlyList<AuditEvent> events, CancellationToken cancellationToken)
     {
         var ids = events.Where(e => e.TargetUserId is not null).Select(e => e.TargetUserId!).Distinct().ToList();
-        return await db.Users.Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email ?? u.Id, cancellationToken);
+        var emails = await db.Users.Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email ?? u.Id, cancellationToken);
+        foreach (var recorded in events.Where(e => e.TargetUserId is not null && e.TargetEmail is not null))
+        {
+            emails.TryAdd(recorded.TargetUserId!, recorded.TargetEmail!);
+        }
+
+        return emails;
     }
 
     private static IQueryable<AuditEvent> Apply(FluxWebDbContext db, AuditFilter filter)
@@ -73,10 +79,17 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, Adm
             // The user's text is escaped so % and _ match themselves.
             var pattern = "%" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%";
             var targets = db.Users.Where(u => u.NormalizedEmail!.Contains(text)).Select(u => u.Id);
-            var actorMatches = DatabaseDialect.Of(db).LikeIgnoringCase<AuditEvent>(a => a.ActorEmail, pattern);
+            var dialect = DatabaseDialect.Of(db);
+            var actorMatches = dialect.LikeIgnoringCase<AuditEvent>(a => a.ActorEmail, pattern);
+            // The target as recorded (it outlives a deleted account) or as it is now (events written before it was recorded).
+            var recordedTargetMatches = dialect.LikeIgnoringCase<AuditEvent>(a => a.TargetEmail, pattern);
             var targetMatches = (Expression<Func<AuditEvent, bool>>)(a => a.TargetUserId != null && targets.Contains(a.TargetUserId));
+            var row = actorMatches.Parameters[0];
             query = query.Where(Expression.Lambda<Func<AuditEvent, bool>>(
-                Expression.OrElse(actorMatches.Body, Expression.Invoke(targetMatches, actorMatches.Parameters[0])), actorMatches.Parameters));
+                Expression.OrElse(
+                    Expression.OrElse(actorMatches.Body, Expression.Invoke(recordedTargetMatches, row)),
+                    Expression.Invoke(targetMatches, row)),
+                row));
         }
 
         if (!string.IsNullOrWhiteSpace(filter.Action))

@@ -17,7 +17,11 @@ public sealed class AuditEvent
 
     public bool Succeeded { get; set; } = true;
 
+    /// <summary>The account an action was done to (an admin's change, an image's owner).</summary>
     public string? TargetUserId { get; set; }
+
+    /// <summary>The target's e-mail, copied like <see cref="ActorEmail"/>: it still names the account once it is deleted.</summary>
+    public string? TargetEmail { get; set; }
 
     public string? ModelId { get; set; }
 

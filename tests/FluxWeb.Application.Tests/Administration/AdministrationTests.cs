@@ -330,6 +330,11 @@ public class AdministrationTests : IAsyncLifetime
         Assert.Contains(audit, a => a.Action == AuditActions.AdminChange && a.ActorId == admin.UserId
             && a.Detail == "Deleted ada@example.com: account deleted with its 1 image and 3 jobs.");
         Assert.Contains(audit, a => a.ActorId == ada.UserId);
+        // An administrator still finds it all by the e-mail, and reads the e-mail where the account was the target.
+        var byEmail = await Service<AuditQuery>().SearchAsync(ChangeActor.Ui(admin.UserId), new AuditFilter(User: "ada@example"), pageSize: 500);
+        Assert.Equal(audit.Count, byEmail.Total);
+        var targets = await Service<AuditQuery>().TargetEmailsAsync(ChangeActor.Ui(admin.UserId), byEmail.Events);
+        Assert.Equal("ada@example.com", targets[ada.UserId]);
 
         // The job that was running stops and leaves nothing behind; the worker goes on with others' jobs.
         hold.Release();
