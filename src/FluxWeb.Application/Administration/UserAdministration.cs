@@ -389,15 +389,23 @@ public sealed partial class UserAdministration(
             return UserChangeResult.Fail($"{email} is the only enabled administrator: make another account administrator first.");
         }
 
+        // Disabled first: nothing new is queued, signed in or called with a key while its jobs stop. Its open pages are
+        // told only once it is gone, so they say it was deleted, not disabled.
+        if (!user.Disabled)
+        {
+            user.Disabled = true;
+            var disabled = await users.UpdateAsync(user);
+            if (!disabled.Succeeded)
+            {
+                return UserChangeResult.Fail(Describe(disabled));
+            }
+        }
+
         List<Guid> unfinished;
-        List<string> files;
-        int jobCount;
         await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
         {
             unfinished = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
                 .Select(j => j.Id).ToListAsync(cancellationToken);
-            files = await db.Images.Where(i => i.OwnerId == userId).Select(i => i.RelativePath).ToListAsync(cancellationToken);
-            jobCount = await db.Jobs.CountAsync(j => j.OwnerId == userId, cancellationToken);
         }
 
         var owner = new JobActor(userId, IsAdmin: false);
@@ -408,12 +416,21 @@ public sealed partial class UserAdministration(
 
         await WaitForRunningJobsToEndAsync(userId, cancellationToken);
 
+        // Listed once its jobs have stopped, so an image a job committed while stopping is not missed.
+        List<string> files;
+        int jobCount;
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            files = await db.Images.Where(i => i.OwnerId == userId && i.RelativePath != "").Select(i => i.RelativePath).ToListAsync(cancellationToken);
+            jobCount = await db.Jobs.CountAsync(j => j.OwnerId == userId, cancellationToken);
+        }
+
         // The rows first (the database removes what hangs on the account), then the files: a reader never finds a row
         // without its file, and a file left behind is only a file.
         var deleted = await DeleteRowsAsync(userId, cancellationToken);
         if (deleted is not null)
         {
-            return UserChangeResult.Fail(deleted);
+            return UserChangeResult.Fail($"{deleted} {email} stays disabled; try again.");
         }
 
         var kept = files.Count(path => !images.DeleteStoredFiles(path));
