@@ -109,7 +109,7 @@ public sealed partial class GalleryActions(
 
         // The files go after the row: a reader never finds a row without its file. A file that
         // cannot be removed is logged and left; nothing points at it any more.
-        DeleteFiles(image);
+        images.DeleteStoredFiles(image.RelativePath);
         // A vary's shared whole-image mask goes with the last image made with it.
         if (image.JobId is { } jobId
             && await db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.Settings.MaskImageId).SingleOrDefaultAsync(CancellationToken.None) is { } maskId)
@@ -133,23 +133,6 @@ public sealed partial class GalleryActions(
         return GalleryActionResult.Done;
     }
 
-    private void DeleteFiles(StoredImage image)
-    {
-        try
-        {
-            var path = images.FullPath(image.RelativePath);
-            ThumbnailStore.Delete(path);
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            LogFileNotDeleted(logger, ex, image.Id, image.RelativePath);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Image {ImageId} of {OwnerId} deleted by {UserId}")]
     private static partial void LogDeleted(ILogger logger, Guid imageId, string userId, string ownerId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Image {ImageId} was deleted but its file {Path} could not be removed")]
-    private static partial void LogFileNotDeleted(ILogger logger, Exception exception, Guid imageId, string path);
 }
