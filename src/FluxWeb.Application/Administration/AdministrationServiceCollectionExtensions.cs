@@ -1,3 +1,4 @@
+using FluxWeb.Application.Accounts;
 using FluxWeb.Application.ApiKeys;
 using FluxWeb.Application.Audit;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,7 +8,8 @@ namespace FluxWeb.Application.Administration;
 public static class AdministrationServiceCollectionExtensions
 {
     /// <summary>
-    /// Accounts, models (and installing the demo model), usage, audit, queue and content policy for administrators, and API keys.
+    /// Accounts, models (and installing the demo model), usage, audit, queue and content policy for administrators, API keys,
+    /// and account deletion (by an administrator or by the person, <see cref="AccountDeletion"/>: it stops the account's jobs).
     /// Needs AddPersistence, AddAccounts, AddInference, AddProvenance, AddOutputs and AddJobs.
     /// Singletons that open a database context (or a scope) per operation.
     /// </summary>
@@ -15,6 +17,7 @@ public static class AdministrationServiceCollectionExtensions
     {
         services.AddSingleton<AdminAuthorization>();
         services.AddSingleton<ApiKeyService>();
+        services.AddSingleton<AccountDeletion>();
         services.AddSingleton<UserAdministration>();
         services.AddSingleton<ModelAdministration>();
         services.AddSingleton<UsageReport>();

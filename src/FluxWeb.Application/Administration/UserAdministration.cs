@@ -1,12 +1,9 @@
 using System.Globalization;
 using FluxWeb.Application.Accounts;
 using FluxWeb.Application.Audit;
-using FluxWeb.Application.Images;
-using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
-using FluxWeb.Domain.Jobs;
 using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
@@ -107,8 +104,7 @@ public sealed partial class UserAdministration(
     IDbContextFactory<FluxWebDbContext> contexts,
     AdminAuthorization admins,
     AccountSessions sessions,
-    JobService jobs,
-    ImageStore images,
+    AccountDeletion deletion,
     AuditLog audit,
     AppClock time,
     ILogger<UserAdministration> logger)
@@ -236,7 +232,7 @@ public sealed partial class UserAdministration(
         }
 
         var losesAdmin = isAdmin && ((change.Role is { } newRole && newRole != Roles.Admin) || (change.Disabled == true && !user.Disabled));
-        if (losesAdmin && await OtherEnabledAdminsAsync(userId, cancellationToken) == 0)
+        if (losesAdmin && await deletion.OtherEnabledAdminsAsync(userId, cancellationToken) == 0)
         {
             return UserChangeResult.Fail($"{email} is the only enabled administrator: make another account administrator first.");
         }
@@ -355,11 +351,11 @@ public sealed partial class UserAdministration(
     }
 
     /// <summary>
-    /// Deletes an account and everything it made: its jobs (a running one is cancelled first, so no worker stores an
-    /// image for an account that is gone), its images of every kind with their files and thumbnails (also where they
-    /// were shared or on others' boards), boards, shares, presets, API keys, quota and usage rows and sessions. The
-    /// audit log and the watermark ledger keep naming it: they trace a copy found later. Refused for one's own account
-    /// and for the last enabled administrator. <paramref name="confirmEmail"/> must be the account's e-mail: nothing
+    /// Deletes an account and everything it made (<see cref="AccountDeletion"/>): its jobs (a running one is cancelled
+    /// first, so no worker stores an image for an account that is gone), its images of every kind with their files and
+    /// thumbnails (also where they were shared or on others' boards), boards, shares, presets, API keys, quota and usage
+    /// rows and sessions. Refused for the last enabled administrator, and for one's own account (that is deleted from
+    /// the account page, with its password). <paramref name="confirmEmail"/> must be the account's e-mail: nothing
     /// brings an account back.
     /// </summary>
     public async Task<UserChangeResult> DeleteAsync(string userId, string confirmEmail, ChangeActor actor, CancellationToken cancellationToken = default)
@@ -374,70 +370,27 @@ public sealed partial class UserAdministration(
         }
 
         var email = user.Email ?? user.Id;
-        if (!string.Equals(confirmEmail.Trim(), email, StringComparison.OrdinalIgnoreCase))
+        if (!AccountDeletion.ConfirmsEmail(confirmEmail, email))
         {
             return UserChangeResult.Fail($"Type the account's e-mail, {email}, to confirm. Deleting it cannot be undone.");
         }
 
         if (string.Equals(actor.UserId, userId, StringComparison.Ordinal))
         {
-            return UserChangeResult.Fail("You cannot delete your own account: ask another administrator.");
+            return UserChangeResult.Fail("You cannot delete your own account here: delete it from your account page, which asks for your password.");
         }
 
-        if ((await users.GetRolesAsync(user)).Contains(Roles.Admin) && await OtherEnabledAdminsAsync(userId, cancellationToken) == 0)
+        if (await deletion.IsOnlyEnabledAdministratorAsync(users, user, cancellationToken))
         {
             return UserChangeResult.Fail($"{email} is the only enabled administrator: make another account administrator first.");
         }
 
-        // Disabled first: nothing new is queued, signed in or called with a key while its jobs stop. Its open pages are
-        // told only once it is gone, so they say it was deleted, not disabled.
-        if (!user.Disabled)
+        var (error, what) = await deletion.DeleteCheckedAsync(users, user, cancellationToken);
+        if (error is not null)
         {
-            user.Disabled = true;
-            var disabled = await users.UpdateAsync(user);
-            if (!disabled.Succeeded)
-            {
-                return UserChangeResult.Fail(Describe(disabled));
-            }
+            return UserChangeResult.Fail(error);
         }
 
-        List<Guid> unfinished;
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-        {
-            unfinished = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
-                .Select(j => j.Id).ToListAsync(cancellationToken);
-        }
-
-        var owner = new JobActor(userId, IsAdmin: false);
-        foreach (var jobId in unfinished)
-        {
-            await jobs.CancelAsync(owner, jobId, cancellationToken);
-        }
-
-        await WaitForRunningJobsToEndAsync(userId, cancellationToken);
-
-        // Listed once its jobs have stopped, so an image a job committed while stopping is not missed.
-        List<string> files;
-        int jobCount;
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-        {
-            files = await db.Images.Where(i => i.OwnerId == userId && i.RelativePath != "").Select(i => i.RelativePath).ToListAsync(cancellationToken);
-            jobCount = await db.Jobs.CountAsync(j => j.OwnerId == userId, cancellationToken);
-        }
-
-        // The rows first (the database removes what hangs on the account), then the files: a reader never finds a row
-        // without its file, and a file left behind is only a file.
-        var deleted = await DeleteRowsAsync(userId, cancellationToken);
-        if (deleted is not null)
-        {
-            return UserChangeResult.Fail($"{deleted} {email} stays disabled; try again.");
-        }
-
-        var kept = files.Count(path => !images.DeleteStoredFiles(path));
-        // Open pages and hub connections of the account end now, in every process (they find no account).
-        await sessions.EndAllAsync(userId, CancellationToken.None);
-        var what = string.Create(CultureInfo.InvariantCulture,
-            $"account deleted with its {files.Count} image{(files.Count == 1 ? "" : "s")} and {jobCount} job{(jobCount == 1 ? "" : "s")}{(kept > 0 ? $" ({kept} file{(kept == 1 ? "" : "s")} could not be removed; see the log)" : "")}");
         LogChanged(logger, userId, what);
         await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, actor.UserId)
         {
@@ -447,56 +400,6 @@ public sealed partial class UserAdministration(
             Channel = actor.Channel,
         }, CancellationToken.None);
         return new UserChangeResult(true, null, [what]);
-    }
-
-    /// <summary>
-    /// A cancelled job's worker stops within a step, and its last write (the cancellation) must not race the deletion
-    /// of the job's row: on PostgreSQL the two deadlocked. Waits in real time, for a bounded while: a worker that hangs
-    /// writes nothing, and the deletion then goes ahead (its late result is refused, as a taken-back run's is).
-    /// </summary>
-    private async Task WaitForRunningJobsToEndAsync(string userId, CancellationToken cancellationToken)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (waited.Elapsed < RunningJobsWait)
-        {
-            await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-            {
-                if (!await db.Jobs.AnyAsync(j => j.OwnerId == userId && j.State == JobState.Running, cancellationToken))
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
-        }
-    }
-
-    private static readonly TimeSpan RunningJobsWait = TimeSpan.FromSeconds(15);
-
-    /// <summary>The account's row and, by the database's cascades, everything on it; tried again when it lost to a concurrent write.</summary>
-    private async Task<string?> DeleteRowsAsync(string userId, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            // A fresh scope each time: a context whose save failed still tracks what it tried.
-            await using var scope = scopes.CreateAsyncScope();
-            var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
-            if (await users.FindByIdAsync(userId) is not { } user)
-            {
-                return null;
-            }
-
-            try
-            {
-                var deleted = await users.DeleteAsync(user);
-                return deleted.Succeeded ? null : Describe(deleted);
-            }
-            catch (Exception ex) when (attempt < 3 && DatabaseDialect.IsConflict(ex))
-            {
-                LogDeleteRetried(logger, ex, userId, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellationToken);
-            }
-        }
     }
 
     /// <summary>
@@ -511,15 +414,6 @@ public sealed partial class UserAdministration(
 
     public static string UnavailableWarning(string email, int outputs) =>
         $"{email} has {outputs} image{(outputs == 1 ? "" : "s")} made by non-commercial models. As a Commercial account it can no longer view, download, export or reuse {(outputs == 1 ? "it" : "them")}; they are kept and stay visible to administrators. Confirm to go ahead.";
-
-    private async Task<int> OtherEnabledAdminsAsync(string userId, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.UserRoles.Where(ur => ur.UserId != userId)
-            .Join(db.Roles.Where(r => r.Name == Roles.Admin), ur => ur.RoleId, r => r.Id, (ur, _) => ur.UserId)
-            .Join(db.Users.Where(u => !u.Disabled), id => id, u => u.Id, (id, _) => id)
-            .CountAsync(cancellationToken);
-    }
 
     /// <summary>Writes the overrides; a row with nothing left to override is removed. Returns what changed, or null.</summary>
     private async Task<string?> SetQuotaAsync(string userId, QuotaOverride quota, CancellationToken cancellationToken)
@@ -558,9 +452,6 @@ public sealed partial class UserAdministration(
 
     private static string Describe(IdentityResult result) =>
         string.Join(" ", result.Errors.Select(e => e.Description.TrimEnd('.') + "."));
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting account {UserId} met a concurrent write (attempt {Attempt}); trying again")]
-    private static partial void LogDeleteRetried(ILogger logger, Exception exception, string userId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} changed by an administrator: {Change}")]
     private static partial void LogChanged(ILogger logger, string userId, string change);

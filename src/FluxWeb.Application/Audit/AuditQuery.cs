@@ -22,7 +22,7 @@ public sealed class AuditQuery(IDbContextFactory<FluxWebDbContext> contexts, Adm
         AuditActions.SignIn, AuditActions.SignInFailed, AuditActions.SignOut, AuditActions.Generate, AuditActions.GenerateRefused,
         AuditActions.LicenceRefused, AuditActions.Download, AuditActions.Export, AuditActions.Delete, AuditActions.AdminChange,
         AuditActions.ApiKeyCreated, AuditActions.ApiKeyRevoked, AuditActions.Share, AuditActions.Unshare, AuditActions.Reuse,
-        AuditActions.DownloadZip, AuditActions.AdminView,
+        AuditActions.DownloadZip, AuditActions.AdminView, AuditActions.AccountDeleted,
     ];
 
     public async Task<AuditPage> SearchAsync(ChangeActor actor, AuditFilter filter, int page = 0, int pageSize = 50, CancellationToken cancellationToken = default)

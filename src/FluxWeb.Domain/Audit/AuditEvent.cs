@@ -68,4 +68,7 @@ public static class AuditActions
 
     /// <summary>An administrator opened someone else's images in the "All images" view.</summary>
     public const string AdminView = "admin-view";
+
+    /// <summary>A person deleted their own account from its page (an administrator's deletion is an <see cref="AdminChange"/>).</summary>
+    public const string AccountDeleted = "account-deleted";
 }

@@ -300,7 +300,7 @@ public class AdministrationTests : IAsyncLifetime
         var own = await users.DeleteAsync(admin.UserId, "chief@example.com", ChangeActor.Ui(admin.UserId));
         var lastAdmin = await users.DeleteAsync(admin.UserId, "chief@example.com", ChangeActor.CommandLine);
         Assert.Equal("Type the account's e-mail, ada@example.com, to confirm. Deleting it cannot be undone.", unconfirmed.Error);
-        Assert.Equal("You cannot delete your own account: ask another administrator.", own.Error);
+        Assert.Equal("You cannot delete your own account here: delete it from your account page, which asks for your password.", own.Error);
         Assert.Equal("chief@example.com is the only enabled administrator: make another account administrator first.", lastAdmin.Error);
         Assert.NotNull(await users.GetAsync(ada.UserId, ChangeActor.CommandLine));
         Assert.True(File.Exists(file));
@@ -343,6 +343,66 @@ public class AdministrationTests : IAsyncLifetime
         Assert.Equal(JobState.Succeeded, bobs.State);
         Assert.Null(await host.WithDbAsync(db => db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == waiting || j.Id == running)));
         Assert.DoesNotContain(host.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_person_deletes_their_own_account_with_its_password_and_e_mail_but_never_the_last_administrators()
+    {
+        const string password = "Sunflower-42!";
+        var chief = await host.CreateUserAsync("chief@example.com", Roles.Admin);
+        var ada = await host.CreateUserAsync("ada@example.com");
+        await SetPasswordAsync(chief.UserId, password);
+        await SetPasswordAsync(ada.UserId, password);
+        var deletion = Service<AccountDeletion>();
+        var done = await host.WaitForEndAsync((await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("ada's harbour"))).JobIds.Single());
+        var image = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == done.OutputImageId));
+        var file = Service<ImageStore>().FullPath(image.RelativePath);
+        Assert.True((await Service<BoardService>().CreateAsync(ada, "Ada's picks")).Succeeded);
+        Assert.Equal(new AccountContents(Images: 1, Boards: 1, Jobs: 1, ApiKeys: 0), await deletion.ContentsAsync(ada.UserId));
+
+        // Refused, and nothing changes: the e-mail not typed, a wrong password (it counts towards the lockout), the only administrator.
+        var unconfirmed = await deletion.DeleteOwnAsync(ada.UserId, password, "ada");
+        var wrongPassword = await deletion.DeleteOwnAsync(ada.UserId, "Sunflower-43!", "ada@example.com");
+        var onlyAdmin = await deletion.DeleteOwnAsync(chief.UserId, password, "chief@example.com");
+        Assert.Equal("Type your e-mail, ada@example.com, to confirm. Nothing was deleted.", unconfirmed.Error);
+        Assert.Equal("That is not your current password. Nothing was deleted.", wrongPassword.Error);
+        Assert.Equal("You are the only enabled administrator: make another account administrator first, then delete yours. Nothing was deleted.", onlyAdmin.Error);
+        Assert.Equal(1, await host.WithDbAsync(db => db.Users.Where(u => u.Id == ada.UserId).Select(u => u.AccessFailedCount).SingleAsync()));
+        Assert.Equal(2, await host.WithDbAsync(db => db.Users.CountAsync(u => !u.Disabled)));
+        Assert.True(File.Exists(file));
+
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<AccountChange>();
+        using var listening = Service<AccountChanges>().Subscribe(changes.Enqueue);
+        var deleted = await deletion.DeleteOwnAsync(ada.UserId, password, " ADA@example.com ");
+
+        Assert.True(deleted.Succeeded, deleted.Error);
+        Assert.Contains(changes, c => c.UserId == ada.UserId);
+        Assert.Null(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == ada.UserId)));
+        Assert.False(File.Exists(file), "the image's file outlived its account");
+        Assert.Equal(
+            (0, 0, 0),
+            await host.WithDbAsync(async db => (
+                await db.Jobs.CountAsync(j => j.OwnerId == ada.UserId),
+                await db.Images.CountAsync(i => i.OwnerId == ada.UserId),
+                await db.Boards.CountAsync(b => b.OwnerId == ada.UserId))));
+        var entry = await host.WithDbAsync(db => db.AuditEvents.AsNoTracking().SingleAsync(a => a.Action == AuditActions.AccountDeleted));
+        Assert.Equal(
+            (ada.UserId, "ada@example.com", ada.UserId, "ada@example.com", "Deleted own account ada@example.com: account deleted with its 1 image and 1 job.", "ui"),
+            (entry.ActorId, entry.ActorEmail, entry.TargetUserId, entry.TargetEmail, entry.Detail, entry.Channel));
+
+        // With another enabled administrator, an administrator may go too.
+        var deputy = await host.CreateUserAsync("deputy@example.com", Roles.Admin);
+        Assert.True((await deletion.DeleteOwnAsync(chief.UserId, password, "chief@example.com")).Succeeded);
+        Assert.True(await Service<AdminAuthorization>().IsCurrentAdminAsync(deputy.UserId));
+        Assert.Null(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == chief.UserId)));
+    }
+
+    private async Task SetPasswordAsync(string userId, string password)
+    {
+        await using var scope = host.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<FluxWeb.Persistence.Accounts.FluxUser>>();
+        var added = await users.AddPasswordAsync((await users.FindByIdAsync(userId))!, password);
+        Assert.True(added.Succeeded, string.Join(" ", added.Errors.Select(e => e.Description)));
     }
 
     /// <summary>The rule above holds for methods added later: every public operation of an admin service names its actor.</summary>

@@ -1,3 +1,4 @@
+using FluxWeb.Testing;
 using Microsoft.Playwright;
 using SixLabors.ImageSharp;
 
@@ -67,7 +68,7 @@ public sealed class StudioMemoryTests(PublishedAppSession session)
     }
 
     [Fact]
-    public async Task Signing_out_leaves_nothing_of_the_person_in_this_browser()
+    public async Task Signing_out_or_deleting_the_account_leaves_nothing_of_the_person_in_this_browser()
     {
         const string email = "shared-computer@example.com";
         await session.EnsureAccountAsync(email);
@@ -100,6 +101,21 @@ public sealed class StudioMemoryTests(PublishedAppSession session)
             await AppBrowserSession.SignInAsync(page, next);
             await AppBrowserSession.WaitForCircuitAsync(page);
             await Assertions.Expect(page.Locator("#studio-prompt")).ToHaveValueAsync("");
+
+            // Deleting one's account from this browser leaves nothing of it here either.
+            await page.FillAsync("#studio-prompt", "the next person's own brief");
+            const string FindNextDraftKey = "() => Object.keys(localStorage).find(k => k.startsWith('fluxweb.studio.draft.') && localStorage.getItem(k).includes('own brief')) ?? null";
+            await page.WaitForFunctionAsync(FindNextDraftKey);
+            var nextUserId = (await page.EvaluateAsync<string>(FindNextDraftKey))["fluxweb.studio.draft.".Length..];
+            await page.GotoAsync("/Account/Manage");
+            await page.FillAsync("#DeleteInput\\.Password", SiteClient.StrongPassword);
+            await page.FillAsync("#DeleteInput\\.ConfirmEmail", next);
+            await page.Locator("[data-testid=delete-account]").ClickAsync();
+            await page.WaitForURLAsync("**/Account/Login");
+            await Assertions.Expect(page.Locator("[data-testid=status-message]")).ToHaveTextAsync("Your account and everything in it have been deleted.");
+            Assert.DoesNotContain(await page.EvaluateAsync<string[]>("() => Object.keys(localStorage)"), k => k.Contains(nextUserId, StringComparison.Ordinal));
+            Assert.DoesNotContain(await page.EvaluateAsync<string[]>("() => Object.keys(localStorage).map(k => localStorage.getItem(k) ?? '')"), v => v.Contains("own brief", StringComparison.Ordinal));
+            Assert.Contains("fluxweb.studio.draft.someone-else", await page.EvaluateAsync<string[]>("() => Object.keys(localStorage)"));
         }
         catch
         {

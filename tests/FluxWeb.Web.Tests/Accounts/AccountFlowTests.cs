@@ -1,4 +1,5 @@
 using System.Net;
+using FluxWeb.Application.Accounts;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Persistence.Accounts;
 using FluxWeb.Testing;
@@ -165,6 +166,74 @@ public sealed class AccountFlowTests(FluxWebFactory host) : IClassFixture<FluxWe
         await using var scope = factory.Services.CreateAsyncScope();
         Assert.Empty(scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().Users);
     }
+
+    [Fact]
+    public async Task A_person_deletes_their_own_account_from_its_page_and_every_session_of_it_ends()
+    {
+        var factory = host;
+        var admin = new SiteClient(factory.CreateBrowserClient());
+        await admin.RegisterAsync("ada@example.com");
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var created = await scope.ServiceProvider.GetRequiredService<AccountService>().CreateAsync("bob@example.com", SiteClient.StrongPassword, Roles.User, AccountType.Commercial);
+            Assert.True(created.Succeeded, created.Error);
+        }
+
+        var bob = new SiteClient(factory.CreateBrowserClient());
+        var bobsOtherBrowser = new SiteClient(factory.CreateBrowserClient());
+        await bob.LoginAsync("bob@example.com");
+        var page = System.Text.RegularExpressions.Regex.Replace(await bob.Http.GetStringAsync("/Account/Manage"), @"\s+", " ");
+        Assert.Contains("0 images, 0 boards, 0 jobs (waiting and running ones are cancelled), your presets, 0 active API keys", page, StringComparison.Ordinal);
+
+        // Refused with what to do, and nothing deleted: a wrong password; the only administrator.
+        var wrong = await DeleteOwnAccountAsync(bob, "Not-my-password-1", "bob@example.com");
+        var onlyAdmin = await DeleteOwnAccountAsync(admin, SiteClient.StrongPassword, "ada@example.com");
+        Assert.Equal(HttpStatusCode.OK, wrong.StatusCode);
+        Assert.Contains("That is not your current password. Nothing was deleted.", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("You are the only enabled administrator", await onlyAdmin.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(2, await UserCountAsync());
+
+        // The page's other form still works beside it.
+        const string newPassword = "Marigold-77!";
+        var changed = await bob.PostFormAsync("/Account/Manage", "change-password", new()
+        {
+            ["Input.OldPassword"] = SiteClient.StrongPassword,
+            ["Input.NewPassword"] = newPassword,
+            ["Input.ConfirmPassword"] = newPassword,
+        });
+        Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+        Assert.Contains("Your password has been changed.", await bob.Http.GetStringAsync("/Account/Manage"), StringComparison.Ordinal);
+        await bobsOtherBrowser.LoginAsync("bob@example.com", newPassword);
+        Assert.Equal(HttpStatusCode.OK, (await bobsOtherBrowser.Http.GetAsync("/studio")).StatusCode);
+
+        var deleted = await DeleteOwnAccountAsync(bob, newPassword, "bob@example.com");
+
+        Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+        Assert.Equal("/Account/Login", new Uri(new Uri("http://localhost"), deleted.Headers.Location!).AbsolutePath);
+        Assert.Contains("Your account and everything in it have been deleted.", await bob.Http.GetStringAsync("/Account/Login"), StringComparison.Ordinal);
+        Assert.Equal(1, await UserCountAsync());
+        foreach (var browser in new[] { bob, bobsOtherBrowser })
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await browser.Http.GetAsync("/studio")).StatusCode);
+        }
+
+        Assert.Contains("Wrong e-mail or password", await (await bob.LoginAsync("bob@example.com", newPassword)).Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await admin.Http.GetAsync("/studio")).StatusCode);
+        Assert.DoesNotContain(factory.Logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
+
+        async Task<int> UserCountAsync()
+        {
+            await using var scope = factory.Services.CreateAsyncScope();
+            return scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>().Users.Count();
+        }
+    }
+
+    private static Task<HttpResponseMessage> DeleteOwnAccountAsync(SiteClient site, string password, string email) =>
+        site.PostFormAsync("/Account/Manage", "delete-account", new()
+        {
+            ["DeleteInput.Password"] = password,
+            ["DeleteInput.ConfirmEmail"] = email,
+        });
 
     [Fact]
     public async Task Passwords_never_reach_the_logs()

@@ -119,7 +119,7 @@ public sealed class AdminUsersPageTests : IAsyncLifetime
 
         await cut.Find("[data-testid=delete-submit]").ClickAsync(new MouseEventArgs());
 
-        cut.WaitForAssertion(() => Assert.Equal("You cannot delete your own account: ask another administrator.", cut.Find("[data-testid=delete-error]").TextContent.Trim()));
+        cut.WaitForAssertion(() => Assert.Equal("You cannot delete your own account here: delete it from your account page, which asks for your password.", cut.Find("[data-testid=delete-error]").TextContent.Trim()));
         Assert.NotNull(await host.WithDbAsync(db => db.Users.SingleOrDefaultAsync(u => u.Id == admin.UserId)));
     }
 }

@@ -16,7 +16,29 @@ internal sealed class IdentityRedirectManager(NavigationManager navigationManage
         MaxAge = TimeSpan.FromSeconds(5),
     };
 
+    /// <summary>Names a deleted account to the next page this browser loads, so sign-out.js forgets what the Studio kept here for it.</summary>
+    public const string ForgetUserCookieName = "FluxWeb.ForgetUser";
+
     public void RedirectTo(string? uri) => navigationManager.NavigateTo(OnThisSite(uri));
+
+    /// <summary>
+    /// The account was deleted from this browser: like a sign-out, it should leave nothing of the person here (ADR 0017).
+    /// The deletion is known only once the form has been handled, so the page the browser goes to next carries the
+    /// instruction (<see cref="TakeUserToForget"/>, read by sign-out.js), not the form.
+    /// </summary>
+    public static void ForgetUserInThisBrowser(string userId, HttpContext context) =>
+        context.Response.Cookies.Append(ForgetUserCookieName, userId, StatusCookieBuilder.Build(context));
+
+    public static string? TakeUserToForget(HttpContext context)
+    {
+        var userId = context.Request.Cookies[ForgetUserCookieName];
+        if (userId is not null)
+        {
+            context.Response.Cookies.Delete(ForgetUserCookieName);
+        }
+
+        return userId;
+    }
 
     /// <summary>
     /// <paramref name="uri"/> as a path on this site, or the home page when it leads anywhere else
