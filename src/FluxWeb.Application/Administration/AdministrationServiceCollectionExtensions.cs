@@ -9,7 +9,8 @@ public static class AdministrationServiceCollectionExtensions
 {
     /// <summary>
     /// Accounts, models (and installing the demo model), usage, audit, queue and content policy for administrators, API keys,
-    /// and account deletion (by an administrator or by the person, <see cref="AccountDeletion"/>: it stops the account's jobs).
+    /// account deletion (by an administrator or by the person, <see cref="AccountDeletion"/>: it stops the account's jobs), and
+    /// the operator's check of the image folder against its rows (<c>fluxweb storage check</c>).
     /// Needs AddPersistence, AddAccounts, AddInference, AddProvenance, AddOutputs and AddJobs.
     /// Singletons that open a database context (or a scope) per operation.
     /// </summary>
@@ -26,6 +27,7 @@ public static class AdministrationServiceCollectionExtensions
         services.AddSingleton<ImageCheck>();
         services.AddSingleton<QueueOverview>();
         services.AddSingleton<WorkerAdministration>();
+        services.AddSingleton<Images.StorageCheck>();
         services.AddSingleton<Models.DemoModelInstaller>();
         return services;
     }

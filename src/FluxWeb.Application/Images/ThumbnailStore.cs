@@ -21,7 +21,7 @@ public sealed class ThumbnailStore : IDisposable
 
     public const string ContentType = "image/webp";
 
-    private const string Suffix = ".thumb320.webp";
+    internal const string Suffix = ".thumb320.webp";
 
     private static readonly WebpEncoder Encoder = new() { FileFormat = WebpFileFormatType.Lossy, Quality = 80 };
 

@@ -68,6 +68,7 @@ internal static class FluxWebCli
             InspectCommands.Create(output),
             VerifyCommand.Create(output),
             SafetyCommands.Create(output),
+            StorageCommands.Create(output),
         };
         // `fluxweb` alone behaves as `fluxweb serve`, and host configuration (--environment, --Section:Key=value) passes
         // through; CommandLineErrors refuses any other word, so a mistyped command never starts a server.
