@@ -1,3 +1,7 @@
+using System.Globalization;
+using FluxWeb.Application.Administration;
+using FluxWeb.Application.Audit;
+using FluxWeb.Domain.Audit;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -24,21 +28,27 @@ public sealed record StorageReport(
 }
 
 /// <summary>
-/// Compares the image folder with the <c>Images</c> rows, for <c>fluxweb storage check</c>. Every write and deletion
+/// Compares the image folder with the <c>Images</c> rows, for <c>fluxweb storage check</c> and <c>/admin/storage</c>. Every write and deletion
 /// cleans up after itself, but a few narrow cases can still leave a file without its row (a process killed between an
 /// upload's file and its row, a file the file system refused to delete, a run presumed dead that wrote after its check:
 /// ADR 0022), and a backup restored by hand can leave rows without files. Unrecorded files are removed only when asked
 /// and only once they are older than <see cref="UnrecordedAge"/>: a job writes its file just before it commits its row, so
 /// a young file may still get one. Thumbnails follow their originals. Rows are never changed: a row without its file is
-/// reported with its owner, for an administrator to decide.
+/// reported with its owner, for an administrator to decide. A removal is audited.
 /// </summary>
-public sealed partial class StorageCheck(IDbContextFactory<FluxWebDbContext> contexts, ImageStore store, ILogger<StorageCheck> logger)
+public sealed partial class StorageCheck(
+    IDbContextFactory<FluxWebDbContext> contexts,
+    ImageStore store,
+    AdminAuthorization admins,
+    AuditLog audit,
+    ILogger<StorageCheck> logger)
 {
     /// <summary>Far longer than any write-then-commit takes, and than a lease, after which a run can no longer commit.</summary>
     public static readonly TimeSpan UnrecordedAge = TimeSpan.FromHours(1);
 
-    public async Task<StorageReport> RunAsync(bool removeUnrecorded, CancellationToken cancellationToken = default)
+    public async Task<StorageReport> RunAsync(ChangeActor actor, bool removeUnrecorded, CancellationToken cancellationToken = default)
     {
+        await admins.EnsureAsync(actor, cancellationToken);
         var recorded = new Dictionary<string, Guid>(StringComparer.Ordinal);
         await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
         {
@@ -100,6 +110,15 @@ public sealed partial class StorageCheck(IDbContextFactory<FluxWebDbContext> con
                     notRemoved++;
                 }
             }
+        }
+
+        if (removed > 0)
+        {
+            await audit.RecordAsync(new AuditEntry(AuditActions.AdminChange, actor.UserId)
+            {
+                Detail = string.Create(CultureInfo.InvariantCulture, $"Removed {removed} image file{(removed == 1 ? "" : "s")} without a row from the data folder."),
+                Channel = actor.Channel,
+            }, CancellationToken.None);
         }
 
         return new StorageReport(

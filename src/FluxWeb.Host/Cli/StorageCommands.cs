@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using FluxWeb.Application.Audit;
 using FluxWeb.Application.Images;
 
 namespace FluxWeb.Host.Cli;
@@ -35,7 +36,7 @@ internal static class StorageCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var host = await CliHost.StartAsync(FluxWebCli.ConfigurationOverrides(parse), cancellationToken);
-            var report = await host.Services.GetRequiredService<StorageCheck>().RunAsync(parse.GetValue(remove), cancellationToken);
+            var report = await host.Services.GetRequiredService<StorageCheck>().RunAsync(ChangeActor.CommandLine, parse.GetValue(remove), cancellationToken);
             CliJson.WriteLine(output, new
             {
                 report.Files,

@@ -243,6 +243,7 @@ public class AdministrationTests : IAsyncLifetime
             ["review keep"] = () => Service<ContentPolicy>().MarkReviewedAsync(Guid.NewGuid(), actor),
             ["review delete"] = () => Service<ContentPolicy>().DeleteFlaggedAsync(Guid.NewGuid(), actor),
             ["check image"] = () => Service<ImageCheck>().CheckAsync(actor, new MemoryStream([1, 2, 3]), "x.png"),
+            ["storage check"] = () => Service<StorageCheck>().RunAsync(actor, removeUnrecorded: true),
             ["keys of another"] = () => Service<ApiKeyService>().ListAsync(user.UserId, actor),
             ["key for another"] = () => Service<ApiKeyService>().CreateAsync(user.UserId, "sneaky", ApiKeyScope.Generate, actor),
             ["revoke another's"] = () => Service<ApiKeyService>().RevokeAsync(user.UserId, key!.Info.Id, null, actor),
@@ -409,7 +410,7 @@ public class AdministrationTests : IAsyncLifetime
     [Fact]
     public void Every_admin_service_operation_takes_the_actor_it_checks()
     {
-        Type[] services = [typeof(UserAdministration), typeof(QueueOverview), typeof(ModelAdministration), typeof(UsageReport), typeof(AuditQuery), typeof(ContentPolicy), typeof(ImageCheck)];
+        Type[] services = [typeof(UserAdministration), typeof(QueueOverview), typeof(ModelAdministration), typeof(UsageReport), typeof(AuditQuery), typeof(ContentPolicy), typeof(ImageCheck), typeof(StorageCheck)];
         // Start-up and the static helpers are not operations an administrator asks for.
         string[] exempt = [nameof(ContentPolicy.ApplyStoredAsync)];
 

@@ -5,6 +5,7 @@ using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
+using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Inference.Packages;
 using FluxWeb.Persistence;
@@ -127,6 +128,17 @@ public sealed class LivedInBrowserSession : BrowserSession
         var broken = Path.Combine(Factory.ModelsDirectory, BrokenModelId);
         Directory.CreateDirectory(broken);
         await File.WriteAllTextAsync(Path.Combine(broken, ModelPackageManifest.FileName), "{ \"schemaVersion\": 1, \"id\": \"klein-9b-community-export\" }");
+
+        // For the storage page: a file whose upload never got its row, and a row whose file a restore lost.
+        var lost = Path.Combine(services.GetRequiredService<ImageStore>().Root, "2026", "11", "a-long-lost-upload-0b6f0c6ee1e84d7fa4b7a3d2c1e0f9a8.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(lost)!);
+        await File.WriteAllBytesAsync(lost, new byte[2048]);
+        File.SetLastWriteTimeUtc(lost, DateTime.UtcNow - TimeSpan.FromHours(3));
+        await using (var db = await Db())
+        {
+            db.Images.Add(new StoredImage { OwnerId = bob, RelativePath = "images/2026/10/restored-without-its-file-5d1f0a3c9b2e4f6a8c7d6e5f4a3b2c1d.png", ContentType = "image/png", Sha256 = "00" });
+            await db.SaveChangesAsync();
+        }
 
         // What an interrupted pull leaves: the admin page lists it under "Builds and pulls".
         var download = Path.Combine(Factory.ModelsDirectory, ModelPuller.DownloadsFolder, "black-forest-labs--FLUX.2-klein-4B", "transformer");

@@ -64,6 +64,7 @@ public static class PageTour
         new("admin-audit", "/admin/audit", "[data-testid=audit-row]"),
         new("admin-queue", "/admin/queue", "[data-testid=queue-row][data-state=Running]"),
         new("admin-content", "/admin/content", "[data-testid=review-item]"),
+        new("admin-storage", "/admin/storage", "[data-testid=storage-missing-list]"),
         new("admin-check-image", "/admin/check-image", "[data-testid=check-file]", async page =>
         {
             await page.Locator("[data-testid=check-file]").SetInputFilesAsync(outputFile);

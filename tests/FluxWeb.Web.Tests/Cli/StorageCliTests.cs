@@ -83,6 +83,8 @@ public sealed class StorageCliTests
         await using (var db = OpenDatabase(data))
         {
             Assert.Equal(new[] { goneId, keptId }.Order(), (await db.Images.Select(i => i.Id).ToListAsync()).Order());
+            var audited = await db.AuditEvents.SingleAsync(a => a.Action == FluxWeb.Domain.Audit.AuditActions.AdminChange && a.Channel == "cli" && a.Detail!.StartsWith("Removed"));
+            Assert.Equal("Removed 2 image files without a row from the data folder.", audited.Detail);
         }
 
         // Once the broken row is dealt with (here: the image deleted), the folder is clean and the exit code says so.
