@@ -11,6 +11,19 @@ namespace FluxWeb.Application.Quotas;
 /// <summary>A user's limits and today's usage, for the usage view and refusals.</summary>
 public sealed record QuotaStatus(QuotaLimits Limits, DateOnly Day, int ImagesUsed, double GpuSecondsUsed, int QueuedJobs, DateTimeOffset ResetsAtUtc);
 
+/// <summary>One quota day of a person's own usage, as the ledger has it (refunds of failed and cancelled jobs already taken off).</summary>
+public sealed record UsageDayOfMine(DateOnly Day, int Images, double GpuSeconds, int Rejected);
+
+/// <summary>
+/// A person's own usage view: today's limits and use (with the GPU time their waiting and running jobs hold, which counts
+/// against the daily GPU limit before it is measured), and the days before, newest first.
+/// </summary>
+public sealed record UsageOfMine(QuotaStatus Today, double GpuSecondsHeld, string TimeZone, IReadOnlyList<UsageDayOfMine> Days)
+{
+    /// <summary>The longest history one request returns.</summary>
+    public const int MaxDays = 366;
+}
+
 /// <summary>
 /// The one place quota decisions are made. Reservation and enqueue happen together under a
 /// process-wide lock inside one write transaction that holds the user's database lock (SQLite's write
@@ -52,6 +65,26 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
         var usage = await db.DailyUsage.AsNoTracking().SingleOrDefaultAsync(u => u.UserId == userId && u.Day == day, cancellationToken);
         var queued = await db.Jobs.CountAsync(j => j.OwnerId == userId && j.State == JobState.Queued, cancellationToken);
         return new QuotaStatus(limits, day, usage?.Images ?? 0, usage?.GpuSeconds ?? 0, queued, clock.NextReset);
+    }
+
+    /// <summary>
+    /// <paramref name="userId"/>'s own usage: today (<see cref="GetStatusAsync"/>) and the quota days of the last
+    /// <paramref name="days"/> (today included; 1 to <see cref="UsageOfMine.MaxDays"/>) on which anything was counted.
+    /// </summary>
+    public async Task<UsageOfMine> GetUsageOfMineAsync(string userId, int days, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(days, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(days, UsageOfMine.MaxDays);
+        var today = await GetStatusAsync(userId, cancellationToken);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var held = await db.Jobs.Where(j => j.OwnerId == userId && (j.State == JobState.Queued || j.State == JobState.Running))
+            .SumAsync(j => j.EstimatedGpuSeconds, cancellationToken);
+        var from = today.Day.AddDays(1 - days);
+        var rows = await db.DailyUsage.AsNoTracking().Where(u => u.UserId == userId && u.Day >= from && u.Day <= today.Day)
+            .OrderByDescending(u => u.Day)
+            .Select(u => new UsageDayOfMine(u.Day, u.Images, u.GpuSeconds, u.Rejected))
+            .ToListAsync(cancellationToken);
+        return new UsageOfMine(today, held, clock.ZoneName, rows);
     }
 
     /// <summary>

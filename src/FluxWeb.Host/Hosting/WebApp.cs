@@ -60,6 +60,7 @@ internal static class WebApp
         app.MapPresetEndpoints();
         app.MapExportEndpoints();
         app.MapModelEndpoints();
+        app.MapUsageEndpoints();
         app.MapAdminEndpoints();
         app.MapApiDocsAndHub();
         // Pages declare what they show with [ImageData]; the framework's own endpoints (the circuit's hub, its

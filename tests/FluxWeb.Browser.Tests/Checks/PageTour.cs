@@ -48,6 +48,7 @@ public static class PageTour
         new("history", "/history", "[data-testid=history-entry]"),
         new("account", "/Account/Manage", "[data-testid=manage-email]"),
         new("api-keys", "/account/api-keys", "[data-testid=key-revoke]"),
+        new("usage", "/account/usage", "[data-testid=usage-day]"),
     ];
 
     public static IReadOnlyList<TourStop> Admin(string outputFile) =>

@@ -165,6 +165,39 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
     }
 
     [Fact]
+    public async Task Usage_answers_the_callers_own_limits_and_days_and_refuses_a_range_it_does_not_keep()
+    {
+        var today = scenario.Factory.Service<FluxWeb.Application.Quotas.QuotaService>().Clock.Today;
+        await scenario.WithDbAsync(async db =>
+        {
+            db.DailyUsage.Add(new FluxWeb.Persistence.Quotas.DailyUsage { UserId = scenario.NicoId, Day = today.AddDays(-5), Images = 77, GpuSeconds = 770 });
+            return await db.SaveChangesAsync();
+        });
+        using var ada = scenario.KeyClient(scenario.AdaReadKey);
+        using var nico = scenario.KeyClient(scenario.NicoKey);
+
+        var mine = await ada.GetFromJsonAsync<JsonElement>("/api/v1/usage?days=7");
+        var nicos = await nico.GetFromJsonAsync<JsonElement>("/api/v1/usage?days=7");
+
+        var limits = mine.GetProperty("today").GetProperty("limits");
+        Assert.Equal(JsonValueKind.Number, limits.GetProperty("imagesPerDay").ValueKind);
+        Assert.Equal(today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), mine.GetProperty("today").GetProperty("day").GetString());
+        Assert.DoesNotContain(mine.GetProperty("days").EnumerateArray(), d => d.GetProperty("images").GetInt32() == 77);
+        var nicosDay = Assert.Single(nicos.GetProperty("days").EnumerateArray(), d => d.GetProperty("images").GetInt32() == 77);
+        Assert.Equal(770, nicosDay.GetProperty("gpuSeconds").GetDouble());
+        Assert.DoesNotContain((await nico.GetFromJsonAsync<JsonElement>("/api/v1/usage?days=5")).GetProperty("days").EnumerateArray(), d => d.GetProperty("images").GetInt32() == 77);
+        foreach (var days in new[] { "0", "367" })
+        {
+            var refused = await ada.GetAsync($"/api/v1/usage?days={days}");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains($"days must be between 1 and 366 (it was {days})", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using var anonymous = scenario.Factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/usage")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_disabled_accounts_key_stops_working_and_the_account_cannot_submit()
     {
         var carol = new SiteClient(scenario.Factory.CreateBrowserClient());

@@ -49,6 +49,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "POST /api/v1/generations",
         "GET /api/v1/images",
         "GET /api/v1/models",
+        "GET /api/v1/usage",
         "GET /api/v1/boards",
         "POST /api/v1/boards",
         "GET /api/v1/boards/{id:guid}",
