@@ -36,5 +36,7 @@ public sealed class QuotaChipTests : IAsyncLifetime
         var queued = await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("two gulls", 2));
         Assert.True(queued.Accepted, queued.Error);
         cut.WaitForAssertion(() => Assert.Contains("2 / 500 images today", cut.Find("[data-testid=quota-chip]").TextContent, StringComparison.Ordinal));
+        // It leads to the usage page, where the other two limits are.
+        Assert.Equal("account/usage", cut.Find("[data-testid=quota-chip]").Closest("a")?.GetAttribute("href") ?? cut.Find("[data-testid=quota-chip]").GetAttribute("href"));
     }
 }

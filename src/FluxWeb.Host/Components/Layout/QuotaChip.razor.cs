@@ -79,8 +79,8 @@ public sealed partial class QuotaChip : IDisposable
 
     private static string Tooltip(QuotaStatus today) =>
         today.Limits.ImagesPerDay is { } limit
-            ? string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} of your {limit} images today; the count starts again at {today.ResetsAtUtc:HH:mm} UTC.")
-            : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} {(today.ImagesUsed == 1 ? "image" : "images")} today; your account has no daily limit.");
+            ? string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} of your {limit} images today; the count starts again at {today.ResetsAtUtc:HH:mm} UTC. Click for all your limits and usage.")
+            : string.Create(CultureInfo.InvariantCulture, $"{today.ImagesUsed} {(today.ImagesUsed == 1 ? "image" : "images")} today; your account has no daily image limit. Click for all your limits and usage.");
 
     public void Dispose() => subscription?.Dispose();
 }
