@@ -101,6 +101,14 @@ public sealed partial class AccountDeletion(
         return AccountResult.Ok(userId);
     }
 
+    /// <summary>Whether the account is the only enabled administrator, so it may not be deleted (the account page says so beforehand).</summary>
+    public async Task<bool> IsOnlyEnabledAdministratorAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<FluxUser>>();
+        return await users.FindByIdAsync(userId) is { } user && await IsOnlyEnabledAdministratorAsync(users, user, cancellationToken);
+    }
+
     /// <summary>The typed confirmation names the account (spaces around it and letter case aside, as e-mails are matched at sign-in).</summary>
     internal static bool ConfirmsEmail(string? typed, string email) =>
         string.Equals(typed?.Trim(), email, StringComparison.OrdinalIgnoreCase);
