@@ -358,6 +358,9 @@ public sealed partial class ImageStore(
         return !File.Exists(path) || TryDelete(path);
     }
 
+    /// <summary>Removes a file under the data folder; a refusal is logged and left (false).</summary>
+    internal bool TryDeleteStoredFile(string relativePath) => TryDelete(FullPath(relativePath));
+
     private bool TryDelete(string path)
     {
         try

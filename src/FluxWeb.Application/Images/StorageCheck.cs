@@ -98,15 +98,13 @@ public sealed partial class StorageCheck(
         {
             foreach (var (relativePath, _) in unrecorded)
             {
-                try
+                if (store.TryDeleteStoredFile(relativePath))
                 {
-                    File.Delete(store.FullPath(relativePath));
                     LogRemoved(logger, relativePath);
                     removed++;
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                else
                 {
-                    LogNotRemoved(logger, ex, relativePath);
                     notRemoved++;
                 }
             }
@@ -161,7 +159,4 @@ public sealed partial class StorageCheck(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {RelativePath}: an image file without a row")]
     private static partial void LogRemoved(ILogger logger, string relativePath);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {RelativePath}, an image file without a row")]
-    private static partial void LogNotRemoved(ILogger logger, Exception exception, string relativePath);
 }

@@ -241,7 +241,8 @@ public sealed class QuotaService(IDbContextFactory<FluxWebDbContext> contexts, Q
 
     private static string QuotaLockKey(string userId) => "quota:" + userId;
 
-    private string FormatReset(DateTimeOffset resetUtc)
+    /// <summary>When a quota day starts again, on the quota clock's zone (and in UTC when that is another): refusals and the usage page say it alike.</summary>
+    public string FormatReset(DateTimeOffset resetUtc)
     {
         if (clock.ZoneName is "UTC" or "Etc/UTC")
         {
