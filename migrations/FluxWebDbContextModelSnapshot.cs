@@ -388,6 +388,10 @@ namespace FluxWeb.Migrations.Migrations
                                 .HasColumnType("TEXT")
                                 .HasColumnName("ModelId");
 
+                            b1.Property<string>("NegativePrompt")
+                                .IsRequired()
+                                .HasColumnType("TEXT");
+
                             b1.Property<string>("Prompt")
                                 .IsRequired()
                                 .HasColumnType("TEXT")

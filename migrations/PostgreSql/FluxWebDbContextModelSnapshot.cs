@@ -370,6 +370,10 @@ namespace FluxWeb.Migrations.PostgreSql
                                 .HasColumnType("character varying(200)")
                                 .HasColumnName("ModelId");
 
+                            b1.Property<string>("NegativePrompt")
+                                .IsRequired()
+                                .HasColumnType("text");
+
                             b1.Property<string>("Prompt")
                                 .IsRequired()
                                 .HasColumnType("text")

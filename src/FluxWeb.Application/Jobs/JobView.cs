@@ -37,6 +37,8 @@ public sealed record JobView(
 
     public string Prompt => Settings.Prompt;
 
+    public string NegativePrompt => Settings.NegativePrompt;
+
     public int Width => Settings.Width ?? 0;
 
     public int Height => Settings.Height ?? 0;

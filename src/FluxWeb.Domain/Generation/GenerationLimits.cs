@@ -94,6 +94,11 @@ public sealed record GenerationLimits
         ? string.Create(CultureInfo.InvariantCulture, $"The prompt is too long: it has {prompt.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted.")
         : null;
 
+    /// <summary>Why a negative prompt is refused before anything else looks at it; null when its length is fine.</summary>
+    public static string? NegativePromptProblem(string negativePrompt) => negativePrompt.Length > MaxPromptCharacters
+        ? string.Create(CultureInfo.InvariantCulture, $"The negative prompt is too long: it has {negativePrompt.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted.")
+        : null;
+
     /// <summary>Why a batch size is refused; null when it is within 1 … <see cref="MaxBatch"/>.</summary>
     public string? BatchProblem(int count) => count < 1 || count > MaxBatch
         ? string.Create(CultureInfo.InvariantCulture, $"Ask for between 1 and {MaxBatch} images at a time.")

@@ -20,6 +20,14 @@ public sealed record GenerationSettings
 
     public required string Prompt { get; init; }
 
+    /// <summary>
+    /// What the picture should stay away from: the unconditional side of classifier-free guidance, so only models that
+    /// take guidance use it (the engine refuses it for distilled ones). Empty: the model's own "" (the reference
+    /// pipeline's default), so a job without one makes exactly the image it made before this setting existed.
+    /// Trimmed, so a stray space from any door is no negative prompt (which a distilled model would refuse).
+    /// </summary>
+    public string NegativePrompt { get; init => field = value?.Trim() ?? ""; } = "";
+
     /// <summary>As asked (null: the first reference's or the source's size, else 1024); a multiple of 16 within <see cref="GenerationLimits"/>.</summary>
     public int? Width { get; init; }
 
@@ -71,6 +79,7 @@ public sealed record GenerationSettings
         other is not null
         && string.Equals(ModelId, other.ModelId, StringComparison.Ordinal)
         && string.Equals(Prompt, other.Prompt, StringComparison.Ordinal)
+        && string.Equals(NegativePrompt, other.NegativePrompt, StringComparison.Ordinal)
         && Width == other.Width
         && Height == other.Height
         && Seed == other.Seed
@@ -87,6 +96,7 @@ public sealed record GenerationSettings
         var hash = new HashCode();
         hash.Add(ModelId, StringComparer.Ordinal);
         hash.Add(Prompt, StringComparer.Ordinal);
+        hash.Add(NegativePrompt, StringComparer.Ordinal);
         hash.Add(Width);
         hash.Add(Height);
         hash.Add(Seed);

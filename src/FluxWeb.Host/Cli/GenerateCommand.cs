@@ -19,6 +19,7 @@ internal static class GenerateCommand
     {
         var model = new Option<string>("--model") { Description = "Model package id (see `fluxweb models list`).", Required = true };
         var prompt = new Option<string>("--prompt") { Description = "What to generate or how to edit.", Required = true };
+        var negativePrompt = new Option<string?>("--negative-prompt") { Description = "What the picture should stay away from (base models only: it steers their guidance)." };
         var references = new Option<string[]>("--ref") { Description = "Reference image (PNG, JPEG or WebP); repeat for multi-reference.", AllowMultipleArgumentsPerToken = false };
         var image = new Option<string?>("--image") { Description = "Source image for a masked edit (needs --mask)." };
         var mask = new Option<string?>("--mask") { Description = "Mask for --image: white repaints, black keeps; same size as the source." };
@@ -37,7 +38,7 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate one image with a model package, as the server does, and print {\"file\",\"model\",\"seed\",\"width\",\"height\",\"elapsed_ms\"}.")
         {
-            model, prompt, references, image, mask, strength, feather, width, height, seed, steps, guidance, outFile, user,
+            model, prompt, negativePrompt, references, image, mask, strength, feather, width, height, seed, steps, guidance, outFile, user,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,6 +47,7 @@ internal static class GenerateCommand
             {
                 ModelId = parse.GetValue(model)!,
                 Prompt = parse.GetValue(prompt)!,
+                NegativePrompt = parse.GetValue(negativePrompt) ?? "",
                 Width = parse.GetValue(width),
                 Height = parse.GetValue(height),
                 Seed = parse.GetValue(seed),

@@ -15,6 +15,9 @@ public sealed record GenerationApiRequest
 
     public required string Prompt { get; init; }
 
+    [Description("What the picture should stay away from (base models, which take guidance, only; a distilled model refuses one). Not put to the prompt block list: it steers away from what it names.")]
+    public string? NegativePrompt { get; init; }
+
     [Description("Output width: a multiple of 16 (another value is refused with the nearest valid ones). Default: the first reference's size, else 1024.")]
     public int? Width { get; init; }
 
@@ -55,6 +58,7 @@ public sealed record GenerationApiRequest
     {
         ModelId = Model,
         Prompt = Prompt ?? "",
+        NegativePrompt = NegativePrompt ?? "",
         Width = Width,
         Height = Height,
         Seed = Seed,

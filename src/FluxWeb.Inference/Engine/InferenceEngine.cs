@@ -189,7 +189,8 @@ public sealed partial class InferenceEngine(
         {
             Report(GenerationStage.LoadingModel);
             var context = EncodePrompt(request.Prompt);
-            var unconditional = resolved.Guidance is null ? null : EncodePrompt("");
+            // The unconditional pass reads the negative prompt through the same template ("" unless one was asked).
+            var unconditional = resolved.Guidance is null ? null : EncodePrompt(request.NegativePrompt, negative: true);
 
             Report(GenerationStage.EncodingImages);
             using var source = request.Source is null ? null : PrepareSource();
@@ -237,7 +238,7 @@ public sealed partial class InferenceEngine(
             return new GenerationResult(image, model.Id, request.Seed, resolved.Width, resolved.Height, resolved.Steps, resolved.Guidance, clock.Elapsed, modelTime, promptTruncated);
         }
 
-        private float[] EncodePrompt(string prompt)
+        private float[] EncodePrompt(string prompt, bool negative = false)
         {
             if (engine.embeddings.TryGet(manifest.TextEncoder.Id, prompt, out var cached))
             {
@@ -246,7 +247,8 @@ public sealed partial class InferenceEngine(
 
             Report(GenerationStage.EncodingPrompt);
             var encoded = engine.Tokenizer(model).Encode(prompt);
-            promptTruncated |= prompt.Length > 0 && encoded.Truncated;
+            // The result's notice is about the prompt the person reads back; a negative prompt past 512 tokens is cut alike.
+            promptTruncated |= !negative && encoded.Truncated;
             var component = manifest.Components.TextEncoder!;
             var session = engine.Session(model, ModelComponent.TextEncoder, cancellationToken, ActivationEstimate.TextEncoder(manifest, encoded.InputIds.Length, engine.FusedAttention(manifest)));
             var length = encoded.InputIds.Length;

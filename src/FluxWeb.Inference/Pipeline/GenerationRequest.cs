@@ -15,6 +15,9 @@ public sealed record GenerationRequest
 
     public required string Prompt { get; init; }
 
+    /// <summary>The unconditional side of classifier-free guidance; "" (the reference pipeline's) unless asked. Distilled variants refuse one.</summary>
+    public string NegativePrompt { get; init; } = "";
+
     /// <summary>Null: the first reference's processed size (or the source's), else 1024.</summary>
     public int? Width { get; init; }
 
@@ -50,6 +53,7 @@ public sealed record GenerationRequest
     {
         ModelId = settings.ModelId,
         Prompt = settings.Prompt,
+        NegativePrompt = settings.NegativePrompt,
         Width = settings.Width,
         Height = settings.Height,
         Seed = settings.Seed ?? throw new ArgumentException("The settings have no seed yet.", nameof(settings)),

@@ -34,6 +34,11 @@ public static class GenerationValidator
             throw new GenerationRequestException(promptProblem);
         }
 
+        if (GenerationLimits.NegativePromptProblem(request.NegativePrompt) is { } negativeProblem)
+        {
+            throw new GenerationRequestException(negativeProblem);
+        }
+
         var imageCount = request.References.Count + (request.Source is null ? 0 : 1);
         if (imageCount > limits.MaxReferences)
         {
@@ -60,6 +65,11 @@ public static class GenerationValidator
         else if (request.Guidance is not null)
         {
             throw new GenerationRequestException($"{name} is guidance-distilled and takes no guidance value; leave it empty.");
+        }
+        else if (request.NegativePrompt.Length > 0)
+        {
+            // Without guidance there is no unconditional pass for it to steer: accepting it would silently do nothing.
+            throw new GenerationRequestException($"{name} is guidance-distilled and takes no negative prompt; leave it empty, or choose a base model.");
         }
 
         var (width, height) = ResolveSize(request, limits);

@@ -205,13 +205,13 @@ public class GalleryQueryTests : IAsyncLifetime
         var image = await rows.AddOutputAsync(ada, "edited", T0.AddMinutes(5), job: j =>
         {
             j.Mode = Domain.Jobs.JobMode.MultiReference;
-            j.Settings = j.Settings with { Guidance = 3.5f, Strength = 0.6f, Seed = ulong.MaxValue, ReferenceImageIds = [reference.Id, ncReference.Id, gone] };
+            j.Settings = j.Settings with { Guidance = 3.5f, NegativePrompt = "fog", Strength = 0.6f, Seed = ulong.MaxValue, ReferenceImageIds = [reference.Id, ncReference.Id, gone] };
             j.ResolvedSteps = 28;
         });
 
         var detail = (await Query.DetailAsync(ada, image.Id)).Detail!;
 
-        Assert.Equal("edited", detail.Image.Prompt);
+        Assert.Equal(("edited", "fog"), (detail.Image.Prompt, detail.Job!.Settings.NegativePrompt));
         Assert.Equal((Domain.Jobs.JobMode.MultiReference, 28, (float?)3.5f, 0.6f, ulong.MaxValue), (detail.Job!.Mode, detail.Job.Steps, detail.Job.Settings.Guidance, detail.Job.Settings.Strength, detail.Job.Settings.Seed!.Value));
         Assert.Equal((T0.AddMinutes(5).AddSeconds(-3), T0.AddMinutes(5).AddSeconds(-2), T0.AddMinutes(5), 1.5), (detail.Job.EnqueuedUtc, detail.Job.StartedUtc!.Value, detail.Job.FinishedUtc!.Value, detail.Job.GpuSeconds));
         Assert.Equal(("Apache-2.0", (long?)42, "Allowed"), (detail.Image.LicenceId, detail.WatermarkSerial, detail.Image.SafetyVerdict));

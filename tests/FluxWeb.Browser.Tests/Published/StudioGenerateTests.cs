@@ -33,6 +33,8 @@ public sealed class StudioGenerateTests(PublishedAppSession session, ITestOutput
             // circuit renders them, and this test is about watching the progress.
             await StudioPage.SetSizeAsync(page, 512, 512);
             await page.FillAsync("#studio-prompt", "a lighthouse at dusk");
+            // The real engine reads it on its unconditional pass; the gallery detail shows it below the prompt.
+            await page.FillAsync("#studio-negative-prompt", "people, boats");
 
             // How fast the steps go depends on the machine, so the page itself records every
             // status the running job shows and every preview that loads, and the test reads the
@@ -102,6 +104,7 @@ public sealed class StudioGenerateTests(PublishedAppSession session, ITestOutput
             await item.Locator("[data-testid=gallery-open]").ClickAsync();
             var detail = page.Locator("[data-testid=image-detail]");
             await Assertions.Expect(detail.Locator("[data-testid=detail-prompt]")).ToHaveTextAsync("a lighthouse at dusk");
+            await Assertions.Expect(detail.Locator("[data-testid=detail-negative-prompt]")).ToHaveTextAsync("people, boats");
             await Assertions.Expect(detail).ToContainTextAsync(PublishedAppSession.BaseModel);
             var fromGallery = await page.RunAndWaitForDownloadAsync(() => detail.Locator("[data-testid=detail-download]").ClickAsync());
             Assert.Equal(file, await File.ReadAllBytesAsync((await fromGallery.PathAsync())!));

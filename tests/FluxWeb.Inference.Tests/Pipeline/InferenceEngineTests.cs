@@ -154,6 +154,43 @@ public sealed class InferenceEngineTests(EngineFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_negative_prompt_is_the_unconditional_side_of_guidance_and_an_empty_one_changes_nothing()
+    {
+        var request = new GenerationRequest { ModelId = "demo-base", Prompt = "a red fox in snow", Width = 64, Height = 64, Seed = 9, Steps = 3, Guidance = 4f };
+        async Task<byte[]> PixelsOfAsync(GenerationRequest asked)
+        {
+            using var image = (await fixture.Engine.GenerateAsync(asked, null, CancellationToken.None)).Image;
+            return Pixels(image);
+        }
+
+        var plain = await PixelsOfAsync(request);
+        var steered = await PixelsOfAsync(request with { NegativePrompt = "blurry, text" });
+
+        // "" is what the unconditional pass always read: a job without a negative prompt makes the image it made before.
+        Assert.Equal(plain, await PixelsOfAsync(request with { NegativePrompt = "" }));
+        Assert.NotEqual(plain, steered);
+        Assert.Equal(steered, await PixelsOfAsync(request with { NegativePrompt = "blurry, text" }));
+        Assert.True(fixture.Engine.Embeddings.TryGet("qwen3-demo-20260101", "blurry, text", out _));
+        // v = v_negative + g·(v_prompt − v_negative): with the prompt as its own negative both passes agree, so the
+        // guidance scale has nothing left to amplify, which it has with the empty negative.
+        Assert.Equal(
+            await PixelsOfAsync(request with { NegativePrompt = request.Prompt }),
+            await PixelsOfAsync(request with { NegativePrompt = request.Prompt, Guidance = 7f }));
+        Assert.NotEqual(plain, await PixelsOfAsync(request with { Guidance = 7f }));
+    }
+
+    [Fact]
+    public void A_negative_prompt_is_refused_where_nothing_would_read_it()
+    {
+        var distilled = Assert.Throws<GenerationRequestException>(() => fixture.Engine.Validate(new GenerationRequest { ModelId = "demo", Prompt = "x", NegativePrompt = "blurry" }));
+        var tooLong = Assert.Throws<GenerationRequestException>(() => fixture.Engine.Validate(new GenerationRequest { ModelId = "demo-base", Prompt = "x", NegativePrompt = new string('n', 10_001) }));
+
+        Assert.EndsWith("is guidance-distilled and takes no negative prompt; leave it empty, or choose a base model.", distilled.Message, StringComparison.Ordinal);
+        Assert.Equal("The negative prompt is too long: it has 10,001 characters; at most 10,000 are accepted.", tooLong.Message);
+        Assert.Equal(4f, fixture.Engine.Validate(new GenerationRequest { ModelId = "demo-base", Prompt = "x", NegativePrompt = "blurry" }).Guidance);
+    }
+
+    [Fact]
     public async Task Masked_edit_keeps_the_source_outside_the_mask_when_composited()
     {
         using var source = Gradient(128, 128);

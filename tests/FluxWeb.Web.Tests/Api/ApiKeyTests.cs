@@ -84,6 +84,28 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
     }
 
     [Fact]
+    public async Task A_negative_prompt_reaches_the_engine_is_stored_trimmed_and_read_back_and_a_too_long_one_is_a_400()
+    {
+        using var client = scenario.KeyClient(scenario.AdaKey);
+        var body = new Dictionary<string, object?> { ["model"] = QueueHost.ModelId, ["prompt"] = "api negative", ["negativePrompt"] = "  blurry, text \n" };
+
+        var response = await client.PostAsync("/api/v1/generations", JsonContent.Create(body));
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var jobId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetGuid();
+        Assert.Equal(JobState.Succeeded, (await scenario.WaitForEndAsync(scenario.AdaId, jobId)).State);
+
+        Assert.Contains(scenario.Engine.Completed, r => r.Prompt == "api negative" && r.NegativePrompt == "blurry, text");
+        var job = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
+        Assert.Equal("blurry, text", job.GetProperty("negativePrompt").GetString());
+        Assert.Equal("blurry, text", await scenario.WithDbAsync(db => db.Jobs.Where(j => j.Id == jobId).Select(j => j.Settings.NegativePrompt).SingleAsync()));
+
+        body["negativePrompt"] = new string('n', 10_001);
+        var tooLong = await client.PostAsync("/api/v1/generations", JsonContent.Create(body));
+        Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        Assert.Equal("The negative prompt is too long: it has 10,001 characters; at most 10,000 are accepted.", (await tooLong.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task A_commercial_account_is_refused_a_non_commercial_model_through_the_api_and_it_is_audited_and_counted()
     {
         using var client = scenario.KeyClient(scenario.AdaKey);

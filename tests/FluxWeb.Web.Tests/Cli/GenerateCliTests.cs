@@ -85,6 +85,7 @@ public sealed class GenerateCliTests(DemoModelsFixture models) : IClassFixture<D
     [InlineData("error: Model 'nope' is not installed.", "--model", "nope")]
     [InlineData("error: FLUX.2 [klein] demo (demo — random weights) runs exactly 4 steps (distilled); 9 were asked.", "--steps", "9")]
     [InlineData("error: Width must be between 256 and 2048 pixels; 5000 was asked.", "--width", "5000")]
+    [InlineData("error: FLUX.2 [klein] demo (demo — random weights) is guidance-distilled and takes no negative prompt; leave it empty, or choose a base model.", "--negative-prompt", "blurry")]
     [InlineData("error: Image file 'missing.png' does not exist.", "--ref", "missing.png")]
     public async Task Bad_requests_fail_with_one_clear_line(string expected, params string[] change)
     {

@@ -387,7 +387,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
     [Fact]
     public async Task The_detail_dialog_shows_the_parameters_and_its_actions_work()
     {
-        var image = await rows.AddOutputAsync(ada, "a detailed teapot", T0, job: j => { j.ResolvedSteps = 28; j.Settings = j.Settings with { Guidance = 4f, Seed = 123456789 }; });
+        var image = await rows.AddOutputAsync(ada, "a detailed teapot", T0, job: j => { j.ResolvedSteps = 28; j.Settings = j.Settings with { Guidance = 4f, Seed = 123456789, NegativePrompt = "chipped, cracked" }; });
         await using var ctx = NewContext();
         var cut = RenderWithProviders<GalleryPage>(ctx, "/gallery");
         cut.WaitForAssertion(() => Assert.Single(ShownPrompts(cut)), Wait);
@@ -396,6 +396,7 @@ public sealed class GalleryPageTests : IAsyncLifetime
 
         var detail = cut.WaitForElement("[data-testid=image-detail]", Wait);
         Assert.Equal("a detailed teapot", cut.Find("[data-testid=detail-prompt]").TextContent);
+        Assert.Equal("chipped, cracked", cut.Find("[data-testid=detail-negative-prompt]").TextContent);
         Assert.Equal("28", cut.Find("[data-testid=detail-steps]").TextContent);
         Assert.Equal("123456789", cut.Find("[data-testid=detail-seed]").TextContent);
         Assert.Contains("Apache-2.0", cut.Find("[data-testid=detail-licence]").TextContent, StringComparison.Ordinal);

@@ -291,6 +291,50 @@ public sealed class StudioPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_negative_prompt_is_offered_beside_guidance_sent_to_base_models_only_and_comes_back_with_the_settings()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        await using var ctx = NewContext(ada);
+        var navigation = ctx.Services.GetRequiredService<NavigationManager>();
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("[data-testid=model-facts]")));
+        await ChooseModelAsync(cut, QueueHost.ModelId);
+        Assert.Empty(cut.FindAll("#studio-negative-prompt"));
+
+        await ChooseModelAsync(cut, BaseModelId);
+        await TypeAsync(cut, "studio-prompt", "a fox in snow");
+        await TypeAsync(cut, "studio-negative-prompt", "blurry, text");
+        await TypeAsync(cut, "studio-steps", "4");
+        await TypeAsync(cut, "studio-guidance", "1");
+        cut.WaitForAssertion(() => Assert.Contains("At guidance 1 it has no effect", cut.Markup, StringComparison.Ordinal));
+        await TypeAsync(cut, "studio-guidance", "3.5");
+        await GenerateAsync(cut);
+        cut.WaitForAssertion(() => Assert.Contains(engine.Started, r => r.ModelId == BaseModelId));
+        var steered = await host.WaitForJobAsync(
+            await host.WithDbAsync(db => db.Jobs.Where(j => j.OwnerId == ada.UserId).Select(j => j.Id).SingleAsync()), j => j.State == JobState.Succeeded);
+        Assert.Equal(("blurry, text", (float?)3.5f), (steered.Settings.NegativePrompt, steered.Settings.Guidance));
+
+        // A distilled model reads no negative prompt: the field goes, the text stays in the form, and nothing is sent.
+        await ChooseModelAsync(cut, QueueHost.ModelId);
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("#studio-negative-prompt")));
+        Assert.Equal("blurry, text", DraftOf(cut).Form.NegativePrompt);
+        await GenerateAsync(cut);
+        cut.WaitForAssertion(() => Assert.Contains(engine.Started, r => r.ModelId == QueueHost.ModelId && r.Prompt == "a fox in snow"));
+        Assert.Equal("", engine.Started.Single(r => r.ModelId == QueueHost.ModelId).NegativePrompt);
+
+        // "Use these settings" on the base model's image brings its negative prompt back.
+        await TypeAsync(cut, "studio-prompt", "something else");
+        DraftOf(cut).Form.NegativePrompt = "";
+        await cut.InvokeAsync(() => navigation.NavigateTo($"/studio?settings={steered.OutputImageId}"));
+        cut.WaitForAssertion(() => Assert.Contains("Replace your current settings?", cut.Markup, StringComparison.Ordinal));
+        await cut.FindAll(".mud-dialog button").Single(b => b.TextContent.Contains("Replace", StringComparison.Ordinal)).ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal("blurry, text", cut.Find("#studio-negative-prompt").GetAttribute("value") ?? cut.Find("#studio-negative-prompt").TextContent));
+
+        await TypeAsync(cut, "studio-negative-prompt", new string('n', 10_001));
+        cut.WaitForAssertion(() => Assert.Contains("The negative prompt is too long: it has 10,001 characters", ErrorText(cut), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task References_reorder_with_buttons_and_drag_and_are_removed()
     {
         await using var ctx = NewContext(await host.CreateUserAsync("ada@example.com"));

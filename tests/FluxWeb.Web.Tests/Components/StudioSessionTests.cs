@@ -272,6 +272,7 @@ public sealed class StudioSessionTests : IAsyncLifetime
         var saved = new SavedStudioForm
         {
             Prompt = "a lighthouse in fog",
+            NegativePrompt = "people, boats",
             ModelId = QueueHost.OtherModelId,
             Width = 512,
             Height = 384,
@@ -282,6 +283,7 @@ public sealed class StudioSessionTests : IAsyncLifetime
         };
         var json = SavedStudioForm.From(new StudioForm()).ToJson();
         Assert.NotNull(SavedStudioForm.Parse(json));
+        Assert.Equal("", SavedStudioForm.Parse("""{"version":1,"prompt":"kept before negative prompts existed"}""")!.NegativePrompt);
         Assert.Null(SavedStudioForm.Parse("{ not json"));
         Assert.Null(SavedStudioForm.Parse("""{"version":99,"prompt":"from the future"}"""));
         var roundTrip = SavedStudioForm.Parse(saved.ToJson())!;
@@ -293,7 +295,7 @@ public sealed class StudioSessionTests : IAsyncLifetime
         var (session, _) = await OpenAsync(ctx, nico);
         await session.RestoreAsync(roundTrip);
 
-        Assert.Equal("a lighthouse in fog", session.Form.Prompt);
+        Assert.Equal(("a lighthouse in fog", "people, boats"), (session.Form.Prompt, session.Form.NegativePrompt));
         Assert.Equal(QueueHost.ModelId, session.Form.ModelId);
         Assert.Equal((512, 384, 2), (session.Form.Width, session.Form.Height, session.Form.Count));
         Assert.Equal((SeedMode.Locked, "1234"), (session.Form.SeedMode, session.Form.SeedText));

@@ -85,6 +85,14 @@ public sealed partial class JobAdmission(
             return Refuse(AdmissionCheck.Prompt, tooLong);
         }
 
+        if (GenerationLimits.NegativePromptProblem(settings.NegativePrompt) is { } negativeTooLong)
+        {
+            return Refuse(AdmissionCheck.Prompt, negativeTooLong);
+        }
+
+        // The negative prompt is not put to the content policy: guidance is at least 1 for every model (the package
+        // validator's rule), so it only steers away from what it names, and "nsfw, nudity" there is a safety aid (ADR 0030).
+
         if (promptFilter.Check(settings.Prompt) is { Blocked: true } blocked)
         {
             LogPromptBlocked(logger, userId, blocked.MatchedTerm ?? "(classifier)", door.Channel);

@@ -25,6 +25,8 @@ public sealed record SavedStudioForm
 
     public string Prompt { get; init; } = "";
 
+    public string NegativePrompt { get; init; } = "";
+
     public string? ModelId { get; init; }
 
     public int? Width { get; init; }
@@ -48,6 +50,7 @@ public sealed record SavedStudioForm
     public static SavedStudioForm From(StudioForm form) => new()
     {
         Prompt = form.Prompt,
+        NegativePrompt = form.NegativePrompt,
         ModelId = form.ModelId,
         Width = form.Width,
         Height = form.Height,
@@ -73,7 +76,7 @@ public sealed record SavedStudioForm
         try
         {
             var saved = JsonSerializer.Deserialize<SavedStudioForm>(json, Json);
-            return saved is { Version: CurrentVersion } && Enum.IsDefined(saved.SeedMode) ? saved with { Prompt = saved.Prompt ?? "", SeedText = saved.SeedText ?? "", References = saved.References ?? [] } : null;
+            return saved is { Version: CurrentVersion } && Enum.IsDefined(saved.SeedMode) ? saved with { Prompt = saved.Prompt ?? "", NegativePrompt = saved.NegativePrompt ?? "", SeedText = saved.SeedText ?? "", References = saved.References ?? [] } : null;
         }
         catch (JsonException)
         {

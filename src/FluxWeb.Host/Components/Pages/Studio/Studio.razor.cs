@@ -147,6 +147,11 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
         return model.Sampling.UsesGuidance ? $"{model.Variant} · {steps} · guidance" : $"{model.Variant} · {steps} · no guidance";
     }
 
+    // Guidance blends v_negative + g·(v_prompt − v_negative): at 1 the negative side cancels out.
+    private static string NegativePromptHint(float? guidance) => guidance is 1f
+        ? "What to keep out of the picture. At guidance 1 it has no effect: raise the guidance to use it."
+        : "What to keep out of the picture, e.g. \"blurry, text, watermark\".";
+
     private void OnWidthChanged(int? width) => Session.Change(f => f.Width = width);
 
     private void OnHeightChanged(int? height) => Session.Change(f => f.Height = height);
@@ -158,6 +163,8 @@ public sealed partial class Studio : IStudioView, IAsyncDisposable
     private void OnStepsChanged(int? steps) => Session.Change(f => f.Steps = steps);
 
     private void OnGuidanceChanged(float? guidance) => Session.Change(f => f.Guidance = guidance);
+
+    private void OnNegativePromptChanged(string? text) => Session.Change(f => f.NegativePrompt = text ?? "");
 
     private void OnStrengthChanged(double strength) => Session.Change(f => f.Strength = (float)Math.Round(strength, 2));
 

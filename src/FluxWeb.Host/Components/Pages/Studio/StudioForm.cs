@@ -42,6 +42,7 @@ public sealed record SizePreset(string Label, int Width, int Height)
 public static class StudioField
 {
     public const string Prompt = nameof(Prompt);
+    public const string NegativePrompt = nameof(NegativePrompt);
     public const string Model = nameof(Model);
     public const string Width = nameof(Width);
     public const string Height = nameof(Height);
@@ -57,6 +58,7 @@ public static class StudioField
 /// <summary>Everything the form holds, comparable: an edited form is one whose snapshot differs from the last one loaded.</summary>
 public sealed record StudioFormSnapshot(
     string Prompt,
+    string NegativePrompt,
     string? ModelId,
     int? Width,
     int? Height,
@@ -83,6 +85,12 @@ public sealed class StudioForm
     public const int DefaultSide = GenerationLimits.DefaultSide;
 
     public string Prompt { get; set; } = "";
+
+    /// <summary>
+    /// Kept while a distilled model is chosen (switching back finds it again) but sent only with a model that takes
+    /// guidance: it is the unconditional side of that guidance, and a distilled model refuses one.
+    /// </summary>
+    public string NegativePrompt { get; set; } = "";
 
     public string? ModelId { get; set; }
 
@@ -138,6 +146,9 @@ public sealed class StudioForm
     public static bool StepsAdjustable(ModelChoice model) => model.StepsAdjustable;
 
     public static bool GuidanceAdjustable(ModelChoice model) => model.GuidanceAdjustable;
+
+    /// <summary>Whether <paramref name="model"/> uses a negative prompt: those that take guidance.</summary>
+    public static bool NegativePromptUsable(ModelChoice model) => model.GuidanceAdjustable;
 
     /// <summary>Selects a model; steps and guidance go back to that model's defaults (or away, for distilled models).</summary>
     public void ChooseModel(ModelChoice model)
@@ -237,6 +248,11 @@ public sealed class StudioForm
             errors[StudioField.Prompt] = tooLong;
         }
 
+        if (model is not null && NegativePromptUsable(model) && GenerationLimits.NegativePromptProblem(NegativePrompt.Trim()) is { } negativeTooLong)
+        {
+            errors[StudioField.NegativePrompt] = negativeTooLong;
+        }
+
         if (model is null)
         {
             errors[StudioField.Model] = "Choose a model.";
@@ -334,6 +350,7 @@ public sealed class StudioForm
         {
             ModelId = model.Id,
             Prompt = Prompt.Trim(),
+            NegativePrompt = NegativePromptUsable(model) ? NegativePrompt : "",
             Width = Source is null && !UsesReferenceSize ? Width : null,
             Height = Source is null && !UsesReferenceSize ? Height : null,
             Seed = SeedMode switch
@@ -363,6 +380,7 @@ public sealed class StudioForm
     {
         var settings = made.Settings;
         Prompt = settings.Prompt;
+        NegativePrompt = settings.NegativePrompt;
         if (model is not null)
         {
             ModelId = model.Id;
@@ -410,6 +428,7 @@ public sealed class StudioForm
 
     public StudioFormSnapshot Snapshot() => new(
         Prompt,
+        NegativePrompt,
         ModelId,
         Width,
         Height,

@@ -354,6 +354,7 @@ public sealed partial class StudioSession(
         }
 
         Form.Prompt = saved.Prompt;
+        Form.NegativePrompt = saved.NegativePrompt;
         (Form.Width, Form.Height, Form.Count) = (saved.Width, saved.Height, saved.Count);
         (Form.SeedMode, Form.SeedText) = (saved.SeedMode, saved.SeedText);
         Form.References.Clear();
