@@ -465,6 +465,11 @@ namespace FluxWeb.Migrations.Migrations
                         .HasMaxLength(60)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("NegativePrompt")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("OwnerId")
                         .HasMaxLength(450)
                         .HasColumnType("TEXT");

@@ -444,6 +444,10 @@ namespace FluxWeb.Migrations.PostgreSql
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<string>("NegativePrompt")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<string>("OwnerId")
                         .HasColumnType("text");
 

@@ -44,6 +44,8 @@ public sealed record PresetDraft
 
     public string? PromptTemplate { get; init; }
 
+    public string? NegativePrompt { get; init; }
+
     public string? ModelId { get; init; }
 
     public int? Width { get; init; }
@@ -58,6 +60,7 @@ public sealed record PresetDraft
     {
         Name = preset.Name,
         PromptTemplate = preset.PromptTemplate,
+        NegativePrompt = preset.NegativePrompt,
         ModelId = preset.ModelId,
         Width = preset.Width,
         Height = preset.Height,
@@ -74,6 +77,7 @@ public sealed record PresetView(
     Guid Id,
     string Name,
     string PromptTemplate,
+    string NegativePrompt,
     string? ModelId,
     string? ModelLabel,
     int? Width,
@@ -85,10 +89,11 @@ public sealed record PresetView(
     string? ModelProblem,
     DateTime UpdatedUtc)
 {
-    /// <summary>What applying it changes, in a few words ("template · klein-4b · 1024×1024 · 8 steps").</summary>
+    /// <summary>What applying it changes, in a few words ("template · negative prompt · klein-4b · 1024×1024 · 8 steps").</summary>
     public string Summary => string.Join(" · ", new[]
     {
         PromptTemplate.Length == 0 ? null : PromptTemplate.Contains(Preset.PromptPlaceholder, StringComparison.Ordinal) ? "prompt template" : "style added to the prompt",
+        NegativePrompt.Length == 0 ? null : "negative prompt",
         ModelId is null ? null : ModelLabel ?? ModelId,
         Width is { } w && Height is { } h ? System.FormattableString.Invariant($"{w}×{h}") : null,
         Steps is { } s ? System.FormattableString.Invariant($"{s} steps") : null,

@@ -249,7 +249,22 @@ public sealed class PresetService(
             }
         }
 
-        return PresetResult.Done(new PresetApplication(Preset.ApplyTo(current, prompt, modelId, steps, guidance, size), leftOut, modelId is not null));
+        // The negative prompt goes with the model the form ends up with (the preset's, else its own) when that one reads it.
+        var negativePrompt = current.NegativePrompt;
+        if (row.NegativePrompt.Length > 0)
+        {
+            var target = choices.FirstOrDefault(c => string.Equals(c.Id, modelId ?? current.ModelId, StringComparison.Ordinal));
+            if (target is { GuidanceAdjustable: false })
+            {
+                leftOut.Add($"its negative prompt was not applied: {target.Label} takes no negative prompt (only models with guidance read one)");
+            }
+            else
+            {
+                negativePrompt = row.NegativePrompt;
+            }
+        }
+
+        return PresetResult.Done(new PresetApplication(Preset.ApplyTo(current, prompt, negativePrompt, modelId, steps, guidance, size), leftOut, modelId is not null));
     }
 
     // ---- Checks ------------------------------------------------------------------------------
@@ -268,9 +283,15 @@ public sealed class PresetService(
             return string.Create(CultureInfo.InvariantCulture, $"The prompt template is too long: it has {template.Length:N0} characters; at most {Preset.MaxTemplateLength:N0} are kept.");
         }
 
-        if (string.IsNullOrWhiteSpace(template) && draft.ModelId is null && draft.Width is null && draft.Height is null)
+        var negative = draft.NegativePrompt?.Trim() ?? "";
+        if (negative.Length > Preset.MaxTemplateLength)
         {
-            return "This preset would change nothing: write a prompt template, or include the model or the size.";
+            return string.Create(CultureInfo.InvariantCulture, $"The negative prompt is too long: it has {negative.Length:N0} characters; at most {Preset.MaxTemplateLength:N0} are kept.");
+        }
+
+        if (string.IsNullOrWhiteSpace(template) && negative.Length == 0 && draft.ModelId is null && draft.Width is null && draft.Height is null)
+        {
+            return "This preset would change nothing: write a prompt template or a negative prompt, or include the model or the size.";
         }
 
         if ((draft.Width is null) != (draft.Height is null))
@@ -305,12 +326,15 @@ public sealed class PresetService(
             }
         }
 
-        if (draft.Guidance is { } guidance)
+        if (draft.Guidance is { } guidance && (model!.GuidanceAdjustable ? GuidanceProblem(model, guidance) : $"{model.Label} takes no guidance: leave it out.") is { } guidanceProblem)
         {
-            return model!.GuidanceAdjustable ? GuidanceProblem(model, guidance) : $"{model.Label} takes no guidance: leave it out.";
+            return guidanceProblem;
         }
 
-        return null;
+        // A preset that names a distilled model would bring a negative prompt nothing reads.
+        return negative.Length > 0 && !model!.GuidanceAdjustable
+            ? $"{model.Label} takes no negative prompt (only models with guidance read one): leave it out, or keep no model or one with guidance."
+            : null;
     }
 
     public static string? NameProblem(string? name)
@@ -374,6 +398,7 @@ public sealed class PresetService(
         preset.Name = draft.Name!.Trim();
         preset.NameKey = Preset.KeyOf(draft.Name);
         preset.PromptTemplate = (draft.PromptTemplate ?? "").Trim();
+        preset.NegativePrompt = draft.NegativePrompt?.Trim() ?? "";
         preset.ModelId = draft.ModelId;
         (preset.Width, preset.Height) = (draft.Width, draft.Height);
         (preset.Steps, preset.Guidance) = draft.ModelId is null ? (null, null) : (draft.Steps, draft.Guidance);
@@ -455,6 +480,7 @@ public sealed class PresetService(
             preset.Id,
             preset.Name,
             preset.PromptTemplate,
+            preset.NegativePrompt,
             preset.ModelId,
             model?.Label,
             preset.Width,

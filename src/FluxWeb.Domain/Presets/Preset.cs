@@ -4,7 +4,7 @@ namespace FluxWeb.Domain.Presets;
 
 /// <summary>
 /// A saved style: a prompt template and the part of <see cref="GenerationSettings"/> a style carries
-/// (model, size, steps, guidance; each optional, "leave the form's as it is" when absent). Kept per
+/// (negative prompt, model, size, steps, guidance; each optional, "leave the form's as it is" when absent). Kept per
 /// account, or published by an administrator to everyone (<see cref="OwnerId"/> null). Applying one
 /// is <see cref="ApplyTo"/>: the settings the form has, with what the preset names.
 /// </summary>
@@ -36,6 +36,12 @@ public sealed class Preset
     /// </summary>
     public string PromptTemplate { get; set; } = "";
 
+    /// <summary>
+    /// What the style keeps out of the picture (<see cref="GenerationSettings.NegativePrompt"/>); empty: the form's
+    /// stays. Like the template it goes with whatever model the form ends up with, as long as that model reads one.
+    /// </summary>
+    public string NegativePrompt { get; set; } = "";
+
     /// <inheritdoc cref="GenerationSettings.ModelId"/>
     public string? ModelId { get; set; }
 
@@ -63,14 +69,15 @@ public sealed class Preset
     public static string KeyOf(string name) => name.Trim().ToUpperInvariant();
 
     /// <summary>
-    /// <paramref name="current"/> with what this preset names: the prompt expanded from the template,
-    /// then the model (with its steps and guidance: the model's defaults when the preset has none) and
+    /// <paramref name="current"/> with what this preset names: the prompt expanded from the template, the
+    /// negative prompt, then the model (with its steps and guidance: the model's defaults when the preset has none) and
     /// the size. The caller checks each part first and passes only what may be applied.
     /// </summary>
-    public static GenerationSettings ApplyTo(GenerationSettings current, string prompt, string? modelId, int? steps, float? guidance, (int Width, int Height)? size) =>
+    public static GenerationSettings ApplyTo(GenerationSettings current, string prompt, string negativePrompt, string? modelId, int? steps, float? guidance, (int Width, int Height)? size) =>
         current with
         {
             Prompt = prompt,
+            NegativePrompt = negativePrompt,
             ModelId = modelId ?? current.ModelId,
             Steps = modelId is null ? current.Steps : steps,
             Guidance = modelId is null ? current.Guidance : guidance,

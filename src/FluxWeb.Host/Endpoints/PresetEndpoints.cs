@@ -6,18 +6,18 @@ using FluxWeb.Host.Hosting;
 namespace FluxWeb.Host.Endpoints;
 
 /// <summary>A preset as the API writes it: the name, the template and the parameters to keep (null or absent: not kept).</summary>
-public sealed record PresetRequest(string? Name, string? PromptTemplate, string? Model, int? Width, int? Height, int? Steps, float? Guidance)
+public sealed record PresetRequest(string? Name, string? PromptTemplate, string? Model, int? Width, int? Height, int? Steps, float? Guidance, string? NegativePrompt = null)
 {
-    public PresetDraft ToDraft() => new() { Name = Name, PromptTemplate = PromptTemplate, ModelId = Model, Width = Width, Height = Height, Steps = Steps, Guidance = Guidance };
+    public PresetDraft ToDraft() => new() { Name = Name, PromptTemplate = PromptTemplate, NegativePrompt = NegativePrompt, ModelId = Model, Width = Width, Height = Height, Steps = Steps, Guidance = Guidance };
 }
 
 public sealed record PresetNameRequest(string? Name);
 
 /// <summary>The settings a script has now (the fields of <c>POST /api/v1/generations</c> a preset can change); the preset is applied to them.</summary>
-public sealed record PresetApplyRequest(string? Prompt, string? Model, int? Width, int? Height, int? Steps, float? Guidance);
+public sealed record PresetApplyRequest(string? Prompt, string? Model, int? Width, int? Height, int? Steps, float? Guidance, string? NegativePrompt = null);
 
 /// <summary>What applying made: the fields to send to <c>POST /api/v1/generations</c>, and each part of the preset left out, with why.</summary>
-public sealed record PresetApplyResponse(string Prompt, string? Model, int? Width, int? Height, int? Steps, float? Guidance, bool ModelApplied, IReadOnlyList<string> LeftOut);
+public sealed record PresetApplyResponse(string Prompt, string? Model, int? Width, int? Height, int? Steps, float? Guidance, bool ModelApplied, IReadOnlyList<string> LeftOut, string NegativePrompt = "");
 
 /// <summary>
 /// Presets under <c>/api/v1/presets</c>, for the cookie and API keys alike: reading and applying take any key,
@@ -49,7 +49,7 @@ internal static class PresetEndpoints
             .RequireAuthorization(ApiAuthentication.ApiWritePolicy).RequireApiRequestHeader()
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         presets.MapPost("{id:guid}/apply", ApplyAsync).WithName("ApplyPreset").WithSummary("What a preset makes of your settings")
-            .WithDescription("Changes nothing on the server: answers the prompt made from the template and the model, size, steps and guidance, each checked for your account now; send them to POST /api/v1/generations.")
+            .WithDescription("Changes nothing on the server: answers the prompt made from the template, the negative prompt and the model, size, steps and guidance, each checked for your account now; send them to POST /api/v1/generations.")
             .Produces<PresetApplyResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
@@ -98,6 +98,7 @@ internal static class PresetEndpoints
         {
             ModelId = request?.Model ?? "",
             Prompt = request?.Prompt ?? "",
+            NegativePrompt = request?.NegativePrompt ?? "",
             Width = request?.Width,
             Height = request?.Height,
             Steps = request?.Steps,
@@ -111,6 +112,7 @@ internal static class PresetEndpoints
             applied.Settings.Steps,
             applied.Settings.Guidance,
             applied.ModelApplied,
-            applied.LeftOut)));
+            applied.LeftOut,
+            applied.Settings.NegativePrompt)));
     }
 }

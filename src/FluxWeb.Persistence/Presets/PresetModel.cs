@@ -25,6 +25,7 @@ internal static class PresetModel
             preset.Property(p => p.Name).HasMaxLength(Preset.MaxNameLength);
             preset.Property(p => p.NameKey).HasMaxLength(Preset.MaxNameLength);
             preset.Property(p => p.PromptTemplate).HasMaxLength(Preset.MaxTemplateLength);
+            preset.Property(p => p.NegativePrompt).HasMaxLength(Preset.MaxTemplateLength);
             preset.Property(p => p.ModelId).HasMaxLength(200);
             preset.Property(p => p.PublishedById).HasMaxLength(450);
             preset.Property(p => p.CreatedUtc).HasConversion(Utc);

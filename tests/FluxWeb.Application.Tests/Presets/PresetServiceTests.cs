@@ -73,6 +73,8 @@ public class PresetServiceTests : IAsyncLifetime
         { new PresetDraft { Name = "Wild guidance", ModelId = BaseModelId, Guidance = 99f }, "Guidance must be between" },
         { new PresetDraft { Name = "Distilled steps", ModelId = Distilled, Steps = 20 }, "leave steps out" },
         { new PresetDraft { Name = "Distilled guidance", ModelId = Distilled, Guidance = 3f }, "takes no guidance" },
+        { new PresetDraft { Name = "Distilled negative", ModelId = Distilled, NegativePrompt = "blurry" }, "takes no negative prompt (only models with guidance read one)" },
+        { new PresetDraft { Name = "Long negative", NegativePrompt = new string('n', 2001) }, "The negative prompt is too long: it has 2,001 characters; at most 2,000 are kept." },
     };
 
     [Theory]
@@ -143,6 +145,27 @@ public class PresetServiceTests : IAsyncLifetime
         Assert.Empty(applied.Value!.LeftOut);
         Assert.Equal(Form("A portrait of a fox, oil painting", BaseModelId) with { Width = 832, Height = 1216, Steps = 12, Guidance = 3.5f, Seed = 7 }, applied.Value.Settings);
         Assert.Equal(Form("keep me") with { Width = 1344, Height = 768 }, resized.Value!.Settings);
+    }
+
+    [Fact]
+    public async Task A_negative_prompt_applies_with_any_model_that_reads_one_and_is_left_out_with_the_reason_otherwise()
+    {
+        var clean = await SaveAsync(ada, new PresetDraft { Name = "Clean", NegativePrompt = "  text, watermark " });
+        var cleanBase = await SaveAsync(ada, new PresetDraft { Name = "Clean base", NegativePrompt = "text", ModelId = BaseModelId });
+        Assert.Equal(("text, watermark", "negative prompt"), (clean.NegativePrompt, clean.Summary));
+
+        // Alone it is a style for whatever model the form has, when that model reads one.
+        var onBase = (await presets.ApplyAsync(ada, clean.Id, Form(model: BaseModelId) with { NegativePrompt = "mine" })).Value!;
+        var onDistilled = (await presets.ApplyAsync(ada, clean.Id, Form() with { NegativePrompt = "mine" })).Value!;
+        // With a base model it comes along, whatever model the form had.
+        var withModel = (await presets.ApplyAsync(ada, cleanBase.Id, Form())).Value!;
+
+        Assert.Equal(("text, watermark", 0), (onBase.Settings.NegativePrompt, onBase.LeftOut.Count));
+        Assert.Equal("mine", onDistilled.Settings.NegativePrompt);
+        Assert.Equal("its negative prompt was not applied: Test model klein-test takes no negative prompt (only models with guidance read one)", Assert.Single(onDistilled.LeftOut));
+        Assert.Equal((BaseModelId, "text"), (withModel.Settings.ModelId, withModel.Settings.NegativePrompt));
+        Assert.Empty(withModel.LeftOut);
+        Assert.Equal("text, watermark", PresetDraft.Of(await host.WithDbAsync(db => db.Presets.SingleAsync(p => p.Id == clean.Id))).NegativePrompt);
     }
 
     [Fact]

@@ -134,12 +134,13 @@ public sealed class PresetPickerTests : IAsyncLifetime
     public async Task Applying_a_preset_changes_the_form_and_says_so()
     {
         var ada = await host.CreateUserAsync("ada@example.com");
-        Assert.True((await presets.CreateAsync(ada, new PresetDraft { Name = "Portrait", PromptTemplate = "A portrait of {prompt}, oil painting", ModelId = BaseModelId, Steps = 12, Width = 832, Height = 1216 })).Succeeded);
+        Assert.True((await presets.CreateAsync(ada, new PresetDraft { Name = "Portrait", PromptTemplate = "A portrait of {prompt}, oil painting", NegativePrompt = "text, watermark", ModelId = BaseModelId, Steps = 12, Width = 832, Height = 1216 })).Succeeded);
         await using var ctx = NewContext(ada);
         var cut = Render(ctx);
         await cut.Find("#studio-prompt").InputAsync(new ChangeEventArgs { Value = "a fox" });
 
         await PickAsync(cut, "Portrait");
+        Assert.Contains("negative prompt · ", cut.Find("[data-testid=preset-summary]").TextContent, StringComparison.Ordinal);
         Assert.Contains("832×1216 · 12 steps", cut.Find("[data-testid=preset-summary]").TextContent, StringComparison.Ordinal);
         await ClickAsync(cut, "preset-apply");
 
@@ -148,6 +149,20 @@ public sealed class PresetPickerTests : IAsyncLifetime
         Assert.Equal(("A portrait of a fox, oil painting", BaseModelId, 832, 1216, 12), (form.Prompt, form.ModelId, form.Width, form.Height, form.Steps));
         cut.WaitForAssertion(() => Assert.Equal("12", cut.Find("#studio-steps").GetAttribute("value")));
         Assert.Contains("\"Portrait\" is in the form", cut.Find("[data-testid=studio-alert]").TextContent, StringComparison.Ordinal);
+        Assert.Equal("text, watermark", form.NegativePrompt);
+        Assert.Equal("text, watermark", cut.Find("#studio-negative-prompt").GetAttribute("value") ?? cut.Find("#studio-negative-prompt").TextContent);
+
+        // Saving the form again offers its negative prompt, ticked, because its model reads one.
+        var saving = ClickAsync(cut, "preset-save");
+        cut.WaitForElement("#preset-name");
+        Assert.NotNull(cut.Find("[data-testid=preset-include-negative]"));
+        Assert.Contains("Negative prompt: text, watermark", cut.Find("[data-testid=preset-dialog]").TextContent, StringComparison.Ordinal);
+        await cut.Find("#preset-name").InputAsync(new ChangeEventArgs { Value = "Portrait again" });
+        await ClickAsync(cut, "preset-dialog-save");
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=preset-dialog]")));
+        await saving;
+        var saved = await host.WithDbAsync(db => db.Presets.AsNoTracking().SingleAsync(p => p.Name == "Portrait again"));
+        Assert.Equal(("text, watermark", BaseModelId), (saved.NegativePrompt, saved.ModelId));
     }
 
     [Fact]

@@ -77,10 +77,15 @@ public sealed class PresetApiTests : IAsyncLifetime
         var refused = await SendAsync(ada.Http, HttpMethod.Put, $"/api/v1/presets/{id}", new { name = "Oil portrait", width = 1000, height = 512 });
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("use 992 or 1008", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        var changed = await SendAsync(ada.Http, HttpMethod.Put, $"/api/v1/presets/{id}", new { name = "Oil portrait", promptTemplate = "oil painting" });
+        var changed = await SendAsync(ada.Http, HttpMethod.Put, $"/api/v1/presets/{id}", new { name = "Oil portrait", promptTemplate = "oil painting", negativePrompt = "text" });
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
         var stored = await factory.WithDbAsync(db => db.Presets.AsNoTracking().SingleAsync());
-        Assert.Equal(("Oil portrait", "oil painting", (string?)null, (int?)null), (stored.Name, stored.PromptTemplate, stored.ModelId, stored.Width));
+        Assert.Equal(("Oil portrait", "oil painting", "text", (string?)null, (int?)null), (stored.Name, stored.PromptTemplate, stored.NegativePrompt, stored.ModelId, stored.Width));
+        // Its negative prompt goes with a script's model only when that model reads one (klein-test is distilled).
+        var styled = await (await SendAsync(ada.Http, HttpMethod.Post, $"/api/v1/presets/{id}/apply", new { prompt = "a fox", negativePrompt = "mine" })).Content.ReadFromJsonAsync<JsonElement>();
+        var onDistilled = await (await SendAsync(ada.Http, HttpMethod.Post, $"/api/v1/presets/{id}/apply", new { prompt = "a fox", model = QueueHost.ModelId, negativePrompt = "mine" })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(("text", "mine"), (styled.GetProperty("negativePrompt").GetString(), onDistilled.GetProperty("negativePrompt").GetString()));
+        Assert.Contains("takes no negative prompt", onDistilled.GetProperty("leftOut")[0].GetString(), StringComparison.Ordinal);
 
         Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(ada.Http, HttpMethod.Delete, $"/api/v1/presets/{id}")).StatusCode);
         Assert.Empty((await ada.Http.GetFromJsonAsync<JsonElement>("/api/v1/presets")).EnumerateArray());

@@ -83,6 +83,7 @@ public sealed partial class PresetPicker
             { d => d.Name, name },
             { d => d.Template, template },
             { d => d.CurrentPrompt, form.Prompt },
+            { d => d.NegativePrompt, model is not null && StudioForm.NegativePromptUsable(model) && form.NegativePrompt.Trim().Length > 0 ? form.NegativePrompt.Trim() : null },
             { d => d.ModelId, model?.Id },
             { d => d.ModelLabel, model?.Label },
             { d => d.Width, form.Source is null && !form.UsesReferenceSize ? form.Width : null },

@@ -406,12 +406,13 @@ public sealed class StudioForm
 
     /// <summary>
     /// Takes what a preset made of the form (<see cref="FluxWeb.Application.Presets.PresetService.ApplyAsync"/>): the
-    /// prompt, the size, and the model with its steps and guidance when <paramref name="model"/> (checked usable by
+    /// prompt, the negative prompt, the size, and the model with its steps and guidance when <paramref name="model"/> (checked usable by
     /// the caller) is given. Seed, count and pictures stay as they are.
     /// </summary>
     public void ApplyPreset(GenerationSettings applied, ModelChoice? model)
     {
         Prompt = applied.Prompt;
+        NegativePrompt = applied.NegativePrompt;
         if (model is not null)
         {
             ModelId = model.Id;

@@ -7,7 +7,7 @@ namespace FluxWeb.Host.Components.Pages.Studio;
 public sealed partial class StudioSession
 {
     /// <summary>
-    /// Applies a preset to the form: the prompt made from its template, then its model, size, steps and guidance,
+    /// Applies a preset to the form: the prompt made from its template, its negative prompt, then its model, size, steps and guidance,
     /// each checked again by <see cref="PresetService.ApplyAsync"/> for this account now. A model is only taken
     /// when this session's picker would let the person choose it too (the licence, the administrator's rules);
     /// what is left out is said in the notice.
@@ -23,6 +23,7 @@ public sealed partial class StudioSession
         {
             ModelId = Form.ModelId ?? "",
             Prompt = Form.Prompt,
+            NegativePrompt = Form.NegativePrompt,
             Width = Form.Width,
             Height = Form.Height,
             Steps = Form.Steps,
