@@ -22,12 +22,14 @@ public sealed class StudioTalksTests(PublishedAppSession session, ITestOutputHel
         """;
 
     // The page's visibility is ours to set (a headless tab is always "visible"), and Notification records instead of
-    // showing: what the Studio asked the browser to show is what the test reads.
+    // showing: what the Studio asked the browser to show is what the test reads. Each time the page asks whether it is
+    // hidden is counted: the Studio asks once for each result it might announce, after the result is on the page.
     private const string NotificationStubScript = """
         (() => {
           const shown = window.fluxwebNotifications = [];
           let hidden = false;
-          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
+          window.fluxwebHiddenAsked = 0;
+          Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => { window.fluxwebHiddenAsked++; return hidden; } });
           Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' });
           window.fluxwebSetHidden = value => { hidden = value; document.dispatchEvent(new Event('visibilitychange')); };
           class RecordingNotification {
@@ -121,8 +123,12 @@ public sealed class StudioTalksTests(PublishedAppSession session, ITestOutputHel
             // Visible: nothing is announced (the person is looking). Then hidden again: the next one is.
             await page.EvaluateAsync("() => window.fluxwebSetHidden(false)");
             await page.FillAsync("#studio-prompt", "a lantern seen from the front row");
+            var asked = await page.EvaluateAsync<int>("() => window.fluxwebHiddenAsked");
             await page.Locator("[data-testid=generate]").ClickAsync();
             await Assertions.Expect(results).ToHaveCountAsync(2, new() { Timeout = 120_000 });
+            // The result is drawn before the Studio asks the browser whether to announce it: hiding the tab in between
+            // would rightly get it announced. Hidden again only once the Studio has asked about this one.
+            await page.WaitForFunctionAsync($"() => window.fluxwebHiddenAsked > {asked}", null, new() { Timeout = 30_000 });
             await page.EvaluateAsync("() => window.fluxwebSetHidden(true)");
             await page.FillAsync("#studio-prompt", "a lantern seen from the balcony");
             await page.Locator("[data-testid=generate]").ClickAsync();
