@@ -9,7 +9,9 @@ using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
+using FluxWeb.Domain.Jobs;
 using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Administration;
@@ -64,8 +66,8 @@ public enum ExportVia
 /// <param name="ByLicence">Refused by the licence (and so audited as a refusal), not missing or unshared.</param>
 public sealed record ExportSkip(Guid? ImageId, string Reason, bool ByLicence = false);
 
-/// <summary>One image going into a ZIP.</summary>
-public sealed record ExportEntry(StoredImage Image, string FullPath, long Bytes, string? OwnerEmail, string FileName);
+/// <summary>One image going into a ZIP; <paramref name="Made"/>: what its job made it with (null for an image without a job).</summary>
+public sealed record ExportEntry(StoredImage Image, string FullPath, long Bytes, string? OwnerEmail, string FileName, GenerationSettings? Made = null);
 
 /// <summary>What a ZIP will hold, decided now: the images the caller may download, what was left out, and whether it fits the limit.</summary>
 /// <param name="TooLarge">Refused for its size or its number of images (not for having nothing to download).</param>
@@ -80,7 +82,7 @@ public sealed record ExportTicket(Guid Id, string UserId, bool IsAdmin, ExportSe
 
 /// <summary>
 /// Many images at once as a ZIP, streamed: each original byte for byte (watermark and Content Credentials intact), a
-/// <c>.metadata.json</c> beside it (prompt, model, seed, licence, who made it, when), and <c>skipped.txt</c> naming what
+/// <c>.metadata.json</c> beside it (prompt, model, seed, licence, who made it, when, and the rest of what it was made with), and <c>skipped.txt</c> naming what
 /// was left out and why. Every image goes through <see cref="ImageAccess"/> for the download (or, with a key, the
 /// export) licence action, so a Commercial account's ZIP never holds a non-commercial output, shared or not. The size
 /// limit is an administrator's (stored), else the configured one; a selection over it is refused before a byte is sent.
@@ -274,7 +276,12 @@ public sealed class ZipExport(
         }
 
         var emails = await OwnerEmailsAsync(entries.Select(e => e.Image.OwnerId).Distinct().ToList(), cancellationToken);
-        entries = [.. entries.Select(e => e with { OwnerEmail = emails.GetValueOrDefault(e.Image.OwnerId) })];
+        var made = await SettingsOfJobsAsync(entries.Select(e => e.Image.JobId).OfType<Guid>().Distinct().ToList(), cancellationToken);
+        entries = [.. entries.Select(e => e with
+        {
+            OwnerEmail = emails.GetValueOrDefault(e.Image.OwnerId),
+            Made = e.Image.JobId is { } job ? made.GetValueOrDefault(job) : null,
+        })];
         var bytes = entries.Sum(e => e.Bytes);
         if (entries.Count == 0)
         {
@@ -385,7 +392,26 @@ public sealed class ZipExport(
         sha256 = entry.Image.Sha256,
         watermarkSerial = entry.Image.WatermarkSerial,
         jobId = entry.Image.JobId,
+        // The rest of what the image was made with (the row above has the prompt, model, seed and size), so that the
+        // ZIP alone is enough to make it again. Input pictures are this server's ids, and stay out.
+        settings = entry.Made is not { } made ? null : new
+        {
+            mode = made.Mode.ToString(),
+            steps = made.Steps,
+            guidance = made.Guidance,
+            negativePrompt = made.NegativePrompt.Length == 0 ? null : made.NegativePrompt,
+            strength = made.Mode == JobMode.MaskedEdit ? made.Strength : (float?)null,
+            feather = made.Mode == JobMode.MaskedEdit ? made.Feather : (bool?)null,
+        },
     };
+
+    /// <summary>Each job's settings as it ran (the resolved size and steps), by job id.</summary>
+    private async Task<Dictionary<Guid, GenerationSettings>> SettingsOfJobsAsync(List<Guid> jobIds, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var jobs = await db.Jobs.AsNoTracking().Where(j => jobIds.Contains(j.Id)).ToListAsync(cancellationToken);
+        return jobs.ToDictionary(j => j.Id, j => j.ResolvedSettings());
+    }
 
     private async Task<Dictionary<string, string?>> OwnerEmailsAsync(List<string> ownerIds, CancellationToken cancellationToken)
     {

@@ -22,6 +22,7 @@ public sealed class ResultLoopTests : IAsyncLifetime
     {
         ModelId = "klein-test",
         Prompt = "a lighthouse at dusk",
+        NegativePrompt = "fog",
         Width = 1024,
         Height = 768,
         Seed = 42,
@@ -62,7 +63,7 @@ public sealed class ResultLoopTests : IAsyncLifetime
         Assert.Empty(settings.ReferenceImageIds);
         Assert.True(plan.NeedsWholeMask);
         Assert.Equal(JobMode.MaskedEdit, settings.Mode);
-        Assert.Equal(Made.Prompt, settings.Prompt);
+        Assert.Equal((Made.Prompt, Made.NegativePrompt), (settings.Prompt, settings.NegativePrompt));
         Assert.Equal(Made.Steps, settings.Steps);
     }
 
@@ -94,6 +95,7 @@ public sealed class ResultLoopTests : IAsyncLifetime
 
         var settings = Assert.IsType<GenerationSettings>(plan.Settings);
         Assert.Equal((2048, 1536), (settings.Width, settings.Height));
+        Assert.Equal("fog", settings.NegativePrompt);
         Assert.Equal([image], settings.ReferenceImageIds);
         Assert.Null(settings.SourceImageId);
         Assert.Null(settings.MaskImageId);

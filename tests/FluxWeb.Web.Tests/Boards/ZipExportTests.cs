@@ -76,7 +76,8 @@ public sealed class ZipExportTests(SharingScenario scenario) : IClassFixture<Sha
     [Fact]
     public async Task The_owners_zip_holds_each_original_byte_for_byte_with_its_metadata()
     {
-        var first = await scenario.ApacheAsync(scenario.AdaActor, "zip harbour at dawn");
+        var first = await scenario.Rows.AddOutputAsync(scenario.AdaActor, "zip harbour at dawn", SharingScenario.T0, withFile: true,
+            job: j => { j.ResolvedSteps = 28; j.Settings = j.Settings with { Guidance = 3.5f, NegativePrompt = "fog" }; });
         var second = await scenario.ApacheAsync(scenario.AdaActor, "zip harbour at dusk");
 
         var (prepared, zip) = await DownloadAsync(scenario.Ada.Http, new { imageIds = new[] { first.Id, second.Id } });
@@ -94,6 +95,11 @@ public sealed class ZipExportTests(SharingScenario scenario) : IClassFixture<Sha
         Assert.Equal("Apache-2.0", metadata.GetProperty("licence").GetString());
         Assert.Equal("ada@example.com", metadata.GetProperty("owner").GetString());
         Assert.Equal(T0, metadata.GetProperty("created").GetDateTime().ToUniversalTime());
+        // The rest of what it was made with, as the job ran it; nothing a text-to-image job does not have.
+        var made = metadata.GetProperty("settings");
+        Assert.Equal(("TextToImage", 28, 3.5f, "fog"), (made.GetProperty("mode").GetString(), made.GetProperty("steps").GetInt32(), made.GetProperty("guidance").GetSingle(), made.GetProperty("negativePrompt").GetString()));
+        Assert.False(made.TryGetProperty("strength", out _));
+        Assert.False(zip.MetadataOf(second.Id).GetProperty("settings").TryGetProperty("negativePrompt", out _));
         Assert.Null(zip.Skipped);
         Assert.True(await scenario.DbAsync(db => db.AuditEvents.AnyAsync(a => a.Action == AuditActions.DownloadZip && a.ActorId == scenario.AdaActor.UserId)));
     }
