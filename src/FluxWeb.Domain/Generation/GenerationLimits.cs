@@ -90,13 +90,14 @@ public sealed record GenerationLimits
     public bool Fits(int width, int height) => CheckSize(width, height).Fits;
 
     /// <summary>Why a prompt is refused before anything else looks at it; null when its length is fine.</summary>
-    public static string? PromptProblem(string prompt) => prompt.Length > MaxPromptCharacters
-        ? string.Create(CultureInfo.InvariantCulture, $"The prompt is too long: it has {prompt.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted.")
-        : null;
+    public static string? PromptProblem(string prompt) => TextTooLong("prompt", prompt);
 
     /// <summary>Why a negative prompt is refused before anything else looks at it; null when its length is fine.</summary>
-    public static string? NegativePromptProblem(string negativePrompt) => negativePrompt.Length > MaxPromptCharacters
-        ? string.Create(CultureInfo.InvariantCulture, $"The negative prompt is too long: it has {negativePrompt.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted.")
+    public static string? NegativePromptProblem(string negativePrompt) => TextTooLong("negative prompt", negativePrompt);
+
+    // One limit for both texts the text encoder reads.
+    private static string? TextTooLong(string what, string text) => text.Length > MaxPromptCharacters
+        ? string.Create(CultureInfo.InvariantCulture, $"The {what} is too long: it has {text.Length:N0} characters; at most {MaxPromptCharacters:N0} are accepted.")
         : null;
 
     /// <summary>Why a batch size is refused; null when it is within 1 … <see cref="MaxBatch"/>.</summary>
