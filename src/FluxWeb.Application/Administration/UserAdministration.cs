@@ -4,6 +4,7 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Audit;
+using FluxWeb.Domain.Images;
 using FluxWeb.Domain.Time;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
@@ -188,7 +189,8 @@ public sealed partial class UserAdministration(
     private async Task<int> NonCommercialOutputsUncheckedAsync(string userId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.Images.Where(i => i.OwnerId == userId).CountAsync(LicenceQueries.NonCommercialOutput, cancellationToken);
+        // Outputs only: an extension's canvas carries its output's licence too, but it is an input, not one more picture lost.
+        return await db.Images.Where(i => i.OwnerId == userId && i.Kind == StoredImageKind.Output).CountAsync(LicenceQueries.NonCommercialOutput, cancellationToken);
     }
 
     public async Task<AccountResult> CreateAsync(string email, string password, string role, AccountType accountType, ChangeActor actor, CancellationToken cancellationToken = default)

@@ -124,6 +124,50 @@ public sealed partial class ImageStore(
         return row;
     }
 
+    /// <summary>
+    /// Stores a picture made here from <paramref name="original"/> (an extension's canvas) as an input of its owner's. It
+    /// carries the original's model and licence: <see cref="LicenceGate.Facts(StoredImage)"/> then applies that licence
+    /// to it at every door, as to the output its pixels came from (no watermark is relied on: a canvas's is shifted).
+    /// </summary>
+    public async Task<StoredImage> SaveDerivedPictureAsync(StoredImage original, Image<Rgb24> picture, CancellationToken cancellationToken = default)
+    {
+        var row = new StoredImage
+        {
+            Id = Guid.NewGuid(),
+            OwnerId = original.OwnerId,
+            Kind = StoredImageKind.Upload,
+            ModelId = original.ModelId,
+            LicenceId = original.LicenceId,
+            CommercialUse = original.CommercialUse,
+            RelativePath = "",
+            ContentType = "image/png",
+            Sha256 = "",
+        };
+        await WriteFileAsync(row, picture, $"{row.Id:N}", cancellationToken);
+        await RecordAsync(row, cancellationToken);
+        return row;
+    }
+
+    /// <summary>
+    /// Removes inputs stored for a submission that was then refused (an extension's canvas and mask), row and file;
+    /// one that a job already names is kept.
+    /// </summary>
+    public async Task DiscardUnusedInputsAsync(IReadOnlyCollection<Guid> imageIds, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var unused = await db.Images.AsNoTracking()
+            .Where(i => imageIds.Contains(i.Id) && i.Kind != StoredImageKind.Output)
+            .Where(i => !db.Jobs.Any(j => j.Settings.SourceImageId == i.Id || j.Settings.MaskImageId == i.Id))
+            .ToListAsync(cancellationToken);
+        foreach (var image in unused)
+        {
+            if (await db.Images.Where(i => i.Id == image.Id).ExecuteDeleteAsync(cancellationToken) > 0)
+            {
+                DeleteStoredFiles(image.RelativePath);
+            }
+        }
+    }
+
     /// <summary>Adds an upload's row; when the database refuses it, the file it describes goes too.</summary>
     private async Task RecordAsync(StoredImage row, CancellationToken cancellationToken)
     {

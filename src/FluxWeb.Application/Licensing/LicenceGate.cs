@@ -16,9 +16,13 @@ public sealed class LicenceGate(IDbContextFactory<FluxWebDbContext> contexts)
     public static ModelLicenceFacts Facts(ModelPackageManifest model) =>
         new(model.Id, model.Licence?.Id ?? "unknown", model.AllowsCommercialUse);
 
-    /// <summary>The facts an image carries from the model that made it; null for uploads, which no model licence covers.</summary>
+    /// <summary>
+    /// The facts an image carries from the model that made it: an output's, and a picture's made here from an output (an
+    /// extension's canvas, <see cref="Images.ImageStore.SaveDerivedPictureAsync"/>). Null for uploads and masks, which no
+    /// model licence covers.
+    /// </summary>
     public static ModelLicenceFacts? Facts(StoredImage image) =>
-        image.Kind == StoredImageKind.Output && image.ModelId is not null
+        image.Kind != StoredImageKind.Mask && image.ModelId is not null
             ? new ModelLicenceFacts(image.ModelId, image.LicenceId ?? "unknown", image.CommercialUse == true)
             : null;
 

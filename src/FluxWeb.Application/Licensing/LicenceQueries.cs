@@ -11,9 +11,12 @@ namespace FluxWeb.Application.Licensing;
 /// </summary>
 public static class LicenceQueries
 {
-    /// <summary>An output whose model is known and whose licence does not say "commercial use allowed".</summary>
+    /// <summary>
+    /// An output (or a picture made here from one, which carries its facts) whose model is known and whose licence does
+    /// not say "commercial use allowed".
+    /// </summary>
     public static readonly Expression<Func<StoredImage, bool>> NonCommercialOutput =
-        i => i.Kind == StoredImageKind.Output && i.ModelId != null && i.CommercialUse != true;
+        i => i.Kind != StoredImageKind.Mask && i.ModelId != null && i.CommercialUse != true;
 
     /// <summary>Everything a commercial account may receive: the negation of <see cref="NonCommercialOutput"/>.</summary>
     public static readonly Expression<Func<StoredImage, bool>> ReceivableByCommercialAccount =

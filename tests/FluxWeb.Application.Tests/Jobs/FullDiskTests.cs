@@ -1,5 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Jobs.Loop;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -42,6 +44,26 @@ public sealed class FullDiskTests : IAsyncLifetime
 
     private IEnumerable<string> FilesInImagesFolder(string pattern) =>
         Directory.Exists(ImagesFolder) ? Directory.EnumerateFiles(ImagesFolder, pattern, SearchOption.AllDirectories) : [];
+
+    [Fact]
+    public async Task An_extension_whose_canvas_cannot_be_written_says_why_and_keeps_nothing()
+    {
+        var made = await host.WaitForEndAsync((await host.Generation.SubmitAsync(ada.UserId, QueueHost.Request("a lighthouse to extend").With(s => s with { Width = 256, Height = 256 }))).JobIds.Single());
+        Assert.Equal(JobState.Succeeded, made.State);
+        files.Full = true;
+        // Less than a PNG header: the canvas is the first file the extension writes, and it fails.
+        files.BytesLeft = 16;
+
+        var refused = await Assert.ThrowsAsync<ImageStorageException>(() =>
+            host.Services.GetRequiredService<ResultLoop>().ExtendAsync(ada, made.OutputImageId!.Value, new CanvasMargins(32, 0, 32, 0)));
+
+        Assert.True(refused.DiskFull);
+        Assert.StartsWith("The image could not be stored: the server's disk is full.", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await host.WithDbAsync(db => db.Images.CountAsync()));
+        Assert.Equal(1, await host.WithDbAsync(db => db.Jobs.CountAsync()));
+        Assert.Empty(FilesInImagesFolder("*.partial"));
+        Assert.Single(FilesInImagesFolder("*.png"));
+    }
 
     [Fact]
     public async Task A_job_whose_output_cannot_be_written_fails_with_the_reason_gives_its_image_back_and_leaves_no_partial_file()

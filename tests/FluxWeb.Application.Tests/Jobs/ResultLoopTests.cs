@@ -1,6 +1,7 @@
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Jobs.Loop;
+using FluxWeb.Application.Licensing;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Images;
@@ -327,6 +328,199 @@ public sealed class ResultLoopTests : IAsyncLifetime
         Assert.False(refused.Accepted);
         Assert.NotNull(refused.Refusal);
     }
+
+    [Theory]
+    [InlineData(0, 0, 0, 0, "at least one side needs a margin")]
+    [InlineData(-16, 0, 0, 0, "The left margin cannot be negative (-16 was asked)")]
+    [InlineData(0, 20, 0, 0, "The top margin must be a multiple of 16: 20 is not; use 16 or 32.")]
+    [InlineData(0, 0, 1024, 1296, "1024×768 extended is 2048×2064, more than this server makes: at most 2048 px a side and 4.2 megapixels. Use smaller margins.")]
+    [InlineData(0, 0, 1040, 0, "1024×768 extended is 2064×768")]
+    [InlineData(int.MaxValue - 15, 0, 0, 0, "1024×768 extended is 2147484656×768")]
+    [InlineData(0, 0, 1024, 0, null)]
+    public void Margins_are_refused_with_what_would_be_accepted(int left, int top, int right, int bottom, string? problem)
+    {
+        var found = new CanvasMargins(left, top, right, bottom).Problem(1024, 768, Limits);
+
+        if (problem is null)
+        {
+            Assert.Null(found);
+        }
+        else
+        {
+            Assert.Contains(problem, found, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_quick_choices_grow_evenly_on_the_16_pixel_grid_and_within_the_limits()
+    {
+        Assert.Equal(new CanvasMargins(256, 0, 256, 0), CanvasMargins.Grow(1024, 768, 0.5, 0, Limits));
+        Assert.Equal(new CanvasMargins(0, 192, 0, 192), CanvasMargins.Grow(1024, 768, 0, 0.5, Limits));
+        Assert.Equal(new CanvasMargins(128, 96, 128, 96), CanvasMargins.Grow(1024, 768, 0.25, 0.25, Limits));
+        // A side at the limit cannot grow; the other still does.
+        Assert.Equal(new CanvasMargins(0, 192, 0, 192), CanvasMargins.Grow(2048, 768, 0.5, 0.5, Limits));
+        Assert.True(CanvasMargins.Grow(2048, 1024, 0.5, 0, Limits).IsEmpty);
+
+        // Within a smaller pixel budget both shrink until the area fits, and the result is as large as fits.
+        var budget = new GenerationLimits { MaxPixels = 1536L * 1536 };
+        var grown = CanvasMargins.Grow(1024, 1024, 1, 1, budget);
+        var (wide, high) = grown.Around(1024, 1024);
+        Assert.Null(grown.Problem(1024, 1024, budget));
+        Assert.True(wide * high > (1536L * 1536) - (2 * 16 * 2048), $"{wide}×{high} is far below the budget.");
+    }
+
+    [Fact]
+    public void An_extensions_canvas_keeps_the_picture_continues_its_edges_and_its_mask_paints_the_margins_and_the_seam()
+    {
+        using var picture = new Image<Rgb24>(64, 48, new Rgb24(200, 50, 10));
+        picture[10, 10] = new Rgb24(0, 255, 0);
+
+        using var extended = CanvasExtension.Compose(picture, new CanvasMargins(32, 16, 0, 0));
+
+        Assert.Equal((96, 64), (extended.Canvas.Width, extended.Canvas.Height));
+        Assert.Equal((96, 64), (extended.Mask.Width, extended.Mask.Height));
+        // The picture, pixel for pixel, at its place.
+        Assert.Equal(new Rgb24(0, 255, 0), extended.Canvas[32 + 10, 16 + 10]);
+        Assert.Equal(new Rgb24(200, 50, 10), extended.Canvas[32 + 63, 16 + 47]);
+        // The margins continue its colours (not a black frame the model would keep).
+        foreach (var (x, y) in new[] { (0, 0), (0, 63), (31, 40), (95, 0) })
+        {
+            var pixel = extended.Canvas[x, y];
+            Assert.True(Math.Abs(pixel.R - 200) <= 3 && Math.Abs(pixel.G - 50) <= 3 && Math.Abs(pixel.B - 10) <= 3, $"({x},{y}) is {pixel}");
+        }
+
+        // Repainted: the margins and one step into the picture beside them; kept: the rest, up to the sides that do not grow.
+        Assert.Equal(255, extended.Mask[31, 40].PackedValue);
+        Assert.Equal(255, extended.Mask[32 + 15, 40].PackedValue);
+        Assert.Equal(0, extended.Mask[32 + 16, 40].PackedValue);
+        Assert.Equal(255, extended.Mask[60, 16 + 15].PackedValue);
+        Assert.Equal(0, extended.Mask[60, 16 + 16].PackedValue);
+        Assert.Equal(0, extended.Mask[95, 63].PackedValue);
+    }
+
+    [Fact]
+    public async Task Extend_queues_a_masked_edit_of_the_larger_canvas_that_runs_at_the_new_size()
+    {
+        var user = await host.CreateUserAsync("extend@example.com");
+        var made = await MakeAsync(user, "a red door", 320, 256);
+
+        var submitted = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(64, 0, 64, 0), "  a red door in a long brick wall ");
+
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(JobState.Succeeded, job.State);
+        Assert.Equal(JobMode.MaskedEdit, job.Mode);
+        Assert.Equal((448, 256), (job.ResolvedWidth, job.ResolvedHeight));
+        Assert.Equal(("a red door in a long brick wall", 1f, true), (job.Settings.Prompt, job.Settings.Strength, job.Settings.Feather));
+        Assert.NotEqual(made.Settings.Seed, job.Settings.Seed);
+        Assert.Empty(job.Settings.ReferenceImageIds);
+
+        // The canvas is the person's input, carrying the licence of the image its pixels came from.
+        var original = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == made.OutputImageId));
+        var canvas = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == job.Settings.SourceImageId));
+        Assert.Equal(
+            (StoredImageKind.Upload, user.UserId, 448, 256, original.ModelId, original.LicenceId, original.CommercialUse),
+            (canvas.Kind, canvas.OwnerId, canvas.Width, canvas.Height, canvas.ModelId, canvas.LicenceId, canvas.CommercialUse));
+        var store = host.Services.GetRequiredService<ImageStore>();
+        using (var pixels = await Image.LoadAsync<Rgb24>(store.FullPath(canvas.RelativePath)))
+        using (var before = await Image.LoadAsync<Rgb24>(store.FullPath(original.RelativePath)))
+        {
+            Assert.Equal(before[0, 0], pixels[64, 0]);
+            Assert.Equal(before[319, 255], pixels[64 + 319, 255]);
+        }
+
+        var mask = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == job.Settings.MaskImageId));
+        Assert.Equal((StoredImageKind.Mask, 448, 256), (mask.Kind, mask.Width, mask.Height));
+        using (var painted = await Image.LoadAsync<L8>(store.FullPath(mask.RelativePath)))
+        {
+            Assert.Equal([255, 255, 0, 0, 255, 255], new[] { 0, 64 + 15, 64 + 16, 64 + 319 - 16, 64 + 320 - 16, 447 }.Select(x => (int)painted[x, 128].PackedValue));
+        }
+
+        var seen = engine.Inputs.Single(i => i.Prompt == "a red door in a long brick wall");
+        Assert.Equal((448, 256), seen.Mask);
+        var output = await host.WithDbAsync(db => db.Images.AsNoTracking().SingleAsync(i => i.Id == job.OutputImageId));
+        Assert.Equal((448, 256), (output.Width, output.Height));
+    }
+
+    [Fact]
+    public async Task An_extension_without_a_prompt_takes_the_images_own_and_bad_margins_store_nothing()
+    {
+        var user = await host.CreateUserAsync("extend-own@example.com");
+        var made = await MakeAsync(user, "a green hill", 320, 256);
+        var inputsBefore = await InputCountAsync(host, user);
+
+        var refused = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(0, 24, 0, 0));
+        Assert.False(refused.Accepted);
+        Assert.Contains("multiple of 16: 24 is not; use 16 or 32", refused.Error, StringComparison.Ordinal);
+        var tooLong = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(0, 16, 0, 0), new string('a', GenerationLimits.MaxPromptCharacters + 1));
+        Assert.Contains("The prompt is too long", tooLong.Error, StringComparison.Ordinal);
+        Assert.Equal(inputsBefore, await InputCountAsync(host, user));
+
+        var submitted = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(0, 32, 0, 0), prompt: " ");
+        Assert.True(submitted.Accepted, submitted.Error);
+        var job = await host.WaitForEndAsync(submitted.JobIds.Single());
+        Assert.Equal(("a green hill", 320, 288), (job.Settings.Prompt, job.ResolvedWidth, job.ResolvedHeight));
+    }
+
+    [Fact]
+    public async Task A_refused_extension_leaves_no_canvas_or_mask_behind()
+    {
+        using var quotaFolder = new TempFolder("fluxweb-loop-quota-extend");
+        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
+        var user = await limited.CreateUserAsync("refused-extend@example.com");
+        var request = QueueHost.Request("only one");
+        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
+        var loop = limited.Services.GetRequiredService<ResultLoop>();
+
+        var refused = await loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(32, 32, 32, 32));
+
+        Assert.False(refused.Accepted);
+        Assert.NotNull(refused.Refusal);
+        Assert.Equal(0, await InputCountAsync(limited, user));
+        Assert.DoesNotContain(
+            Directory.EnumerateFiles(limited.Services.GetRequiredService<ImageStore>().Root, "*.png", SearchOption.AllDirectories),
+            file => !Path.GetFileName(file).StartsWith("job-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_extensions_canvas_carries_the_licence_so_a_switch_to_commercial_keeps_it_out()
+    {
+        var user = await host.CreateUserAsync("extend-nc@example.com", accountType: AccountType.NonCommercial);
+        var made = await MakeAsync(user, "nc picture", 320, 256, QueueHost.OtherModelId);
+        var extended = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(32, 0, 32, 0));
+        Assert.True(extended.Accepted, extended.Error);
+        var job = await host.WaitForEndAsync(extended.JobIds.Single());
+        var canvasId = job.Settings.SourceImageId!.Value;
+        Assert.False(await host.WithDbAsync(db => db.Images.Where(i => i.Id == canvasId).Select(i => i.CommercialUse == true).SingleAsync()));
+
+        await host.WithDbAsync(db => db.Users.Where(u => u.Id == user.UserId).ExecuteUpdateAsync(set => set.SetProperty(u => u.AccountType, AccountType.Commercial)));
+
+        // Not extended again, not used as an input ("use these settings" on the job), not read.
+        var again = await Loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(32, 0, 32, 0));
+        Assert.True(again.LicenceRefused, again.Error);
+        var reused = await host.Generation.SubmitAsync(user.UserId, new JobRequest { Settings = job.Settings with { ModelId = QueueHost.ModelId, Seed = null } });
+        Assert.True(reused.LicenceRefused, reused.Error);
+        var read = await host.Services.GetRequiredService<ImageAccess>().OpenAsync(user, canvasId, new ImageRead(LicencedAction.View, "test"));
+        Assert.Equal(ImageAccessOutcome.LicenceRefused, read.Outcome);
+        Assert.Equal(2, await host.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == user.UserId)));
+    }
+
+    [Fact]
+    public async Task Someone_elses_image_cannot_be_extended()
+    {
+        var owner = await host.CreateUserAsync("extend-owner@example.com");
+        var other = await host.CreateUserAsync("extend-other@example.com");
+        var made = await MakeAsync(owner, "mine", 320, 256);
+
+        var refused = await Loop.ExtendAsync(other, made.OutputImageId!.Value, new CanvasMargins(32, 0, 32, 0));
+
+        Assert.False(refused.Accepted);
+        Assert.False(refused.LicenceRefused);
+        Assert.Equal(0, await host.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == other.UserId)));
+    }
+
+    private static Task<int> InputCountAsync(QueueHost queue, JobActor user) =>
+        queue.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind != StoredImageKind.Output));
 
     private async Task<Job> MakeAsync(JobActor user, string prompt, int width, int height, string model = QueueHost.ModelId)
     {

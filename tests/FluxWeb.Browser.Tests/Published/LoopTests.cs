@@ -9,7 +9,7 @@ namespace FluxWeb.Browser.Tests.Published;
 
 /// <summary>
 /// The loop in real Chromium against the published app and its demo engine on the CPU: the lightbox and its keys,
-/// vary with the before/after slider, more like this, upscale ×2 beside the original, dragging a result onto the
+/// vary with the before/after slider, more like this, upscale ×2 beside the original, extend, dragging a result onto the
 /// reference slots and pasting a picture; and the mask editor zoomed and panned, whose saved mask is compared with one computed here.
 /// </summary>
 [Collection(SecondPublishedAppCollection.Name)]
@@ -18,7 +18,7 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
     private const string MasksPath = "/api/v1/uploads/masks";
 
     [Fact]
-    public async Task Lightbox_vary_before_after_more_like_this_upscale_and_drag_into_references()
+    public async Task Lightbox_vary_before_after_more_like_this_upscale_extend_and_drag_into_references()
     {
         var page = await SignedInStudioAsync("looper@example.com");
         try
@@ -89,6 +89,22 @@ public sealed class LoopTests(PublishedAppSession session, ITestOutputHelper out
             await AppBrowserSession.ScreenshotAsync(page, "loop-upscale-beside-original");
             await page.Keyboard.PressAsync("Escape");
             await Assertions.Expect(lightbox).ToHaveCountAsync(0);
+
+            // Extend: the dialog offers wider by default, says the size it makes, and the result is the larger picture.
+            await (await OnStageAsync(page, originalId)).Locator("[data-testid=loop-extend]").ClickAsync();
+            var extend = page.Locator("[data-testid=extend-dialog]");
+            await Assertions.Expect(extend.Locator("[data-testid=extend-size]")).ToHaveTextAsync("256 × 256 → 384 × 256");
+            await page.FillAsync("#extend-prompt", "a red kite over a wide green valley");
+            await AppBrowserSession.ScreenshotAsync(page, "loop-extend-dialog");
+            await page.Locator("[data-testid=extend-submit]").ClickAsync();
+            await Assertions.Expect(extend).ToHaveCountAsync(0);
+            await Assertions.Expect(results).ToHaveCountAsync(5, new() { Timeout = 180_000 });
+            var widened = results.First;
+            await StudioPage.WaitForLoadedImageAsync(widened.Locator("[data-testid=result-image]"), "/api/v1/images/", 60_000);
+            var stage = await OnStageAsync(page, await ImageIdAsync(widened));
+            await Assertions.Expect(stage.Locator("[data-testid=result-facts]")).ToContainTextAsync("384×256");
+            await StudioPage.WaitForLoadedImageAsync(stage.Locator("[data-testid=stage-image]"), "/api/v1/images/", 60_000);
+            Assert.Equal(384, await stage.Locator("[data-testid=stage-image]").EvaluateAsync<int>("img => img.naturalWidth"));
 
             // A result dragged onto the reference slots becomes a reference (by id, through the licence-checked door).
             await StudioPage.WaitForUploadsReadyAsync(page, "reference-drop");

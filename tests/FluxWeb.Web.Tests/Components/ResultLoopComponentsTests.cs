@@ -81,6 +81,74 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Extend_asks_how_far_shows_the_size_and_why_not_and_queues_the_larger_picture()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var made = await MakeAsync(ada, "a red door");
+        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+
+        // The click's handler waits for the dialog to close.
+        var extending = await OpenExtendAsync(cut, made);
+        Assert.Equal("320 × 256 → 480 × 256", cut.Find("[data-testid=extend-size]").TextContent.Trim());
+        Assert.Equal(("80", "0", "80", "0"), (Value(cut, "#extend-left"), Value(cut, "#extend-top"), Value(cut, "#extend-right"), Value(cut, "#extend-bottom")));
+
+        await cut.Find("#extend-right").InputAsync(new ChangeEventArgs { Value = "20" });
+        cut.WaitForAssertion(() => Assert.Contains("The right margin must be a multiple of 16: 20 is not; use 16 or 32.", cut.Find("[data-testid=extend-problem]").TextContent, StringComparison.Ordinal));
+        Assert.True(cut.Find("[data-testid=extend-submit]").HasAttribute("disabled"));
+
+        await cut.Find("[data-testid=extend-taller]").ClickAsync(new MouseEventArgs());
+        cut.WaitForAssertion(() => Assert.Equal("320 × 256 → 320 × 384", cut.Find("[data-testid=extend-size]").TextContent.Trim()));
+        Assert.Empty(cut.FindAll("[data-testid=extend-problem]"));
+        await cut.Find("#extend-prompt").InputAsync(new ChangeEventArgs { Value = "a red door in a tall wall" });
+        await cut.Find("[data-testid=extend-submit]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("[data-testid=extend-dialog]")));
+        await extending;
+        var job = await Eventually.Value(async () => (await JobsOfAsync(ada)).SingleOrDefault(j => j.Id != made.Id), j => j is { State: JobState.Succeeded }, () => "the extension");
+        Assert.Equal((JobMode.MaskedEdit, "a red door in a tall wall", 320, 384), (job!.Mode, job.Settings.Prompt, job.ResolvedWidth, job.ResolvedHeight));
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("[data-testid=result]").Count));
+    }
+
+    [Fact]
+    public async Task A_refused_extension_keeps_the_dialog_open_with_the_reason()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var made = await MakeAsync(ada, "a red door");
+        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        var extending = await OpenExtendAsync(cut, made);
+        await cut.Find("#extend-prompt").InputAsync(new ChangeEventArgs { Value = "kept when refused" });
+
+        // Deleted in another tab while the dialog was open.
+        await host.WithDbAsync(db => db.Images.Where(i => i.Id == made.OutputImageId).ExecuteDeleteAsync());
+        await cut.Find("[data-testid=extend-submit]").ClickAsync(new MouseEventArgs());
+
+        cut.WaitForAssertion(() => Assert.Contains("That image was not found", cut.Find("[data-testid=extend-error]").TextContent, StringComparison.Ordinal));
+        Assert.Equal("kept when refused", Value(cut, "#extend-prompt"));
+        Assert.Single(await JobsOfAsync(ada));
+        await cut.Find("[data-testid=extend-cancel]").ClickAsync(new MouseEventArgs());
+        await extending;
+    }
+
+    /// <summary>Puts a result on the stage and clicks "Extend…" there; the click's handler ends when the dialog closes.</summary>
+    private static async Task<Task> OpenExtendAsync(IRenderedComponent<ContainerFragment> cut, Job job)
+    {
+        Task clicked = Task.CompletedTask;
+        await cut.InvokeAsync(async () =>
+        {
+            await cut.Find($"{ResultSelector(job)} [data-testid=result-select]").ClickAsync(new MouseEventArgs());
+            clicked = cut.Find("[data-testid=stage] [data-testid=loop-extend]").ClickAsync(new MouseEventArgs());
+        });
+        cut.WaitForElement("#extend-left");
+        return clicked;
+    }
+
+    private static string? Value(IRenderedComponent<ContainerFragment> cut, string selector) => cut.Find(selector).GetAttribute("value");
+
+    [Fact]
     public async Task More_like_this_makes_the_forms_image_count_with_the_next_seeds()
     {
         var ada = await host.CreateUserAsync("ada@example.com");
@@ -159,6 +227,9 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         var lightbox = cut.Find("[data-testid=lightbox]");
         Assert.Equal(newer.OutputImageId.ToString(), lightbox.GetAttribute("data-image-id"));
         Assert.Equal("1 / 2", cut.Find("[data-testid=lightbox-count]").TextContent.Trim());
+        // Its loop has no "Extend…": a dialog opened from the lightbox would lie behind it.
+        Assert.NotNull(cut.Find("[data-testid=lightbox] [data-testid=loop-vary-subtle]"));
+        Assert.Empty(cut.FindAll("[data-testid=lightbox] [data-testid=loop-extend]"));
         await cut.Find("[data-testid=lightbox]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowRight" });
         cut.WaitForAssertion(() => Assert.Equal(older.OutputImageId.ToString(), cut.Find("[data-testid=lightbox]").GetAttribute("data-image-id")));
         await cut.Find("[data-testid=lightbox]").KeyDownAsync(new KeyboardEventArgs { Key = "ArrowRight" });

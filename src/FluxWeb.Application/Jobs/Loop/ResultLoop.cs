@@ -2,8 +2,12 @@ using System.Globalization;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Quotas;
 using FluxWeb.Domain.Generation;
+using FluxWeb.Domain.Images;
 using FluxWeb.Persistence;
 using Microsoft.EntityFrameworkCore;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace FluxWeb.Application.Jobs.Loop;
 
@@ -44,6 +48,7 @@ public sealed class ResultLoop(
     JobSettingsReader settingsReader,
     ImageAccess access,
     WholeImageMasks wholeMasks,
+    ImageStore store,
     GenerationService generation,
     QuotaService quotas,
     GenerationLimits limits,
@@ -57,6 +62,8 @@ public sealed class ResultLoop(
 
     /// <summary>How far "more like this" looks for seeds already used with the same settings.</summary>
     private const int SeedLookAhead = 1024;
+
+    private static readonly PngEncoder GreyPng = new() { ColorType = PngColorType.Grayscale, BitDepth = PngBitDepth.Bit8 };
 
     /// <summary>
     /// The settings for <paramref name="action"/> on the image <paramref name="imageId"/> (<paramref name="width"/> ×
@@ -108,6 +115,25 @@ public sealed class ResultLoop(
                 throw new ArgumentOutOfRangeException(nameof(action), action, "Not a loop action.");
         }
     }
+
+    /// <summary>
+    /// The settings of an extension of an image made with <paramref name="made"/>, before its canvas and mask are stored:
+    /// a masked edit of the canvas that paints the margins from pure noise (strength 1) with a fresh seed, feathered into
+    /// the picture, with <paramref name="prompt"/> when one is given (what the new area should show), else the image's own.
+    /// The canvas holds the picture, so its references are not asked again.
+    /// </summary>
+    public static GenerationSettings PlanExtension(GenerationSettings made, string? prompt) => made with
+    {
+        Prompt = string.IsNullOrWhiteSpace(prompt) ? made.Prompt : prompt.Trim(),
+        Seed = null,
+        Width = null,
+        Height = null,
+        ReferenceImageIds = [],
+        SourceImageId = null,
+        MaskImageId = null,
+        Strength = 1f,
+        Feather = true,
+    };
 
     /// <summary>
     /// The first of <paramref name="count"/> seeds after <paramref name="seed"/> none of which was used before: "more like
@@ -190,6 +216,83 @@ public sealed class ResultLoop(
         }
 
         return submitted;
+    }
+
+    /// <summary>
+    /// Extends one of <paramref name="actor"/>'s images by <paramref name="margins"/> (outpainting, ADR 0031): stores the
+    /// larger canvas (carrying the image's licence) and its mask as the person's inputs, then submits the masked edit of
+    /// <see cref="PlanExtension"/> through the one door. Refusals are the submission's own kinds, as for
+    /// <see cref="SubmitAsync"/>; a refused extension leaves neither canvas nor mask behind.
+    /// </summary>
+    public async Task<SubmitResult> ExtendAsync(JobActor actor, Guid imageId, CanvasMargins margins, string? prompt = null, string channel = "ui", CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(margins);
+        var found = await settingsReader.ForImageAsync(actor, imageId, cancellationToken);
+        if (found.LicenceRefusal is { } refusal)
+        {
+            return await RefuseAsync(actor, SubmitResult.RefusedByLicence(refusal), cancellationToken);
+        }
+
+        if (found.Settings is not { } made)
+        {
+            return await RefuseAsync(actor, SubmitResult.Unknown("That image was not found, or it was not generated here."), cancellationToken);
+        }
+
+        var input = await access.InputAsync(actor.UserId, imageId, InputRole.Source, cancellationToken);
+        if (input.Outcome == ImageAccessOutcome.LicenceRefused)
+        {
+            return await RefuseAsync(actor, SubmitResult.RefusedByLicence(input.Reason ?? "The licence of the model that made it does not allow it as input for this account."), cancellationToken);
+        }
+
+        if (!input.Allowed)
+        {
+            return await RefuseAsync(actor, SubmitResult.Invalid("Only your own pictures can be extended: use “Use as reference” on a shared one."), cancellationToken);
+        }
+
+        var original = input.Image!;
+        if (margins.Problem(original.Width, original.Height, limits) is { } problem)
+        {
+            return await RefuseAsync(actor, SubmitResult.Invalid(problem), cancellationToken);
+        }
+
+        if (GenerationLimits.PromptProblem(prompt ?? "") is { } promptProblem)
+        {
+            return await RefuseAsync(actor, SubmitResult.Invalid(promptProblem), cancellationToken);
+        }
+
+        StoredImage canvas, mask;
+        using (var picture = await ImageAccess.LoadAsync<Rgb24>(input, cancellationToken))
+        using (var extended = CanvasExtension.Compose(picture, margins))
+        {
+            canvas = await store.SaveDerivedPictureAsync(original, extended.Canvas, cancellationToken);
+            using var png = new MemoryStream();
+            await extended.Mask.SaveAsPngAsync(png, GreyPng, cancellationToken);
+            try
+            {
+                mask = await store.SaveMaskAsync(actor.UserId, png.ToArray(), extended.Mask.Width, extended.Mask.Height, cancellationToken);
+            }
+            catch
+            {
+                await store.DiscardUnusedInputsAsync([canvas.Id], CancellationToken.None);
+                throw;
+            }
+        }
+
+        var submitted = SubmitResult.Invalid("The extension was not submitted.");
+        try
+        {
+            var settings = PlanExtension(made.Settings, prompt) with { SourceImageId = canvas.Id, MaskImageId = mask.Id };
+            submitted = await generation.SubmitAsync(actor.UserId, new JobRequest { Settings = settings, Count = 1, Channel = channel }, cancellationToken);
+            return submitted;
+        }
+        finally
+        {
+            // A refused extension (the quota, the prompt filter) leaves no canvas or mask that nothing uses.
+            if (!submitted.Accepted)
+            {
+                await store.DiscardUnusedInputsAsync([canvas.Id, mask.Id], CancellationToken.None);
+            }
+        }
     }
 
     /// <summary>A refusal before submission counts like one at submission ("rejected requests" on the usage view).</summary>

@@ -30,11 +30,16 @@ public sealed record SubmitResult(IReadOnlyList<Guid> JobIds, ulong Seed, string
     /// <summary>True when the account is disabled, or an administrator disabled the model or keeps it from the account's role.</summary>
     public bool AccessRefused { get; init; }
 
+    /// <summary>True when the image a request starts from (the loop's) is not one the caller may see: answered like an unknown id.</summary>
+    public bool NotFound { get; init; }
+
     public bool Accepted => Error is null;
 
     public static SubmitResult Queued(IReadOnlyList<Guid> jobIds, ulong seed) => new(jobIds, seed, null, null);
 
     public static SubmitResult Invalid(string error) => new([], 0, error, null);
+
+    public static SubmitResult Unknown(string error) => new([], 0, error, null) { NotFound = true };
 
     public static SubmitResult Refused(QuotaRefusal refusal) => new([], 0, refusal.Message, refusal);
 

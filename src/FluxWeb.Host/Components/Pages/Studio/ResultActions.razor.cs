@@ -19,6 +19,9 @@ public sealed partial class ResultActions
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
 
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
+
     [Parameter, EditorRequired]
     public Guid ImageId { get; set; }
 
@@ -36,6 +39,13 @@ public sealed partial class ResultActions
     /// <summary>Also offer "edit with a mask" and "use as reference" (the results list has its own buttons for them).</summary>
     [Parameter]
     public bool ShowReuse { get; set; }
+
+    /// <summary>
+    /// Offer "Extend…" (its dialog). The lightbox does not: it lies above every dialog, since it also opens from the
+    /// gallery's detail dialog, so a dialog opened from it would be hidden behind it.
+    /// </summary>
+    [Parameter]
+    public bool ShowExtend { get; set; } = true;
 
     [Parameter]
     public Size Size { get; set; } = Size.Small;
@@ -61,11 +71,29 @@ public sealed partial class ResultActions
     // Not the count itself: the form's image count changes without this component rendering again.
     private const string MoreText = "More like this: the same settings with the next seeds, as many images as the form asks for (M)";
 
+    private const string ExtendText = "Extend: paint new surroundings around it (outpainting), keeping the picture";
+
     /// <summary>Runs an action as the lightbox's keys do.</summary>
     public async Task RunAsync(LoopAction action)
     {
         var queued = await Loop.RunAsync(ImageId, action);
         await OnSubmitted.InvokeAsync(queued);
+    }
+
+    /// <summary>Asks how far to extend the image; the dialog submits it and stays open with a refusal.</summary>
+    public async Task ExtendAsync()
+    {
+        var parameters = new DialogParameters<ExtendDialog>
+        {
+            { d => d.ImageId, ImageId },
+            { d => d.Width, Width },
+            { d => d.Height, Height },
+        };
+        var dialog = await Dialogs.ShowAsync<ExtendDialog>("Extend the picture", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
+        if (await dialog.Result is { Canceled: false })
+        {
+            await OnSubmitted.InvokeAsync(true);
+        }
     }
 
     public async Task EditAsync()

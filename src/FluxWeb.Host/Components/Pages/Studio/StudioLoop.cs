@@ -1,4 +1,5 @@
 using System.Globalization;
+using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
 using FluxWeb.Application.Jobs.Loop;
 using FluxWeb.Domain.Generation;
@@ -43,6 +44,58 @@ public sealed class StudioLoop(
         _ => "upscale ×2",
     };
 
+    /// <summary>Why these margins cannot extend a <paramref name="width"/> × <paramref name="height"/> picture here; null when they can.</summary>
+    public string? ExtendProblem(int width, int height, CanvasMargins margins) => margins.Problem(width, height, limits);
+
+    /// <summary>
+    /// Submits an extension of the image (outpainting): null when it was queued, else the refusal's words for the dialog,
+    /// which stays open with them so nothing typed is lost.
+    /// </summary>
+    public async Task<string?> ExtendAsync(Guid imageId, CanvasMargins margins, string? prompt)
+    {
+        if (Busy)
+        {
+            return "Another action on this image is being submitted; try again in a moment.";
+        }
+
+        var actor = session.Actor ?? JobActor.From((await authentication.GetAuthenticationStateAsync()).User);
+        if (actor is null)
+        {
+            return "You are signed out; sign in again to extend the picture.";
+        }
+
+        Busy = true;
+        try
+        {
+            SubmitResult result;
+            try
+            {
+                result = await loop.ExtendAsync(actor, imageId, margins, prompt, "ui");
+            }
+            catch (ImageStorageException notStored)
+            {
+                return notStored.Message;
+            }
+
+            if (!result.Accepted)
+            {
+                return result switch
+                {
+                    { Refusal: { } quota } => $"Quota reached. {quota.Message}",
+                    { LicenceRefused: true } => $"Not allowed by the licence. {result.Error}",
+                    _ => result.Error,
+                };
+            }
+
+            Announce("Queued an extension.");
+            return null;
+        }
+        finally
+        {
+            Busy = false;
+        }
+    }
+
     /// <summary>Submits <paramref name="action"/> on the image; true when jobs were queued.</summary>
     public async Task<bool> RunAsync(Guid imageId, LoopAction action)
     {
@@ -79,22 +132,14 @@ public sealed class StudioLoop(
                 return false;
             }
 
-            var queued = result.JobIds.Count == 1
-                ? string.Create(CultureInfo.InvariantCulture, $"Queued a {Describe(action)}.")
-                : string.Create(CultureInfo.InvariantCulture, $"Queued {result.JobIds.Count} images: {Describe(action)} (seeds {result.Seed}–{unchecked(result.Seed + (ulong)(result.JobIds.Count - 1))}).");
-            snackbar.Add(queued, Severity.Success, config =>
-            {
-                if (!session.IsShowing)
+            Announce(result.JobIds.Count == 1
+                ? action switch
                 {
-                    // From the gallery: the new image arrives in the Studio's results.
-                    config.Action = "Open the Studio";
-                    config.OnClick = _ =>
-                    {
-                        navigation.NavigateTo(navigation.Rooted("studio"));
-                        return Task.CompletedTask;
-                    };
+                    LoopAction.MoreLikeThis => "Queued one more like this.",
+                    LoopAction.UpscaleTwice => "Queued an upscale ×2.",
+                    _ => $"Queued a {Describe(action)}.",
                 }
-            });
+                : string.Create(CultureInfo.InvariantCulture, $"Queued {result.JobIds.Count} images: {Describe(action)} (seeds {result.Seed}–{unchecked(result.Seed + (ulong)(result.JobIds.Count - 1))})."));
             return true;
         }
         finally
@@ -102,4 +147,18 @@ public sealed class StudioLoop(
             Busy = false;
         }
     }
+
+    /// <summary>Says an action was queued; from the gallery, with the way to the Studio, where the new image arrives.</summary>
+    private void Announce(string queued) => snackbar.Add(queued, Severity.Success, config =>
+    {
+        if (!session.IsShowing)
+        {
+            config.Action = "Open the Studio";
+            config.OnClick = _ =>
+            {
+                navigation.NavigateTo(navigation.Rooted("studio"));
+                return Task.CompletedTask;
+            };
+        }
+    });
 }
