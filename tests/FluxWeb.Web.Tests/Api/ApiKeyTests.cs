@@ -106,6 +106,39 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
     }
 
     [Fact]
+    public async Task An_image_is_extended_through_the_api_and_bad_margins_or_a_read_key_are_refused_with_the_reason()
+    {
+        using var client = scenario.KeyClient(scenario.AdaKey);
+        var made = await client.PostAsync("/api/v1/generations", JsonContent.Create(new { model = QueueHost.ModelId, prompt = "api harbour", width = 256, height = 256 }));
+        Assert.True(made.StatusCode == HttpStatusCode.Accepted, await made.Content.ReadAsStringAsync());
+        var madeJob = await scenario.WaitForEndAsync(scenario.AdaId, (await made.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetGuid());
+        var route = $"/api/v1/images/{madeJob.OutputImageId}/extend";
+
+        var response = await client.PostAsync(route, JsonContent.Create(new { top = 64, bottom = 32, prompt = "api harbour under a wide sky" }));
+
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var jobId = answer.GetProperty("jobIds")[0].GetGuid();
+        Assert.Equal($"/api/v1/jobs/{jobId}", answer.GetProperty("jobUrls")[0].GetString());
+        var job = await scenario.WaitForEndAsync(scenario.AdaId, jobId);
+        Assert.Equal((JobState.Succeeded, JobMode.MaskedEdit), (job.State, job.Mode));
+        Assert.Equal((256, 352), await scenario.WithDbAsync(db => db.Images.Where(i => i.Id == job.OutputImageId).Select(i => ValueTuple.Create(i.Width, i.Height)).SingleAsync()));
+        Assert.Equal("api harbour under a wide sky", job.Settings.Prompt);
+
+        var notOnTheGrid = await client.PostAsync(route, JsonContent.Create(new { left = 10 }));
+        Assert.Equal(HttpStatusCode.BadRequest, notOnTheGrid.StatusCode);
+        Assert.Equal("The left margin must be a multiple of 16: 10 is not; use 0 or 16.", (await notOnTheGrid.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        var noBody = await client.PostAsync(route, null);
+        Assert.Equal(HttpStatusCode.BadRequest, noBody.StatusCode);
+        Assert.Contains("at least one side needs a margin", await noBody.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var unknown = await client.PostAsync($"/api/v1/images/{Guid.NewGuid()}/extend", JsonContent.Create(new { left = 16 }));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var reader = scenario.KeyClient(scenario.AdaReadKey);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsync(route, JsonContent.Create(new { left = 16 }))).StatusCode);
+        Assert.Equal(2, await scenario.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaId && (j.Id == madeJob.Id || j.Settings.Prompt == "api harbour under a wide sky"))));
+    }
+
+    [Fact]
     public async Task A_commercial_account_is_refused_a_non_commercial_model_through_the_api_and_it_is_audited_and_counted()
     {
         using var client = scenario.KeyClient(scenario.AdaKey);

@@ -63,6 +63,7 @@ public sealed class JobIsolationTests : IClassFixture<JobIsolationTests.Scenario
         "GET /api/v1/images/{id:guid}/shares",
         "POST /api/v1/images/{id:guid}/shares",
         "POST /api/v1/images/{id:guid}/reuse",
+        "POST /api/v1/images/{id:guid}/extend",
         "DELETE /api/v1/shares/{id:guid}",
         "GET /api/v1/feed",
         "POST /api/v1/exports",

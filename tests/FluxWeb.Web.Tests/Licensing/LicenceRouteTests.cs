@@ -83,6 +83,7 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
             ["/api/v1/boards/{id:guid}/shares"] = BoardSharesAsync,
             ["/api/v1/images/{id:guid}/shares"] = ImageSharesAsync,
             ["/api/v1/images/{id:guid}/reuse"] = (client, route) => RefusedAsync(client, HttpMethod.Post, Id(route, scenario.NcImage), HttpStatusCode.Forbidden),
+            ["/api/v1/images/{id:guid}/extend"] = ExtendAsync,
             ["/api/v1/shares/{id:guid}"] = EndShareAsync,
             ["/api/v1/feed"] = FeedAsync,
             ["/api/v1/exports"] = ExportPrepareAsync,
@@ -275,6 +276,17 @@ public sealed class LicenceRouteTests(SwitchedAccount scenario) : IClassFixture<
         {
             await RefusedAsync(client, HttpMethod.Post, route, HttpStatusCode.Forbidden, JsonContent.Create(body));
         }
+    }
+
+    /// <summary>Neither the output nor the canvas of its extension before the switch: not extended, read, listed or used as an input.</summary>
+    private async Task ExtendAsync(HttpClient client, string route)
+    {
+        await RefusedAsync(client, HttpMethod.Post, Id(route, scenario.NcImage), HttpStatusCode.Forbidden, JsonContent.Create(new { left = 32, right = 32 }));
+        await RefusedAsync(client, HttpMethod.Get, $"/api/v1/images/{scenario.NcCanvas}", HttpStatusCode.Forbidden);
+        await RefusedAsync(client, HttpMethod.Get, $"/api/v1/images/{scenario.NcCanvas}/thumbnail", HttpStatusCode.Forbidden);
+        await NoSecretsAsync(client, "/api/v1/images?kind=Upload");
+        await RefusedAsync(client, HttpMethod.Post, "/api/v1/generations", HttpStatusCode.Forbidden,
+            JsonContent.Create(new { model = QueueHost.ModelId, prompt = "the canvas again", sourceImageId = scenario.NcCanvas, maskImageId = scenario.NcCanvas }));
     }
 
     private async Task BoardListsAsync(HttpClient client, string route)

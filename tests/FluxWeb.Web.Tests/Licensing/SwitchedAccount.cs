@@ -6,9 +6,11 @@ using FluxWeb.Application.Audit;
 using FluxWeb.Application.Boards;
 using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
+using FluxWeb.Application.Jobs.Loop;
 using FluxWeb.Domain.Accounts;
 using FluxWeb.Domain.ApiKeys;
 using FluxWeb.Domain.Boards;
+using FluxWeb.Domain.Generation;
 using FluxWeb.Domain.Jobs;
 using FluxWeb.Persistence;
 using FluxWeb.Persistence.Accounts;
@@ -70,6 +72,9 @@ public sealed class SwitchedAccount : IAsyncLifetime
     /// <summary>A picture Nico uploaded (a source for masked edits).</summary>
     public Guid Upload { get; private set; }
 
+    /// <summary>The canvas of an extension of the non-commercial output (Nico's input, carrying that output's licence).</summary>
+    public Guid NcCanvas { get; private set; }
+
     /// <summary>A non-commercial job that was running (held at step 2, with a preview) when the account was switched.</summary>
     public Guid RunningNcJob { get; private set; }
 
@@ -125,6 +130,10 @@ public sealed class SwitchedAccount : IAsyncLifetime
         }
 
         var nico = new JobActor(NicoId, IsAdmin: false);
+        var extended = await Factory.Service<ResultLoop>().ExtendAsync(nico, NcImage, new CanvasMargins(32, 0, 32, 0), channel: "test");
+        Assert.True(extended.Accepted, extended.Error);
+        NcCanvas = (await WaitForEndAsync(NicoId, extended.JobIds.Single())).Settings.SourceImageId!.Value;
+
         var boards = Factory.Service<BoardService>();
         NcBoard = (await boards.CreateAsync(nico, "nico's team board")).Value!.Id;
         Assert.Equal([NcImage, ApacheImage], (await boards.AddImagesAsync(nico, NcBoard, [NcImage, ApacheImage])).Value!.Added);
@@ -147,7 +156,7 @@ public sealed class SwitchedAccount : IAsyncLifetime
         [
             SecretPrompt,
             .. new[] { SecretSeed, SecretSeed + 1, SecretSeed + 2 }.Select(seed => seed.ToString(CultureInfo.InvariantCulture)),
-            .. new[] { NcJob, NcImage, RunningNcJob, QueuedNcJob }.SelectMany(id => new[] { id.ToString(), id.ToString("N") }),
+            .. new[] { NcJob, NcImage, NcCanvas, RunningNcJob, QueuedNcJob }.SelectMany(id => new[] { id.ToString(), id.ToString("N") }),
         ];
 
     public Task<string> CreateKeyAsync(string userId, string name, ApiKeyScope scope = ApiKeyScope.Generate) => Factory.CreateKeyAsync(userId, name, scope);
