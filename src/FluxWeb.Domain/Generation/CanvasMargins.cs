@@ -39,9 +39,11 @@ public sealed record CanvasMargins(int Left, int Top, int Right, int Bottom)
         var (wide, high) = Around(width, height);
         if (wide > int.MaxValue || high > int.MaxValue || limits.CheckSize((int)wide, (int)high) is { Fits: false })
         {
+            // One step on one side is the least an extension adds: when not even that fits, smaller margins will not help.
+            var canGrow = limits.Fits(width + GenerationLimits.SizeStep, height) || limits.Fits(width, height + GenerationLimits.SizeStep);
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"{width}×{height} extended is {wide}×{high}, more than this server makes: at most {limits.LargestSide} px a side and {limits.MaxPixels / 1e6:0.#} megapixels. Use smaller margins.");
+                $"{width}×{height} extended is {wide}×{high}, more than this server makes: at most {limits.LargestSide} px a side and {limits.MaxPixels / 1e6:0.#} megapixels. {(canGrow ? "Use smaller margins." : "This picture cannot grow here; ask an administrator to raise Inference:MaxSide and Inference:MaxPixels.")}");
         }
 
         return null;

@@ -352,6 +352,16 @@ public sealed class ResultLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_picture_at_the_limits_is_told_that_it_cannot_grow_not_to_use_smaller_margins()
+    {
+        var problem = new CanvasMargins(16, 0, 0, 0).Problem(2048, 2048, Limits);
+
+        Assert.Contains("2048×2048 extended is 2064×2048", problem, StringComparison.Ordinal);
+        Assert.Contains("This picture cannot grow here; ask an administrator to raise Inference:MaxSide and Inference:MaxPixels.", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("smaller margins", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_quick_choices_grow_evenly_on_the_16_pixel_grid_and_within_the_limits()
     {
         Assert.Equal(new CanvasMargins(256, 0, 256, 0), CanvasMargins.Grow(1024, 768, 0.5, 0, Limits));

@@ -133,6 +133,25 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         await extending;
     }
 
+    [Fact]
+    public async Task A_picture_that_cannot_grow_opens_the_dialog_saying_why()
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        // This server makes at most one megapixel: 1024 × 1024 cannot grow.
+        var made = await MakeAsync(ada, "as large as it gets", 1024, 1024);
+        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(ctx);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+
+        var extending = await OpenExtendAsync(cut, made);
+
+        Assert.Contains("This picture cannot grow here", cut.Find("[data-testid=extend-problem]").TextContent, StringComparison.Ordinal);
+        Assert.True(cut.Find("[data-testid=extend-submit]").HasAttribute("disabled"));
+        await cut.Find("[data-testid=extend-cancel]").ClickAsync(new MouseEventArgs());
+        await extending;
+        Assert.Single(await JobsOfAsync(ada));
+    }
+
     /// <summary>Puts a result on the stage and clicks "Extend…" there; the click's handler ends when the dialog closes.</summary>
     private static async Task<Task> OpenExtendAsync(IRenderedComponent<ContainerFragment> cut, Job job)
     {
