@@ -88,19 +88,7 @@ public sealed partial class ImageStore(
             }
 
             using var image = decoded.CloneAs<Rgb24>();
-            var id = Guid.NewGuid();
-            var row = new StoredImage
-            {
-                Id = id,
-                OwnerId = ownerId,
-                Kind = kind,
-                RelativePath = "",
-                ContentType = "image/png",
-                Sha256 = "",
-            };
-            await WriteFileAsync(row, image, $"{id:N}", cancellationToken);
-            await RecordAsync(row, cancellationToken);
-            return row;
+            return await StorePictureAsync(NewInputRow(ownerId, kind), image, cancellationToken);
         }
     }
 
@@ -110,15 +98,7 @@ public sealed partial class ImageStore(
     /// </summary>
     public async Task<StoredImage> SaveMaskAsync(string ownerId, byte[] png, int width, int height, CancellationToken cancellationToken = default)
     {
-        var row = new StoredImage
-        {
-            Id = Guid.NewGuid(),
-            OwnerId = ownerId,
-            Kind = StoredImageKind.Mask,
-            RelativePath = "",
-            ContentType = "image/png",
-            Sha256 = "",
-        };
+        var row = NewInputRow(ownerId, StoredImageKind.Mask);
         await WriteBytesAsync(row, png, width, height, $"{row.Id:N}", cancellationToken);
         await RecordAsync(row, cancellationToken);
         return row;
@@ -131,21 +111,9 @@ public sealed partial class ImageStore(
     /// </summary>
     public async Task<StoredImage> SaveDerivedPictureAsync(StoredImage original, Image<Rgb24> picture, CancellationToken cancellationToken = default)
     {
-        var row = new StoredImage
-        {
-            Id = Guid.NewGuid(),
-            OwnerId = original.OwnerId,
-            Kind = StoredImageKind.Upload,
-            ModelId = original.ModelId,
-            LicenceId = original.LicenceId,
-            CommercialUse = original.CommercialUse,
-            RelativePath = "",
-            ContentType = "image/png",
-            Sha256 = "",
-        };
-        await WriteFileAsync(row, picture, $"{row.Id:N}", cancellationToken);
-        await RecordAsync(row, cancellationToken);
-        return row;
+        var row = NewInputRow(original.OwnerId, StoredImageKind.Upload);
+        (row.ModelId, row.LicenceId, row.CommercialUse) = (original.ModelId, original.LicenceId, original.CommercialUse);
+        return await StorePictureAsync(row, picture, cancellationToken);
     }
 
     /// <summary>
@@ -166,6 +134,25 @@ public sealed partial class ImageStore(
                 DeleteStoredFiles(image.RelativePath);
             }
         }
+    }
+
+    /// <summary>A new input's row (an upload, a mask, a canvas), its file fields filled in when the file is written.</summary>
+    private static StoredImage NewInputRow(string ownerId, StoredImageKind kind) => new()
+    {
+        Id = Guid.NewGuid(),
+        OwnerId = ownerId,
+        Kind = kind,
+        RelativePath = "",
+        ContentType = "image/png",
+        Sha256 = "",
+    };
+
+    /// <summary>Writes a picture as PNG under its row's id, then records the row.</summary>
+    private async Task<StoredImage> StorePictureAsync(StoredImage row, Image<Rgb24> picture, CancellationToken cancellationToken)
+    {
+        await WriteFileAsync(row, picture, $"{row.Id:N}", cancellationToken);
+        await RecordAsync(row, cancellationToken);
+        return row;
     }
 
     /// <summary>Adds an upload's row; when the database refuses it, the file it describes goes too.</summary>

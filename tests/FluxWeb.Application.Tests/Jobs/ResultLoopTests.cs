@@ -209,12 +209,9 @@ public sealed class ResultLoopTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_vary_leaves_no_mask_behind()
     {
-        using var quotaFolder = new TempFolder("fluxweb-loop-quota-mask");
-        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
-        var user = await limited.CreateUserAsync("refused-vary@example.com");
-        var request = QueueHost.Request("only one");
-        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
-        var loop = limited.Services.GetRequiredService<ResultLoop>();
+        await using var spent = await QuotaSpentAsync("refused-vary");
+        var (limited, user, made) = (spent.Host, spent.User, spent.Made);
+        var loop = spent.Loop;
 
         for (var i = 0; i < 5; i++)
         {
@@ -317,13 +314,10 @@ public sealed class ResultLoopTests : IAsyncLifetime
     [Fact]
     public async Task The_quota_applies_to_the_loop()
     {
-        using var quotaFolder = new TempFolder("fluxweb-loop-quota");
-        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
-        var user = await limited.CreateUserAsync("quota@example.com");
-        var request = QueueHost.Request("only one");
-        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
+        await using var spent = await QuotaSpentAsync("quota");
+        var (user, made) = (spent.User, spent.Made);
 
-        var refused = await limited.Services.GetRequiredService<ResultLoop>().SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle);
+        var refused = await spent.Loop.SubmitAsync(user, made.OutputImageId!.Value, LoopAction.VarySubtle);
 
         Assert.False(refused.Accepted);
         Assert.NotNull(refused.Refusal);
@@ -475,12 +469,9 @@ public sealed class ResultLoopTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_extension_leaves_no_canvas_or_mask_behind()
     {
-        using var quotaFolder = new TempFolder("fluxweb-loop-quota-extend");
-        await using var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
-        var user = await limited.CreateUserAsync("refused-extend@example.com");
-        var request = QueueHost.Request("only one");
-        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
-        var loop = limited.Services.GetRequiredService<ResultLoop>();
+        await using var spent = await QuotaSpentAsync("refused-extend");
+        var (limited, user, made) = (spent.Host, spent.User, spent.Made);
+        var loop = spent.Loop;
 
         var refused = await loop.ExtendAsync(user, made.OutputImageId!.Value, new CanvasMargins(32, 32, 32, 32));
 
@@ -531,6 +522,28 @@ public sealed class ResultLoopTests : IAsyncLifetime
 
     private static Task<int> InputCountAsync(QueueHost queue, JobActor user) =>
         queue.WithDbAsync(db => db.Images.CountAsync(i => i.OwnerId == user.UserId && i.Kind != StoredImageKind.Output));
+
+    /// <summary>A host of its own whose users may make one image a day, with that image made: every loop action on it is over the quota.</summary>
+    private async Task<QuotaSpent> QuotaSpentAsync(string name)
+    {
+        var quotaFolder = new TempFolder($"fluxweb-loop-{name}");
+        var limited = await QueueHost.StartAsync(quotaFolder.Path, engine, new Dictionary<string, string?> { ["Quotas:Roles:User:ImagesPerDay"] = "1" });
+        var user = await limited.CreateUserAsync($"{name}@example.com");
+        var request = QueueHost.Request("only one");
+        var made = await limited.WaitForEndAsync((await limited.Generation.SubmitAsync(user.UserId, request with { Settings = request.Settings with { Width = 320, Height = 256 } })).JobIds.Single());
+        return new QuotaSpent(quotaFolder, limited, user, made);
+    }
+
+    private sealed record QuotaSpent(TempFolder Folder, QueueHost Host, JobActor User, Job Made) : IAsyncDisposable
+    {
+        public ResultLoop Loop => Host.Services.GetRequiredService<ResultLoop>();
+
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            Folder.Dispose();
+        }
+    }
 
     private async Task<Job> MakeAsync(JobActor user, string prompt, int width, int height, string model = QueueHost.ModelId)
     {

@@ -39,6 +39,22 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
         return await host.WaitForJobAsync(submitted.JobIds.Single(), j => j.State == JobState.Succeeded);
     }
 
+    /// <summary>Ada with one finished image, and the Studio rendered for her with it among the results.</summary>
+    private async Task<StudioWithResult> StudioWithResultAsync(string prompt, int width = 320, int height = 256)
+    {
+        var ada = await host.CreateUserAsync("ada@example.com");
+        var made = await MakeAsync(ada, prompt, width, height);
+        var context = BunitWiring.ForApplication(host.Services, ada);
+        var cut = RenderStudio(context);
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        return new StudioWithResult(ada, made, context, cut);
+    }
+
+    private sealed record StudioWithResult(JobActor Ada, Job Made, BunitContext Context, IRenderedComponent<ContainerFragment> Cut) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Context.DisposeAsync();
+    }
+
     private Task<List<Job>> JobsOfAsync(JobActor user) => host.WithDbAsync(db => db.Jobs.AsNoTracking().Where(j => j.OwnerId == user.UserId).ToListAsync());
 
     private static string ResultSelector(Job job) => $"[data-testid=result][data-image-id='{job.OutputImageId}']";
@@ -65,11 +81,8 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     [Fact]
     public async Task A_result_varies_subtly_and_strongly_and_the_new_images_arrive_in_the_results()
     {
-        var ada = await host.CreateUserAsync("ada@example.com");
-        var made = await MakeAsync(ada, "a red door");
-        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
-        var cut = RenderStudio(ctx);
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        await using var studio = await StudioWithResultAsync("a red door");
+        var (ada, made, cut) = (studio.Ada, studio.Made, studio.Cut);
 
         await ClickOnStageAsync(cut, made, "loop-vary-subtle");
         await ClickOnStageAsync(cut, made, "loop-vary-strong");
@@ -83,11 +96,8 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     [Fact]
     public async Task Extend_asks_how_far_shows_the_size_and_why_not_and_queues_the_larger_picture()
     {
-        var ada = await host.CreateUserAsync("ada@example.com");
-        var made = await MakeAsync(ada, "a red door");
-        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
-        var cut = RenderStudio(ctx);
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        await using var studio = await StudioWithResultAsync("a red door");
+        var (ada, made, cut) = (studio.Ada, studio.Made, studio.Cut);
 
         // The click's handler waits for the dialog to close.
         var extending = await OpenExtendAsync(cut, made);
@@ -114,11 +124,8 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_extension_keeps_the_dialog_open_with_the_reason()
     {
-        var ada = await host.CreateUserAsync("ada@example.com");
-        var made = await MakeAsync(ada, "a red door");
-        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
-        var cut = RenderStudio(ctx);
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        await using var studio = await StudioWithResultAsync("a red door");
+        var (ada, made, cut) = (studio.Ada, studio.Made, studio.Cut);
         var extending = await OpenExtendAsync(cut, made);
         await cut.Find("#extend-prompt").InputAsync(new ChangeEventArgs { Value = "kept when refused" });
 
@@ -136,12 +143,9 @@ public sealed class ResultLoopComponentsTests : IAsyncLifetime
     [Fact]
     public async Task A_picture_that_cannot_grow_opens_the_dialog_saying_why()
     {
-        var ada = await host.CreateUserAsync("ada@example.com");
         // This server makes at most one megapixel: 1024 × 1024 cannot grow.
-        var made = await MakeAsync(ada, "as large as it gets", 1024, 1024);
-        await using var ctx = BunitWiring.ForApplication(host.Services, ada);
-        var cut = RenderStudio(ctx);
-        cut.WaitForAssertion(() => Assert.NotNull(cut.Find(ResultSelector(made))));
+        await using var studio = await StudioWithResultAsync("as large as it gets", 1024, 1024);
+        var (ada, made, cut) = (studio.Ada, studio.Made, studio.Cut);
 
         var extending = await OpenExtendAsync(cut, made);
 
