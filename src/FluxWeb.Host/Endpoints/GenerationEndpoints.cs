@@ -1,9 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json.Serialization;
-using FluxWeb.Application.Images;
 using FluxWeb.Application.Jobs;
-using FluxWeb.Application.Jobs.Loop;
 using FluxWeb.Domain.Generation;
 using FluxWeb.Host.Hosting;
 
@@ -80,24 +78,6 @@ public sealed record GenerationApiResponse(
     [property: JsonNumberHandling(JsonNumberHandling.WriteAsString)] ulong Seed,
     IReadOnlyList<string> JobUrls);
 
-/// <summary>An extension of one of the caller's images (outpainting): the margins in pixels and what the new area shows.</summary>
-public sealed record ExtendApiRequest
-{
-    [Description("Pixels added on the left: a multiple of 16, 0 to leave the side as it is.")]
-    public int Left { get; init; }
-
-    public int Top { get; init; }
-
-    public int Right { get; init; }
-
-    public int Bottom { get; init; }
-
-    [Description("What the new area shows. Default: the image's own prompt.")]
-    public string? Prompt { get; init; }
-
-    public CanvasMargins ToMargins() => new(Left, Top, Right, Bottom);
-}
-
 /// <summary><c>POST /api/v1/generations</c>: the same door as the Studio and the CLI (<see cref="GenerationService"/>), so the same quotas, fairness, licence policy and audit.</summary>
 internal static class GenerationEndpoints
 {
@@ -116,42 +96,7 @@ internal static class GenerationEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
-        endpoints.MapPost($"{JobUrls.ApiPrefix}/images/{{id:guid}}/extend", ExtendAsync)
-            .RequireAuthorization(ApiAuthentication.ApiWritePolicy)
-            .RequireApiRequestHeader()
-            // Takes the image as input (the canvas carries its licence): checked as the job's input.
-            .ServesImageData(ImageDataKind.Derived)
-            .WithTags("Generations")
-            .WithName("ExtendImage")
-            .WithSummary("Extend one of your images (outpainting)")
-            .WithDescription("Queues a masked edit of a larger canvas: the image at its place, the margins painted from its settings with a new seed and the prompt given (else its own). Margins are multiples of 16 and the extended size must be within the server's limits. Answers 202 with the job id, like POST /api/v1/generations; an image that is not yours answers 404.")
-            .Produces<GenerationApiResponse>(StatusCodes.Status202Accepted)
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return endpoints;
-    }
-
-    private static async Task<IResult> ExtendAsync(HttpContext http, ResultLoop loop, Guid id, ExtendApiRequest? body, CancellationToken cancellationToken)
-    {
-        var actor = JobActor.From(http.User);
-        if (actor is null)
-        {
-            return Results.Unauthorized();
-        }
-
-        try
-        {
-            // No body is no margins: refused with what to send, after the image is known to be the caller's.
-            var result = await loop.ExtendAsync(actor, id, body?.ToMargins() ?? new CanvasMargins(0, 0, 0, 0), body?.Prompt, "api", cancellationToken);
-            return result.NotFound ? Results.NotFound() : Answer(http, result);
-        }
-        catch (ImageStorageException notStored)
-        {
-            // The canvas or its mask could not be written (a full disk): as an upload would answer.
-            return ImageUploadEndpoints.NotStored(notStored);
-        }
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext http, GenerationService generation, GenerationApiRequest body, CancellationToken cancellationToken)
@@ -167,8 +112,8 @@ internal static class GenerationEndpoints
         return Answer(http, await generation.SubmitAsync(actor.UserId, request, cancellationToken));
     }
 
-    /// <summary>202 with the jobs, or the refusal as a problem: 429 (with Retry-After), 403 (licence or access), 400.</summary>
-    private static IResult Answer(HttpContext http, SubmitResult result)
+    /// <summary>202 with the jobs, or the refusal as a problem: 429 (with Retry-After), 403 (licence or access), 400; the loop's routes answer alike.</summary>
+    internal static IResult Answer(HttpContext http, SubmitResult result)
     {
         if (result.Accepted)
         {

@@ -55,6 +55,7 @@ internal static class WebApp
         app.MapJobEndpoints();
         app.MapGalleryEndpoints();
         app.MapGenerationEndpoints();
+        app.MapLoopEndpoints();
         app.MapImageApiEndpoints();
         app.MapBoardEndpoints();
         app.MapPresetEndpoints();

@@ -139,6 +139,44 @@ public sealed class ApiKeyTests(ApiScenario scenario) : IClassFixture<ApiScenari
     }
 
     [Fact]
+    public async Task The_loop_runs_through_the_api_vary_more_like_this_and_upscale_with_the_doors_refusals()
+    {
+        using var client = scenario.KeyClient(scenario.AdaKey);
+        var made = await client.PostAsync("/api/v1/generations", JsonContent.Create(new { model = QueueHost.ModelId, prompt = "api loop", width = 256, height = 256, seed = 500 }));
+        Assert.True(made.StatusCode == HttpStatusCode.Accepted, await made.Content.ReadAsStringAsync());
+        var madeJob = await scenario.WaitForEndAsync(scenario.AdaId, (await made.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds")[0].GetGuid());
+        var image = madeJob.OutputImageId!.Value;
+
+        async Task<List<JobView>> QueuedAsync(string action, object? body)
+        {
+            var response = await client.PostAsync($"/api/v1/images/{image}/{action}", body is null ? null : JsonContent.Create(body));
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{action}: {await response.Content.ReadAsStringAsync()}");
+            var ids = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jobIds").EnumerateArray().Select(j => j.GetGuid()).ToList();
+            return [.. await Task.WhenAll(ids.Select(id => scenario.WaitForEndAsync(scenario.AdaId, id)))];
+        }
+
+        var strong = Assert.Single(await QueuedAsync("vary", new { strength = "strong" }));
+        Assert.Equal((JobState.Succeeded, JobMode.MaskedEdit, image, 0.7f), (strong.State, strong.Mode, strong.Settings.SourceImageId!.Value, strong.Settings.Strength));
+        var subtle = Assert.Single(await QueuedAsync("vary", null));
+        Assert.Equal(0.35f, subtle.Settings.Strength);
+        var more = await QueuedAsync("more", new { count = 2 });
+        Assert.Equal([501UL, 502UL], more.Select(j => j.Settings.Seed!.Value).Order());
+        Assert.All(more, j => Assert.Equal(("api loop", JobMode.TextToImage), (j.Prompt, j.Mode)));
+        var upscaled = Assert.Single(await QueuedAsync("upscale", null));
+        Assert.Equal((JobMode.Edit, 512, 512, image), (upscaled.Mode, upscaled.Width, upscaled.Height, upscaled.Settings.ReferenceImageIds.Single()));
+
+        var wild = await client.PostAsync($"/api/v1/images/{image}/vary", JsonContent.Create(new { strength = "wild" }));
+        Assert.Equal(HttpStatusCode.BadRequest, wild.StatusCode);
+        var tooMany = await client.PostAsync($"/api/v1/images/{image}/more", JsonContent.Create(new { count = 99 }));
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("Ask for between 1 and", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync($"/api/v1/images/{Guid.NewGuid()}/upscale", null)).StatusCode);
+        using var reader = scenario.KeyClient(scenario.AdaReadKey);
+        Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsync($"/api/v1/images/{image}/more", null)).StatusCode);
+        Assert.Equal(6, await scenario.WithDbAsync(db => db.Jobs.CountAsync(j => j.OwnerId == scenario.AdaId && (j.Id == madeJob.Id || j.Settings.Prompt == "api loop"))));
+    }
+
+    [Fact]
     public async Task A_commercial_account_is_refused_a_non_commercial_model_through_the_api_and_it_is_audited_and_counted()
     {
         using var client = scenario.KeyClient(scenario.AdaKey);

@@ -158,7 +158,7 @@ public sealed class ResultLoop(
 
     /// <summary>
     /// Derives the request for <paramref name="action"/> on one of <paramref name="actor"/>'s images and submits it. A refusal
-    /// is the submission's own kind: not found and too large are <see cref="SubmitResult.Invalid"/>, the licence's is
+    /// is the submission's own kind: not found is <see cref="SubmitResult.Unknown"/>, too large <see cref="SubmitResult.Invalid"/>, the licence's is
     /// <see cref="SubmitResult.LicenceRefused"/>, the quota's carries its <see cref="SubmitResult.Refusal"/>.
     /// </summary>
     public async Task<SubmitResult> SubmitAsync(JobActor actor, Guid imageId, LoopAction action, int count = 1, string channel = "ui", CancellationToken cancellationToken = default)
@@ -171,7 +171,7 @@ public sealed class ResultLoop(
 
         if (found.Settings is not { } made)
         {
-            return await RefuseAsync(actor, SubmitResult.Invalid("That image was not found, or it was not generated here."), cancellationToken);
+            return await RefuseAsync(actor, SubmitResult.Unknown("That image was not found, or it was not generated here."), cancellationToken);
         }
 
         // Vary and upscale use the picture itself: it must be this account's own and allowed as input now.
