@@ -26,7 +26,8 @@ public sealed record CanvasMargins(int Left, int Top, int Right, int Bottom)
 
             if (pixels % GenerationLimits.SizeStep != 0)
             {
-                var below = pixels / GenerationLimits.SizeStep * GenerationLimits.SizeStep;
+                // Long: the step above int.MaxValue's own is past int.
+                var below = (long)pixels / GenerationLimits.SizeStep * GenerationLimits.SizeStep;
                 return string.Create(CultureInfo.InvariantCulture, $"The {side} margin must be a multiple of 16: {pixels} is not; use {below} or {below + GenerationLimits.SizeStep}.");
             }
         }

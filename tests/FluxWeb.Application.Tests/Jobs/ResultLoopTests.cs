@@ -330,6 +330,7 @@ public sealed class ResultLoopTests : IAsyncLifetime
     [InlineData(0, 0, 1024, 1296, "1024×768 extended is 2048×2064, more than this server makes: at most 2048 px a side and 4.2 megapixels. Use smaller margins.")]
     [InlineData(0, 0, 1040, 0, "1024×768 extended is 2064×768")]
     [InlineData(int.MaxValue - 15, 0, 0, 0, "1024×768 extended is 2147484656×768")]
+    [InlineData(0, 0, 0, int.MaxValue, "The bottom margin must be a multiple of 16: 2147483647 is not; use 2147483632 or 2147483648.")]
     [InlineData(0, 0, 1024, 0, null)]
     public void Margins_are_refused_with_what_would_be_accepted(int left, int top, int right, int bottom, string? problem)
     {
