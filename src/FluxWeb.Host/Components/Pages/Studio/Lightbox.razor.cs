@@ -5,6 +5,7 @@ using FluxWeb.Domain.Jobs;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Web;
 using Microsoft.JSInterop;
+using MudBlazor;
 
 namespace FluxWeb.Host.Components.Pages.Studio;
 
@@ -66,6 +67,7 @@ public sealed partial class Lightbox : IAsyncDisposable
         ("Shift+V", "Vary strongly (strength 0.7, new seed)"),
         ("M", "More like this (the next seeds)"),
         ("U", "Upscale ×2 through the model"),
+        ("X", "Extend the picture (outpainting)"),
         ("E", "Edit with a mask"),
         ("R", "Use as a reference"),
         ("C", "Compare with the source (edits)"),
@@ -88,6 +90,9 @@ public sealed partial class Lightbox : IAsyncDisposable
 
     [Inject]
     private IJSRuntime JS { get; set; } = default!;
+
+    [Inject]
+    private IDialogService Dialogs { get; set; } = default!;
 
     [Parameter]
     public IReadOnlyList<LightboxItem> Items { get; set; } = [];
@@ -229,6 +234,21 @@ public sealed partial class Lightbox : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The lightbox lies above every dialog (it also opens from the gallery's detail dialog), so it closes before it asks
+    /// how far to extend; the new image then arrives in the results behind, as after the other loop actions.
+    /// </summary>
+    private async Task ExtendAsync(Guid imageId)
+    {
+        if (Items.FirstOrDefault(i => i.ImageId == imageId) is not { } item)
+        {
+            return;
+        }
+
+        await CloseAsync();
+        await ExtendDialog.ShowAsync(Dialogs, item.ImageId, item.Width, item.Height);
+    }
+
     private async Task OnSubmittedAsync(bool queued)
     {
         if (queued)
@@ -284,6 +304,9 @@ public sealed partial class Lightbox : IAsyncDisposable
                 break;
             case "u" or "U":
                 await RunAsync(LoopAction.UpscaleTwice);
+                break;
+            case "x" or "X" when actions is not null:
+                await actions.ExtendAsync();
                 break;
             case "e" or "E" when actions is not null:
                 await actions.EditAsync();

@@ -40,13 +40,6 @@ public sealed partial class ResultActions
     [Parameter]
     public bool ShowReuse { get; set; }
 
-    /// <summary>
-    /// Offer "Extend…" (its dialog). The lightbox does not: it lies above every dialog, since it also opens from the
-    /// gallery's detail dialog, so a dialog opened from it would be hidden behind it.
-    /// </summary>
-    [Parameter]
-    public bool ShowExtend { get; set; } = true;
-
     [Parameter]
     public Size Size { get; set; } = Size.Small;
 
@@ -58,6 +51,13 @@ public sealed partial class ResultActions
 
     [Parameter]
     public EventCallback<Guid> OnUseAsReference { get; set; }
+
+    /// <summary>
+    /// Instead of opening "Extend…" here: the lightbox lies above every dialog (it also opens from the gallery's detail
+    /// dialog), so it closes first and opens the dialog itself.
+    /// </summary>
+    [Parameter]
+    public EventCallback<Guid> OnExtend { get; set; }
 
     /// <summary>After an action was queued (or refused): the lightbox closes on success, so the new image is seen arriving.</summary>
     [Parameter]
@@ -71,7 +71,7 @@ public sealed partial class ResultActions
     // Not the count itself: the form's image count changes without this component rendering again.
     private const string MoreText = "More like this: the same settings with the next seeds, as many images as the form asks for (M)";
 
-    private const string ExtendText = "Extend: paint new surroundings around it (outpainting), keeping the picture";
+    private const string ExtendText = "Extend: paint new surroundings around it (outpainting), keeping the picture (X)";
 
     /// <summary>Runs an action as the lightbox's keys do.</summary>
     public async Task RunAsync(LoopAction action)
@@ -83,14 +83,11 @@ public sealed partial class ResultActions
     /// <summary>Asks how far to extend the image; the dialog submits it and stays open with a refusal.</summary>
     public async Task ExtendAsync()
     {
-        var parameters = new DialogParameters<ExtendDialog>
+        if (OnExtend.HasDelegate)
         {
-            { d => d.ImageId, ImageId },
-            { d => d.Width, Width },
-            { d => d.Height, Height },
-        };
-        var dialog = await Dialogs.ShowAsync<ExtendDialog>("Extend the picture", parameters, new DialogOptions { MaxWidth = MaxWidth.Small, FullWidth = true, CloseOnEscapeKey = true });
-        if (await dialog.Result is { Canceled: false })
+            await OnExtend.InvokeAsync(ImageId);
+        }
+        else if (await ExtendDialog.ShowAsync(Dialogs, ImageId, Width, Height))
         {
             await OnSubmitted.InvokeAsync(true);
         }
