@@ -260,23 +260,9 @@ public sealed class ResultLoop(
             return await RefuseAsync(actor, SubmitResult.Invalid(promptProblem), cancellationToken);
         }
 
-        StoredImage canvas, mask;
-        using (var picture = await ImageAccess.LoadAsync<Rgb24>(input, cancellationToken))
-        using (var extended = CanvasExtension.Compose(picture, margins))
-        {
-            canvas = await store.SaveDerivedPictureAsync(original, extended.Canvas, cancellationToken);
-            using var png = new MemoryStream();
-            await extended.Mask.SaveAsPngAsync(png, GreyPng, cancellationToken);
-            try
-            {
-                mask = await store.SaveMaskAsync(actor.UserId, png.ToArray(), extended.Mask.Width, extended.Mask.Height, cancellationToken);
-            }
-            catch
-            {
-                await store.DiscardUnusedInputsAsync([canvas.Id], CancellationToken.None);
-                throw;
-            }
-        }
+        // Decoding, blurring and encoding a canvas of up to the pixel limit is CPU work of a few hundred milliseconds: off
+        // the caller's thread, which for the Studio is the circuit's.
+        var (canvas, mask) = await Task.Run(() => StoreExtensionInputsAsync(actor, input, margins, cancellationToken), cancellationToken);
 
         var submitted = SubmitResult.Invalid("The extension was not submitted.");
         try
@@ -292,6 +278,25 @@ public sealed class ResultLoop(
             {
                 await store.DiscardUnusedInputsAsync([canvas.Id, mask.Id], CancellationToken.None);
             }
+        }
+    }
+
+    /// <summary>Builds the extension's canvas and mask from the image and stores both as the person's inputs (neither when one fails).</summary>
+    private async Task<(StoredImage Canvas, StoredImage Mask)> StoreExtensionInputsAsync(JobActor actor, ImageAccessResult input, CanvasMargins margins, CancellationToken cancellationToken)
+    {
+        using var picture = await ImageAccess.LoadAsync<Rgb24>(input, cancellationToken);
+        using var extended = CanvasExtension.Compose(picture, margins);
+        var canvas = await store.SaveDerivedPictureAsync(input.Image!, extended.Canvas, cancellationToken);
+        try
+        {
+            using var png = new MemoryStream();
+            await extended.Mask.SaveAsPngAsync(png, GreyPng, cancellationToken);
+            return (canvas, await store.SaveMaskAsync(actor.UserId, png.ToArray(), extended.Mask.Width, extended.Mask.Height, cancellationToken));
+        }
+        catch
+        {
+            await store.DiscardUnusedInputsAsync([canvas.Id], CancellationToken.None);
+            throw;
         }
     }
 
